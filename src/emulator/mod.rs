@@ -1,0 +1,237 @@
+//! A Slack-compatible server: Web API, Socket Mode, a seeded support workspace and a
+//! live workload. `swarmdeck demo` and every test run against it, and Slack's own SDKs
+//! can be pointed at it unchanged.
+//!
+//! It shares no types with swarmdeck's Slack client (`crate::slack`): the two meet only
+//! on the wire, so that a misunderstanding of Slack's protocol cannot hide in both.
+
+mod clock;
+mod control;
+mod faults;
+mod methods;
+mod params;
+mod rng;
+mod seed;
+mod socket;
+mod web;
+mod wire;
+mod workload;
+mod world;
+
+use axum::Router;
+use axum::routing::{any, get, post};
+use clock::Clock;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+pub use methods::ALL_BOT_SCOPES;
+
+/// How `conversations.history` and `conversations.replies` are limited.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum HistoryLimits {
+    /// As for Marketplace apps: generous.
+    #[default]
+    Normal,
+    /// As Slack limits apps outside its Marketplace since 2025: one call a minute per
+    /// method, at most 15 messages a page, 429 with Retry-After beyond.
+    Strict,
+}
+
+#[derive(Clone, Debug)]
+pub struct EmulatorConfig {
+    pub addr: SocketAddr,
+    /// New swarm requests per minute across all pods (0: none, and no other messages).
+    pub rate: f64,
+    pub seed: u64,
+    pub chaos: bool,
+    pub history_limits: HistoryLimits,
+    /// Slack time runs this many times faster (retries, rate windows, the workload).
+    pub time_scale: f64,
+    /// Scopes granted to the bot token.
+    pub scopes: Vec<String>,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            rate: 0.0,
+            seed: 1,
+            chaos: false,
+            history_limits: HistoryLimits::Normal,
+            time_scale: 1.0,
+            scopes: ALL_BOT_SCOPES.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
+/// Everything behind the one lock. Critical sections are short and never await.
+struct State {
+    world: world::World,
+    hub: socket::Hub,
+    faults: faults::Faults,
+    calls: Vec<web::CallRecord>,
+    history_windows: HashMap<String, Instant>,
+    events_emitted: u64,
+}
+
+struct Shared {
+    config: Config,
+    clock: Clock,
+    ws_base: String,
+    app_id: String,
+    state: Mutex<State>,
+    /// Wakes the delivery loop when something is queued, acked or connected.
+    wake: Notify,
+}
+
+/// The settings the running server consults.
+struct Config {
+    seed: u64,
+    chaos: bool,
+    strict_history: bool,
+    scopes: Vec<String>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves plain data behind; keep serving.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues the events a change caused for Socket Mode delivery, as Slack would:
+    /// channel events only where the bot is a member.
+    fn emit(&self, state: &mut State, events: Vec<Value>) {
+        let now = Instant::now();
+        let mut queued = false;
+        for event in events {
+            if !delivered_to_bot(&state.world, &event) {
+                continue;
+            }
+            state.events_emitted += 1;
+            let n = state.events_emitted;
+            let event_id = format!("Ev0EMU{}", world::base36(n, 6));
+            let event_time = (Clock::now_micros() / 1_000_000) as i64;
+            let payload = wire::event_callback(&state.world, event, &event_id, event_time);
+            let chaos = self
+                .config
+                .chaos
+                .then(|| faults::chaos_delivery(self.config.seed, n));
+            state.hub.enqueue(event_id, payload, now, chaos);
+            queued = true;
+        }
+        if queued {
+            self.wake.notify_one();
+        }
+    }
+}
+
+/// Whether the app's event subscriptions would see this event.
+fn delivered_to_bot(world: &world::World, event: &Value) -> bool {
+    let channel = event["channel"]
+        .as_str()
+        .or_else(|| event["item"]["channel"].as_str());
+    match (event["type"].as_str(), channel) {
+        (Some("channel_created" | "channel_rename"), _) => true,
+        (_, Some(id)) => world
+            .channel(id)
+            .map(|c| c.is_member(world.bot()))
+            .unwrap_or(false),
+        _ => true,
+    }
+}
+
+/// A running emulator. Dropping it stops the server and its tasks.
+pub struct RunningEmulator {
+    base_url: String,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningEmulator {
+    /// `http://HOST:PORT`; the Web API is at `<base>/api/`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub fn api_url(&self) -> String {
+        format!("{}/api/", self.base_url)
+    }
+
+    /// Waits until the server stops (it does not on its own).
+    pub async fn wait(mut self) {
+        if let Some(server) = self.tasks.first_mut() {
+            let _ = server.await;
+        }
+    }
+}
+
+impl Drop for RunningEmulator {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Binds, seeds the workspace and starts serving, the workload and chaos.
+pub async fn start(config: EmulatorConfig) -> std::io::Result<RunningEmulator> {
+    let listener = tokio::net::TcpListener::bind(config.addr).await?;
+    let addr = listener.local_addr()?;
+    let base_url = format!("http://{addr}");
+    let clock = Clock::new(config.time_scale);
+    let created = (Clock::now_micros() / 1_000_000) as i64 - 90 * 24 * 3600;
+    let world = seed::workspace(config.seed, created);
+    let app_id = world.app.app_id.clone();
+    let shared = Arc::new(Shared {
+        config: Config {
+            seed: config.seed,
+            chaos: config.chaos,
+            strict_history: config.history_limits == HistoryLimits::Strict,
+            scopes: config.scopes.clone(),
+        },
+        clock,
+        ws_base: format!("ws://{addr}"),
+        app_id,
+        state: Mutex::new(State {
+            world,
+            hub: socket::Hub::default(),
+            faults: faults::Faults::default(),
+            calls: Vec::new(),
+            history_windows: HashMap::new(),
+            events_emitted: 0,
+        }),
+        wake: Notify::new(),
+    });
+    let router = Router::new()
+        .route("/api/{method}", any(web::api))
+        .route("/link", get(socket::link))
+        .route("/link/", get(socket::link))
+        .route("/_emulator/events", post(control::events))
+        .route("/_emulator/calls", get(control::calls))
+        .route("/_emulator/state", get(control::state))
+        .route("/_emulator/disconnect", post(control::disconnect))
+        .route("/_emulator/faults", post(control::faults))
+        .route("/_emulator/deliveries", get(control::deliveries))
+        // The Web API enforces its own limit with Slack's error shape.
+        .layer(axum::extract::DefaultBodyLimit::max(web::MAX_BODY * 2))
+        .with_state(shared.clone());
+    let mut tasks = vec![tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "emulator server stopped");
+        }
+    })];
+    tasks.push(tokio::spawn(socket::run_dispatcher(shared.clone())));
+    if config.chaos {
+        tasks.push(tokio::spawn(socket::run_chaos_disconnects(shared.clone())));
+    }
+    if config.rate > 0.0 {
+        tasks.push(tokio::spawn(workload::run(shared.clone(), config.rate)));
+    }
+    tracing::info!(%base_url, seed = config.seed, rate = config.rate, chaos = config.chaos, "emulator listening");
+    Ok(RunningEmulator { base_url, tasks })
+}

@@ -1,0 +1,705 @@
+//! Socket Mode: connections, envelopes, acks and Slack's redelivery rules.
+//!
+//! The [`Hub`] is plain state under the emulator's lock; the tasks in this module move
+//! frames between it and the WebSockets. Slack's behaviour modelled here:
+//! - each event goes out in an `events_api` envelope on one of the app's connections
+//!   (round robin), and must be acked with its `envelope_id` within a few seconds;
+//! - an event not acked is retried with `retry_attempt` 1, 2, 3 at about +0, +1 and
+//!   +5 minutes (scaled by `--time-scale`), with a new `envelope_id` each time, then dropped;
+//! - events posted while no socket is open wait for the next connection, on the same
+//!   retry schedule;
+//! - at most 10 connections per app; `too_many_websockets` beyond.
+
+use super::Shared;
+use super::clock::{Clock, rfc3339_now};
+use super::faults::Disconnect;
+use super::wire;
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use futures_util::{SinkExt, StreamExt};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+pub(crate) const MAX_CONNECTIONS: usize = 10;
+/// Slack expects an ack within 3 seconds.
+const ACK_WINDOW: Duration = Duration::from_secs(3);
+/// However fast time runs, a client gets at least this long to ack.
+const ACK_WINDOW_FLOOR: Duration = Duration::from_millis(1500);
+/// The waits before retry 1, 2 and 3.
+const RETRY_DELAYS: [Duration; 3] = [
+    Duration::ZERO,
+    Duration::from_secs(60),
+    Duration::from_secs(300),
+];
+/// After a `warning`, Slack follows with `refresh_requested` about 10 s later.
+const WARNING_LEAD: Duration = Duration::from_secs(10);
+/// After `refresh_requested`, the old socket stays up this long for the client to replace it.
+const REFRESH_GRACE: Duration = Duration::from_secs(5);
+/// `debug_reconnects=true` rotates a connection after about six minutes.
+const DEBUG_ROTATION: Duration = Duration::from_secs(360);
+const SERVER_PING: Duration = Duration::from_secs(10);
+
+/// What the hub asks a connection's task to do.
+#[derive(Debug)]
+pub(crate) enum Outbound {
+    Text(String),
+    /// Close with a close frame.
+    Close,
+    /// Vanish without a close frame, like a dead TCP connection.
+    Drop,
+}
+
+#[derive(Debug)]
+struct Conn {
+    tx: mpsc::UnboundedSender<Outbound>,
+    host: String,
+    muted_until: Option<Instant>,
+    /// Told to refresh: Slack sends it nothing new.
+    closing: bool,
+}
+
+#[derive(Debug)]
+struct Pending {
+    event_id: String,
+    payload: Value,
+    /// The `retry_attempt` of the next send.
+    attempt: u32,
+    due: Instant,
+    in_flight: Option<(String, Instant)>,
+    duplicate: bool,
+}
+
+/// One envelope sent (or swallowed by a muted socket), for `/_emulator/deliveries`.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct Delivery {
+    pub envelope_id: String,
+    pub event_id: String,
+    pub connection: u64,
+    pub retry_attempt: u32,
+    pub retry_reason: String,
+    pub sent_at: String,
+    /// When Slack gives up waiting for the ack and schedules a retry.
+    pub ack_deadline_at: String,
+    pub acked_at: Option<String>,
+    /// Sent to a muted socket: Slack thinks it went out; the client never saw it.
+    pub swallowed: bool,
+    /// A second copy sent by `--chaos`.
+    pub duplicate: bool,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Hub {
+    conns: BTreeMap<u64, Conn>,
+    next_conn: u64,
+    round_robin: u64,
+    queue: Vec<Pending>,
+    pub deliveries: Vec<Delivery>,
+    by_envelope: HashMap<String, usize>,
+    tickets: std::collections::HashSet<String>,
+    outage_until: Option<Instant>,
+    next_envelope: u64,
+    /// Events given up after the last retry, or posted during an outage.
+    pub dropped_events: u64,
+}
+
+impl Hub {
+    /// A fresh one-shot ticket for a Socket Mode URL.
+    pub(crate) fn issue_ticket(&mut self) -> String {
+        self.next_envelope += 1;
+        let ticket = format!("{:016x}{:016x}", Clock::now_micros(), self.next_envelope);
+        self.tickets.insert(ticket.clone());
+        ticket
+    }
+
+    /// Tickets are one-shot: a reconnect must call apps.connections.open again.
+    fn take_ticket(&mut self, ticket: &str) -> bool {
+        self.tickets.remove(ticket)
+    }
+
+    pub(crate) fn in_outage(&self, now: Instant) -> bool {
+        self.outage_until.is_some_and(|t| now < t)
+    }
+
+    pub(crate) fn open_connections(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Queues an event for delivery; during an outage it is lost, as DESIGN §3 says.
+    pub(crate) fn enqueue(
+        &mut self,
+        event_id: String,
+        payload: Value,
+        now: Instant,
+        chaos: Option<(bool, Duration)>,
+    ) {
+        if self.in_outage(now) {
+            self.dropped_events += 1;
+            return;
+        }
+        let (duplicate, delay) = chaos.unwrap_or((false, Duration::ZERO));
+        self.queue.push(Pending {
+            event_id,
+            payload,
+            attempt: 0,
+            due: now + delay,
+            in_flight: None,
+            duplicate,
+        });
+    }
+
+    fn mint_envelope_id(&mut self) -> String {
+        self.next_envelope += 1;
+        let n = self.next_envelope;
+        // Shaped like Slack's UUIDs; unique per emulator.
+        format!(
+            "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+            (n.wrapping_mul(0x9E37_79B9)) & 0xffff_ffff,
+            (n >> 3) & 0xffff,
+            n & 0xfff,
+            (n >> 12) & 0xfff,
+            n
+        )
+    }
+
+    fn register(&mut self, tx: mpsc::UnboundedSender<Outbound>) -> Option<(u64, String, usize)> {
+        if self.conns.len() >= MAX_CONNECTIONS {
+            return None;
+        }
+        self.next_conn += 1;
+        let id = self.next_conn;
+        let host = format!("applink-emulator-{id}");
+        self.conns.insert(
+            id,
+            Conn {
+                tx,
+                host: host.clone(),
+                muted_until: None,
+                closing: false,
+            },
+        );
+        Some((id, host, self.conns.len()))
+    }
+
+    fn unregister(&mut self, id: u64) {
+        self.conns.remove(&id);
+    }
+
+    /// A new connection takes everything that was waiting for one.
+    fn deliver_waiting_now(&mut self, now: Instant) {
+        for p in self.queue.iter_mut().filter(|p| p.in_flight.is_none()) {
+            p.due = p.due.min(now);
+        }
+    }
+
+    pub(crate) fn ack(&mut self, envelope_id: &str) -> bool {
+        let Some(&i) = self.by_envelope.get(envelope_id) else {
+            return false;
+        };
+        if self.deliveries[i].acked_at.is_none() {
+            self.deliveries[i].acked_at = Some(rfc3339_now());
+        }
+        let event_id = self.deliveries[i].event_id.clone();
+        // Once any copy is acked, Slack stops retrying the event.
+        self.queue.retain(|p| p.event_id != event_id);
+        true
+    }
+
+    pub(crate) fn mute_all(&mut self, until: Instant) {
+        for conn in self.conns.values_mut() {
+            conn.muted_until = Some(until);
+        }
+    }
+
+    pub(crate) fn start_outage(&mut self, until: Instant) {
+        self.outage_until = Some(until);
+        for conn in self.conns.values() {
+            let _ = conn.tx.send(Outbound::Drop);
+        }
+    }
+
+    pub(crate) fn connection_ids(&self) -> Vec<u64> {
+        self.conns.keys().copied().collect()
+    }
+
+    /// Sends a disconnect frame (or drops) on one connection. Returns whether it exists.
+    fn send_disconnect(&mut self, id: u64, reason: &str, app_id: &str) -> bool {
+        let count = self.conns.len();
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return false;
+        };
+        if reason == "refresh_requested" {
+            conn.closing = true;
+        }
+        let frame = wire::disconnect(reason, &conn.host, app_id, count);
+        let _ = conn.tx.send(Outbound::Text(frame.to_string()));
+        true
+    }
+
+    fn close(&mut self, id: u64, how: Outbound) {
+        if let Some(conn) = self.conns.get(&id) {
+            let _ = conn.tx.send(how);
+        }
+    }
+
+    /// Sends what is due, times out what was not acked, and says when to look again.
+    pub(crate) fn dispatch(
+        &mut self,
+        now: Instant,
+        ack_window: Duration,
+        retry_delay: impl Fn(usize) -> Duration,
+    ) -> Option<Instant> {
+        let mut next: Option<Instant> = None;
+        let mut soonest = |t: Instant| next = Some(next.map_or(t, |n: Instant| n.min(t)));
+        let mut i = 0;
+        while i < self.queue.len() {
+            if let Some((_, deadline)) = self.queue[i].in_flight {
+                if now < deadline {
+                    soonest(deadline);
+                    i += 1;
+                    continue;
+                }
+                // Not acked in time: schedule the retry, or give up after the third.
+                let p = &mut self.queue[i];
+                p.in_flight = None;
+                if p.attempt as usize > RETRY_DELAYS.len() {
+                    self.queue.remove(i);
+                    self.dropped_events += 1;
+                    continue;
+                }
+                p.due = deadline + retry_delay(p.attempt as usize - 1);
+            }
+            if now < self.queue[i].due {
+                soonest(self.queue[i].due);
+                i += 1;
+                continue;
+            }
+            let Some(conn_id) = self.pick_connection(None) else {
+                // No socket: this attempt fails; the next is on the retry schedule,
+                // or as soon as a socket opens.
+                let p = &mut self.queue[i];
+                p.attempt += 1;
+                if p.attempt as usize > RETRY_DELAYS.len() {
+                    self.queue.remove(i);
+                    self.dropped_events += 1;
+                    continue;
+                }
+                p.due = now + retry_delay(p.attempt as usize - 1);
+                soonest(p.due);
+                i += 1;
+                continue;
+            };
+            let deadline = now + ack_window;
+            let envelope_id = self.send(i, conn_id, now, deadline, false);
+            let p = &mut self.queue[i];
+            p.in_flight = Some((envelope_id, deadline));
+            p.attempt += 1;
+            soonest(deadline);
+            if std::mem::take(&mut self.queue[i].duplicate) {
+                let other = self.pick_connection(Some(conn_id)).unwrap_or(conn_id);
+                self.send(i, other, now, deadline, true);
+            }
+            i += 1;
+        }
+        next
+    }
+
+    fn pick_connection(&mut self, avoid: Option<u64>) -> Option<u64> {
+        let live: Vec<u64> = self
+            .conns
+            .iter()
+            .filter(|(id, c)| !c.closing && Some(**id) != avoid)
+            .map(|(id, _)| *id)
+            .collect();
+        if live.is_empty() {
+            return None;
+        }
+        self.round_robin = self.round_robin.wrapping_add(1);
+        Some(live[(self.round_robin % live.len() as u64) as usize])
+    }
+
+    fn send(
+        &mut self,
+        i: usize,
+        conn_id: u64,
+        now: Instant,
+        deadline: Instant,
+        duplicate: bool,
+    ) -> String {
+        let envelope_id = self.mint_envelope_id();
+        let p = &self.queue[i];
+        let retry_attempt = if duplicate {
+            p.attempt.saturating_sub(1)
+        } else {
+            p.attempt
+        };
+        let reason = if retry_attempt == 0 { "" } else { "timeout" };
+        let frame = wire::events_api_envelope(&envelope_id, &p.payload, retry_attempt, reason);
+        let conn = self
+            .conns
+            .get(&conn_id)
+            .expect("picked from open connections");
+        let swallowed = conn.muted_until.is_some_and(|t| now < t);
+        if !swallowed {
+            let _ = conn.tx.send(Outbound::Text(frame.to_string()));
+        }
+        let until_deadline = deadline.saturating_duration_since(now);
+        let deadline_at = chrono::Utc::now()
+            + chrono::Duration::from_std(until_deadline).unwrap_or(chrono::Duration::zero());
+        self.by_envelope
+            .insert(envelope_id.clone(), self.deliveries.len());
+        self.deliveries.push(Delivery {
+            envelope_id: envelope_id.clone(),
+            event_id: p.event_id.clone(),
+            connection: conn_id,
+            retry_attempt,
+            retry_reason: reason.into(),
+            sent_at: rfc3339_now(),
+            ack_deadline_at: deadline_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            acked_at: None,
+            swallowed,
+            duplicate,
+        });
+        envelope_id
+    }
+}
+
+/// The ack window and retry delays under this emulator's time scale.
+fn timings(shared: &Shared) -> (Duration, impl Fn(usize) -> Duration + '_) {
+    let ack = shared.clock.scaled_at_least(ACK_WINDOW, ACK_WINDOW_FLOOR);
+    (ack, move |k: usize| {
+        shared
+            .clock
+            .scaled(RETRY_DELAYS[k.min(RETRY_DELAYS.len() - 1)])
+    })
+}
+
+/// The delivery loop: one per emulator, woken when something is queued or acked.
+pub(crate) async fn run_dispatcher(shared: Arc<Shared>) {
+    loop {
+        let next = {
+            let (ack, retry) = timings(&shared);
+            shared.lock().hub.dispatch(Instant::now(), ack, retry)
+        };
+        let notified = shared.wake.notified();
+        match next {
+            Some(t) => {
+                tokio::select! {
+                    _ = notified => {}
+                    _ = tokio::time::sleep_until(t.into()) => {}
+                }
+            }
+            None => notified.await,
+        }
+    }
+}
+
+/// Applies a disconnect to one connection, with Slack's follow-ups.
+pub(crate) fn disconnect(shared: &Arc<Shared>, id: u64, mode: Disconnect) {
+    let app_id = shared.app_id.clone();
+    match mode {
+        Disconnect::Drop => shared.lock().hub.close(id, Outbound::Drop),
+        Disconnect::RefreshRequested => {
+            if shared
+                .lock()
+                .hub
+                .send_disconnect(id, "refresh_requested", &app_id)
+            {
+                let shared = shared.clone();
+                let grace = shared
+                    .clock
+                    .scaled_at_least(REFRESH_GRACE, Duration::from_millis(200));
+                tokio::spawn(async move {
+                    tokio::time::sleep(grace).await;
+                    shared.lock().hub.close(id, Outbound::Close);
+                    shared.wake.notify_one();
+                });
+            }
+            shared.wake.notify_one();
+        }
+        Disconnect::Warning => {
+            if shared.lock().hub.send_disconnect(id, "warning", &app_id) {
+                let shared = shared.clone();
+                let lead = shared
+                    .clock
+                    .scaled_at_least(WARNING_LEAD, Duration::from_millis(300));
+                tokio::spawn(async move {
+                    tokio::time::sleep(lead).await;
+                    disconnect(&shared, id, Disconnect::RefreshRequested);
+                });
+            }
+        }
+    }
+}
+
+/// `--chaos`: now and then, trouble on one of the open sockets.
+pub(crate) async fn run_chaos_disconnects(shared: Arc<Shared>) {
+    for index in 0.. {
+        let (mode, wait, which) = super::faults::chaos_disconnect(shared.config.seed, index);
+        tokio::time::sleep(shared.clock.scaled(wait)).await;
+        let ids = shared.lock().hub.connection_ids();
+        if let Some(&id) = ids.get((which * ids.len() as f64) as usize) {
+            tracing::debug!(connection = id, ?mode, "chaos disconnect");
+            disconnect(&shared, id, mode);
+        }
+    }
+}
+
+/// `GET /link/?ticket=…`: the WebSocket a Socket Mode client opens.
+pub(crate) async fn link(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<HashMap<String, String>>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let ticket = {
+        let mut state = shared.lock();
+        if state.hub.in_outage(Instant::now()) {
+            return (StatusCode::SERVICE_UNAVAILABLE, "outage").into_response();
+        }
+        query
+            .get("ticket")
+            .is_some_and(|t| state.hub.take_ticket(t))
+    };
+    if !ticket {
+        return (
+            StatusCode::UNAUTHORIZED,
+            "invalid or used ticket: call apps.connections.open for a new URL",
+        )
+            .into_response();
+    };
+    // Real Slack rotates connections opened with this flag every ~6 minutes.
+    let debug_reconnects = query.get("debug_reconnects").is_some_and(|v| v == "true");
+    ws.on_upgrade(move |socket| serve(shared, socket, debug_reconnects))
+}
+
+async fn serve(shared: Arc<Shared>, socket: WebSocket, debug_reconnects: bool) {
+    let (mut sink, mut stream) = socket.split();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let registered = shared.lock().hub.register(tx);
+    let Some((id, host, count)) = registered else {
+        let frame = wire::disconnect(
+            "too_many_websockets",
+            "applink-emulator",
+            &shared.app_id,
+            MAX_CONNECTIONS,
+        );
+        let _ = sink.send(WsMessage::Text(frame.to_string().into())).await;
+        let _ = sink.send(WsMessage::Close(None)).await;
+        return;
+    };
+    tracing::debug!(connection = id, "socket opened");
+    let hello = wire::hello(&shared.app_id, &host, count);
+    if sink
+        .send(WsMessage::Text(hello.to_string().into()))
+        .await
+        .is_err()
+    {
+        shared.lock().hub.unregister(id);
+        return;
+    }
+    shared.lock().hub.deliver_waiting_now(Instant::now());
+    shared.wake.notify_one();
+    if debug_reconnects {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(shared.clock.scaled(DEBUG_ROTATION)).await;
+            disconnect(&shared, id, Disconnect::RefreshRequested);
+        });
+    }
+    let mut ping = tokio::time::interval(SERVER_PING);
+    ping.tick().await;
+    loop {
+        tokio::select! {
+            out = rx.recv() => match out {
+                Some(Outbound::Text(text)) => {
+                    if sink.send(WsMessage::Text(text.into())).await.is_err() {
+                        break;
+                    }
+                }
+                Some(Outbound::Close) => {
+                    let frame = CloseFrame { code: 1000, reason: "".into() };
+                    let _ = sink.send(WsMessage::Close(Some(frame))).await;
+                    break;
+                }
+                Some(Outbound::Drop) | None => break,
+            },
+            frame = stream.next() => match frame {
+                Some(Ok(WsMessage::Text(text))) => on_client_text(&shared, id, text.as_str()),
+                Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => break,
+                // Pings are answered by the WebSocket layer; pongs and binary need nothing.
+                Some(Ok(_)) => {}
+            },
+            _ = ping.tick() => {
+                if sink.send(WsMessage::Ping(Vec::new().into())).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    shared.lock().hub.unregister(id);
+    shared.wake.notify_one();
+    tracing::debug!(connection = id, "socket closed");
+}
+
+/// A client frame is an ack `{"envelope_id": …}` (perhaps with a payload); anything
+/// else is logged and ignored, as Slack ignores it.
+fn on_client_text(shared: &Shared, connection: u64, text: &str) {
+    let envelope_id = serde_json::from_str::<Value>(text).ok().and_then(|v| {
+        v.get("envelope_id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    });
+    match envelope_id {
+        Some(id) => {
+            if !shared.lock().hub.ack(&id) {
+                tracing::debug!(connection, envelope_id = %id, "ack for an unknown envelope");
+            }
+            shared.wake.notify_one();
+        }
+        None => tracing::debug!(connection, "ignored a client frame that is not an ack"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn hub_with_connection() -> (Hub, mpsc::UnboundedReceiver<Outbound>) {
+        let mut hub = Hub::default();
+        let (tx, rx) = mpsc::unbounded_channel();
+        hub.register(tx).unwrap();
+        (hub, rx)
+    }
+
+    fn retry(k: usize) -> Duration {
+        RETRY_DELAYS[k]
+    }
+
+    fn sent_envelope(rx: &mut mpsc::UnboundedReceiver<Outbound>) -> Value {
+        match rx.try_recv() {
+            Ok(Outbound::Text(t)) => serde_json::from_str(&t).unwrap(),
+            other => panic!("expected a frame, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unacked_events_are_retried_on_slacks_schedule_then_dropped() {
+        let (mut hub, mut rx) = hub_with_connection();
+        let t0 = Instant::now();
+        let window = Duration::from_secs(3);
+        hub.enqueue("Ev1".into(), json!({"event": {}}), t0, None);
+        let next = hub.dispatch(t0, window, retry).unwrap();
+        assert_eq!(next, t0 + window);
+        assert_eq!(sent_envelope(&mut rx)["retry_attempt"], 0);
+
+        // Retry 1 right after the window; retry 2 a minute after its window; retry 3 five.
+        let mut now = t0 + window;
+        for (attempt, wait) in [(1, 0), (2, 60), (3, 300)] {
+            let next = hub.dispatch(now, window, retry).unwrap();
+            now = next.max(now);
+            if wait > 0 {
+                assert!(rx.try_recv().is_err(), "nothing before the retry is due");
+                hub.dispatch(now, window, retry);
+            }
+            let envelope = sent_envelope(&mut rx);
+            assert_eq!(envelope["retry_attempt"], attempt);
+            assert_eq!(envelope["retry_reason"], "timeout");
+            now += window;
+        }
+        assert_eq!(hub.dispatch(now, window, retry), None);
+        assert_eq!(hub.dropped_events, 1);
+        assert_eq!(hub.deliveries.len(), 4);
+    }
+
+    #[test]
+    fn an_ack_stops_the_retries() {
+        let (mut hub, mut rx) = hub_with_connection();
+        let t0 = Instant::now();
+        hub.enqueue("Ev1".into(), json!({}), t0, None);
+        hub.dispatch(t0, Duration::from_secs(3), retry);
+        let envelope = sent_envelope(&mut rx);
+        assert!(hub.ack(envelope["envelope_id"].as_str().unwrap()));
+        assert_eq!(
+            hub.dispatch(t0 + Duration::from_secs(10), Duration::from_secs(3), retry),
+            None
+        );
+        assert!(rx.try_recv().is_err());
+        assert!(hub.deliveries[0].acked_at.is_some());
+        assert!(!hub.ack("no-such-envelope"));
+    }
+
+    #[test]
+    fn events_wait_for_a_socket_and_go_out_when_one_opens() {
+        let mut hub = Hub::default();
+        let t0 = Instant::now();
+        hub.enqueue("Ev1".into(), json!({}), t0, None);
+        let next = hub.dispatch(t0, Duration::from_secs(3), retry);
+        assert_eq!(next, Some(t0), "retry 1 is due at once");
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        hub.register(tx).unwrap();
+        hub.deliver_waiting_now(t0);
+        hub.dispatch(t0, Duration::from_secs(3), retry);
+        assert_eq!(sent_envelope(&mut rx)["retry_attempt"], 1);
+    }
+
+    #[test]
+    fn events_spread_across_connections_and_skip_refreshing_ones() {
+        let mut hub = Hub::default();
+        let mut rxs = Vec::new();
+        for _ in 0..2 {
+            let (tx, rx) = mpsc::unbounded_channel();
+            hub.register(tx).unwrap();
+            rxs.push(rx);
+        }
+        let t0 = Instant::now();
+        for i in 0..4 {
+            hub.enqueue(format!("Ev{i}"), json!({}), t0, None);
+        }
+        hub.dispatch(t0, Duration::from_secs(3), retry);
+        let counts: Vec<usize> = rxs
+            .iter_mut()
+            .map(|rx| std::iter::from_fn(|| rx.try_recv().ok()).count())
+            .collect();
+        assert_eq!(counts, vec![2, 2]);
+
+        assert!(hub.send_disconnect(1, "refresh_requested", "A1"));
+        rxs[0].try_recv().unwrap();
+        hub.enqueue("Ev9".into(), json!({}), t0, None);
+        hub.dispatch(t0, Duration::from_secs(3), retry);
+        assert!(rxs[0].try_recv().is_err());
+        assert!(rxs[1].try_recv().is_ok());
+    }
+
+    #[test]
+    fn the_eleventh_connection_is_refused() {
+        let mut hub = Hub::default();
+        for _ in 0..MAX_CONNECTIONS {
+            let (tx, _rx) = mpsc::unbounded_channel();
+            assert!(hub.register(tx).is_some());
+        }
+        let (tx, _rx) = mpsc::unbounded_channel();
+        assert!(hub.register(tx).is_none());
+    }
+
+    #[test]
+    fn a_muted_socket_swallows_deliveries_and_an_outage_loses_new_events() {
+        let (mut hub, mut rx) = hub_with_connection();
+        let t0 = Instant::now();
+        hub.mute_all(t0 + Duration::from_secs(60));
+        hub.enqueue("Ev1".into(), json!({}), t0, None);
+        hub.dispatch(t0, Duration::from_secs(3), retry);
+        assert!(rx.try_recv().is_err());
+        assert!(hub.deliveries[0].swallowed);
+
+        hub.start_outage(t0 + Duration::from_secs(20));
+        hub.enqueue("Ev2".into(), json!({}), t0, None);
+        assert_eq!(hub.dropped_events, 1);
+        assert!(!hub.in_outage(t0 + Duration::from_secs(21)));
+    }
+}

@@ -1,0 +1,294 @@
+//! The emulator's own rendering of Slack objects as JSON.
+//!
+//! Deliberately separate from swarmdeck's client types (`crate::slack`): the two meet
+//! only on the wire, so a mistake in one cannot hide in the other. Shapes follow the
+//! payloads in `shared/slack-fixtures/` and Slack's API reference.
+
+use super::world::{Bookmark, Channel, Message, User, UserGroup, World, fmt_ts};
+use serde_json::{Value, json};
+
+/// A message as history, replies and events show it. Metadata appears only when asked
+/// for (`include_all_metadata`) or when our own app posted it, as on real Slack.
+pub(crate) fn message(world: &World, m: &Message, include_metadata: bool) -> Value {
+    let mut obj = m.extra.clone();
+    obj.insert("type".into(), json!("message"));
+    if let Some(subtype) = &m.subtype {
+        obj.insert("subtype".into(), json!(subtype));
+    }
+    obj.insert("text".into(), json!(m.text));
+    if let Some(user) = &m.user {
+        obj.insert("user".into(), json!(user));
+    }
+    if let Some(bot_id) = &m.bot_id {
+        obj.insert("bot_id".into(), json!(bot_id));
+        if bot_id == &world.app.bot_id {
+            obj.insert("app_id".into(), json!(world.app.app_id));
+            obj.insert(
+                "bot_profile".into(),
+                json!({
+                    "id": world.app.bot_id,
+                    "app_id": world.app.app_id,
+                    "name": world.app.name,
+                    "deleted": false,
+                    "team_id": world.team.id,
+                    "icons": {"image_48": "https://a.slack-edge.com/80588/img/plugins/app/bot_48.png"},
+                }),
+            );
+        } else if let Some(app_id) = &m.app_id {
+            obj.insert("app_id".into(), json!(app_id));
+        }
+    }
+    if let Some(username) = &m.username {
+        obj.insert("username".into(), json!(username));
+    }
+    obj.insert("ts".into(), json!(fmt_ts(m.ts)));
+    if m.user.is_some() {
+        obj.entry("team").or_insert(json!(world.team.id));
+    }
+    if let Some(blocks) = &m.blocks {
+        obj.insert("blocks".into(), blocks.clone());
+    }
+    if let Some(attachments) = &m.attachments {
+        obj.insert("attachments".into(), attachments.clone());
+    }
+    if let Some(thread_ts) = m.thread_ts {
+        obj.insert("thread_ts".into(), json!(fmt_ts(thread_ts)));
+        if m.is_reply() {
+            if let Some(parent) = &m.parent_user_id {
+                obj.insert("parent_user_id".into(), json!(parent));
+            }
+        } else {
+            obj.insert("reply_count".into(), json!(m.reply_count));
+            obj.insert("reply_users_count".into(), json!(m.reply_users.len()));
+            // Slack lists at most five repliers on the root.
+            let shown: Vec<&String> = m.reply_users.iter().take(5).collect();
+            obj.insert("reply_users".into(), json!(shown));
+            if let Some(latest) = m.latest_reply {
+                obj.insert("latest_reply".into(), json!(fmt_ts(latest)));
+            }
+            obj.insert("is_locked".into(), json!(false));
+            obj.insert("subscribed".into(), json!(false));
+        }
+    }
+    if let Some((user, ts)) = &m.edited {
+        obj.insert("edited".into(), json!({"user": user, "ts": fmt_ts(*ts)}));
+    }
+    if !m.reactions.is_empty() {
+        let reactions: Vec<Value> = m
+            .reactions
+            .iter()
+            .map(|r| json!({"name": r.name, "users": r.users, "count": r.users.len()}))
+            .collect();
+        obj.insert("reactions".into(), json!(reactions));
+    }
+    let ours = m.bot_id.as_deref() == Some(world.app.bot_id.as_str());
+    if let Some(metadata) = &m.metadata
+        && (include_metadata || ours)
+    {
+        obj.insert("metadata".into(), metadata.clone());
+    }
+    Value::Object(obj)
+}
+
+pub(crate) fn channel(world: &World, c: &Channel, with_num_members: bool) -> Value {
+    let mut v = json!({
+        "id": c.id,
+        "name": c.name,
+        "is_channel": !c.is_private,
+        "is_group": c.is_private,
+        "is_im": false,
+        "is_mpim": false,
+        "is_private": c.is_private,
+        "created": c.created,
+        "is_archived": c.is_archived,
+        "is_general": c.is_general,
+        "unlinked": 0,
+        "name_normalized": c.name,
+        "is_shared": false,
+        "is_org_shared": false,
+        "is_ext_shared": false,
+        "is_pending_ext_shared": false,
+        "pending_shared": [],
+        "context_team_id": world.team.id,
+        "updated": c.created * 1000,
+        "parent_conversation": null,
+        "creator": c.creator,
+        "is_member": c.is_member(world.bot()),
+        "topic": {"value": c.topic.value, "creator": c.topic.creator, "last_set": c.topic.last_set},
+        "purpose": {"value": c.purpose.value, "creator": c.purpose.creator, "last_set": c.purpose.last_set},
+        "previous_names": c.previous_names,
+    });
+    if with_num_members {
+        v["num_members"] = json!(c.members.len());
+    }
+    v
+}
+
+pub(crate) fn user(world: &World, u: &User) -> Value {
+    let is_bot = u.bot_id.is_some() || u.role == super::world::Role::Bot;
+    let mut profile = json!({
+        "real_name": u.real_name,
+        "display_name": u.name,
+        "real_name_normalized": u.real_name,
+        "display_name_normalized": u.name,
+        "title": u.title,
+        "team": world.team.id,
+        "image_48": format!("https://avatars.slack-edge.com/emulator/{}_48.png", u.id),
+    });
+    if let Some(bot_id) = &u.bot_id {
+        profile["bot_id"] = json!(bot_id);
+        profile["api_app_id"] = json!(world.app.app_id);
+    }
+    json!({
+        "id": u.id,
+        "team_id": world.team.id,
+        "name": u.name,
+        "deleted": false,
+        "real_name": u.real_name,
+        "tz": u.tz,
+        "tz_label": u.tz_label,
+        "tz_offset": u.tz_offset,
+        "profile": profile,
+        "is_admin": false,
+        "is_owner": false,
+        "is_bot": is_bot,
+        "is_app_user": false,
+        "updated": 1_700_000_000,
+    })
+}
+
+pub(crate) fn usergroup(world: &World, g: &UserGroup, include_users: bool) -> Value {
+    let mut v = json!({
+        "id": g.id,
+        "team_id": world.team.id,
+        "is_usergroup": true,
+        "is_subteam": true,
+        "name": g.name,
+        "description": g.description,
+        "handle": g.handle,
+        "is_external": false,
+        "date_create": g.created,
+        "date_update": g.created,
+        "date_delete": 0,
+        "auto_type": null,
+        "created_by": world.app.bot_user_id,
+        "updated_by": world.app.bot_user_id,
+        "deleted_by": null,
+        "prefs": {"channels": [], "groups": []},
+        "user_count": g.users.len(),
+    });
+    if include_users {
+        v["users"] = json!(g.users);
+    }
+    v
+}
+
+pub(crate) fn bookmark(world: &World, channel_id: &str, b: &Bookmark) -> Value {
+    json!({
+        "id": b.id,
+        "channel_id": channel_id,
+        "title": b.title,
+        "link": b.link,
+        "emoji": null,
+        "icon_url": null,
+        "type": "link",
+        "entity_id": null,
+        "date_created": b.created,
+        "date_updated": 0,
+        "rank": "U",
+        "last_updated_by_user_id": b.by,
+        "last_updated_by_team_id": world.team.id,
+        "shortcut_id": null,
+        "app_id": world.app.app_id,
+    })
+}
+
+pub(crate) fn permalink(world: &World, channel_id: &str, m: &Message) -> String {
+    let digits = fmt_ts(m.ts).replace('.', "");
+    let mut link = format!(
+        "https://{}.slack.com/archives/{channel_id}/p{digits}",
+        world.team.domain
+    );
+    if let Some(thread_ts) = m.thread_ts.filter(|_| m.is_reply()) {
+        link.push_str(&format!(
+            "?thread_ts={}&cid={channel_id}",
+            fmt_ts(thread_ts)
+        ));
+    }
+    link
+}
+
+/// The `event_callback` payload that carries an event, with its envelope fields.
+pub(crate) fn event_callback(
+    world: &World,
+    event: Value,
+    event_id: &str,
+    event_time: i64,
+) -> Value {
+    let kind = event["type"].as_str().unwrap_or("event").to_string();
+    let channel = event["channel"]
+        .as_str()
+        .or(event["item"]["channel"].as_str())
+        .or(event["channel"]["id"].as_str())
+        .unwrap_or("")
+        .to_string();
+    json!({
+        "token": "emulator-verification-token",
+        "team_id": world.team.id,
+        "context_team_id": world.team.id,
+        "context_enterprise_id": null,
+        "api_app_id": world.app.app_id,
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": event_time,
+        "authorizations": [{
+            "enterprise_id": null,
+            "team_id": world.team.id,
+            "user_id": world.app.bot_user_id,
+            "is_bot": true,
+            "is_enterprise_install": false,
+        }],
+        "is_ext_shared_channel": false,
+        "event_context": format!("4-{kind}-{}-{channel}", world.team.id),
+    })
+}
+
+pub(crate) fn events_api_envelope(
+    envelope_id: &str,
+    payload: &Value,
+    retry_attempt: u32,
+    retry_reason: &str,
+) -> Value {
+    json!({
+        "envelope_id": envelope_id,
+        "payload": payload,
+        "type": "events_api",
+        "accepts_response_payload": false,
+        "retry_attempt": retry_attempt,
+        "retry_reason": retry_reason,
+    })
+}
+
+pub(crate) fn hello(app_id: &str, host: &str, num_connections: usize) -> Value {
+    json!({
+        "type": "hello",
+        "num_connections": num_connections,
+        "debug_info": {
+            "host": host,
+            "build_number": 118,
+            "approximate_connection_time": 18060,
+        },
+        "connection_info": {"app_id": app_id},
+    })
+}
+
+pub(crate) fn disconnect(reason: &str, host: &str, app_id: &str, num_connections: usize) -> Value {
+    json!({
+        "type": "disconnect",
+        "reason": reason,
+        "num_connections": num_connections,
+        "debug_info": {"host": host},
+        "connection_info": {"app_id": app_id},
+    })
+}

@@ -1,0 +1,147 @@
+//! The `swarmdeck` command line.
+
+#![forbid(unsafe_code)]
+
+use clap::{Args, Parser, Subcommand};
+use color_eyre::eyre::{Result, WrapErr};
+use std::io::Write;
+use std::net::SocketAddr;
+use swarmdeck::emulator::{self, EmulatorConfig, HistoryLimits};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "swarmdeck",
+    version,
+    about = "A terminal dashboard for support swarm leads, live over Slack Socket Mode"
+)]
+struct Cli {
+    /// Log filter (error, warn, info, debug, trace, or a tracing directive); `RUST_LOG` wins.
+    #[arg(long, global = true, default_value = "warn")]
+    log_level: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the Slack-compatible emulator: Web API, Socket Mode and a seeded support workspace.
+    Emulator(EmulatorArgs),
+}
+
+#[derive(Args, Debug)]
+struct EmulatorArgs {
+    /// Where to listen; port 0 picks a free one. The base URL is the first line of stdout.
+    #[arg(long, default_value = "127.0.0.1:3030")]
+    addr: SocketAddr,
+    /// New swarm requests per minute across all pods; 0 posts nothing at all.
+    #[arg(long, default_value_t = 2.0)]
+    rate: f64,
+    /// Fixes the workspace, the workload and chaos.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Drops and refreshes sockets, duplicates and delays deliveries, fails some Web API calls.
+    #[arg(long)]
+    chaos: bool,
+    /// `strict`: conversations.history/replies limited as for apps outside Slack's Marketplace.
+    #[arg(long, value_enum, default_value_t = HistoryLimits::Normal)]
+    history_limits: HistoryLimits,
+    /// Run Slack's clock N times faster (retries, rate windows, the workload).
+    #[arg(long, default_value_t = 1.0)]
+    time_scale: f64,
+    /// Scopes granted to the bot token, comma-separated (default: all swarmdeck asks for).
+    #[arg(long, value_delimiter = ',')]
+    scopes: Option<Vec<String>>,
+}
+
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // The emulator owns no terminal UI: its logs go to stderr, keeping stdout for the URL.
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+}
+
+fn main() -> Result<()> {
+    color_eyre::install()?;
+    let cli = Cli::parse();
+    init_logging(&cli.log_level);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .wrap_err("could not start the async runtime")?;
+    match cli.command {
+        Command::Emulator(args) => runtime.block_on(run_emulator(args)),
+    }
+}
+
+async fn run_emulator(args: EmulatorArgs) -> Result<()> {
+    if !(args.rate >= 0.0 && args.rate.is_finite()) {
+        color_eyre::eyre::bail!(
+            "--rate must be zero or more requests per minute, not {}",
+            args.rate
+        );
+    }
+    if !(args.time_scale > 0.0 && args.time_scale.is_finite()) {
+        color_eyre::eyre::bail!(
+            "--time-scale must be a positive number, not {}",
+            args.time_scale
+        );
+    }
+    let mut config = EmulatorConfig {
+        addr: args.addr,
+        rate: args.rate,
+        seed: args.seed,
+        chaos: args.chaos,
+        history_limits: args.history_limits,
+        time_scale: args.time_scale,
+        ..EmulatorConfig::default()
+    };
+    if let Some(scopes) = args.scopes {
+        config.scopes = scopes
+            .into_iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+    }
+    let running = emulator::start(config)
+        .await
+        .wrap_err_with(|| format!("could not listen on {}", args.addr))?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", running.base_url())?;
+    writeln!(
+        out,
+        "Web API: {}  (set SLACK_API_URL to this)",
+        running.api_url()
+    )?;
+    writeln!(
+        out,
+        "Control: {}/_emulator/state, /calls, /deliveries, /events, /faults, /disconnect",
+        running.base_url()
+    )?;
+    out.flush()?;
+    drop(out);
+    tokio::select! {
+        _ = running.wait() => {}
+        _ = shutdown_signal() => {}
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async { match term.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending::<()>().await } } => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
