@@ -111,20 +111,20 @@ async fn run_emulator(args: EmulatorArgs) -> Result<()> {
     let running = emulator::start(config)
         .await
         .wrap_err_with(|| format!("could not listen on {}", args.addr))?;
+    // Scripts read the base URL from the first line of stdout; the hints go to stderr so
+    // that a reader that stops after one line cannot break the server.
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", running.base_url())?;
-    writeln!(
-        out,
-        "Web API: {}  (set SLACK_API_URL to this)",
-        running.api_url()
-    )?;
-    writeln!(
-        out,
-        "Control: {}/_emulator/state, /calls, /deliveries, /events, /faults, /disconnect",
-        running.base_url()
-    )?;
     out.flush()?;
     drop(out);
+    eprintln!(
+        "Web API: {}  (set SLACK_API_URL to this)",
+        running.api_url()
+    );
+    eprintln!(
+        "Control: {0}/_emulator/state, /calls, /deliveries, /events, /faults, /disconnect",
+        running.base_url()
+    );
     tokio::select! {
         _ = running.wait() => {}
         _ = shutdown_signal() => {}

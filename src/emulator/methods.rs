@@ -357,6 +357,10 @@ pub(crate) fn call(
             if text.is_none() && blocks.is_none() {
                 return Err("no_text".into());
             }
+            let blocks = blocks.or_else(|| {
+                text.as_ref()
+                    .map(|t| json!([wire::rich_text(t, &block_id(ts))]))
+            });
             let bot = world.app.bot_user_id.clone();
             let event_ts = ctx.now_ts();
             let edit = Edit {
@@ -471,6 +475,11 @@ pub(crate) fn call(
     }
 }
 
+/// Slack's block ids are short opaque strings; derive one from the message's ts.
+pub(crate) fn block_id(ts: Ts) -> String {
+    super::world::base36(ts % 1_679_616, 4)
+}
+
 fn required(p: &Params, key: &str, error: &'static str) -> ApiResult<String> {
     p.str(key).ok_or(error)
 }
@@ -507,6 +516,10 @@ fn post_message(world: &mut World, ctx: &mut Ctx, p: &Params) -> MethodResult {
     {
         return Err("thread_not_found".into());
     }
+    let ts = ctx.now_ts();
+    // Slack derives a rich_text block from a text-only post.
+    let blocks = blocks
+        .or_else(|| (!text.is_empty()).then(|| json!([wire::rich_text(&text, &block_id(ts))])));
     let post = Post {
         user: Some(world.app.bot_user_id.clone()),
         bot_id: Some(world.app.bot_id.clone()),
@@ -518,7 +531,6 @@ fn post_message(world: &mut World, ctx: &mut Ctx, p: &Params) -> MethodResult {
         metadata: metadata(p)?,
         ..Post::default()
     };
-    let ts = ctx.now_ts();
     let event = world.post(idx, post, ts)?;
     ctx.events.push(event);
     let channel = &world.channels[idx];

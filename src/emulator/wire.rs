@@ -292,3 +292,83 @@ pub(crate) fn disconnect(reason: &str, host: &str, app_id: &str, num_connections
         "connection_info": {"app_id": app_id},
     })
 }
+
+/// The `rich_text` block Slack derives from a plain-text post: text runs, with user,
+/// channel and link elements where the mrkdwn has `<@U…>`, `<#C…|name>`, `<url|label>`.
+pub(crate) fn rich_text(text: &str, block_id: &str) -> Value {
+    let mut elements = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('<') {
+        let Some(close) = rest[open..].find('>') else {
+            break;
+        };
+        if open > 0 {
+            elements.push(json!({"type": "text", "text": unescape(&rest[..open])}));
+        }
+        let inner = &rest[open + 1..open + close];
+        let (target, label) = inner.split_once('|').unwrap_or((inner, ""));
+        let element = if let Some(user) = target.strip_prefix('@') {
+            json!({"type": "user", "user_id": user})
+        } else if let Some(channel) = target.strip_prefix('#') {
+            json!({"type": "channel", "channel_id": channel})
+        } else if target.starts_with("http://")
+            || target.starts_with("https://")
+            || target.starts_with("mailto:")
+        {
+            if label.is_empty() {
+                json!({"type": "link", "url": target})
+            } else {
+                json!({"type": "link", "url": target, "text": unescape(label)})
+            }
+        } else {
+            json!({"type": "text", "text": unescape(&rest[open..open + close + 1])})
+        };
+        elements.push(element);
+        rest = &rest[open + close + 1..];
+    }
+    if !rest.is_empty() {
+        elements.push(json!({"type": "text", "text": unescape(rest)}));
+    }
+    json!({
+        "type": "rich_text",
+        "block_id": block_id,
+        "elements": [{"type": "rich_text_section", "elements": elements}],
+    })
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rich_text_splits_mentions_channels_and_links() {
+        let block = rich_text(
+            "hi <@U1> see <#C2|general> and <https://x.example/a|the doc> &amp; <https://y.example>",
+            "b1",
+        );
+        let elements = &block["elements"][0]["elements"];
+        assert_eq!(elements[0], json!({"type": "text", "text": "hi "}));
+        assert_eq!(elements[1], json!({"type": "user", "user_id": "U1"}));
+        assert_eq!(elements[3], json!({"type": "channel", "channel_id": "C2"}));
+        assert_eq!(
+            elements[5],
+            json!({"type": "link", "url": "https://x.example/a", "text": "the doc"})
+        );
+        assert_eq!(elements[6], json!({"type": "text", "text": " & "}));
+        assert_eq!(
+            elements[7],
+            json!({"type": "link", "url": "https://y.example"})
+        );
+        let plain = rich_text("no markup < here", "b2");
+        assert_eq!(
+            plain["elements"][0]["elements"][0]["text"],
+            "no markup < here"
+        );
+    }
+}

@@ -4,8 +4,10 @@
 
 use super::Shared;
 use super::clock::Clock;
+use super::methods::block_id;
 use super::rng::{Rng, Stream};
 use super::seed::{self, PODS, WORKFLOW_BOT_ID};
+use super::wire::rich_text;
 use super::world::{Edit, Post, Ts, World};
 use serde_json::{Value, json};
 use std::cmp::Reverse;
@@ -314,11 +316,13 @@ impl Plan {
                 ..Post::default()
             }
         } else {
+            let text = format!(
+                "Case: {case}\nUrgency: {urgency}\nSubject: {subject}\nLink: https://support.acme.example/cases/{case}\nCan someone take a look?"
+            );
             Post {
                 user: Some(requester),
-                text: format!(
-                    "Case: {case}\nUrgency: {urgency}\nSubject: {subject}\nLink: https://support.acme.example/cases/{case}\nCan someone take a look?"
-                ),
+                blocks: Some(json!([rich_text(&text, "typed")])),
+                text,
                 ..Post::default()
             }
         };
@@ -353,14 +357,16 @@ impl Plan {
         let (Some(root), Ok(idx)) = (s.ts, world.channel_index(s.channel)) else {
             return Vec::new();
         };
+        let ts = clock.next_ts();
         let post = Post {
             user: Some(author.to_string()),
             text: text.to_string(),
+            blocks: Some(json!([rich_text(text, &block_id(ts))])),
             thread_ts: Some(root),
             ..Post::default()
         };
         world
-            .post(idx, post, clock.next_ts())
+            .post(idx, post, ts)
             .map(|e| vec![e])
             .unwrap_or_default()
     }
