@@ -307,6 +307,7 @@ pub(crate) async fn state(State(shared): State<Arc<Shared>>) -> Response {
         "usergroups": usergroups,
         "connections": state.hub.open_connections(),
         "dropped_events": state.hub.dropped_events,
+        "connection_log": state.hub.connection_log,
     }))
     .into_response()
 }

@@ -106,6 +106,15 @@ pub(crate) struct Hub {
     next_envelope: u64,
     /// Events given up after the last retry, or posted during an outage.
     pub dropped_events: u64,
+    /// Every connection's life, for tests that judge acks against it.
+    pub connection_log: Vec<ConnectionRecord>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct ConnectionRecord {
+    pub id: u64,
+    pub opened_at: String,
+    pub closed_at: Option<String>,
 }
 
 impl Hub {
@@ -183,11 +192,19 @@ impl Hub {
                 closing: false,
             },
         );
+        self.connection_log.push(ConnectionRecord {
+            id,
+            opened_at: rfc3339_now(),
+            closed_at: None,
+        });
         Some((id, host, self.conns.len()))
     }
 
     fn unregister(&mut self, id: u64) {
         self.conns.remove(&id);
+        if let Some(record) = self.connection_log.iter_mut().rev().find(|r| r.id == id) {
+            record.closed_at.get_or_insert_with(rfc3339_now);
+        }
     }
 
     /// A new connection takes everything that was waiting for one.

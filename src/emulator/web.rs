@@ -29,7 +29,10 @@ pub(crate) const STRICT_PAGE: usize = 15;
 pub(crate) struct CallRecord {
     pub method: String,
     pub params: Map<String, Value>,
+    /// When the call arrived.
     pub at: String,
+    /// When it was answered (later than `at` by any scripted delay).
+    pub answered_at: String,
     pub status: u16,
     pub ok: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -43,11 +46,13 @@ pub(crate) async fn api(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let arrived = rfc3339_now();
     let body = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
         Err(_) => {
             return respond(
                 &shared,
+                &arrived,
                 &method,
                 Map::new(),
                 Err(Answer::status(413, "request_too_large")),
@@ -56,16 +61,24 @@ pub(crate) async fn api(
     };
     let (params, token) = match parse_request(query.as_deref(), &headers, &body) {
         Ok(parsed) => parsed,
-        Err(error) => return respond(&shared, &method, Map::new(), Err(Answer::error(error))),
+        Err(error) => {
+            return respond(
+                &shared,
+                &arrived,
+                &method,
+                Map::new(),
+                Err(Answer::error(error)),
+            );
+        }
     };
     let recorded = params.0.clone();
     if !methods::METHODS.contains(&method.as_str()) {
         let mut answer = Answer::error("unknown_method");
         answer.extra.insert("req_method".into(), json!(method));
-        return respond(&shared, &method, recorded, Err(answer));
+        return respond(&shared, &arrived, &method, recorded, Err(answer));
     }
     let outcome = run(&shared, &method, &params, token.as_deref()).await;
-    respond(&shared, &method, recorded, outcome)
+    respond(&shared, &arrived, &method, recorded, outcome)
 }
 
 /// A failed answer: HTTP status, Slack's error string, extra fields, `Retry-After`.
@@ -261,6 +274,7 @@ fn parse_request(
 
 fn respond(
     shared: &Shared,
+    arrived: &str,
     method: &str,
     params: Map<String, Value>,
     outcome: Result<Value, Answer>,
@@ -284,7 +298,8 @@ fn respond(
     shared.lock().calls.push(CallRecord {
         method: method.to_string(),
         params,
-        at: rfc3339_now(),
+        at: arrived.to_string(),
+        answered_at: rfc3339_now(),
         status,
         ok: body["ok"] == json!(true),
         error: body["error"].as_str().map(str::to_string),

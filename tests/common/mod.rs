@@ -22,7 +22,18 @@ pub struct Emu {
     pub http: reqwest::Client,
 }
 
+/// Logs to the test's output when RUST_LOG is set, for debugging a failure.
+pub fn init_logs() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+    }
+}
+
 pub async fn start(config: EmulatorConfig) -> Emu {
+    init_logs();
     let running = emulator::start(config).await.expect("emulator starts");
     Emu {
         running,

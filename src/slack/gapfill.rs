@@ -1,0 +1,315 @@
+//! Gap fill: after any moment the sockets may have missed events (a reconnect, an
+//! outage, a silent socket), read what history holds since then, most urgent first
+//! (followed threads, then channels with the newest activity), within the rate budget.
+//! What comes back is deduplicated against what arrived live, so each message is
+//! passed on once. Live events keep flowing meanwhile: this runs in its own task.
+
+use super::seen::{Seen, ts_micros};
+use super::web::{SlackError, WebClient};
+use super::wire::{Event, Message, MessagePage};
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Threads re-read at most per gap fill (the most recently active first).
+const MAX_THREADS_PER_FILL: usize = 200;
+/// Threads quiet for longer than this are not re-read on their own.
+const THREAD_HORIZON: Duration = Duration::from_secs(24 * 3600);
+
+#[derive(Debug)]
+pub(crate) struct Found {
+    pub event: Event,
+}
+
+enum Request {
+    /// Read everything since this wall-clock time (seconds; -inf: the first start).
+    Since(f64),
+    /// Is the workspace busier than the sockets say? Answer on the sender if so.
+    Probe(mpsc::UnboundedSender<()>),
+}
+
+pub(crate) struct Filler {
+    requests: mpsc::UnboundedSender<Request>,
+}
+
+struct Ctx {
+    web: Arc<WebClient>,
+    channels: Vec<String>,
+    seen: Arc<Mutex<Seen>>,
+    out: mpsc::UnboundedSender<Found>,
+    initial_lookback: Duration,
+    margin: Duration,
+    started: f64,
+}
+
+impl Filler {
+    pub(crate) fn start(
+        web: Arc<WebClient>,
+        channels: Vec<String>,
+        seen: Arc<Mutex<Seen>>,
+        out: mpsc::UnboundedSender<Found>,
+        initial_lookback: Duration,
+        margin: Duration,
+    ) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let ctx = Ctx {
+            web,
+            channels,
+            seen,
+            out,
+            initial_lookback,
+            margin,
+            started: wall_now(),
+        };
+        tokio::spawn(run(ctx, rx, tx.clone()));
+        Self { requests: tx }
+    }
+
+    pub(crate) fn request(&self, since: f64) {
+        let _ = self.requests.send(Request::Since(since));
+    }
+
+    pub(crate) fn probe(&self, busy: mpsc::UnboundedSender<()>) {
+        let _ = self.requests.send(Request::Probe(busy));
+    }
+}
+
+async fn run(
+    ctx: Ctx,
+    mut rx: mpsc::UnboundedReceiver<Request>,
+    again: mpsc::UnboundedSender<Request>,
+) {
+    while let Some(first) = rx.recv().await {
+        // Requests that queued up while the last fill ran become one fill.
+        let mut since: Option<f64> = None;
+        let mut probes = Vec::new();
+        let mut take = |r: Request| match r {
+            Request::Since(s) => since = Some(since.map_or(s, |old: f64| old.min(s))),
+            Request::Probe(tx) => probes.push(tx),
+        };
+        take(first);
+        while let Ok(r) = rx.try_recv() {
+            take(r);
+        }
+        for busy in probes {
+            match probe(&ctx).await {
+                Ok(true) => {
+                    let _ = busy.send(());
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not check whether the workspace is busy")
+                }
+            }
+        }
+        if let Some(since) = since {
+            tracing::info!(since, "gap fill starting");
+            let started = Instant::now();
+            match fill(&ctx, since).await {
+                Ok(count) => tracing::info!(count, took = ?started.elapsed(), "gap fill done"),
+                Err(e) => {
+                    // Try again later from the same point; dedupe makes overlap harmless.
+                    tracing::warn!(error = %e, "gap fill incomplete; will retry");
+                    let again = again.clone();
+                    let wait =
+                        Duration::from_secs(5).div_f64(ctx.web.policy().time_scale.max(1e-9));
+                    tokio::spawn(async move {
+                        tokio::time::sleep(wait).await;
+                        let _ = again.send(Request::Since(since));
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Reads history since `since` (wall-clock seconds) and passes on what it finds.
+async fn fill(ctx: &Ctx, since: f64) -> Result<usize, SlackError> {
+    let from = if since.is_finite() {
+        since - ctx.margin.as_secs_f64()
+    } else {
+        wall_now() - ctx.initial_lookback.as_secs_f64()
+    };
+    let from_us = (from.max(0.0) * 1e6) as u64;
+    let (mut threads, high_water) = {
+        let seen = ctx.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        let mut threads: Vec<_> = seen
+            .threads
+            .values()
+            .filter(|t| {
+                ctx.channels.contains(&t.channel)
+                    && now.duration_since(t.last_seen) < THREAD_HORIZON
+            })
+            .cloned()
+            .collect();
+        threads.sort_by_key(|t| std::cmp::Reverse(t.last_seen));
+        threads.truncate(MAX_THREADS_PER_FILL);
+        let high_water: Vec<(String, Option<u64>)> = ctx
+            .channels
+            .iter()
+            .map(|c| (c.clone(), seen.high_water.get(c).copied()))
+            .collect();
+        (threads, high_water)
+    };
+    let mut count = 0;
+    let mut done_threads = BTreeSet::new();
+
+    // 1. Threads being followed: their replies since the gap.
+    for t in threads.drain(..) {
+        let oldest = t.last_ts.min(from_us);
+        count += read_thread(ctx, &t.channel, &t.thread_ts, oldest).await?;
+        done_threads.insert((t.channel, t.thread_ts));
+    }
+
+    // 2. Channels, the most recently active first.
+    let mut channels = high_water;
+    channels.sort_by_key(|(_, hw)| std::cmp::Reverse(*hw));
+    let mut new_threads = Vec::new();
+    for (channel, hw) in channels {
+        let oldest = hw.map_or(from_us, |h| h.min(from_us));
+        let mut messages = read_pages(ctx, "conversations.history", &channel, None, oldest).await?;
+        messages.sort_by_key(|m| m.ts.as_deref().and_then(ts_micros));
+        for m in &messages {
+            let has_new_replies = m.reply_count.unwrap_or(0) > 0
+                && m.latest_reply
+                    .as_deref()
+                    .and_then(ts_micros)
+                    .is_some_and(|l| l > oldest);
+            if let Some(ts) = m.ts.clone().filter(|_| has_new_replies) {
+                new_threads.push((channel.clone(), ts, oldest));
+            }
+        }
+        count += pass_on(ctx, &channel, messages);
+    }
+
+    // 3. Threads that history shows have replies since the gap.
+    for (channel, thread_ts, oldest) in new_threads {
+        if done_threads.insert((channel.clone(), thread_ts.clone())) {
+            count += read_thread(ctx, &channel, &thread_ts, oldest).await?;
+        }
+    }
+    Ok(count)
+}
+
+async fn read_thread(
+    ctx: &Ctx,
+    channel: &str,
+    thread_ts: &str,
+    oldest: u64,
+) -> Result<usize, SlackError> {
+    let mut messages = match read_pages(
+        ctx,
+        "conversations.replies",
+        channel,
+        Some(thread_ts),
+        oldest,
+    )
+    .await
+    {
+        Ok(m) => m,
+        // A thread deleted since: nothing to read.
+        Err(SlackError::Api { error, .. }) if error == "thread_not_found" => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    messages.retain(|m| {
+        m.ts.as_deref()
+            .and_then(ts_micros)
+            .is_some_and(|t| t > oldest)
+    });
+    messages.sort_by_key(|m| m.ts.as_deref().and_then(ts_micros));
+    Ok(pass_on(ctx, channel, messages))
+}
+
+/// Follows the cursor of conversations.history or conversations.replies.
+async fn read_pages(
+    ctx: &Ctx,
+    method: &str,
+    channel: &str,
+    thread_ts: Option<&str>,
+    oldest: u64,
+) -> Result<Vec<Message>, SlackError> {
+    let mut all = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let mut params = vec![
+            ("channel", channel.to_string()),
+            (
+                "oldest",
+                format!("{}.{:06}", oldest / 1_000_000, oldest % 1_000_000),
+            ),
+            ("limit", "200".to_string()),
+            ("include_all_metadata", "true".to_string()),
+        ];
+        if let Some(ts) = thread_ts {
+            params.push(("ts", ts.to_string()));
+        }
+        if !cursor.is_empty() {
+            params.push(("cursor", cursor.clone()));
+        }
+        let page: MessagePage = ctx.web.call(method, &params).await?;
+        tracing::debug!(
+            method,
+            channel,
+            got = page.messages.len(),
+            has_more = page.has_more,
+            "history page"
+        );
+        all.extend(page.messages);
+        cursor = page.response_metadata.next_cursor;
+        if cursor.is_empty() || !page.has_more {
+            return Ok(all);
+        }
+    }
+}
+
+fn pass_on(ctx: &Ctx, channel: &str, messages: Vec<Message>) -> usize {
+    let mut n = 0;
+    for mut m in messages {
+        m.channel = Some(channel.to_string());
+        if ctx
+            .out
+            .send(Found {
+                event: Event::Message(Box::new(m)),
+            })
+            .is_ok()
+        {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// One history call on the most active channel: does it hold a message newer than any
+/// the sockets brought?
+async fn probe(ctx: &Ctx) -> Result<bool, SlackError> {
+    let (channel, hw) = {
+        let seen = ctx.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let best = ctx
+            .channels
+            .iter()
+            .map(|c| (c.clone(), seen.high_water.get(c).copied()))
+            .max_by_key(|(_, hw)| *hw);
+        match best {
+            Some(b) => b,
+            None => return Ok(false),
+        }
+    };
+    let params = [("channel", channel.clone()), ("limit", "1".to_string())];
+    let page: MessagePage = ctx.web.call("conversations.history", &params).await?;
+    let floor = hw.unwrap_or((ctx.started * 1e6) as u64);
+    let seen = ctx.seen.lock().unwrap_or_else(|e| e.into_inner());
+    Ok(page.messages.iter().any(|m| {
+        m.ts.as_deref()
+            .and_then(ts_micros)
+            .is_some_and(|ts| ts > floor && !seen.knows_message(&channel, ts))
+    }))
+}
+
+fn wall_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}

@@ -1,0 +1,258 @@
+//! swarmdeck's Slack client: Socket Mode for live events, the Web API for everything
+//! else, and a gap fill from history after any moment the sockets may have missed.
+//!
+//! The rest of the app consumes one ordered stream of [`Update`]s: typed Slack events,
+//! each exactly once whatever happened underneath (retries, several sockets, reconnects,
+//! gap fills), and connection status changes.
+
+mod backoff;
+mod gapfill;
+mod seen;
+pub mod socket;
+pub mod web;
+pub mod wire;
+
+pub use backoff::Backoff;
+pub use socket::{SocketPolicy, Status};
+pub use web::{SlackError, Token, WebClient, WebPolicy};
+
+use seen::Seen;
+use socket::ManagerOut;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Where an event came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// Socket Mode; `retry_attempt` > 0 when Slack redelivered it.
+    Live { retry_attempt: u32 },
+    /// Read from history to cover a gap.
+    GapFill,
+}
+
+/// One Slack event, delivered once.
+#[derive(Clone, Debug)]
+pub struct Incoming {
+    pub event: wire::Event,
+    /// Slack's event id (live events only: history has none).
+    pub event_id: Option<String>,
+    pub source: Source,
+    /// When swarmdeck read it.
+    pub received_at: Instant,
+}
+
+#[derive(Clone, Debug)]
+pub enum Update {
+    Event(Box<Incoming>),
+    Status(Status),
+}
+
+#[derive(Clone, Debug)]
+pub struct SlackConfig {
+    /// The Web API base, `https://slack.com/api/` or an emulator's `<base>/api/`.
+    pub api_url: String,
+    pub bot_token: Token,
+    pub app_token: Token,
+    pub web: WebPolicy,
+    pub socket: SocketPolicy,
+    /// The pod channels to gap-fill, by id; `None`: every channel the bot is in.
+    pub channels: Option<Vec<String>>,
+    /// On the very first connection, how far back history is read.
+    pub initial_lookback: Duration,
+    /// How far before a gap began the gap fill starts reading (clock skew, reordering).
+    pub gap_margin: Duration,
+    /// Deliveries are deduplicated on event id for at least this long (Slack retries for ~6 min).
+    pub dedupe_window: Duration,
+}
+
+impl SlackConfig {
+    pub fn new(api_url: &str, bot_token: Token, app_token: Token) -> Self {
+        Self {
+            api_url: api_url.to_string(),
+            bot_token,
+            app_token,
+            web: WebPolicy::default(),
+            socket: SocketPolicy::default(),
+            channels: None,
+            initial_lookback: Duration::from_secs(24 * 3600),
+            gap_margin: Duration::from_secs(30),
+            dedupe_window: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// Who swarmdeck is in this workspace (auth.test).
+#[derive(Clone, Debug)]
+pub struct Identity {
+    pub bot_user_id: String,
+    pub bot_id: Option<String>,
+    pub team: String,
+    pub team_id: String,
+    pub url: String,
+}
+
+/// A live client: its identity, its channels, and the one stream of updates.
+pub struct Connected {
+    pub identity: Identity,
+    pub channels: Vec<wire::Channel>,
+    pub web: Arc<WebClient>,
+    pub updates: mpsc::Receiver<Update>,
+    pub threads: Threads,
+}
+
+/// Which threads the gap fill re-reads after a gap: the open swarms'. Threads with
+/// replies are followed on their own; a swarm whose request has no reply yet must be
+/// named here, or replies posted to it during a gap would be missed.
+#[derive(Clone)]
+pub struct Threads(Arc<Mutex<Seen>>);
+
+impl Threads {
+    pub fn follow(&self, channel: &str, thread_ts: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .follow(channel, thread_ts);
+    }
+
+    pub fn unfollow(&self, channel: &str, thread_ts: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .unfollow(channel, thread_ts);
+    }
+}
+
+/// Checks the bot token, finds the pod channels, and starts the sockets and the stream.
+pub async fn connect(config: SlackConfig) -> Result<Connected, SlackError> {
+    let web = Arc::new(WebClient::new(
+        &config.api_url,
+        config.bot_token.clone(),
+        Some(config.app_token.clone()),
+        config.web.clone(),
+    )?);
+    let auth: wire::AuthTest = web.call("auth.test", &[]).await?;
+    let identity = Identity {
+        bot_user_id: auth.user_id,
+        bot_id: auth.bot_id,
+        team: auth.team,
+        team_id: auth.team_id,
+        url: auth.url,
+    };
+    let member_of = list_member_channels(&web).await?;
+    let channels = match &config.channels {
+        None => member_of,
+        Some(ids) => member_of
+            .into_iter()
+            .filter(|c| ids.contains(&c.id))
+            .collect(),
+    };
+    let (tx, updates) = mpsc::channel(4096);
+    let seen = Arc::new(Mutex::new(Seen::new(config.dedupe_window)));
+    let channel_ids: Vec<String> = channels.iter().map(|c| c.id.clone()).collect();
+    tokio::spawn(run(web.clone(), config, channel_ids, seen.clone(), tx));
+    Ok(Connected {
+        identity,
+        channels,
+        web,
+        updates,
+        threads: Threads(seen),
+    })
+}
+
+/// Every channel the bot is a member of, following the cursor.
+pub async fn list_member_channels(web: &WebClient) -> Result<Vec<wire::Channel>, SlackError> {
+    let mut channels = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let mut params = vec![
+            ("types", "public_channel,private_channel".to_string()),
+            ("exclude_archived", "true".into()),
+            ("limit", "200".into()),
+        ];
+        if !cursor.is_empty() {
+            params.push(("cursor", cursor.clone()));
+        }
+        let page: wire::ChannelPage = web.call("users.conversations", &params).await?;
+        channels.extend(page.channels);
+        cursor = page.response_metadata.next_cursor;
+        if cursor.is_empty() {
+            return Ok(channels);
+        }
+    }
+}
+
+/// The stream: envelopes from the sockets and pages from the gap fill, deduplicated,
+/// out as one sequence of updates.
+async fn run(
+    web: Arc<WebClient>,
+    config: SlackConfig,
+    channels: Vec<String>,
+    seen: Arc<Mutex<Seen>>,
+    out: mpsc::Sender<Update>,
+) {
+    let (manager_tx, mut manager_rx) = mpsc::unbounded_channel();
+    let (busy_tx, busy_rx) = mpsc::unbounded_channel();
+    tokio::spawn(socket::run_manager(
+        web.clone(),
+        config.socket.clone(),
+        manager_tx,
+        busy_rx,
+    ));
+    let (fill_tx, mut fill_rx) = mpsc::unbounded_channel::<gapfill::Found>();
+    let fills = gapfill::Filler::start(
+        web.clone(),
+        channels,
+        seen.clone(),
+        fill_tx,
+        config.initial_lookback,
+        config.gap_margin,
+    );
+    loop {
+        let update = tokio::select! {
+            Some(m) = manager_rx.recv() => match m {
+                ManagerOut::Envelope(envelope) => {
+                    let retry_attempt = envelope.retry_attempt;
+                    let callback = match envelope.parse_callback() {
+                        Ok(cb) => cb,
+                        Err(reason) => {
+                            // Acked already; a payload we cannot read is logged and skipped.
+                            tracing::warn!(envelope_id = %envelope.envelope_id, reason, "skipped an event that could not be parsed");
+                            continue;
+                        }
+                    };
+                    let fresh = seen.lock().unwrap_or_else(|e| e.into_inner()).admit(Some(&callback.event_id), &callback.event);
+                    if !fresh {
+                        continue;
+                    }
+                    Update::Event(Box::new(Incoming {
+                        event: callback.event,
+                        event_id: Some(callback.event_id),
+                        source: Source::Live { retry_attempt },
+                        received_at: Instant::now(),
+                    }))
+                }
+                ManagerOut::Status(status) => Update::Status(status),
+                ManagerOut::GapSince(since) => {
+                    fills.request(since);
+                    continue;
+                }
+                ManagerOut::Probe => {
+                    fills.probe(busy_tx.clone());
+                    continue;
+                }
+            },
+            Some(found) = fill_rx.recv() => {
+                let fresh = seen.lock().unwrap_or_else(|e| e.into_inner()).admit(None, &found.event);
+                if !fresh {
+                    continue;
+                }
+                Update::Event(Box::new(Incoming { event: found.event, event_id: None, source: Source::GapFill, received_at: Instant::now() }))
+            }
+            else => return,
+        };
+        if out.send(update).await.is_err() {
+            return;
+        }
+    }
+}

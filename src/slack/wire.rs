@@ -1,0 +1,586 @@
+//! Slack's wire format as swarmdeck's client reads it: Socket Mode frames, the events
+//! swarmdeck uses, and the Web API results it needs.
+//!
+//! Decoding is a pure function from text to types. Unknown frame and event types, and
+//! unknown fields, are tolerated; what cannot be parsed is reported with the envelope id
+//! still in hand, so the caller can ack it (else Slack redelivers it forever) and skip it.
+//! Nothing here is shared with the emulator: they meet only on the wire.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// One Socket Mode frame from Slack.
+#[derive(Debug)]
+pub enum Frame {
+    Hello {
+        num_connections: Option<u32>,
+        host: Option<String>,
+    },
+    Disconnect {
+        reason: DisconnectReason,
+    },
+    EventsApi(Envelope),
+    /// Interactive, slash command or unknown envelope types: acked and ignored.
+    Other {
+        kind: String,
+        envelope_id: Option<String>,
+    },
+}
+
+#[derive(Debug)]
+pub struct Envelope {
+    pub envelope_id: String,
+    pub retry_attempt: u32,
+    pub retry_reason: String,
+    /// The raw `event_callback`, parsed only after the ack is on its way.
+    pub payload: Option<String>,
+}
+
+impl Envelope {
+    pub fn parse_callback(&self) -> Result<EventCallback, String> {
+        let payload = self
+            .payload
+            .as_deref()
+            .ok_or("an events_api frame without payload")?;
+        serde_json::from_str(payload).map_err(|e| e.to_string())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DisconnectReason {
+    Warning,
+    RefreshRequested,
+    TooManyWebsockets,
+    LinkDisabled,
+    Other(String),
+}
+
+impl DisconnectReason {
+    fn parse(reason: &str) -> Self {
+        match reason {
+            "warning" => Self::Warning,
+            "refresh_requested" => Self::RefreshRequested,
+            "too_many_websockets" => Self::TooManyWebsockets,
+            "link_disabled" => Self::LinkDisabled,
+            other => Self::Other(other.to_string()),
+        }
+    }
+}
+
+/// A frame that could not be decoded at all; `envelope_id` is salvaged when it can be.
+#[derive(Debug)]
+pub struct DecodeError {
+    pub envelope_id: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Deserialize)]
+struct RawFrame<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    envelope_id: Option<String>,
+    reason: Option<String>,
+    #[serde(borrow)]
+    payload: Option<&'a RawValue>,
+    #[serde(default)]
+    retry_attempt: u32,
+    #[serde(default)]
+    retry_reason: String,
+    num_connections: Option<u32>,
+    debug_info: Option<DebugInfo>,
+}
+
+#[derive(Deserialize)]
+struct DebugInfo {
+    host: Option<String>,
+}
+
+pub fn decode(text: &str) -> Result<Frame, DecodeError> {
+    let raw: RawFrame = serde_json::from_str(text).map_err(|e| DecodeError {
+        envelope_id: salvage_envelope_id(text),
+        reason: e.to_string(),
+    })?;
+    Ok(match raw.kind.as_str() {
+        "hello" => Frame::Hello {
+            num_connections: raw.num_connections,
+            host: raw.debug_info.and_then(|d| d.host),
+        },
+        "disconnect" => Frame::Disconnect {
+            reason: DisconnectReason::parse(raw.reason.as_deref().unwrap_or("")),
+        },
+        "events_api" => {
+            let envelope_id = raw.envelope_id.ok_or_else(|| DecodeError {
+                envelope_id: None,
+                reason: "an events_api frame without envelope_id".into(),
+            })?;
+            Frame::EventsApi(Envelope {
+                envelope_id,
+                retry_attempt: raw.retry_attempt,
+                retry_reason: raw.retry_reason,
+                payload: raw.payload.map(|p| p.get().to_string()),
+            })
+        }
+        _ => Frame::Other {
+            kind: raw.kind,
+            envelope_id: raw.envelope_id,
+        },
+    })
+}
+
+/// Finds `"envelope_id":"…"` in a frame that is not valid JSON, so it can still be acked.
+fn salvage_envelope_id(text: &str) -> Option<String> {
+    let at = text.find("\"envelope_id\"")?;
+    let rest = text[at + "\"envelope_id\"".len()..]
+        .trim_start()
+        .strip_prefix(':')?;
+    let rest = rest.trim_start().strip_prefix('"')?;
+    let end = rest.find('"')?;
+    let id = &rest[..end];
+    (!id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+    .then(|| id.to_string())
+}
+
+/// The `event_callback` payload of an `events_api` envelope.
+#[derive(Clone, Debug, Deserialize)]
+pub struct EventCallback {
+    pub event_id: String,
+    #[serde(default)]
+    pub event_time: i64,
+    #[serde(default)]
+    pub team_id: Option<String>,
+    pub event: Event,
+}
+
+/// The events swarmdeck subscribes to; anything else is `Other`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(tag = "type")]
+pub enum Event {
+    #[serde(rename = "message")]
+    Message(Box<Message>),
+    #[serde(rename = "reaction_added")]
+    ReactionAdded(Reaction),
+    #[serde(rename = "reaction_removed")]
+    ReactionRemoved(Reaction),
+    #[serde(rename = "channel_created")]
+    ChannelCreated { channel: ChannelRef },
+    #[serde(rename = "channel_rename")]
+    ChannelRename { channel: ChannelRef },
+    #[serde(rename = "channel_archive")]
+    ChannelArchive { channel: String },
+    #[serde(rename = "member_joined_channel")]
+    MemberJoinedChannel {
+        user: String,
+        channel: String,
+        #[serde(default)]
+        inviter: Option<String>,
+    },
+    #[serde(rename = "user_change")]
+    UserChange { user: User },
+    #[serde(other)]
+    Other,
+}
+
+/// A message, as events, history and replies carry it. Only `ts` is always there, and
+/// not even that inside some `message_changed` payloads.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Message {
+    pub subtype: Option<String>,
+    pub channel: Option<String>,
+    pub user: Option<String>,
+    pub bot_id: Option<String>,
+    pub username: Option<String>,
+    pub text: String,
+    pub ts: Option<String>,
+    pub thread_ts: Option<String>,
+    pub parent_user_id: Option<String>,
+    pub event_ts: Option<String>,
+    pub blocks: Vec<Block>,
+    pub metadata: Option<Metadata>,
+    pub reply_count: Option<u32>,
+    pub latest_reply: Option<String>,
+    pub reactions: Vec<ReactionCount>,
+    pub edited: Option<Edited>,
+    /// message_changed: the message as it is now, and as it was.
+    pub message: Option<Box<Message>>,
+    pub previous_message: Option<Box<Message>>,
+    /// message_deleted: the ts of the message that went.
+    pub deleted_ts: Option<String>,
+    /// thread_broadcast: the thread's parent.
+    pub root: Option<Box<Message>>,
+    pub hidden: bool,
+}
+
+impl Message {
+    /// The thread this message belongs to: its parent's ts, or its own for a parent.
+    pub fn thread(&self) -> Option<&str> {
+        self.thread_ts.as_deref().or(self.ts.as_deref())
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Edited {
+    pub user: Option<String>,
+    pub ts: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ReactionCount {
+    pub name: String,
+    pub users: Vec<String>,
+    pub count: u32,
+}
+
+/// Slack message metadata: swarmdeck's shared state rides on it. The payload stays JSON
+/// here; `translate` decodes it into typed domain events.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Metadata {
+    pub event_type: String,
+    #[serde(default)]
+    pub event_payload: serde_json::Value,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Reaction {
+    #[serde(default)]
+    pub user: String,
+    pub reaction: String,
+    pub item: ReactionItem,
+    #[serde(default)]
+    pub item_user: Option<String>,
+    #[serde(default)]
+    pub event_ts: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ReactionItem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub channel: Option<String>,
+    pub ts: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct ChannelRef {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+}
+
+/// Block Kit, as far as intake needs it: text in sections, headers, context and rich text.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(tag = "type")]
+pub enum Block {
+    #[serde(rename = "section")]
+    Section {
+        #[serde(default)]
+        text: Option<TextObject>,
+        #[serde(default)]
+        fields: Vec<TextObject>,
+    },
+    #[serde(rename = "header")]
+    Header { text: TextObject },
+    #[serde(rename = "context")]
+    Context {
+        #[serde(default)]
+        elements: Vec<ContextElement>,
+    },
+    #[serde(rename = "rich_text")]
+    RichText {
+        #[serde(default)]
+        elements: Vec<RichBlock>,
+    },
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct TextObject {
+    pub text: String,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ContextElement {
+    pub text: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(tag = "type")]
+pub enum RichBlock {
+    #[serde(rename = "rich_text_section")]
+    Section {
+        #[serde(default)]
+        elements: Vec<RichInline>,
+    },
+    #[serde(rename = "rich_text_list")]
+    List {
+        #[serde(default)]
+        elements: Vec<RichBlock>,
+    },
+    #[serde(rename = "rich_text_preformatted")]
+    Preformatted {
+        #[serde(default)]
+        elements: Vec<RichInline>,
+    },
+    #[serde(rename = "rich_text_quote")]
+    Quote {
+        #[serde(default)]
+        elements: Vec<RichInline>,
+    },
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(tag = "type")]
+pub enum RichInline {
+    #[serde(rename = "text")]
+    Text {
+        #[serde(default)]
+        text: String,
+    },
+    #[serde(rename = "user")]
+    User { user_id: String },
+    #[serde(rename = "channel")]
+    Channel { channel_id: String },
+    #[serde(rename = "usergroup")]
+    UserGroup { usergroup_id: String },
+    #[serde(rename = "link")]
+    Link {
+        url: String,
+        #[serde(default)]
+        text: Option<String>,
+    },
+    #[serde(rename = "emoji")]
+    Emoji { name: String },
+    #[serde(rename = "broadcast")]
+    Broadcast { range: String },
+    #[serde(other)]
+    Other,
+}
+
+// ---- Web API results ----
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct AuthTest {
+    pub user_id: String,
+    #[serde(default)]
+    pub bot_id: Option<String>,
+    #[serde(default)]
+    pub team: String,
+    #[serde(default)]
+    pub team_id: String,
+    #[serde(default)]
+    pub url: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct ConnectionsOpen {
+    pub url: String,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ResponseMetadata {
+    pub next_cursor: String,
+}
+
+/// A page of conversations.history or conversations.replies.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct MessagePage {
+    pub messages: Vec<Message>,
+    pub has_more: bool,
+    pub response_metadata: ResponseMetadata,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Channel {
+    pub id: String,
+    pub name: String,
+    pub is_member: bool,
+    pub is_archived: bool,
+    pub is_private: bool,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ChannelPage {
+    pub channels: Vec<Channel>,
+    pub response_metadata: ResponseMetadata,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct User {
+    pub id: String,
+    pub name: String,
+    pub real_name: Option<String>,
+    pub is_bot: bool,
+    pub tz: Option<String>,
+    pub profile: Profile,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Profile {
+    pub display_name: Option<String>,
+    pub real_name: Option<String>,
+    pub title: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The project's own fixtures, written from the shapes of Slack's payloads.
+    const HELLO: &str = r#"{"type":"hello","num_connections":2,"debug_info":{"host":"applink-7","build_number":3,"approximate_connection_time":18060},"connection_info":{"app_id":"A1"}}"#;
+    const WORKFLOW_POST: &str = r#"{"envelope_id":"e-1","payload":{"token":"t","team_id":"T1","api_app_id":"A1","event":{"type":"message","subtype":"bot_message","bot_id":"B9","username":"Swarm Request","text":"*Case number:* 27343","ts":"1700000000.000100","channel":"C1","event_ts":"1700000000.000100","channel_type":"channel","blocks":[{"type":"section","fields":[{"type":"mrkdwn","text":"*Case number:*\n27343"},{"type":"mrkdwn","text":"*Urgency:*\nSev 1"}]},{"type":"divider"},{"type":"rich_text","block_id":"x","elements":[{"type":"rich_text_section","elements":[{"type":"text","text":"Requested by "},{"type":"user","user_id":"U7"},{"type":"date","timestamp":1}]}]}]},"type":"event_callback","event_id":"Ev1","event_time":1700000000,"authorizations":[]},"type":"events_api","accepts_response_payload":false,"retry_attempt":2,"retry_reason":"timeout"}"#;
+
+    #[test]
+    fn hello_and_disconnects() {
+        match decode(HELLO).unwrap() {
+            Frame::Hello {
+                num_connections,
+                host,
+            } => {
+                assert_eq!(num_connections, Some(2));
+                assert_eq!(host.as_deref(), Some("applink-7"));
+            }
+            other => panic!("{other:?}"),
+        }
+        for (reason, want) in [
+            ("warning", DisconnectReason::Warning),
+            ("refresh_requested", DisconnectReason::RefreshRequested),
+            ("too_many_websockets", DisconnectReason::TooManyWebsockets),
+            ("link_disabled", DisconnectReason::LinkDisabled),
+            (
+                "socket_mode_disabled",
+                DisconnectReason::Other("socket_mode_disabled".into()),
+            ),
+        ] {
+            let frame = format!(
+                r#"{{"type":"disconnect","reason":"{reason}","debug_info":{{"host":"h"}}}}"#
+            );
+            assert!(
+                matches!(decode(&frame).unwrap(), Frame::Disconnect { reason: r } if r == want)
+            );
+        }
+    }
+
+    #[test]
+    fn a_workflow_post_decodes_with_its_blocks_and_retry() {
+        let Frame::EventsApi(env) = decode(WORKFLOW_POST).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (
+                env.envelope_id.as_str(),
+                env.retry_attempt,
+                env.retry_reason.as_str()
+            ),
+            ("e-1", 2, "timeout")
+        );
+        let cb = env.parse_callback().unwrap();
+        assert_eq!(cb.event_id, "Ev1");
+        let Event::Message(m) = cb.event else {
+            panic!()
+        };
+        assert_eq!(m.subtype.as_deref(), Some("bot_message"));
+        assert_eq!(m.channel.as_deref(), Some("C1"));
+        assert_eq!(m.blocks.len(), 3);
+        assert!(
+            matches!(&m.blocks[0], Block::Section { fields, .. } if fields[1].text == "*Urgency:*\nSev 1")
+        );
+        assert!(matches!(m.blocks[1], Block::Other));
+        let Block::RichText { elements } = &m.blocks[2] else {
+            panic!()
+        };
+        let RichBlock::Section { elements } = &elements[0] else {
+            panic!()
+        };
+        assert!(matches!(&elements[1], RichInline::User { user_id } if user_id == "U7"));
+        assert!(
+            matches!(elements[2], RichInline::Other),
+            "unknown inline kinds are tolerated"
+        );
+        assert_eq!(m.thread(), Some("1700000000.000100"));
+    }
+
+    #[test]
+    fn a_broken_payload_keeps_its_envelope_id_for_the_ack() {
+        let bad = r#"{"envelope_id":"e-2","payload":{"event_id":"Ev2","event":{"type":"message","ts":17}},"type":"events_api"}"#;
+        let Frame::EventsApi(env) = decode(bad).unwrap() else {
+            panic!()
+        };
+        assert_eq!(env.envelope_id, "e-2");
+        assert!(env.parse_callback().is_err());
+
+        let truncated = r#"{"envelope_id": "e-3", "payload": {"event": {"type": "mess"#;
+        let err = decode(truncated).unwrap_err();
+        assert_eq!(err.envelope_id.as_deref(), Some("e-3"));
+        assert!(decode("not json at all").unwrap_err().envelope_id.is_none());
+        assert_eq!(salvage_envelope_id(r#"{"envelope_id":"a\"b"}"#), None);
+    }
+
+    #[test]
+    fn unknown_frames_and_events_are_tolerated() {
+        let slash = r#"{"envelope_id":"e-4","payload":{"command":"/x"},"type":"slash_commands","accepts_response_payload":true}"#;
+        assert!(
+            matches!(decode(slash).unwrap(), Frame::Other { envelope_id: Some(id), .. } if id == "e-4")
+        );
+        let unknown = r#"{"envelope_id":"e-5","payload":{"event_id":"Ev5","event":{"type":"emoji_changed","subtype":"add"}},"type":"events_api"}"#;
+        let Frame::EventsApi(env) = decode(unknown).unwrap() else {
+            panic!()
+        };
+        assert!(matches!(env.parse_callback().unwrap().event, Event::Other));
+    }
+
+    #[test]
+    fn edits_deletions_reactions_and_channel_events() {
+        let changed = r#"{"type":"message","subtype":"message_changed","channel":"C1","ts":"2.0","message":{"type":"message","text":"new","user":"U1","ts":"1.0","edited":{"user":"U1","ts":"2.0"}},"previous_message":{"type":"message","text":"old","ts":"1.0"}}"#;
+        let Event::Message(m) = serde_json::from_str(changed).unwrap() else {
+            panic!()
+        };
+        assert_eq!(m.message.as_ref().unwrap().text, "new");
+        assert_eq!(m.previous_message.as_ref().unwrap().text, "old");
+        let deleted = r#"{"type":"message","subtype":"message_deleted","channel":"C1","deleted_ts":"1.0","ts":"3.0","hidden":true}"#;
+        let Event::Message(m) = serde_json::from_str(deleted).unwrap() else {
+            panic!()
+        };
+        assert_eq!((m.deleted_ts.as_deref(), m.hidden), (Some("1.0"), true));
+        let reaction = r#"{"type":"reaction_added","user":"U1","reaction":"white_check_mark","item":{"type":"message","channel":"C1","ts":"1.0"},"event_ts":"4.0"}"#;
+        let Event::ReactionAdded(r) = serde_json::from_str(reaction).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (r.reaction.as_str(), r.item.ts.as_deref()),
+            ("white_check_mark", Some("1.0"))
+        );
+        let renamed =
+            r#"{"type":"channel_rename","channel":{"id":"C1","name":"swarm-api-2","created":1}}"#;
+        assert!(
+            matches!(serde_json::from_str(renamed).unwrap(), Event::ChannelRename { channel } if channel.name == "swarm-api-2")
+        );
+        let joined = r#"{"type":"member_joined_channel","user":"U1","channel":"C1","channel_type":"C","team":"T1"}"#;
+        assert!(matches!(
+            serde_json::from_str(joined).unwrap(),
+            Event::MemberJoinedChannel { inviter: None, .. }
+        ));
+        let metadata = r#"{"type":"message","ts":"5.0","metadata":{"event_type":"swarmdeck_assigned","event_payload":{"expert":"U2"}}}"#;
+        let Event::Message(m) = serde_json::from_str(metadata).unwrap() else {
+            panic!()
+        };
+        assert_eq!(m.metadata.unwrap().event_payload["expert"], "U2");
+    }
+}

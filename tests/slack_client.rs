@@ -1,0 +1,550 @@
+//! swarmdeck's Slack client against the emulator: nothing lost, nothing twice, through
+//! chaos, 429 storms, outages and silent sockets.
+
+mod common;
+
+use common::{APP, BOT, DEADLINE, Emu, start};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use swarmdeck::emulator::{EmulatorConfig, HistoryLimits};
+use swarmdeck::slack::wire::Event;
+use swarmdeck::slack::{self, Connected, SlackConfig, Source, Token, Update};
+
+fn config(emu: &Emu, time_scale: f64) -> SlackConfig {
+    let mut c = SlackConfig::new(&emu.running.api_url(), Token::new(BOT), Token::new(APP));
+    c.web.time_scale = time_scale;
+    c.socket.backoff.base = Duration::from_millis(200);
+    c.gap_margin = Duration::from_secs(5);
+    c.initial_lookback = Duration::from_secs(60);
+    c
+}
+
+/// Messages the client passed on, by (channel, ts), in arrival order.
+#[derive(Default)]
+struct Seen {
+    order: Vec<(String, String, Option<String>)>,
+    count: HashMap<(String, String), u32>,
+    statuses: Vec<slack::Status>,
+    gap_filled: usize,
+}
+
+impl Seen {
+    fn take(&mut self, update: Update) {
+        match update {
+            Update::Event(incoming) => {
+                if let Event::Message(m) = &incoming.event
+                    && m.subtype.is_none()
+                    && let (Some(c), Some(ts)) = (m.channel.clone(), m.ts.clone())
+                {
+                    *self.count.entry((c.clone(), ts.clone())).or_default() += 1;
+                    self.order.push((c, ts, m.thread_ts.clone()));
+                    if incoming.source == Source::GapFill {
+                        self.gap_filled += 1;
+                    }
+                }
+            }
+            Update::Status(s) => self.statuses.push(s),
+        }
+    }
+
+    fn has(&self, channel: &str, ts: &str) -> bool {
+        self.count
+            .contains_key(&(channel.to_string(), ts.to_string()))
+    }
+}
+
+/// Reads updates until every `(channel, ts)` in `want` has come, or the deadline.
+async fn collect_until(
+    client: &mut Connected,
+    seen: &mut Seen,
+    want: &[(String, String)],
+    deadline: Duration,
+) {
+    let end = Instant::now() + deadline;
+    while !want.iter().all(|(c, ts)| seen.has(c, ts)) {
+        let left = end.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, client.updates.recv()).await {
+            Ok(Some(update)) => seen.take(update),
+            Ok(None) => panic!("the client's stream ended"),
+            Err(_) => {
+                let missing: Vec<_> = want
+                    .iter()
+                    .filter(|(c, ts)| !seen.has(c, ts))
+                    .take(5)
+                    .collect();
+                panic!(
+                    "{} of {} never came out, e.g. {missing:?}",
+                    want.iter().filter(|(c, ts)| !seen.has(c, ts)).count(),
+                    want.len()
+                );
+            }
+        }
+    }
+}
+
+/// Lets the stream settle, so that late duplicates would show.
+async fn drain(client: &mut Connected, seen: &mut Seen, quiet: Duration) {
+    while let Ok(Some(update)) = tokio::time::timeout(quiet, client.updates.recv()).await {
+        seen.take(update);
+    }
+}
+
+async fn wait_connected(client: &mut Connected, seen: &mut Seen, n: usize) {
+    let end = Instant::now() + DEADLINE;
+    while seen.statuses.last().is_none_or(|s| s.connected < n) {
+        let left = end.saturating_duration_since(Instant::now());
+        let update = tokio::time::timeout(left, client.updates.recv())
+            .await
+            .expect("connected in time")
+            .expect("stream open");
+        seen.take(update);
+    }
+}
+
+async fn inject(emu: &Emu, channel: &str, text: &str, thread: Option<&str>) -> String {
+    let mut event =
+        json!({"type": "message", "channel": channel, "user": "U0REQ00002", "text": text});
+    if let Some(t) = thread {
+        event["thread_ts"] = json!(t);
+    }
+    emu.inject(event).await["ts"].as_str().unwrap().to_string()
+}
+
+fn assert_once_and_in_thread_order(seen: &Seen, want: &[(String, String)]) {
+    for key in want {
+        assert_eq!(
+            seen.count.get(key),
+            Some(&1),
+            "{key:?} must come out exactly once"
+        );
+    }
+    let mut last_in_thread: HashMap<(String, String), String> = HashMap::new();
+    for (channel, ts, thread) in &seen.order {
+        let thread = thread.clone().unwrap_or_else(|| ts.clone());
+        if let Some(prev) = last_in_thread.insert((channel.clone(), thread.clone()), ts.clone()) {
+            assert!(
+                prev < *ts,
+                "thread {thread} in {channel}: {ts} came after {prev}"
+            );
+        }
+    }
+}
+
+/// The must-show soak: 2,000 messages across 5 channels under --chaos, with 20+
+/// disconnects of each kind. Replies in one thread are paced as a real thread is (a
+/// second or more apart); many threads run at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chaos_loses_nothing_and_repeats_nothing() {
+    let scale = 20.0;
+    let emu = start(EmulatorConfig {
+        chaos: true,
+        seed: 21,
+        time_scale: scale,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    // A fifth channel, created before the client starts so it is a pod too.
+    let created = emu
+        .call("conversations.create", BOT, &[("name", "swarm-security")])
+        .await
+        .body;
+    if created["ok"] != true {
+        emu.ok("conversations.create", &[("name", "swarm-security")])
+            .await;
+    }
+    let channels = [
+        "C0SWARMAPI",
+        "C0SWARMBIL",
+        "C0SWARMMOB",
+        "C0SWARMDAT",
+        "swarm-security",
+    ];
+    let mut client = slack::connect(config(&emu, scale))
+        .await
+        .expect("client connects");
+    assert_eq!(client.channels.len(), 5);
+    let mut seen = Seen::default();
+    wait_connected(&mut client, &mut seen, 2).await;
+
+    // Disconnects of every kind, spread over the run, from the side; each counts when
+    // it hit at least one open socket.
+    let disrupt = {
+        let http = emu.http.clone();
+        let base = emu.base().to_string();
+        tokio::spawn(async move {
+            let mut hits: HashMap<&str, u32> = HashMap::new();
+            for round in 0..34 {
+                for mode in ["refresh_requested", "warning", "drop"] {
+                    let reply = http
+                        .post(format!("{base}/_emulator/disconnect"))
+                        .json(&json!({"mode": mode}))
+                        .send()
+                        .await;
+                    if let Ok(reply) = reply
+                        && let Ok(body) = reply.json::<Value>().await
+                        && body["connections"].as_u64().unwrap_or(0) > 0
+                    {
+                        *hits.entry(mode).or_default() += 1;
+                    }
+                    tokio::time::sleep(Duration::from_millis(250 + 20 * (round % 5))).await;
+                }
+            }
+            hits
+        })
+    };
+
+    // 2,000 messages: 200 threads of 10 (a root and 9 replies). All threads run at once;
+    // within one, messages come 2.5 s apart, as a thread's replies do (seconds to minutes).
+    let security = client
+        .channels
+        .iter()
+        .find(|c| c.name == "swarm-security")
+        .unwrap()
+        .id
+        .clone();
+    let mut want = Vec::new();
+    let mut roots: Vec<String> = Vec::new();
+    for round in 0..10 {
+        let round_start = Instant::now();
+        for n in 0..200 {
+            let channel = channels[n % 5];
+            let ts = if round == 0 {
+                let ts = inject(&emu, channel, &format!("root {n}"), None).await;
+                roots.push(ts.clone());
+                ts
+            } else {
+                inject(
+                    &emu,
+                    channel,
+                    &format!("reply {round} to {n}"),
+                    Some(&roots[n]),
+                )
+                .await
+            };
+            let id = if channel == "swarm-security" {
+                security.clone()
+            } else {
+                channel.to_string()
+            };
+            want.push((id, ts));
+        }
+        while Instant::now() < round_start + Duration::from_millis(2500) {
+            if let Ok(Some(u)) =
+                tokio::time::timeout(Duration::from_millis(20), client.updates.recv()).await
+            {
+                seen.take(u);
+            }
+        }
+    }
+    assert_eq!(want.len(), 2000);
+    collect_until(&mut client, &mut seen, &want, Duration::from_secs(120)).await;
+    let hits = disrupt.await.unwrap();
+    for mode in ["refresh_requested", "warning", "drop"] {
+        assert!(
+            hits.get(mode).copied().unwrap_or(0) >= 20,
+            "{mode}: {hits:?}"
+        );
+    }
+    drain(&mut client, &mut seen, Duration::from_secs(2)).await;
+    assert_once_and_in_thread_order(&seen, &want);
+    assert_eq!(seen.count.values().filter(|n| **n > 1).count(), 0);
+
+    // At least 20 of each kind happened, and every envelope was acked before its
+    // redelivery deadline unless its socket was gone by then.
+    let state = emu.state().await;
+    let closed: HashMap<u64, String> = state["connection_log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| Some((c["id"].as_u64()?, c["closed_at"].as_str()?.to_string())))
+        .collect();
+    let deliveries = emu.control_get("deliveries").await;
+    let mut late = Vec::new();
+    let mut duplicates = 0;
+    for d in deliveries.as_array().unwrap() {
+        duplicates += d["duplicate"].as_bool().unwrap_or(false) as usize;
+        let deadline = d["ack_deadline_at"].as_str().unwrap();
+        match d["acked_at"].as_str() {
+            Some(acked) => assert!(acked <= deadline, "acked late: {d}"),
+            None => {
+                let gone = d["connection"]
+                    .as_u64()
+                    .and_then(|c| closed.get(&c))
+                    .is_some_and(|at| at.as_str() <= deadline);
+                if !gone && !d["swallowed"].as_bool().unwrap_or(false) {
+                    late.push(d.clone());
+                }
+            }
+        }
+    }
+    assert!(
+        late.is_empty(),
+        "{} envelopes never acked on a live socket: {:?}",
+        late.len(),
+        late.first()
+    );
+    assert!(duplicates > 20, "chaos delivered duplicates: {duplicates}");
+    let status = seen.statuses.last().unwrap();
+    assert!(status.reconnects >= 40, "{status:?}");
+}
+
+#[tokio::test]
+async fn a_429_storm_completes_every_call_once_and_never_early() {
+    let emu = start(EmulatorConfig::default()).await;
+    let mut config = config(&emu, 1.0);
+    config.socket.connections = 1;
+    let client = slack::connect(config).await.unwrap();
+    emu.control_post(
+        "faults",
+        json!({"method": "chat.postMessage", "status": 429, "retry_after": 1, "count": 6}),
+    )
+    .await;
+    let mut posts = Vec::new();
+    for i in 0..4 {
+        let web = client.web.clone();
+        posts.push(tokio::spawn(async move {
+            web.call_json::<Value>(
+                "chat.postMessage",
+                &json!({"channel": "C0SWARMAPI", "text": format!("storm {i}")}),
+            )
+            .await
+        }));
+    }
+    for p in posts {
+        p.await.unwrap().expect("every call completes");
+    }
+    let calls = emu.control_get("calls").await;
+    let posts: Vec<&Value> = calls
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["method"] == "chat.postMessage")
+        .collect();
+    assert_eq!(posts.iter().filter(|c| c["status"] == 429).count(), 6);
+    assert_eq!(
+        posts.iter().filter(|c| c["status"] == 200).count(),
+        4,
+        "none sent twice once it went through"
+    );
+    // After a 429 is answered, nothing reaches the method until Retry-After has run out
+    // (a call already on the wire when the 429 went out is not "after" it).
+    let time =
+        |c: &Value, k: &str| chrono::DateTime::parse_from_rfc3339(c[k].as_str().unwrap()).unwrap();
+    for limited in posts.iter().filter(|c| c["status"] == 429) {
+        let answered = time(limited, "answered_at");
+        for later in posts.iter().filter(|c| time(c, "at") > answered) {
+            let gap = time(later, "at") - answered;
+            assert!(
+                gap >= chrono::Duration::milliseconds(990),
+                "a call {gap:?} after a 429 with Retry-After: 1"
+            );
+        }
+    }
+    let texts: Vec<String> = emu.channel_state("swarm-api").await["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap().to_string())
+        .collect();
+    for i in 0..4 {
+        assert_eq!(
+            texts.iter().filter(|t| **t == format!("storm {i}")).count(),
+            1
+        );
+    }
+}
+
+async fn outage_is_gap_filled(limits: HistoryLimits) {
+    // Strict limits allow one history call a minute: at 30x, one every two seconds.
+    let scale = if limits == HistoryLimits::Strict {
+        30.0
+    } else {
+        10.0
+    };
+    let emu = start(EmulatorConfig {
+        time_scale: scale,
+        history_limits: limits,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let mut cfg = config(&emu, scale);
+    if limits == HistoryLimits::Strict {
+        cfg.web.history_per_minute = 1.0;
+    }
+    let mut client = slack::connect(cfg).await.unwrap();
+    let mut seen = Seen::default();
+    wait_connected(&mut client, &mut seen, 2).await;
+    let before = inject(&emu, "C0SWARMAPI", "before", None).await;
+    collect_until(
+        &mut client,
+        &mut seen,
+        &[("C0SWARMAPI".into(), before.clone())],
+        DEADLINE,
+    )
+    .await;
+    // An open swarm: its thread is re-read after a gap even with no reply yet.
+    client.threads.follow("C0SWARMAPI", &before);
+
+    // 20 s of Slack time with no sockets; what is posted meanwhile is never delivered.
+    emu.control_post(
+        "disconnect",
+        json!({"mode": "outage", "seconds": 20.0 * scale / 10.0}),
+    )
+    .await;
+    let mut lost = Vec::new();
+    for i in 0..20 {
+        let channel = ["C0SWARMAPI", "C0SWARMBIL"][i % 2];
+        let thread = (i % 4 == 0)
+            .then_some(before.as_str())
+            .filter(|_| channel == "C0SWARMAPI");
+        lost.push((
+            channel.to_string(),
+            inject(&emu, channel, &format!("during {i}"), thread).await,
+        ));
+    }
+    collect_until(&mut client, &mut seen, &lost, Duration::from_secs(60)).await;
+    drain(&mut client, &mut seen, Duration::from_millis(500)).await;
+    assert_once_and_in_thread_order(&seen, &lost);
+    assert!(seen.gap_filled >= lost.len(), "they came from the gap fill");
+    assert!(emu.state().await["dropped_events"].as_u64().unwrap() >= 20);
+}
+
+#[tokio::test]
+async fn an_outage_is_gap_filled() {
+    outage_is_gap_filled(HistoryLimits::Normal).await;
+}
+
+#[tokio::test]
+async fn an_outage_is_gap_filled_under_strict_history_limits() {
+    outage_is_gap_filled(HistoryLimits::Strict).await;
+}
+
+#[tokio::test]
+async fn a_muted_socket_is_noticed_replaced_and_its_events_gap_filled() {
+    let scale = 10.0;
+    let emu = start(EmulatorConfig {
+        time_scale: scale,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let mut cfg = config(&emu, scale);
+    cfg.socket.mute_after = Duration::from_secs(20);
+    let mut client = slack::connect(cfg).await.unwrap();
+    let mut seen = Seen::default();
+    wait_connected(&mut client, &mut seen, 2).await;
+    let first = inject(&emu, "C0SWARMDAT", "heard", None).await;
+    collect_until(
+        &mut client,
+        &mut seen,
+        &[("C0SWARMDAT".into(), first)],
+        DEADLINE,
+    )
+    .await;
+
+    // Every socket goes quiet but keeps answering pings.
+    emu.control_post("faults", json!({"socket": "mute", "seconds": 3600}))
+        .await;
+    let opened_before = emu.state().await["connection_log"]
+        .as_array()
+        .unwrap()
+        .len();
+    let mut swallowed = Vec::new();
+    for i in 0..6 {
+        swallowed.push((
+            "C0SWARMDAT".to_string(),
+            inject(&emu, "C0SWARMDAT", &format!("swallowed {i}"), None).await,
+        ));
+    }
+    collect_until(&mut client, &mut seen, &swallowed, Duration::from_secs(30)).await;
+    assert_once_and_in_thread_order(&seen, &swallowed);
+    let opened_after = emu.state().await["connection_log"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(
+        opened_after > opened_before,
+        "the silent sockets were replaced"
+    );
+    let deliveries = emu.control_get("deliveries").await;
+    assert!(
+        deliveries
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["swallowed"] == true)
+    );
+}
+
+#[tokio::test]
+async fn status_reports_connections_and_reconnects() {
+    let emu = start(EmulatorConfig::default()).await;
+    let mut client = slack::connect(config(&emu, 1.0)).await.unwrap();
+    let mut seen = Seen::default();
+    wait_connected(&mut client, &mut seen, 2).await;
+    let status = seen.statuses.last().unwrap().clone();
+    assert_eq!(
+        (status.connected, status.wanted, status.problem.clone()),
+        (2, 2, None)
+    );
+    emu.control_post("disconnect", json!({"mode": "drop"}))
+        .await;
+    let end = Instant::now() + DEADLINE;
+    loop {
+        let u = tokio::time::timeout(
+            end.saturating_duration_since(Instant::now()),
+            client.updates.recv(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        seen.take(u);
+        if let Some(s) = seen.statuses.last()
+            && s.connected == 2
+            && s.reconnects >= 2
+        {
+            break;
+        }
+    }
+    assert!(
+        seen.statuses.iter().any(|s| s.connected < 2),
+        "the drop was seen"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_app_token_is_a_problem_to_show_not_a_storm() {
+    let emu = start(EmulatorConfig::default()).await;
+    let mut cfg = config(&emu, 1.0);
+    cfg.app_token = Token::new("xoxb-not-an-app-token");
+    let mut client = slack::connect(cfg).await.unwrap();
+    let end = Instant::now() + DEADLINE;
+    let problem = loop {
+        let u = tokio::time::timeout(
+            end.saturating_duration_since(Instant::now()),
+            client.updates.recv(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        if let Update::Status(s) = u
+            && let Some(p) = s.problem
+        {
+            break p;
+        }
+    };
+    assert!(problem.contains("not_allowed_token_type"), "{problem}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let opens = emu
+        .control_get("calls")
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["method"] == "apps.connections.open")
+        .count();
+    assert!(
+        opens <= 6,
+        "backs off instead of hammering: {opens} attempts in ~2 s"
+    );
+}
