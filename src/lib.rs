@@ -5,5 +5,34 @@
 
 #![forbid(unsafe_code)]
 
+pub mod config;
+pub mod domain;
 pub mod emulator;
 pub mod slack;
+pub mod store;
+pub mod tail;
+
+/// Resolves on Ctrl-C or SIGTERM (and SIGHUP: the terminal went away).
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).ok();
+        let mut hup = signal(SignalKind::hangup()).ok();
+        let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+            match s {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = wait(term.take()) => {}
+            _ = wait(hup.take()) => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}

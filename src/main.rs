@@ -6,7 +6,11 @@ use clap::{Args, Parser, Subcommand};
 use color_eyre::eyre::{Result, WrapErr};
 use std::io::Write;
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use swarmdeck::config::{Overrides, Settings};
 use swarmdeck::emulator::{self, EmulatorConfig, HistoryLimits};
+use swarmdeck::shutdown_signal;
+use swarmdeck::tail::{self, TailOptions};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -19,6 +23,14 @@ struct Cli {
     #[arg(long, global = true, default_value = "warn")]
     log_level: String,
 
+    /// The config file (default: $XDG_CONFIG_HOME/swarmdeck/config.toml, if it exists).
+    #[arg(long, global = true, env = "SWARMDECK_CONFIG")]
+    config: Option<PathBuf>,
+
+    /// Where the local store lives (default: $XDG_DATA_HOME/swarmdeck).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -27,6 +39,18 @@ struct Cli {
 enum Command {
     /// Run the Slack-compatible emulator: Web API, Socket Mode and a seeded support workspace.
     Emulator(EmulatorArgs),
+    /// Print each swarm lifecycle event once, headless (a JSON object per line with --json).
+    Tail(TailArgs),
+}
+
+#[derive(Args, Debug)]
+struct TailArgs {
+    /// One JSON object per line (for jq, scripts, bots).
+    #[arg(long)]
+    json: bool,
+    /// Whose position in the store to keep: each consumer gets every event once.
+    #[arg(long, default_value = "tail")]
+    consumer: String,
 }
 
 #[derive(Args, Debug)]
@@ -70,12 +94,26 @@ fn main() -> Result<()> {
     color_eyre::install()?;
     let cli = Cli::parse();
     init_logging(&cli.log_level);
+    let overrides = Overrides {
+        config: cli.config.clone(),
+        data_dir: cli.data_dir.clone(),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .wrap_err("could not start the async runtime")?;
     match cli.command {
         Command::Emulator(args) => runtime.block_on(run_emulator(args)),
+        Command::Tail(args) => {
+            let settings = Settings::load(&overrides)?;
+            runtime.block_on(tail::run(
+                settings,
+                TailOptions {
+                    json: args.json,
+                    consumer: args.consumer,
+                },
+            ))
+        }
     }
 }
 
@@ -130,18 +168,4 @@ async fn run_emulator(args: EmulatorArgs) -> Result<()> {
         _ = shutdown_signal() => {}
     }
     Ok(())
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).ok();
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = async { match term.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending::<()>().await } } => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
 }

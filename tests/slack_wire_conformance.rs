@@ -215,3 +215,104 @@ fn every_fixture_decodes_as_what_it_is() {
         }
     }
 }
+
+/// The same payloads one step further: translated for the desk, and applied to a desk
+/// whose pod is the fixtures' channel. None of them is a swarm request (no case field),
+/// so the desk must stay empty, and none may panic it.
+#[test]
+fn every_event_fixture_translates_for_the_desk() {
+    use swarmdeck::domain::{Author, Desk, DeskConfig, Input, Pod, Ts};
+    use swarmdeck::slack::translate::{Translator, block_texts};
+
+    let Some(files) = fixtures() else {
+        eprintln!("skipped: ../shared/slack-fixtures is not beside this clone");
+        return;
+    };
+    let t = Translator::from_ids("U0SWARMBOT", Some("B0SWARMBOT"));
+    let mut desk = Desk::new(
+        DeskConfig::default(),
+        [Pod::discovered("C111", "swarm-api")],
+    );
+    let now = Ts::from_secs(1_700_000_000);
+    for (name, text) in &files {
+        let name = name.as_str();
+        if !name.starts_with("ev_") {
+            continue;
+        }
+        let inputs = t.translate(&event_of(name, text));
+        match (name, inputs.as_slice()) {
+            ("ev_message_subtype_bot_message.json", [Input::Message(m)])
+            | ("ev_message_bot_with_bot_profile.json", [Input::Message(m)]) => {
+                assert!(
+                    matches!(m.author, Author::Bot { bot_id: Some(_) }),
+                    "{name}"
+                );
+            }
+            ("ev_message_user_rich_text.json", [Input::Message(m)]) => {
+                assert_eq!(m.author, Author::Person("W111".into()));
+                assert!(
+                    m.block_texts
+                        .iter()
+                        .any(|b| b.contains("Thanks for sharing")),
+                    "{:?}",
+                    m.block_texts
+                );
+            }
+            ("ev_message_changed.json", [Input::Message(m)]) => {
+                // The new version has no ts of its own here: it comes from the old one.
+                assert_eq!(m.ts, Ts::parse("1665102338.901939").unwrap());
+                assert_eq!(m.text, "updated message");
+                assert!(m.edited.is_some());
+            }
+            ("ev_message_changed_by_bot.json", [Input::Message(m)]) => {
+                assert!(m.edited.is_some() && matches!(m.author, Author::Bot { .. }));
+            }
+            ("ev_message_deleted.json", [Input::Deleted { ts, .. }]) => {
+                assert_eq!(*ts, Ts::parse("1665368619.804829").unwrap());
+            }
+            ("ev_message_thread_broadcast.json", [Input::Message(m)]) => {
+                assert!(m.is_reply(), "a broadcast reply belongs to its thread");
+            }
+            (
+                "ev_reaction_added.json",
+                [
+                    Input::Reaction {
+                        added: true,
+                        name: r,
+                        at: Some(_),
+                        ..
+                    },
+                ],
+            ) => {
+                assert_eq!(r, "heart_eyes");
+            }
+            ("ev_reaction_removed_shape.json", [Input::Reaction { added: false, .. }] | []) => {}
+            ("ev_channel_created_inner.json", [Input::ChannelNamed { name: n, .. }]) => {
+                assert_eq!(n, "fun")
+            }
+            ("ev_member_joined_channel.json" | "ev_app_mention.json", []) => {}
+            (name, got) => panic!("{name}: unexpected translation {got:?}"),
+        }
+        for input in inputs {
+            assert!(
+                desk.apply(input, now).is_empty(),
+                "{name}: no request, no lifecycle"
+            );
+        }
+    }
+    assert_eq!(desk.swarms().count(), 0);
+    let block: Block = serde_json::from_str(
+        &std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../shared/slack-fixtures/block_rich_text_all_elements.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let texts = block_texts(&[block]);
+    assert_eq!(texts.len(), 1, "a rich text block is one text");
+    assert!(
+        texts[0].lines().count() >= 4,
+        "sections, list items, code and quote on their own lines: {texts:?}"
+    );
+}

@@ -9,6 +9,7 @@ mod backoff;
 mod gapfill;
 mod seen;
 pub mod socket;
+pub mod translate;
 pub mod web;
 pub mod wire;
 

@@ -1,0 +1,532 @@
+//! Configuration: a TOML file (optional), the environment, and the command line. Tokens
+//! alone are enough: with no file, every channel the bot is in is a pod. A mistake in the
+//! file names the file, the line, the key and the fix; unknown keys are mistakes too.
+
+use crate::domain::intake::Field;
+use crate::domain::{DeskConfig, IntakeRules, Pod, SlaPolicy, Urgency};
+use crate::slack::{SlackConfig, Token, WebPolicy};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_API_URL: &str = "https://slack.com/api/";
+
+/// The config file as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct File {
+    /// The lead's own Slack user id: invited to incident channels, named in markers.
+    pub lead: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub slack: SlackSection,
+    #[serde(default)]
+    pub pods: Vec<PodSection>,
+    #[serde(default)]
+    pub experts: Vec<ExpertSection>,
+    #[serde(default)]
+    pub intake: IntakeSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackSection {
+    pub app_token: Option<AppToken>,
+    pub bot_token: Option<BotToken>,
+    pub api_url: Option<String>,
+    /// Speeds up swarmdeck's own rate budgets and backoff, to match an emulator run
+    /// with `--time-scale`. For tests only.
+    pub time_scale: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PodSection {
+    /// Channel name (`swarm-api`, with or without `#`) or id (`C0…`).
+    pub channel: String,
+    pub name: Option<String>,
+    pub product: Option<String>,
+    pub region: Option<String>,
+    pub incident_template: Option<String>,
+    /// The user group whose members are this pod's experts (`S0…` or its handle).
+    pub expert_group: Option<String>,
+    #[serde(default)]
+    pub sla: BTreeMap<SevKey, SlaTargets>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SevKey {
+    Sev1,
+    Sev2,
+    Sev3,
+    Sev4,
+}
+
+impl From<SevKey> for Urgency {
+    fn from(k: SevKey) -> Urgency {
+        match k {
+            SevKey::Sev1 => Urgency::Sev1,
+            SevKey::Sev2 => Urgency::Sev2,
+            SevKey::Sev3 => Urgency::Sev3,
+            SevKey::Sev4 => Urgency::Sev4,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaTargets {
+    pub first_response: Option<Duration>,
+    pub resolution: Option<Duration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpertSection {
+    pub user: String,
+    #[serde(default)]
+    pub skills: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeSection {
+    pub resolved_reaction: Option<String>,
+    /// Extra labels per field, added to the defaults.
+    #[serde(default)]
+    pub labels: BTreeMap<FieldKey, Vec<String>>,
+    /// Extra words per urgency, added to the defaults.
+    #[serde(default)]
+    pub urgency: BTreeMap<SevKey, Vec<String>>,
+    pub default_urgency: Option<SevKey>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldKey {
+    Case,
+    Urgency,
+    Subject,
+    Link,
+    Requester,
+}
+
+/// A duration as people write it (`15m`, `4h`, `2days`).
+#[derive(Debug, Clone, Copy)]
+pub struct Duration(pub std::time::Duration);
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_duration(&text).map(Duration).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not a duration ({e}); write it like \"15m\", \"4h\" or \"2days\""
+            ))
+        })
+    }
+}
+
+/// A token that must start with `xapp-`.
+#[derive(Clone)]
+pub struct AppToken(pub Token);
+
+/// A token that must start with `xoxb-`.
+#[derive(Clone)]
+pub struct BotToken(pub Token);
+
+impl fmt::Debug for AppToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl fmt::Debug for BotToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+fn check_token(value: &str, prefix: &str, what: &str) -> Result<Token, String> {
+    if value.starts_with(prefix) {
+        return Ok(Token::new(value));
+    }
+    let looks_like = match value.split('-').next() {
+        Some("xapp") => "an app-level token (xapp-…)",
+        Some("xoxb") => "a bot token (xoxb-…)",
+        Some("xoxp") => "a user token (xoxp-…)",
+        _ => "not a Slack token",
+    };
+    Err(format!(
+        "{what} must start with `{prefix}`, but this is {looks_like}; copy it from the Slack app's settings"
+    ))
+}
+
+impl<'de> Deserialize<'de> for AppToken {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = String::deserialize(d)?;
+        check_token(&value, "xapp-", "the app-level token (app_token)")
+            .map(AppToken)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for BotToken {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = String::deserialize(d)?;
+        check_token(&value, "xoxb-", "the bot token (bot_token)")
+            .map(BotToken)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// A configuration problem, said so that the lead can fix it.
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Everything the command line and the environment say, before the file is read.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+}
+
+/// The settings in force: the file (if any) with the environment over it.
+#[derive(Debug)]
+pub struct Settings {
+    /// The config file read, if there was one.
+    pub path: Option<PathBuf>,
+    pub file: File,
+    pub api_url: String,
+    pub app_token: Option<Token>,
+    pub bot_token: Option<Token>,
+    pub data_dir: PathBuf,
+    pub time_scale: f64,
+}
+
+impl Settings {
+    /// Reads the config file (`--config`, else `SWARMDECK_CONFIG`, else the XDG path if it
+    /// exists) and the environment.
+    pub fn load(overrides: &Overrides) -> Result<Settings, ConfigError> {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        let explicit = overrides
+            .config
+            .clone()
+            .or_else(|| env("SWARMDECK_CONFIG").map(PathBuf::from));
+        let path = match explicit {
+            Some(p) => Some(p),
+            None => default_config_path().filter(|p| p.exists()),
+        };
+        let file = match &path {
+            Some(p) => read_file(p)?,
+            None => File::default(),
+        };
+        let app_token = match env("SLACK_APP_TOKEN") {
+            Some(v) => Some(
+                check_token(&v, "xapp-", "SLACK_APP_TOKEN")
+                    .map_err(|e| ConfigError(format!("{e}.")))?,
+            ),
+            None => file.slack.app_token.clone().map(|t| t.0),
+        };
+        let bot_token = match env("SLACK_BOT_TOKEN") {
+            Some(v) => Some(
+                check_token(&v, "xoxb-", "SLACK_BOT_TOKEN")
+                    .map_err(|e| ConfigError(format!("{e}.")))?,
+            ),
+            None => file.slack.bot_token.clone().map(|t| t.0),
+        };
+        let api_url = env("SLACK_API_URL")
+            .or_else(|| file.slack.api_url.clone())
+            .unwrap_or_else(|| DEFAULT_API_URL.to_string());
+        let data_dir = overrides
+            .data_dir
+            .clone()
+            .or_else(|| file.data_dir.clone())
+            .or_else(default_data_dir)
+            .ok_or_else(|| {
+                ConfigError("no data directory: set --data-dir or `data_dir` in the config".into())
+            })?;
+        if let Some(p) = &path {
+            warn_if_readable_by_others(p, &file);
+        }
+        Ok(Settings {
+            path,
+            time_scale: file.slack.time_scale.unwrap_or(1.0).max(1e-3),
+            file,
+            api_url,
+            app_token,
+            bot_token,
+            data_dir,
+        })
+    }
+
+    /// The Slack client's settings; an error says which token is missing and where to put it.
+    pub fn slack(&self) -> Result<SlackConfig, ConfigError> {
+        let missing = |var: &str, key: &str, prefix: &str| {
+            ConfigError(format!(
+                "no {prefix} token: set {var} in the environment, or `{key}` under [slack] in the config file ({})",
+                self.path
+                    .as_ref()
+                    .or(default_config_path().as_ref())
+                    .map_or("none".into(), |p| p.display().to_string())
+            ))
+        };
+        let bot = self
+            .bot_token
+            .clone()
+            .ok_or_else(|| missing("SLACK_BOT_TOKEN", "bot_token", "xoxb-"))?;
+        let app = self
+            .app_token
+            .clone()
+            .ok_or_else(|| missing("SLACK_APP_TOKEN", "app_token", "xapp-"))?;
+        let mut config = SlackConfig::new(&self.api_url, bot, app);
+        config.web = WebPolicy {
+            time_scale: self.time_scale,
+            ..WebPolicy::default()
+        };
+        Ok(config)
+    }
+
+    /// The desk's rules: intake labels and words, the resolved reaction.
+    pub fn desk(&self) -> DeskConfig {
+        let intake = &self.file.intake;
+        let mut rules = IntakeRules::default();
+        if let Some(u) = intake.default_urgency {
+            rules.default_urgency = u.into();
+        }
+        for (field, labels) in &intake.labels {
+            let field = match field {
+                FieldKey::Case => Field::Case,
+                FieldKey::Urgency => Field::Urgency,
+                FieldKey::Subject => Field::Subject,
+                FieldKey::Link => Field::Link,
+                FieldKey::Requester => Field::Requester,
+            };
+            for l in labels {
+                rules.add_label(l, field);
+            }
+        }
+        for (sev, words) in &intake.urgency {
+            for w in words {
+                rules.add_urgency_word(w, (*sev).into());
+            }
+        }
+        DeskConfig {
+            intake: rules,
+            resolved_reaction: intake
+                .resolved_reaction
+                .clone()
+                .unwrap_or_else(|| "white_check_mark".into()),
+        }
+    }
+
+    /// The pods: the configured ones matched to the bot's channels (by id or name), or,
+    /// with none configured, every channel the bot is in. Configured channels the bot is
+    /// not in are returned apart, for `check` and the status line to name.
+    pub fn pods(&self, channels: &[(String, String)]) -> (Vec<Pod>, Vec<String>) {
+        if self.file.pods.is_empty() {
+            let pods = channels
+                .iter()
+                .map(|(id, name)| Pod::discovered(id, name))
+                .collect();
+            return (pods, Vec::new());
+        }
+        let mut pods = Vec::new();
+        let mut missing = Vec::new();
+        for p in &self.file.pods {
+            let wanted = p.channel.trim_start_matches('#');
+            let Some((id, name)) = channels
+                .iter()
+                .find(|(id, name)| id == wanted || name == wanted)
+            else {
+                missing.push(p.channel.clone());
+                continue;
+            };
+            let mut pod = Pod::discovered(id, name);
+            if let Some(n) = &p.name {
+                pod.name = n.clone();
+            }
+            if let Some(product) = &p.product {
+                pod.product = product.clone();
+            }
+            pod.region = p.region.clone();
+            if let Some(t) = &p.incident_template {
+                pod.incident_template = t.clone();
+            }
+            pod.sla = sla_with(&p.sla);
+            pods.push(pod);
+        }
+        (pods, missing)
+    }
+}
+
+fn sla_with(overrides: &BTreeMap<SevKey, SlaTargets>) -> SlaPolicy {
+    let mut sla = SlaPolicy::default();
+    for (sev, t) in overrides {
+        let i = Urgency::from(*sev) as usize;
+        if let Some(d) = t.first_response {
+            sla.first_response[i] = d.0.as_secs() as i64;
+        }
+        if let Some(d) = t.resolution {
+            sla.resolution[i] = d.0.as_secs() as i64;
+        }
+    }
+    sla
+}
+
+/// Parses a config file; errors carry the file, the line and the key.
+pub fn read_file(path: &Path) -> Result<File, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError(format!(
+            "{}: cannot read the config file ({e}); fix the path given by --config or SWARMDECK_CONFIG",
+            path.display()
+        ))
+    })?;
+    parse(&text).map_err(|e| ConfigError(format!("{}:{e}", path.display())))
+}
+
+/// Parses config text; the error starts with `line N: key: ` and ends with the fix.
+pub fn parse(text: &str) -> Result<File, String> {
+    toml::from_str::<File>(text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        let key = e.span().and_then(|s| key_at(text, s.start));
+        let message = e.message().trim().to_string();
+        let fix = if message.starts_with("unknown field") {
+            "remove it or correct its spelling (assets/config.example.toml lists every key)"
+        } else if message.starts_with("missing field") {
+            "add it (assets/config.example.toml shows each section)"
+        } else {
+            "see assets/config.example.toml"
+        };
+        format!(
+            "{}: {}{message}; {fix}",
+            line.map_or(String::new(), |l| format!("{l}")),
+            key.map_or(String::new(), |k| format!(" `{k}`: ")),
+        )
+    })
+}
+
+/// The key on the line where an error points (`key = value` or `[section]`).
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let start = text[..offset.min(text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let line = text[start..].lines().next()?.trim();
+    let key = line
+        .split('=')
+        .next()?
+        .trim()
+        .trim_matches(['[', ']'])
+        .trim();
+    (!key.is_empty()).then(|| key.to_string())
+}
+
+fn warn_if_readable_by_others(path: &Path, file: &File) {
+    if tokens_exposed(path, file) {
+        tracing::warn!(
+            path = %path.display(),
+            "the config file holds Slack tokens and others can read it; run: chmod 600 {}",
+            path.display()
+        );
+    }
+}
+
+/// Whether a config file that holds tokens can be read by group or others.
+pub fn tokens_exposed(path: &Path, file: &File) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let holds_token = file.slack.app_token.is_some() || file.slack.bot_token.is_some();
+        return holds_token
+            && std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o077 != 0);
+    }
+    #[allow(unreachable_code)]
+    false
+}
+
+fn project_dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("", "", "swarmdeck")
+}
+
+pub fn default_config_path() -> Option<PathBuf> {
+    project_dirs().map(|d| d.config_dir().join("config.toml"))
+}
+
+pub fn default_data_dir() -> Option<PathBuf> {
+    project_dirs().map(|d| d.data_dir().to_path_buf())
+}
+
+/// Where logs go: the XDG state dir (falls back to the data dir).
+pub fn default_log_dir() -> Option<PathBuf> {
+    project_dirs().map(|d| {
+        d.state_dir()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| d.data_dir().join("logs"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_file_parses() {
+        let f = parse(
+            r##"
+lead = "U0LEAD0001"
+[slack]
+bot_token = "xoxb-1"
+app_token = "xapp-1"
+time_scale = 10.0
+[[pods]]
+channel = "#swarm-api"
+region = "emea"
+sla.sev1 = { first_response = "10m", resolution = "2h" }
+[intake]
+labels = { case = ["Ticket"] }
+urgency = { sev1 = ["blocker"] }
+"##,
+        )
+        .unwrap();
+        assert_eq!(f.lead.as_deref(), Some("U0LEAD0001"));
+        let sla = sla_with(&f.pods[0].sla);
+        assert_eq!((sla.first_response[0], sla.resolution[0]), (600, 7200));
+        assert_eq!(
+            sla.first_response[1],
+            SlaPolicy::default().first_response[1]
+        );
+    }
+
+    #[test]
+    fn mistakes_name_the_line_the_key_and_the_fix() {
+        let e = parse("lead = \"U1\"\n[slack]\nbot_tokn = \"xoxb-1\"\n").unwrap_err();
+        assert!(e.starts_with("3:"), "{e}");
+        assert!(
+            e.contains("bot_tokn") && e.contains("remove it or correct"),
+            "{e}"
+        );
+        let e = parse("[slack]\nbot_token = \"xapp-1\"\n").unwrap_err();
+        assert!(
+            e.starts_with("2:") && e.contains("bot_token") && e.contains("xoxb-"),
+            "{e}"
+        );
+        assert!(
+            !e.contains("xapp-1"),
+            "the token itself is never repeated: {e}"
+        );
+        let e = parse("[[pods]]\nchannel = \"a\"\nsla.sev1 = { first_response = \"soon\" }\n")
+            .unwrap_err();
+        assert!(e.starts_with("3:") && e.contains("15m"), "{e}");
+    }
+}

@@ -1,0 +1,457 @@
+//! The desk: every pod's threads, the swarms derived from them, the experts, and the one
+//! entry point — apply an input at a time `now`, get back the lifecycle events it caused.
+
+use super::input::{Author, Input, Msg};
+use super::intake::{IntakeRules, Request};
+use super::swarm::{self, Clock, DeriveCtx, ReactionTimes, Swarm};
+use super::timers::SlaPolicy;
+use super::{Ts, Urgency};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+/// A pod: a product or region team and its public swarm channel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pod {
+    pub channel: String,
+    pub name: String,
+    pub product: String,
+    pub region: Option<String>,
+    /// Incident channel name template (`support-{product}-sev{sev}-{case}`).
+    pub incident_template: String,
+    pub sla: SlaPolicy,
+}
+
+pub const DEFAULT_INCIDENT_TEMPLATE: &str = "support-{product}-sev{sev}-{case}";
+
+impl Pod {
+    /// A pod found from a channel the bot is in: its name and product are the channel
+    /// name without a `swarm-` / `-swarm` affix.
+    pub fn discovered(channel_id: &str, channel_name: &str) -> Pod {
+        let product = channel_name
+            .strip_prefix("swarm-")
+            .or_else(|| channel_name.strip_suffix("-swarm"))
+            .filter(|p| !p.is_empty())
+            .unwrap_or(channel_name);
+        Pod {
+            channel: channel_id.to_string(),
+            name: product.to_string(),
+            product: product.to_string(),
+            region: None,
+            incident_template: DEFAULT_INCIDENT_TEMPLATE.to_string(),
+            sla: SlaPolicy::default(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct DeskConfig {
+    pub intake: IntakeRules,
+    /// The reaction on a request that marks it resolved.
+    pub resolved_reaction: String,
+}
+
+impl Default for DeskConfig {
+    fn default() -> Self {
+        DeskConfig {
+            intake: IntakeRules::default(),
+            resolved_reaction: "white_check_mark".into(),
+        }
+    }
+}
+
+/// A person the lead can pull into a swarm.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Expert {
+    pub user: String,
+    pub name: String,
+    pub skills: Vec<String>,
+    /// `None` until presence is known.
+    pub active: Option<bool>,
+}
+
+/// Something that happened to a swarm, once: what `tail` prints and the dashboard flags.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lifecycle {
+    /// Stable across replays and restarts, so each event is emitted once per consumer.
+    pub key: String,
+    pub at: Ts,
+    pub pod: String,
+    pub channel: String,
+    pub thread_ts: Ts,
+    pub case: Option<String>,
+    pub kind: LifecycleKind,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum LifecycleKind {
+    SwarmOpened {
+        urgency: Urgency,
+        subject: String,
+        requester: Option<String>,
+        link: Option<String>,
+    },
+    /// The request was edited (a new urgency, subject or link).
+    Updated {
+        urgency: Urgency,
+        subject: String,
+        link: Option<String>,
+    },
+    Reply {
+        user: Option<String>,
+        ts: Ts,
+        text: String,
+        first_response: bool,
+    },
+    Assigned {
+        expert: String,
+        lead: Option<String>,
+    },
+    Unassigned {
+        expert: String,
+        lead: Option<String>,
+    },
+    Promoted {
+        incident_channel: String,
+        incident_channel_id: String,
+        lead: Option<String>,
+    },
+    Resolved {
+        resolution: Option<String>,
+        by: Option<String>,
+    },
+    Reopened {
+        by: Option<String>,
+    },
+    NeedsResponse {
+        user: Option<String>,
+    },
+    SlaBreached {
+        clock: Clock,
+        due: Ts,
+    },
+    FollowUpDue {
+        next_steps: String,
+    },
+    Withdrawn,
+}
+
+impl LifecycleKind {
+    /// The `type` of the event in `tail --json`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            LifecycleKind::SwarmOpened { .. } => "swarm_opened",
+            LifecycleKind::Updated { .. } => "updated",
+            LifecycleKind::Reply { .. } => "reply",
+            LifecycleKind::Assigned { .. } => "assigned",
+            LifecycleKind::Unassigned { .. } => "unassigned",
+            LifecycleKind::Promoted { .. } => "promoted",
+            LifecycleKind::Resolved { .. } => "resolved",
+            LifecycleKind::Reopened { .. } => "reopened",
+            LifecycleKind::NeedsResponse { .. } => "needs_response",
+            LifecycleKind::SlaBreached { .. } => "sla_breached",
+            LifecycleKind::FollowUpDue { .. } => "follow_up_due",
+            LifecycleKind::Withdrawn => "withdrawn",
+        }
+    }
+}
+
+/// A Slack thread in a pod channel as far as the desk has seen it.
+#[derive(Debug, Default)]
+struct Thread {
+    root: Option<Msg>,
+    replies: BTreeMap<Ts, Msg>,
+    resolved_by: ReactionTimes,
+    /// Resolved reactions since removed: (added, removed if it was the last one).
+    unreacted: BTreeSet<(Ts, Option<Ts>)>,
+    deleted: bool,
+    swarm: Option<Swarm>,
+    /// Keys of the lifecycle events already emitted for this thread.
+    emitted: HashSet<String>,
+}
+
+type ThreadKey = (String, Ts);
+
+pub struct Desk {
+    config: DeskConfig,
+    pods: BTreeMap<String, Pod>,
+    threads: HashMap<ThreadKey, Thread>,
+    /// Which thread a reply belongs to, for deletions (which name only the message).
+    thread_of: HashMap<ThreadKey, Ts>,
+    /// Deleted messages, so that a copy arriving later (a retry, a history page) stays deleted.
+    deleted: HashSet<ThreadKey>,
+    experts: BTreeMap<String, Expert>,
+    names: HashMap<String, String>,
+    channel_names: HashMap<String, String>,
+}
+
+impl Desk {
+    pub fn new(config: DeskConfig, pods: impl IntoIterator<Item = Pod>) -> Desk {
+        Desk {
+            config,
+            pods: pods.into_iter().map(|p| (p.channel.clone(), p)).collect(),
+            threads: HashMap::new(),
+            thread_of: HashMap::new(),
+            deleted: HashSet::new(),
+            experts: BTreeMap::new(),
+            names: HashMap::new(),
+            channel_names: HashMap::new(),
+        }
+    }
+
+    pub fn add_pod(&mut self, pod: Pod) {
+        self.pods.entry(pod.channel.clone()).or_insert(pod);
+    }
+
+    pub fn pods(&self) -> impl Iterator<Item = &Pod> {
+        self.pods.values()
+    }
+
+    pub fn pod(&self, channel: &str) -> Option<&Pod> {
+        self.pods.get(channel)
+    }
+
+    pub fn config(&self) -> &DeskConfig {
+        &self.config
+    }
+
+    /// Every swarm, in no particular order.
+    pub fn swarms(&self) -> impl Iterator<Item = &Swarm> {
+        self.threads.values().filter_map(|t| t.swarm.as_ref())
+    }
+
+    pub fn swarm(&self, channel: &str, thread_ts: Ts) -> Option<&Swarm> {
+        self.threads
+            .get(&(channel.to_string(), thread_ts))
+            .and_then(|t| t.swarm.as_ref())
+    }
+
+    /// A swarm's thread as it stands: the request, then its replies in order.
+    pub fn thread(&self, channel: &str, thread_ts: Ts) -> Vec<&Msg> {
+        let Some(t) = self.threads.get(&(channel.to_string(), thread_ts)) else {
+            return Vec::new();
+        };
+        t.root.iter().chain(t.replies.values()).collect()
+    }
+
+    pub fn experts(&self) -> impl Iterator<Item = &Expert> {
+        self.experts.values()
+    }
+
+    /// How many open swarms an expert is assigned to.
+    pub fn load(&self, user: &str) -> usize {
+        self.swarms()
+            .filter(|s| s.is_open() && s.experts.iter().any(|e| e == user))
+            .count()
+    }
+
+    /// A person's display name, or their id when unknown.
+    pub fn name_of<'a>(&'a self, user: &'a str) -> &'a str {
+        self.names
+            .get(user)
+            .or_else(|| self.experts.get(user).map(|e| &e.name))
+            .map_or(user, String::as_str)
+    }
+
+    pub fn channel_name<'a>(&'a self, id: &'a str) -> &'a str {
+        self.channel_names.get(id).map_or(id, String::as_str)
+    }
+
+    /// The swarms as a comparable snapshot, ordered by channel and thread.
+    pub fn snapshot(&self) -> Vec<Swarm> {
+        let mut swarms: Vec<Swarm> = self.swarms().cloned().collect();
+        swarms.sort_by(|a, b| (&a.channel, a.thread_ts).cmp(&(&b.channel, b.thread_ts)));
+        swarms
+    }
+
+    /// Applies one input at time `now`; returns the lifecycle events it caused, each
+    /// once, oldest first.
+    pub fn apply(&mut self, input: Input, now: Ts) -> Vec<Lifecycle> {
+        match input {
+            Input::Message(msg) => self.on_message(msg, now),
+            Input::Deleted { channel, ts } => self.on_deleted(channel, ts, now),
+            Input::Reaction {
+                channel,
+                ts,
+                name,
+                user,
+                added,
+                at,
+            } => {
+                if name != self.config.resolved_reaction || !self.pods.contains_key(&channel) {
+                    return Vec::new();
+                }
+                let key = (channel, ts);
+                let thread = self.threads.entry(key.clone()).or_default();
+                if added {
+                    let known = thread.resolved_by.entry(user).or_insert(at);
+                    // The earliest known time wins, so arrival order does not matter.
+                    *known = match (*known, at) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                } else if let Some(added) = thread.resolved_by.remove(&user) {
+                    let removed = at.unwrap_or(now);
+                    let resolved_at = thread.swarm.as_ref().and_then(|s| s.resolved_at);
+                    let added = added.or(resolved_at).unwrap_or(removed).min(removed);
+                    let last = thread.resolved_by.is_empty();
+                    thread.unreacted.insert((added, last.then_some(removed)));
+                }
+                self.refresh(&key, now, None)
+            }
+            Input::ChannelNamed { id, name } => {
+                self.channel_names.insert(id, name);
+                Vec::new()
+            }
+            Input::Expert { user, name, skills } => {
+                let e = self.experts.entry(user.clone()).or_default();
+                e.user = user;
+                e.name = name;
+                e.skills = skills;
+                Vec::new()
+            }
+            Input::Presence { user, active } => {
+                if let Some(e) = self.experts.get_mut(&user) {
+                    e.active = Some(active);
+                }
+                Vec::new()
+            }
+            Input::UserNamed { user, name } => {
+                self.names.insert(user, name);
+                Vec::new()
+            }
+        }
+    }
+
+    /// The clock-driven events (breaches, follow-ups) that have come due by `now`.
+    pub fn tick(&mut self, now: Ts) -> Vec<Lifecycle> {
+        let mut events = Vec::new();
+        for thread in self.threads.values_mut() {
+            let Some(swarm) = thread.swarm.as_ref().filter(|s| s.is_open()) else {
+                continue;
+            };
+            let sla = &self.pods[&swarm.channel].sla;
+            for e in swarm.clock_events(sla, now) {
+                if thread.emitted.insert(e.key.clone()) {
+                    events.push(e);
+                }
+            }
+        }
+        events.sort_by_key(|e| e.at);
+        events
+    }
+
+    fn on_message(&mut self, msg: Msg, now: Ts) -> Vec<Lifecycle> {
+        if !self.pods.contains_key(&msg.channel) {
+            return Vec::new();
+        }
+        let msg_key = (msg.channel.clone(), msg.ts);
+        if self.deleted.contains(&msg_key) {
+            return Vec::new();
+        }
+        let key = (msg.channel.clone(), msg.thread());
+        let thread = self.threads.entry(key.clone()).or_default();
+        if msg.is_reply() {
+            self.thread_of.insert(msg_key, msg.thread());
+            if !replace_if_newer(thread.replies.get(&msg.ts), &msg) {
+                return Vec::new();
+            }
+            thread.replies.insert(msg.ts, msg);
+            return self.refresh(&key, now, None);
+        }
+        if !replace_if_newer(thread.root.as_ref(), &msg) {
+            return Vec::new();
+        }
+        for (name, users) in &msg.reactions {
+            if *name == self.config.resolved_reaction {
+                for u in users {
+                    thread.resolved_by.entry(u.clone()).or_insert(None);
+                }
+            }
+        }
+        let edited = thread.root.is_some().then_some(msg.edited).flatten();
+        thread.root = Some(msg);
+        self.refresh(&key, now, edited)
+    }
+
+    fn on_deleted(&mut self, channel: String, ts: Ts, now: Ts) -> Vec<Lifecycle> {
+        let msg_key = (channel, ts);
+        if !self.deleted.insert(msg_key.clone()) {
+            return Vec::new();
+        }
+        if let Some(root_ts) = self.thread_of.get(&msg_key).copied() {
+            let key = (msg_key.0, root_ts);
+            if let Some(thread) = self.threads.get_mut(&key) {
+                thread.replies.remove(&ts);
+            }
+            return self.refresh(&key, now, None);
+        }
+        self.threads.entry(msg_key.clone()).or_default().deleted = true;
+        self.refresh(&msg_key, now, None)
+    }
+
+    /// Re-derives a thread's swarm and returns the events not emitted before. `edited`:
+    /// the root was just edited at this time (an `updated` event if the request changed).
+    fn refresh(&mut self, key: &ThreadKey, now: Ts, edited: Option<Ts>) -> Vec<Lifecycle> {
+        let Some(thread) = self.threads.get_mut(key) else {
+            return Vec::new();
+        };
+        let Some(pod) = self.pods.get(&key.0) else {
+            return Vec::new();
+        };
+        let before = thread.swarm.take();
+        let request = thread
+            .root
+            .as_ref()
+            .filter(|_| !thread.deleted)
+            .and_then(|root| read_request(&self.config.intake, root));
+        let mut events = Vec::new();
+        if let (Some(request), Some(root)) = (request, thread.root.as_ref()) {
+            let ctx = DeriveCtx { pod: &pod.name };
+            let changed = before.as_ref().is_some_and(|b| b.request != request);
+            let (swarm, timeline) = swarm::derive(
+                root,
+                request,
+                &thread.replies,
+                &thread.resolved_by,
+                &thread.unreacted,
+                &ctx,
+            );
+            events = timeline;
+            if let Some(edited) = edited.filter(|_| changed) {
+                events.push(swarm.event(
+                    format!("updated:{edited}"),
+                    edited,
+                    LifecycleKind::Updated {
+                        urgency: swarm.request.urgency,
+                        subject: swarm.request.subject.clone(),
+                        link: swarm.request.link.clone(),
+                    },
+                ));
+            }
+            events.extend(swarm.clock_events(&pod.sla, now));
+            thread.swarm = Some(swarm);
+        } else if let Some(gone) = before {
+            events.push(gone.event("withdrawn".into(), now, LifecycleKind::Withdrawn));
+        }
+        events.retain(|e| thread.emitted.insert(e.key.clone()));
+        events.sort_by_key(|e| e.at);
+        events
+    }
+}
+
+/// A request is read from a root post by a person or another app, never from our own
+/// posts (a handoff summary lists cases too).
+fn read_request(rules: &IntakeRules, root: &Msg) -> Option<Request> {
+    if root.author == Author::Us {
+        return None;
+    }
+    rules.parse(&root.block_texts, &root.text)
+}
+
+/// Whether `new` should replace what is stored: the newest edit wins, and a copy with no
+/// edit never replaces an edited one.
+fn replace_if_newer(stored: Option<&Msg>, new: &Msg) -> bool {
+    match stored {
+        None => true,
+        Some(old) => new.edited >= old.edited && old != new,
+    }
+}

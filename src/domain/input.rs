@@ -1,0 +1,123 @@
+//! What the desk is told: Slack's events, already decoded at the edge into typed values.
+
+use super::Ts;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Input {
+    /// A message, new or edited (the newest `edited` wins), live or from history.
+    Message(Msg),
+    /// A message went (deleted by its author or an admin).
+    Deleted { channel: String, ts: Ts },
+    /// A reaction on a message. `at` is when it happened, when Slack said so.
+    Reaction {
+        channel: String,
+        ts: Ts,
+        name: String,
+        user: String,
+        added: bool,
+        at: Option<Ts>,
+    },
+    /// A channel's current name (created, renamed): incident channels are shown by name.
+    ChannelNamed { id: String, name: String },
+    /// A person the lead can pull in: their name and skills (from the pod's user groups).
+    Expert {
+        user: String,
+        name: String,
+        skills: Vec<String>,
+    },
+    /// Whether a person is active right now.
+    Presence { user: String, active: bool },
+    /// A user's display name, for showing requesters and participants.
+    UserNamed { user: String, name: String },
+}
+
+/// A message as the desk needs it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Msg {
+    pub channel: String,
+    pub ts: Ts,
+    /// The thread's root ts, for a reply; `None` for a top-level message.
+    pub thread_ts: Option<Ts>,
+    pub author: Author,
+    /// The text fallback, sanitised.
+    pub text: String,
+    /// Text taken from the message's blocks (each section, field, rich text), in order,
+    /// sanitised: what intake reads before the fallback.
+    pub block_texts: Vec<String>,
+    /// swarmdeck's own state, from Slack message metadata.
+    pub marker: Option<Marker>,
+    /// When it was last edited, if it was.
+    pub edited: Option<Ts>,
+    /// Reactions as history reports them (events report them one by one instead).
+    pub reactions: Vec<(String, Vec<String>)>,
+}
+
+impl Msg {
+    /// The ts of the thread it belongs to.
+    pub fn thread(&self) -> Ts {
+        self.thread_ts.unwrap_or(self.ts)
+    }
+
+    pub fn is_reply(&self) -> bool {
+        self.thread_ts.is_some_and(|t| t != self.ts)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Author {
+    /// A person, by Slack user id.
+    Person(String),
+    /// Another app or a workflow.
+    Bot { bot_id: Option<String> },
+    /// swarmdeck itself (this app's bot user), whoever the lead behind it was.
+    Us,
+}
+
+/// A lead's move, recorded on swarmdeck's own thread post as message metadata, so that
+/// every swarmdeck on the pod derives the same state from Slack.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Marker {
+    /// The lead who made the move, when the post says.
+    pub lead: Option<String>,
+    pub kind: MarkerKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MarkerKind {
+    Assigned {
+        expert: String,
+    },
+    Unassigned {
+        expert: String,
+    },
+    Promoted {
+        channel_id: String,
+        channel_name: String,
+    },
+    Resolved {
+        resolution: String,
+    },
+    Reopened,
+    Waiting {
+        on: bool,
+    },
+    FollowUp {
+        next_steps: String,
+        due: Ts,
+    },
+}
+
+impl MarkerKind {
+    /// The Slack metadata `event_type` it travels as.
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            MarkerKind::Assigned { .. } => "swarmdeck_assigned",
+            MarkerKind::Unassigned { .. } => "swarmdeck_unassigned",
+            MarkerKind::Promoted { .. } => "swarmdeck_promoted",
+            MarkerKind::Resolved { .. } => "swarmdeck_resolved",
+            MarkerKind::Reopened => "swarmdeck_reopened",
+            MarkerKind::Waiting { .. } => "swarmdeck_waiting",
+            MarkerKind::FollowUp { .. } => "swarmdeck_follow_up",
+        }
+    }
+}

@@ -1,0 +1,489 @@
+//! A swarm, derived from its Slack thread: the request, who is on it, where it stands and
+//! its clocks. Derivation is a fold over the thread in ts order, so the same messages give
+//! the same swarm whatever order they arrived in, and two leads on a pod agree.
+
+use super::desk::{Lifecycle, LifecycleKind};
+use super::input::{Author, MarkerKind, Msg};
+use super::intake::Request;
+use super::text::one_line;
+use super::timers::{Pauses, SlaPolicy};
+use super::{Ts, Urgency};
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Status {
+    New,
+    Assigned,
+    InProgress,
+    WaitingOnCustomer,
+    Promoted,
+    Resolved,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::Assigned => "assigned",
+            Status::InProgress => "in progress",
+            Status::WaitingOnCustomer => "waiting on customer",
+            Status::Promoted => "promoted",
+            Status::Resolved => "resolved",
+        }
+    }
+
+    pub fn is_open(self) -> bool {
+        self != Status::Resolved
+    }
+}
+
+/// The temporary incident channel a swarm was promoted to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Incident {
+    pub channel_id: String,
+    pub channel_name: String,
+}
+
+/// Which SLA clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Clock {
+    FirstResponse,
+    /// A response owed since the requester's side answered (`since`: their reply).
+    NextResponse {
+        since: Ts,
+    },
+    Resolution,
+}
+
+impl Clock {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Clock::FirstResponse => "first_response",
+            Clock::NextResponse { .. } => "next_response",
+            Clock::Resolution => "resolution",
+        }
+    }
+}
+
+/// One SLA clock of a swarm: when it is due (`None` while the clock is stopped before
+/// reaching it), and when it was met, if it was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Breach {
+    pub clock: Clock,
+    pub due: Option<Ts>,
+    pub met_at: Option<Ts>,
+}
+
+impl Breach {
+    /// Whether the clock ran past its target by `now`.
+    pub fn breached(&self, now: Ts) -> bool {
+        self.due
+            .is_some_and(|due| self.met_at.unwrap_or(now) >= due)
+    }
+
+    /// Still running: not met yet.
+    pub fn running(&self) -> bool {
+        self.met_at.is_none()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Swarm {
+    pub pod: String,
+    pub channel: String,
+    pub thread_ts: Ts,
+    pub request: Request,
+    /// Who posted the request (a workflow, or the agent by hand).
+    pub posted_by: Author,
+    pub status: Status,
+    /// Assigned experts, in the order they were assigned.
+    pub experts: Vec<String>,
+    /// People who replied, in the order of their first reply.
+    pub participants: Vec<String>,
+    pub reply_count: usize,
+    pub last_activity: Ts,
+    pub incident: Option<Incident>,
+    pub next_steps: Option<String>,
+    pub follow_up_at: Option<Ts>,
+    pub resolution: Option<String>,
+    pub opened_at: Ts,
+    pub first_response_at: Option<Ts>,
+    pub assigned_at: Option<Ts>,
+    pub resolved_at: Option<Ts>,
+    /// The requester's side answered after support's last reply, at this time.
+    pub needs_response_since: Option<Ts>,
+    /// Waiting on the customer: the support clock is stopped.
+    pub pauses: Pauses,
+    /// Responses owed to the requester's side: (their reply, support's answer).
+    pub owed: Vec<(Ts, Option<Ts>)>,
+    /// The post that set the follow-up, so that each follow-up is due once.
+    follow_up_set_at: Option<Ts>,
+}
+
+impl Swarm {
+    pub fn case(&self) -> &str {
+        &self.request.case
+    }
+
+    pub fn urgency(&self) -> Urgency {
+        self.request.urgency
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.status.is_open()
+    }
+
+    /// The requester: named in the request, else the person who posted it.
+    pub fn requester(&self) -> Option<&str> {
+        self.request.requester.as_deref().or(match &self.posted_by {
+            Author::Person(u) => Some(u.as_str()),
+            _ => None,
+        })
+    }
+
+    /// Every SLA clock this swarm has had, for the given policy.
+    pub fn clocks(&self, policy: &SlaPolicy) -> Vec<Breach> {
+        let u = self.urgency();
+        let resolved = self.resolved_at;
+        let mut clocks = vec![
+            Breach {
+                clock: Clock::FirstResponse,
+                due: self.pauses.due(self.opened_at, policy.first_response(u)),
+                met_at: self.first_response_at.or(resolved),
+            },
+            Breach {
+                clock: Clock::Resolution,
+                due: self.pauses.due(self.opened_at, policy.resolution(u)),
+                met_at: resolved,
+            },
+        ];
+        for &(since, answered) in &self.owed {
+            clocks.push(Breach {
+                clock: Clock::NextResponse { since },
+                due: self.pauses.due(since, policy.first_response(u)),
+                met_at: answered.or(resolved),
+            });
+        }
+        clocks
+    }
+
+    /// The soonest clock still running, for showing what is about to breach.
+    pub fn next_due(&self, policy: &SlaPolicy) -> Option<Breach> {
+        self.clocks(policy)
+            .into_iter()
+            .filter(|b| b.running() && b.due.is_some())
+            .min_by_key(|b| b.due)
+    }
+
+    /// Support time and customer (waiting) time in seconds, up to resolution or `now`.
+    pub fn support_and_customer_secs(&self, now: Ts) -> (i64, i64) {
+        let end = self.resolved_at.unwrap_or(now).max(self.opened_at);
+        let waiting = self.pauses.paused_within(self.opened_at, end);
+        (end.secs_since(self.opened_at) - waiting, waiting)
+    }
+
+    /// The clock-driven events due by `now`: breaches and follow-ups. Each has a stable
+    /// key, so that the desk (and `tail`, across restarts) emits it once.
+    pub(crate) fn clock_events(&self, policy: &SlaPolicy, now: Ts) -> Vec<Lifecycle> {
+        let mut events = Vec::new();
+        for b in self.clocks(policy) {
+            let Some(due) = b.due.filter(|_| b.breached(now)) else {
+                continue;
+            };
+            let suffix = match b.clock {
+                Clock::NextResponse { since } => format!("{}:{since}", b.clock.as_str()),
+                c => c.as_str().to_string(),
+            };
+            events.push(self.event(
+                format!("sla_breached:{suffix}"),
+                due,
+                LifecycleKind::SlaBreached {
+                    clock: b.clock,
+                    due,
+                },
+            ));
+        }
+        if let (Some(due), Some(set_at)) = (self.follow_up_at, self.follow_up_set_at)
+            && due <= now
+            && self.resolved_at.is_none_or(|r| r > due)
+        {
+            events.push(self.event(
+                format!("follow_up_due:{set_at}"),
+                due,
+                LifecycleKind::FollowUpDue {
+                    next_steps: self.next_steps.clone().unwrap_or_default(),
+                },
+            ));
+        }
+        events
+    }
+
+    pub(crate) fn event(&self, key: String, at: Ts, kind: LifecycleKind) -> Lifecycle {
+        Lifecycle {
+            key: format!("{}:{}:{key}", self.channel, self.thread_ts),
+            at,
+            pod: self.pod.clone(),
+            channel: self.channel.clone(),
+            thread_ts: self.thread_ts,
+            case: Some(self.request.case.clone()),
+            kind,
+        }
+    }
+}
+
+/// What the fold needs besides the thread.
+pub(crate) struct DeriveCtx<'a> {
+    pub pod: &'a str,
+}
+
+/// A resolved reaction on the root: when it was added, if known.
+pub(crate) type ReactionTimes = BTreeMap<String, Option<Ts>>;
+
+/// Folds a request and its thread into a swarm and the lifecycle of events it has had.
+pub(crate) fn derive(
+    root: &Msg,
+    request: Request,
+    replies: &BTreeMap<Ts, Msg>,
+    resolved_by: &ReactionTimes,
+    unreacted: &BTreeSet<(Ts, Option<Ts>)>,
+    ctx: &DeriveCtx<'_>,
+) -> (Swarm, Vec<Lifecycle>) {
+    let mut s = Swarm {
+        pod: ctx.pod.to_string(),
+        channel: root.channel.clone(),
+        thread_ts: root.ts,
+        request,
+        posted_by: root.author.clone(),
+        status: Status::New,
+        experts: Vec::new(),
+        participants: Vec::new(),
+        reply_count: 0,
+        last_activity: root.ts,
+        incident: None,
+        next_steps: None,
+        follow_up_at: None,
+        resolution: None,
+        opened_at: root.ts,
+        first_response_at: None,
+        assigned_at: None,
+        resolved_at: None,
+        needs_response_since: None,
+        pauses: Pauses::default(),
+        owed: Vec::new(),
+        follow_up_set_at: None,
+    };
+    let requester = s.requester().map(str::to_string);
+    let mut events = vec![s.event(
+        "swarm_opened".into(),
+        root.ts,
+        LifecycleKind::SwarmOpened {
+            urgency: s.request.urgency,
+            subject: s.request.subject.clone(),
+            requester: requester.clone(),
+            link: s.request.link.clone(),
+        },
+    )];
+    // Resolutions and reopenings, merged with the thread's own in time order below.
+    let mut turns: Vec<(Ts, Turn)> = Vec::new();
+    let mut last_support_reply: Option<Ts> = None;
+
+    for reply in replies.values() {
+        let ts = reply.ts;
+        s.reply_count += 1;
+        s.last_activity = s.last_activity.max(ts);
+        if let Author::Person(u) = &reply.author
+            && !s.participants.contains(u)
+        {
+            s.participants.push(u.clone());
+        }
+        let lead = reply.marker.as_ref().and_then(|m| m.lead.clone());
+        match (&reply.author, &reply.marker) {
+            (Author::Us, Some(marker)) => match &marker.kind {
+                MarkerKind::Assigned { expert } => {
+                    if !s.experts.contains(expert) {
+                        s.experts.push(expert.clone());
+                    }
+                    s.assigned_at.get_or_insert(ts);
+                    events.push(s.event(
+                        format!("assigned:{ts}"),
+                        ts,
+                        LifecycleKind::Assigned {
+                            expert: expert.clone(),
+                            lead,
+                        },
+                    ));
+                }
+                MarkerKind::Unassigned { expert } => {
+                    s.experts.retain(|e| e != expert);
+                    events.push(s.event(
+                        format!("unassigned:{ts}"),
+                        ts,
+                        LifecycleKind::Unassigned {
+                            expert: expert.clone(),
+                            lead,
+                        },
+                    ));
+                }
+                MarkerKind::Promoted {
+                    channel_id,
+                    channel_name,
+                } => {
+                    // The first promotion holds: a swarm has one incident channel.
+                    if s.incident.is_none() {
+                        s.incident = Some(Incident {
+                            channel_id: channel_id.clone(),
+                            channel_name: channel_name.clone(),
+                        });
+                        events.push(s.event(
+                            "promoted".into(),
+                            ts,
+                            LifecycleKind::Promoted {
+                                incident_channel: channel_name.clone(),
+                                incident_channel_id: channel_id.clone(),
+                                lead,
+                            },
+                        ));
+                    }
+                }
+                MarkerKind::Resolved { resolution } => {
+                    turns.push((ts, Turn::Resolve(Some(resolution.clone()), lead)));
+                }
+                MarkerKind::Reopened => turns.push((ts, Turn::Reopen(lead))),
+                MarkerKind::Waiting { on: true } => s.pauses.start(ts),
+                MarkerKind::Waiting { on: false } => s.pauses.stop(ts),
+                MarkerKind::FollowUp { next_steps, due } => {
+                    s.next_steps = Some(next_steps.clone());
+                    s.follow_up_at = Some(*due);
+                    s.follow_up_set_at = Some(ts);
+                }
+            },
+            (author, _) => {
+                let user = match author {
+                    Author::Person(u) => Some(u.clone()),
+                    _ => None,
+                };
+                let from_requester = user.is_some() && user == requester;
+                let mut first = false;
+                let mut owed = false;
+                match author {
+                    Author::Person(_) if from_requester => {
+                        // The customer's side answered: the clock runs again, and support
+                        // owes a response if it had already replied.
+                        s.pauses.stop(ts);
+                        if last_support_reply.is_some() && s.needs_response_since.is_none() {
+                            s.needs_response_since = Some(ts);
+                            s.owed.push((ts, None));
+                            owed = true;
+                        }
+                    }
+                    Author::Person(_) | Author::Us => {
+                        if matches!(author, Author::Person(_)) && s.first_response_at.is_none() {
+                            s.first_response_at = Some(ts);
+                            first = true;
+                        }
+                        last_support_reply = Some(ts);
+                        if s.needs_response_since.take().is_some()
+                            && let Some(owed) = s.owed.last_mut()
+                        {
+                            owed.1 = Some(ts);
+                        }
+                    }
+                    Author::Bot { .. } => {}
+                }
+                events.push(s.event(
+                    format!("reply:{ts}"),
+                    ts,
+                    LifecycleKind::Reply {
+                        user: user.clone(),
+                        ts,
+                        text: short(&reply.text),
+                        first_response: first,
+                    },
+                ));
+                if owed {
+                    events.push(s.event(
+                        format!("needs_response:{ts}"),
+                        ts,
+                        LifecycleKind::NeedsResponse { user },
+                    ));
+                }
+            }
+        }
+    }
+
+    // A resolved reaction without a known time counts from the thread's last activity.
+    for (user, at) in resolved_by {
+        let at = at.unwrap_or(s.last_activity);
+        turns.push((at, Turn::Resolve(None, Some(user.clone()))));
+    }
+    // Removed resolved reactions: they resolved it once; the last one removed reopened it.
+    for &(added, removed) in unreacted {
+        turns.push((added, Turn::Resolve(None, None)));
+        if let Some(removed) = removed {
+            turns.push((removed, Turn::Reopen(None)));
+        }
+    }
+    turns.sort_by_key(|(at, turn)| (*at, matches!(turn, Turn::Resolve(..))));
+    let (mut resolutions, mut reopenings) = (0, 0);
+    for (at, turn) in turns {
+        match turn {
+            Turn::Resolve(text, lead) => {
+                if text.is_some() {
+                    s.resolution = text.clone();
+                }
+                if s.resolved_at.is_none() {
+                    s.resolved_at = Some(at);
+                    resolutions += 1;
+                    events.push(s.event(
+                        format!("resolved:{resolutions}"),
+                        at,
+                        LifecycleKind::Resolved {
+                            resolution: text,
+                            by: lead,
+                        },
+                    ));
+                }
+            }
+            Turn::Reopen(lead) => {
+                if s.resolved_at.take().is_some() {
+                    reopenings += 1;
+                    events.push(s.event(
+                        format!("reopened:{reopenings}"),
+                        at,
+                        LifecycleKind::Reopened { by: lead },
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(at) = s.resolved_at {
+        s.pauses.stop(at);
+    }
+    s.status = if s.resolved_at.is_some() {
+        Status::Resolved
+    } else if s.incident.is_some() {
+        Status::Promoted
+    } else if s.pauses.is_paused() {
+        Status::WaitingOnCustomer
+    } else if s.first_response_at.is_some() {
+        Status::InProgress
+    } else if !s.experts.is_empty() {
+        Status::Assigned
+    } else {
+        Status::New
+    };
+    (s, events)
+}
+
+enum Turn {
+    Resolve(Option<String>, Option<String>),
+    Reopen(Option<String>),
+}
+
+fn short(text: &str) -> String {
+    let line = one_line(text);
+    match line.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line,
+    }
+}

@@ -1,0 +1,425 @@
+//! The edge between Slack and the desk: wire events become typed domain inputs, text is
+//! sanitised once, here, and swarmdeck's message metadata is decoded into markers (and
+//! encoded for the posts that carry them). The desk never sees JSON.
+
+use super::Identity;
+use super::wire::{self, Block, Event, RichBlock, RichInline};
+use crate::domain::text::sanitize;
+use crate::domain::{Author, Input, Marker, MarkerKind, Msg, Ts};
+use serde_json::{Value, json};
+
+/// Slack's own cap on message text; more than that is not a real message.
+const MAX_TEXT: usize = 40_000;
+
+/// Knows who "we" are, to tell swarmdeck's posts from everyone else's.
+#[derive(Clone, Debug)]
+pub struct Translator {
+    bot_user_id: String,
+    bot_id: Option<String>,
+}
+
+impl Translator {
+    pub fn new(identity: &Identity) -> Self {
+        Translator {
+            bot_user_id: identity.bot_user_id.clone(),
+            bot_id: identity.bot_id.clone(),
+        }
+    }
+
+    pub fn from_ids(bot_user_id: &str, bot_id: Option<&str>) -> Self {
+        Translator {
+            bot_user_id: bot_user_id.to_string(),
+            bot_id: bot_id.map(str::to_string),
+        }
+    }
+
+    /// The desk's inputs for one Slack event (none for events it does not use).
+    pub fn translate(&self, event: &Event) -> Vec<Input> {
+        match event {
+            Event::Message(m) => self.message_event(m).into_iter().collect(),
+            Event::ReactionAdded(r) | Event::ReactionRemoved(r) => {
+                let (Some(channel), Some(ts)) = (&r.item.channel, r.item.ts.as_deref()) else {
+                    return Vec::new();
+                };
+                let Some(ts) = Ts::parse(ts) else {
+                    return Vec::new();
+                };
+                vec![Input::Reaction {
+                    channel: channel.clone(),
+                    ts,
+                    name: r.reaction.clone(),
+                    user: r.user.clone(),
+                    added: matches!(event, Event::ReactionAdded(_)),
+                    at: r.event_ts.as_deref().and_then(Ts::parse),
+                }]
+            }
+            Event::ChannelCreated { channel } | Event::ChannelRename { channel } => {
+                vec![Input::ChannelNamed {
+                    id: channel.id.clone(),
+                    name: sanitize(&channel.name, 80),
+                }]
+            }
+            Event::UserChange { user } => vec![Input::UserNamed {
+                user: user.id.clone(),
+                name: display_name(user),
+            }],
+            _ => Vec::new(),
+        }
+    }
+
+    fn message_event(&self, m: &wire::Message) -> Option<Input> {
+        let channel = m.channel.clone()?;
+        match m.subtype.as_deref() {
+            Some("message_deleted") => Some(Input::Deleted {
+                channel,
+                ts: Ts::parse(m.deleted_ts.as_deref()?)?,
+            }),
+            Some("message_changed") => {
+                let inner = m.message.as_deref()?;
+                if inner.subtype.as_deref() == Some("tombstone") {
+                    return Some(Input::Deleted {
+                        channel,
+                        ts: Ts::parse(inner.ts.as_deref()?)?,
+                    });
+                }
+                if inner.ts.is_some() {
+                    return self.message(inner, &channel).map(Input::Message);
+                }
+                // Some edits carry the message's ts only on the previous version.
+                let previous = m.previous_message.as_deref()?;
+                let mut inner = inner.clone();
+                inner.ts = previous.ts.clone();
+                inner.thread_ts = inner.thread_ts.or_else(|| previous.thread_ts.clone());
+                self.message(&inner, &channel).map(Input::Message)
+            }
+            _ => self.message(m, &channel).map(Input::Message),
+        }
+    }
+
+    /// A posted message (event or history page) as the desk sees it; `None` for the
+    /// subtypes that are not conversation (joins, topic changes…).
+    pub fn message(&self, m: &wire::Message, channel: &str) -> Option<Msg> {
+        match m.subtype.as_deref() {
+            None | Some("bot_message" | "thread_broadcast" | "file_share" | "me_message") => {}
+            Some(_) => return None,
+        }
+        let ts = Ts::parse(m.ts.as_deref()?)?;
+        let author = self.author(m);
+        let marker = match (&author, &m.metadata) {
+            (Author::Us, Some(meta)) => match decode_marker(meta) {
+                Ok(marker) => marker,
+                Err(reason) => {
+                    tracing::warn!(channel, ts = %ts, reason, "skipped swarmdeck metadata that could not be read");
+                    None
+                }
+            },
+            _ => None,
+        };
+        Some(Msg {
+            channel: channel.to_string(),
+            ts,
+            thread_ts: m.thread_ts.as_deref().and_then(Ts::parse),
+            author,
+            text: sanitize(&m.text, MAX_TEXT),
+            block_texts: block_texts(&m.blocks),
+            marker,
+            edited: m
+                .edited
+                .as_ref()
+                .and_then(|e| e.ts.as_deref())
+                .and_then(Ts::parse),
+            reactions: m
+                .reactions
+                .iter()
+                .map(|r| (r.name.clone(), r.users.clone()))
+                .collect(),
+        })
+    }
+
+    fn author(&self, m: &wire::Message) -> Author {
+        let ours = m.user.as_deref() == Some(self.bot_user_id.as_str())
+            || (m.bot_id.is_some() && m.bot_id == self.bot_id);
+        if ours {
+            Author::Us
+        } else if m.bot_id.is_some() || m.subtype.as_deref() == Some("bot_message") {
+            Author::Bot {
+                bot_id: m.bot_id.clone(),
+            }
+        } else if let Some(user) = &m.user {
+            Author::Person(user.clone())
+        } else {
+            Author::Bot { bot_id: None }
+        }
+    }
+}
+
+/// A person's name as Slack shows it: display name, else real name, else handle.
+pub fn display_name(user: &wire::User) -> String {
+    let name = [
+        user.profile.display_name.as_deref(),
+        user.profile.real_name.as_deref(),
+        user.real_name.as_deref(),
+        Some(user.name.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|n| !n.trim().is_empty())
+    .unwrap_or(user.id.as_str());
+    sanitize(name, 80)
+}
+
+/// The text of a message's blocks, a string per section text, field, header, context
+/// and rich text block, in order, sanitised: intake reads these before the fallback.
+pub fn block_texts(blocks: &[Block]) -> Vec<String> {
+    let mut out = Vec::new();
+    for block in blocks {
+        match block {
+            Block::Section { text, fields } => {
+                out.extend(text.iter().map(|t| t.text.clone()));
+                out.extend(fields.iter().map(|f| f.text.clone()));
+            }
+            Block::Header { text } => out.push(text.text.clone()),
+            Block::Context { elements } => {
+                out.extend(elements.iter().filter_map(|e| e.text.clone()));
+            }
+            Block::RichText { elements } => {
+                let mut text = String::new();
+                for e in elements {
+                    rich_block(e, &mut text);
+                }
+                out.push(text);
+            }
+            Block::Other => {}
+        }
+    }
+    out.into_iter()
+        .map(|t| sanitize(&t, MAX_TEXT))
+        .filter(|t| !t.trim().is_empty())
+        .collect()
+}
+
+fn rich_block(block: &RichBlock, out: &mut String) {
+    match block {
+        RichBlock::Section { elements }
+        | RichBlock::Preformatted { elements }
+        | RichBlock::Quote { elements } => {
+            for e in elements {
+                rich_inline(e, out);
+            }
+            if !out.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+        RichBlock::List { elements } => {
+            for item in elements {
+                out.push_str("• ");
+                rich_block(item, out);
+            }
+        }
+        RichBlock::Other => {}
+    }
+}
+
+/// Rich text written back as Slack's mrkdwn markup, which is what intake reads.
+fn rich_inline(inline: &RichInline, out: &mut String) {
+    match inline {
+        RichInline::Text { text } => out.push_str(text),
+        RichInline::User { user_id } => out.push_str(&format!("<@{user_id}>")),
+        RichInline::Channel { channel_id } => out.push_str(&format!("<#{channel_id}>")),
+        RichInline::UserGroup { usergroup_id } => {
+            out.push_str(&format!("<!subteam^{usergroup_id}>"))
+        }
+        RichInline::Link { url, text } => match text {
+            Some(t) => out.push_str(&format!("<{url}|{t}>")),
+            None => out.push_str(&format!("<{url}>")),
+        },
+        RichInline::Emoji { name } => out.push_str(&format!(":{name}:")),
+        RichInline::Broadcast { range } => out.push_str(&format!("<!{range}>")),
+        RichInline::Other => {}
+    }
+}
+
+/// Decodes swarmdeck's metadata; `Ok(None)` for metadata that is not ours.
+pub fn decode_marker(meta: &wire::Metadata) -> Result<Option<Marker>, String> {
+    let p = &meta.event_payload;
+    let text = |key: &str| -> Result<String, String> {
+        p.get(key)
+            .and_then(Value::as_str)
+            .map(|s| sanitize(s, 2_000))
+            .ok_or_else(|| format!("{}: `{key}` is missing", meta.event_type))
+    };
+    let kind = match meta.event_type.as_str() {
+        "swarmdeck_assigned" => MarkerKind::Assigned {
+            expert: text("expert")?,
+        },
+        "swarmdeck_unassigned" => MarkerKind::Unassigned {
+            expert: text("expert")?,
+        },
+        "swarmdeck_promoted" => MarkerKind::Promoted {
+            channel_id: text("incident_channel_id")?,
+            channel_name: text("incident_channel")?,
+        },
+        "swarmdeck_resolved" => MarkerKind::Resolved {
+            resolution: text("resolution").unwrap_or_default(),
+        },
+        "swarmdeck_reopened" => MarkerKind::Reopened,
+        "swarmdeck_waiting" => MarkerKind::Waiting {
+            on: p
+                .get("waiting")
+                .and_then(Value::as_bool)
+                .ok_or("swarmdeck_waiting: `waiting` is missing")?,
+        },
+        "swarmdeck_follow_up" => MarkerKind::FollowUp {
+            next_steps: text("next_steps")?,
+            due: p
+                .get("follow_up_at")
+                .and_then(Value::as_i64)
+                .map(Ts::from_secs)
+                .ok_or("swarmdeck_follow_up: `follow_up_at` is missing")?,
+        },
+        _ => return Ok(None),
+    };
+    Ok(Some(Marker {
+        lead: p.get("lead").and_then(Value::as_str).map(str::to_string),
+        kind,
+    }))
+}
+
+/// The `metadata` argument of chat.postMessage for a marker; `case` rides along so that
+/// people reading the metadata elsewhere know which case it is about.
+pub fn encode_marker(marker: &Marker, case: &str) -> Value {
+    let mut payload = json!({ "case": case });
+    if let Some(lead) = &marker.lead {
+        payload["lead"] = json!(lead);
+    }
+    match &marker.kind {
+        MarkerKind::Assigned { expert } | MarkerKind::Unassigned { expert } => {
+            payload["expert"] = json!(expert);
+        }
+        MarkerKind::Promoted {
+            channel_id,
+            channel_name,
+        } => {
+            payload["incident_channel_id"] = json!(channel_id);
+            payload["incident_channel"] = json!(channel_name);
+        }
+        MarkerKind::Resolved { resolution } => payload["resolution"] = json!(resolution),
+        MarkerKind::Reopened => {}
+        MarkerKind::Waiting { on } => payload["waiting"] = json!(on),
+        MarkerKind::FollowUp { next_steps, due } => {
+            payload["next_steps"] = json!(next_steps);
+            payload["follow_up_at"] = json!(due.secs());
+        }
+    }
+    json!({ "event_type": marker.kind.event_type(), "event_payload": payload })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(v: Value) -> wire::Metadata {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn every_marker_survives_the_round_trip_through_metadata() {
+        let kinds = [
+            MarkerKind::Assigned {
+                expert: "U1".into(),
+            },
+            MarkerKind::Unassigned {
+                expert: "U1".into(),
+            },
+            MarkerKind::Promoted {
+                channel_id: "C9".into(),
+                channel_name: "support-api-sev1-27343".into(),
+            },
+            MarkerKind::Resolved {
+                resolution: "purged the cache".into(),
+            },
+            MarkerKind::Reopened,
+            MarkerKind::Waiting { on: true },
+            MarkerKind::FollowUp {
+                next_steps: "call them".into(),
+                due: Ts::from_secs(1_700_000_000),
+            },
+        ];
+        for kind in kinds {
+            let marker = Marker {
+                lead: Some("U0LEAD".into()),
+                kind,
+            };
+            let wire = meta(encode_marker(&marker, "27343"));
+            assert_eq!(decode_marker(&wire).unwrap(), Some(marker));
+        }
+    }
+
+    #[test]
+    fn foreign_and_broken_metadata() {
+        let other = meta(json!({"event_type": "task_created", "event_payload": {"id": 1}}));
+        assert_eq!(decode_marker(&other).unwrap(), None);
+        let broken = meta(json!({"event_type": "swarmdeck_assigned", "event_payload": {}}));
+        assert!(decode_marker(&broken).unwrap_err().contains("expert"));
+    }
+
+    #[test]
+    fn our_posts_others_bots_and_people() {
+        let t = Translator::from_ids("U0BOT", Some("B0BOT"));
+        let msg = |v: Value| -> wire::Message { serde_json::from_value(v).unwrap() };
+        let ours = t
+            .message(
+                &msg(json!({"ts": "1.1", "bot_id": "B0BOT", "text": "x"})),
+                "C1",
+            )
+            .unwrap();
+        assert_eq!(ours.author, Author::Us);
+        let ours = t
+            .message(
+                &msg(json!({"ts": "1.1", "user": "U0BOT", "text": "x"})),
+                "C1",
+            )
+            .unwrap();
+        assert_eq!(ours.author, Author::Us);
+        let wf = t
+            .message(
+                &msg(json!({"ts": "1.1", "subtype": "bot_message", "bot_id": "B0WF", "text": "x"})),
+                "C1",
+            )
+            .unwrap();
+        assert_eq!(
+            wf.author,
+            Author::Bot {
+                bot_id: Some("B0WF".into())
+            }
+        );
+        let person = t
+            .message(
+                &msg(json!({"ts": "1.1", "user": "U7", "text": "a\u{1b}[2Jb"})),
+                "C1",
+            )
+            .unwrap();
+        assert_eq!(
+            (person.author, person.text.as_str()),
+            (Author::Person("U7".into()), "ab")
+        );
+        assert!(
+            t.message(
+                &msg(json!({"ts": "1.1", "subtype": "channel_join", "user": "U7"})),
+                "C1"
+            )
+            .is_none()
+        );
+    }
+
+    #[test]
+    fn metadata_from_anyone_else_is_not_a_marker() {
+        let t = Translator::from_ids("U0BOT", Some("B0BOT"));
+        let forged: wire::Message = serde_json::from_value(json!({
+            "ts": "1.2", "thread_ts": "1.1", "user": "U7", "text": "assigned",
+            "metadata": {"event_type": "swarmdeck_resolved", "event_payload": {"resolution": "x"}}
+        }))
+        .unwrap();
+        assert_eq!(t.message(&forged, "C1").unwrap().marker, None);
+    }
+}

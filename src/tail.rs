@@ -1,0 +1,241 @@
+//! `swarmdeck tail`: headless. Connects like the dashboard and prints each swarm
+//! lifecycle event once — a JSON object per line with `--json` — keeping its own position
+//! in the store, so that a restart prints nothing twice.
+
+use crate::config::Settings;
+use crate::domain::{Desk, Lifecycle, LifecycleKind, Ts};
+use crate::shutdown_signal;
+use crate::slack::{self, Update, translate::Translator};
+use crate::store::Store;
+use chrono::{SecondsFormat, Utc};
+use color_eyre::eyre::{Result, WrapErr};
+use serde_json::{Value, json};
+use std::io::Write;
+use std::time::Duration;
+
+pub struct TailOptions {
+    pub json: bool,
+    /// Whose position in the store this is (`tail` unless several scripts each want
+    /// every event).
+    pub consumer: String,
+}
+
+pub async fn run(settings: Settings, options: TailOptions) -> Result<()> {
+    let store = Store::open(&settings.data_dir)?;
+    let slack_config = settings.slack()?;
+    let mut connected = slack::connect(slack_config)
+        .await
+        .wrap_err_with(|| format!("could not connect to Slack at {}", settings.api_url))?;
+    let channels: Vec<(String, String)> = connected
+        .channels
+        .iter()
+        .map(|c| (c.id.clone(), c.name.clone()))
+        .collect();
+    let (pods, missing) = settings.pods(&channels);
+    for channel in &missing {
+        tracing::warn!(
+            channel,
+            "a configured pod channel the bot is not in: /invite the bot there"
+        );
+        eprintln!(
+            "warning: the bot is not in the pod channel {channel}; type /invite @swarmdeck there"
+        );
+    }
+    if pods.is_empty() {
+        eprintln!("warning: no pod channels: invite the bot to the pods' swarm channels");
+    }
+    let translator = Translator::new(&connected.identity);
+    let mut desk = Desk::new(settings.desk(), pods);
+    let mut out = std::io::stdout().lock();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        let events = tokio::select! {
+            update = connected.updates.recv() => match update {
+                Some(Update::Event(incoming)) => {
+                    let mut events = Vec::new();
+                    for input in translator.translate(&incoming.event) {
+                        events.extend(desk.apply(input, now()));
+                    }
+                    events
+                }
+                Some(Update::Status(status)) => {
+                    tracing::info!(?status, "connection status");
+                    if let Some(problem) = &status.problem {
+                        eprintln!("slack: {problem}");
+                    }
+                    continue;
+                }
+                None => color_eyre::eyre::bail!("the Slack client stopped"),
+            },
+            _ = tick.tick() => desk.tick(now()),
+            _ = &mut shutdown => return Ok(()),
+        };
+        for e in events {
+            follow(&connected.threads, &e);
+            if !store.claim(&options.consumer, &e.key, e.at.secs())? {
+                continue;
+            }
+            let line = if options.json {
+                json_line(&e).to_string()
+            } else {
+                text_line(&e)
+            };
+            match writeln!(out, "{line}").and_then(|_| out.flush()) {
+                Ok(()) => {}
+                // The reader went away (`| head`): that is the end, not an error.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+/// Open swarms' threads are followed, so that a gap fill reads their replies even
+/// before the first reply makes them threads.
+fn follow(threads: &slack::Threads, e: &Lifecycle) {
+    let ts = e.thread_ts.to_string();
+    match e.kind {
+        LifecycleKind::SwarmOpened { .. } | LifecycleKind::Reopened { .. } => {
+            threads.follow(&e.channel, &ts)
+        }
+        LifecycleKind::Resolved { .. } | LifecycleKind::Withdrawn => {
+            threads.unfollow(&e.channel, &ts)
+        }
+        _ => {}
+    }
+}
+
+fn now() -> Ts {
+    Ts::from_datetime(Utc::now())
+}
+
+pub fn rfc3339(ts: Ts) -> String {
+    ts.to_datetime()
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The event as DESIGN §3 defines `tail --json`'s lines.
+pub fn json_line(e: &Lifecycle) -> Value {
+    let mut v = json!({
+        "type": e.kind.name(),
+        "pod": e.pod,
+        "channel": e.channel,
+        "thread_ts": e.thread_ts.to_string(),
+    });
+    if let Some(case) = &e.case {
+        v["case"] = json!(case);
+    }
+    v["at"] = json!(rfc3339(e.at));
+    let mut put = |k: &str, val: Value| {
+        if !val.is_null() {
+            v[k] = val;
+        }
+    };
+    match &e.kind {
+        LifecycleKind::SwarmOpened {
+            urgency,
+            subject,
+            requester,
+            link,
+        } => {
+            put("urgency", json!(urgency.as_str()));
+            put("subject", json!(subject));
+            put("requester", json!(requester));
+            put("link", json!(link));
+        }
+        LifecycleKind::Updated {
+            urgency,
+            subject,
+            link,
+        } => {
+            put("urgency", json!(urgency.as_str()));
+            put("subject", json!(subject));
+            put("link", json!(link));
+        }
+        LifecycleKind::Reply {
+            user,
+            ts,
+            text,
+            first_response,
+        } => {
+            put("user", json!(user));
+            put("ts", json!(ts.to_string()));
+            put("text", json!(text));
+            put("first_response", json!(first_response));
+        }
+        LifecycleKind::Assigned { expert, lead } | LifecycleKind::Unassigned { expert, lead } => {
+            put("expert", json!(expert));
+            put("lead", json!(lead));
+        }
+        LifecycleKind::Promoted {
+            incident_channel,
+            incident_channel_id,
+            lead,
+        } => {
+            put("incident_channel", json!(incident_channel));
+            put("incident_channel_id", json!(incident_channel_id));
+            put("lead", json!(lead));
+        }
+        LifecycleKind::Resolved { resolution, by } => {
+            put("resolution", json!(resolution));
+            put("by", json!(by));
+        }
+        LifecycleKind::Reopened { by } => put("by", json!(by)),
+        LifecycleKind::NeedsResponse { user } => put("user", json!(user)),
+        LifecycleKind::SlaBreached { clock, due } => {
+            put("clock", json!(clock.as_str()));
+            put("due", json!(rfc3339(*due)));
+        }
+        LifecycleKind::FollowUpDue { next_steps } => put("next_steps", json!(next_steps)),
+        LifecycleKind::Withdrawn => {}
+    }
+    v
+}
+
+/// One readable line: when, pod, case, what, and the gist.
+pub fn text_line(e: &Lifecycle) -> String {
+    let at = e.at.to_datetime().format("%Y-%m-%d %H:%M:%S");
+    let case = e.case.as_deref().map_or(String::new(), |c| format!("#{c}"));
+    let detail = match &e.kind {
+        LifecycleKind::SwarmOpened {
+            urgency, subject, ..
+        }
+        | LifecycleKind::Updated {
+            urgency, subject, ..
+        } => format!("{urgency}  {subject}"),
+        LifecycleKind::Reply {
+            user,
+            text,
+            first_response,
+            ..
+        } => format!(
+            "{}{}: {text}",
+            user.as_deref().unwrap_or("(app)"),
+            if *first_response {
+                " (first response)"
+            } else {
+                ""
+            }
+        ),
+        LifecycleKind::Assigned { expert, .. } | LifecycleKind::Unassigned { expert, .. } => {
+            expert.clone()
+        }
+        LifecycleKind::Promoted {
+            incident_channel, ..
+        } => format!("#{incident_channel}"),
+        LifecycleKind::Resolved { resolution, .. } => resolution.clone().unwrap_or_default(),
+        LifecycleKind::SlaBreached { clock, .. } => clock.as_str().to_string(),
+        LifecycleKind::FollowUpDue { next_steps } => next_steps.clone(),
+        LifecycleKind::Reopened { .. }
+        | LifecycleKind::NeedsResponse { .. }
+        | LifecycleKind::Withdrawn => String::new(),
+    };
+    format!(
+        "{at}  {:<10} {case:<8} {:<14} {}",
+        e.pod,
+        e.kind.name(),
+        crate::domain::text::one_line(&detail)
+    )
+}
