@@ -2,7 +2,9 @@
 //! alone are enough: with no file, every channel the bot is in is a pod. A mistake in the
 //! file names the file, the line, the key and the fix; unknown keys are mistakes too.
 
+use crate::domain::desk::DEFAULT_INCIDENT_TEMPLATE;
 use crate::domain::intake::Field;
+use crate::domain::naming::matches_template;
 use crate::domain::{DeskConfig, IntakeRules, Pod, SlaPolicy, Urgency};
 use crate::slack::{SlackConfig, Token, WebPolicy};
 use serde::Deserialize;
@@ -27,6 +29,34 @@ pub struct File {
     pub experts: Vec<ExpertSection>,
     #[serde(default)]
     pub intake: IntakeSection,
+    #[serde(default)]
+    pub ui: UiSection,
+    /// Key overrides: an action's name and its key or keys (`quit = ["q", "Ctrl-c"]`).
+    #[serde(default)]
+    pub keys: BTreeMap<String, Keys>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UiSection {
+    /// Ring the terminal bell for a new Sev1 or a breach (default true).
+    pub bell: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Keys {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Keys {
+    pub fn list(&self) -> Vec<String> {
+        match self {
+            Keys::One(k) => vec![k.clone()],
+            Keys::Many(ks) => ks.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -269,6 +299,20 @@ impl Settings {
         })
     }
 
+    /// Settings for `swarmdeck demo`: the built-in emulator, its any-token-will-do
+    /// tokens, no config file.
+    pub fn demo(api_url: &str, data_dir: PathBuf) -> Settings {
+        Settings {
+            path: None,
+            file: File::default(),
+            api_url: api_url.to_string(),
+            app_token: Some(Token::new("xapp-1-demo-emulator")),
+            bot_token: Some(Token::new("xoxb-demo-emulator")),
+            data_dir,
+            time_scale: 1.0,
+        }
+    }
+
     /// The Slack client's settings; an error says which token is missing and where to put it.
     pub fn slack(&self) -> Result<SlackConfig, ConfigError> {
         let missing = |var: &str, key: &str, prefix: &str| {
@@ -294,6 +338,24 @@ impl Settings {
             ..WebPolicy::default()
         };
         Ok(config)
+    }
+
+    /// The keymap: the defaults with the config's `[keys]` over them.
+    pub fn keymap(&self) -> Result<crate::ui::keymap::Keymap, ConfigError> {
+        let overrides: Vec<(String, Vec<String>)> = self
+            .file
+            .keys
+            .iter()
+            .map(|(k, v)| (k.clone(), v.list()))
+            .collect();
+        crate::ui::keymap::Keymap::with_overrides(&overrides).map_err(|e| {
+            ConfigError(format!(
+                "{}: [keys]: {e}",
+                self.path
+                    .as_ref()
+                    .map_or("config".into(), |p| p.display().to_string())
+            ))
+        })
     }
 
     /// The desk's rules: intake labels and words, the resolved reaction.
@@ -334,8 +396,10 @@ impl Settings {
     /// not in are returned apart, for `check` and the status line to name.
     pub fn pods(&self, channels: &[(String, String)]) -> (Vec<Pod>, Vec<String>) {
         if self.file.pods.is_empty() {
+            // Incident channels swarmdeck created hold the bot too; they are not pods.
             let pods = channels
                 .iter()
+                .filter(|(_, name)| !matches_template(DEFAULT_INCIDENT_TEMPLATE, name))
                 .map(|(id, name)| Pod::discovered(id, name))
                 .collect();
             return (pods, Vec::new());
@@ -528,5 +592,34 @@ urgency = { sev1 = ["blocker"] }
         let e = parse("[[pods]]\nchannel = \"a\"\nsla.sev1 = { first_response = \"soon\" }\n")
             .unwrap_err();
         assert!(e.starts_with("3:") && e.contains("15m"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::*;
+
+    #[test]
+    fn keys_and_bell_from_the_file() {
+        let file = parse("[ui]\nbell = false\n[keys]\nquit = \"x\"\nmetrics = [\"M\", \"F2\"]\n");
+        // F2 is not a key this keymap knows: the error names it.
+        let settings = |file| Settings {
+            path: Some("/etc/swarmdeck.toml".into()),
+            file,
+            api_url: DEFAULT_API_URL.into(),
+            app_token: None,
+            bot_token: None,
+            data_dir: "/tmp".into(),
+            time_scale: 1.0,
+        };
+        let s = settings(file.unwrap());
+        assert_eq!(s.file.ui.bell, Some(false));
+        let e = s.keymap().unwrap_err().to_string();
+        assert!(
+            e.contains("/etc/swarmdeck.toml") && e.contains("F2") && e.contains("metrics"),
+            "{e}"
+        );
+        let ok = settings(parse("[keys]\nquit = \"x\"\n").unwrap());
+        assert!(ok.keymap().is_ok());
     }
 }

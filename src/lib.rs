@@ -5,12 +5,15 @@
 
 #![forbid(unsafe_code)]
 
+pub mod app;
 pub mod config;
 pub mod domain;
 pub mod emulator;
+pub mod session;
 pub mod slack;
 pub mod store;
 pub mod tail;
+pub mod ui;
 
 /// Resolves on Ctrl-C or SIGTERM (and SIGHUP: the terminal went away).
 pub async fn shutdown_signal() {

@@ -7,6 +7,7 @@ use color_eyre::eyre::{Result, WrapErr};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use swarmdeck::app::{self, AppOptions};
 use swarmdeck::config::{Overrides, Settings};
 use swarmdeck::emulator::{self, EmulatorConfig, HistoryLimits};
 use swarmdeck::shutdown_signal;
@@ -32,15 +33,27 @@ struct Cli {
     data_dir: Option<PathBuf>,
 
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// The dashboard on the built-in emulator, with a live workload: no Slack, no tokens.
+    Demo(DemoArgs),
     /// Run the Slack-compatible emulator: Web API, Socket Mode and a seeded support workspace.
     Emulator(EmulatorArgs),
     /// Print each swarm lifecycle event once, headless (a JSON object per line with --json).
     Tail(TailArgs),
+}
+
+#[derive(Args, Debug)]
+struct DemoArgs {
+    /// Fixes the workspace and the workload.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// New swarm requests per minute across all pods.
+    #[arg(long, default_value_t = 3.0)]
+    rate: f64,
 }
 
 #[derive(Args, Debug)]
@@ -78,22 +91,44 @@ struct EmulatorArgs {
     scopes: Option<Vec<String>>,
 }
 
-fn init_logging(level: &str) {
+/// Logs go to stderr for the headless commands, and to a file for the dashboard, which
+/// owns the terminal.
+fn init_logging(level: &str, file: Option<&std::path::Path>) -> Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    // The emulator owns no terminal UI: its logs go to stderr, keeping stdout for the URL.
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .init();
+        .with_ansi(false);
+    match file {
+        None => builder.with_writer(std::io::stderr).init(),
+        Some(path) => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).wrap_err_with(|| {
+                    format!("could not create the log folder {}", dir.display())
+                })?;
+            }
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .wrap_err_with(|| format!("could not open the log file {}", path.display()))?;
+            builder.with_writer(std::sync::Mutex::new(log)).init();
+        }
+    }
+    Ok(())
 }
 
 fn main() -> Result<()> {
     color_eyre::install()?;
     let cli = Cli::parse();
-    init_logging(&cli.log_level);
+    let ui = matches!(cli.command, None | Some(Command::Demo(_)));
+    let log_file = ui.then(|| {
+        swarmdeck::config::default_log_dir()
+            .unwrap_or_else(std::env::temp_dir)
+            .join("swarmdeck.log")
+    });
+    init_logging(&cli.log_level, log_file.as_deref())?;
     let overrides = Overrides {
         config: cli.config.clone(),
         data_dir: cli.data_dir.clone(),
@@ -103,8 +138,17 @@ fn main() -> Result<()> {
         .build()
         .wrap_err("could not start the async runtime")?;
     match cli.command {
-        Command::Emulator(args) => runtime.block_on(run_emulator(args)),
-        Command::Tail(args) => {
+        None => {
+            let settings = Settings::load(&overrides)?;
+            let options = AppOptions {
+                keymap: settings.keymap()?,
+                bell: settings.file.ui.bell.unwrap_or(true),
+            };
+            runtime.block_on(app::run(settings, options))
+        }
+        Some(Command::Demo(args)) => runtime.block_on(run_demo(args, overrides)),
+        Some(Command::Emulator(args)) => runtime.block_on(run_emulator(args)),
+        Some(Command::Tail(args)) => {
             let settings = Settings::load(&overrides)?;
             runtime.block_on(tail::run(
                 settings,
@@ -168,4 +212,28 @@ async fn run_emulator(args: EmulatorArgs) -> Result<()> {
         _ = shutdown_signal() => {}
     }
     Ok(())
+}
+
+/// The emulator in-process with its backlog and a live workload, and the dashboard on it.
+async fn run_demo(args: DemoArgs, overrides: Overrides) -> Result<()> {
+    if !(args.rate >= 0.0 && args.rate.is_finite()) {
+        color_eyre::eyre::bail!(
+            "--rate must be zero or more requests per minute, not {}",
+            args.rate
+        );
+    }
+    let running = emulator::start(EmulatorConfig {
+        rate: args.rate,
+        seed: args.seed,
+        backlog: true,
+        ..EmulatorConfig::default()
+    })
+    .await
+    .wrap_err("could not start the built-in emulator")?;
+    // The demo keeps its own store: it must not mix into the lead's real history.
+    let data_dir = overrides.data_dir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("swarmdeck-demo-{}", std::process::id()))
+    });
+    let settings = Settings::demo(&running.api_url(), data_dir);
+    app::run(settings, AppOptions::default()).await
 }

@@ -3,12 +3,12 @@
 //! in the store, so that a restart prints nothing twice.
 
 use crate::config::Settings;
-use crate::domain::{Desk, Lifecycle, LifecycleKind, Ts};
+use crate::domain::{Lifecycle, LifecycleKind, Ts};
 use crate::shutdown_signal;
-use crate::slack::{self, Update, translate::Translator};
+use crate::slack::{self, Update};
 use crate::store::Store;
 use chrono::{SecondsFormat, Utc};
-use color_eyre::eyre::{Result, WrapErr};
+use color_eyre::eyre::Result;
 use serde_json::{Value, json};
 use std::io::Write;
 use std::time::Duration;
@@ -22,30 +22,17 @@ pub struct TailOptions {
 
 pub async fn run(settings: Settings, options: TailOptions) -> Result<()> {
     let store = Store::open(&settings.data_dir)?;
-    let slack_config = settings.slack()?;
-    let mut connected = slack::connect(slack_config)
-        .await
-        .wrap_err_with(|| format!("could not connect to Slack at {}", settings.api_url))?;
-    let channels: Vec<(String, String)> = connected
-        .channels
-        .iter()
-        .map(|c| (c.id.clone(), c.name.clone()))
-        .collect();
-    let (pods, missing) = settings.pods(&channels);
-    for channel in &missing {
-        tracing::warn!(
-            channel,
-            "a configured pod channel the bot is not in: /invite the bot there"
-        );
+    let session = crate::session::open(&settings, now()).await?;
+    for channel in &session.missing {
         eprintln!(
             "warning: the bot is not in the pod channel {channel}; type /invite @swarmdeck there"
         );
     }
-    if pods.is_empty() {
+    if session.desk.pods().next().is_none() {
         eprintln!("warning: no pod channels: invite the bot to the pods' swarm channels");
     }
-    let translator = Translator::new(&connected.identity);
-    let mut desk = Desk::new(settings.desk(), pods);
+    let (mut connected, translator, mut desk) =
+        (session.connected, session.translator, session.desk);
     let mut out = std::io::stdout().lock();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let shutdown = shutdown_signal();

@@ -40,6 +40,35 @@ pub fn incident_channel_name(
     name
 }
 
+/// Whether a channel name has the shape a template gives (its fixed parts, in order):
+/// incident channels the bot created are not pods.
+pub fn matches_template(template: &str, name: &str) -> bool {
+    let mut literals = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        literals.push(&rest[..open]);
+        rest = rest[open..]
+            .find('}')
+            .map_or("", |close| &rest[open + close + 1..]);
+    }
+    literals.push(rest);
+    let (first, last) = (literals[0], literals[literals.len() - 1]);
+    if literals.len() == 1 {
+        return name == first;
+    }
+    if !name.starts_with(first) || !name.ends_with(last) || name.len() < first.len() + last.len() {
+        return false;
+    }
+    let mut middle = &name[first.len()..name.len() - last.len()];
+    for lit in &literals[1..literals.len() - 1] {
+        match middle.find(lit) {
+            Some(i) => middle = &middle[i + lit.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,6 +80,17 @@ mod tests {
             incident_channel_name(t, "api", "api", None, Urgency::Sev1, "27343"),
             "support-api-sev1-27343"
         );
+    }
+
+    #[test]
+    fn incident_channels_are_recognised_by_their_template() {
+        let t = crate::domain::desk::DEFAULT_INCIDENT_TEMPLATE;
+        assert!(matches_template(t, "support-api-sev1-27343"));
+        assert!(matches_template(t, "support-mobile-apps-sev2-case-0042"));
+        assert!(!matches_template(t, "swarm-api"));
+        assert!(!matches_template(t, "support-api"));
+        assert!(matches_template("inc-{case}", "inc-7"));
+        assert!(!matches_template("inc-{case}", "swarm-inc"));
     }
 
     #[test]

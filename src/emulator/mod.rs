@@ -5,6 +5,7 @@
 //! It shares no types with swarmdeck's Slack client (`crate::slack`): the two meet only
 //! on the wire, so that a misunderstanding of Slack's protocol cannot hide in both.
 
+mod backlog;
 mod clock;
 mod control;
 mod faults;
@@ -54,6 +55,8 @@ pub struct EmulatorConfig {
     pub time_scale: f64,
     /// Scopes granted to the bot token.
     pub scopes: Vec<String>,
+    /// Open on a realistic backlog of swarms in history (`swarmdeck demo`).
+    pub backlog: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -66,6 +69,7 @@ impl Default for EmulatorConfig {
             history_limits: HistoryLimits::Normal,
             time_scale: 1.0,
             scopes: ALL_BOT_SCOPES.iter().map(|s| s.to_string()).collect(),
+            backlog: false,
         }
     }
 }
@@ -185,7 +189,10 @@ pub async fn start(config: EmulatorConfig) -> std::io::Result<RunningEmulator> {
     let base_url = format!("http://{addr}");
     let clock = Clock::new(config.time_scale);
     let created = (Clock::now_micros() / 1_000_000) as i64 - 90 * 24 * 3600;
-    let world = seed::workspace(config.seed, created);
+    let mut world = seed::workspace(config.seed, created);
+    if config.backlog {
+        backlog::seed(&mut world);
+    }
     let app_id = world.app.app_id.clone();
     let shared = Arc::new(Shared {
         config: Config {

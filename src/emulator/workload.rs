@@ -373,7 +373,7 @@ impl Plan {
 }
 
 /// A Workflow Builder post: mrkdwn section fields in blocks, and the text fallback.
-fn request_body(
+pub(crate) fn request_body(
     case: u32,
     urgency: &str,
     subject: &str,

@@ -1,0 +1,288 @@
+//! One swarm: the request, its clocks, the thread as it unfolds, and a timeline of the
+//! lead's moves and lifecycle changes. Only the visible slice of the thread is drawn.
+
+use super::text::{countdown, duration, fit, plain, readable, wrap};
+use super::view::{View, sla_view};
+use super::{Screenful, text};
+use crate::domain::swarm::Clock;
+use crate::domain::{Author, MarkerKind, Msg, Swarm, Ts};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+pub fn render(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Rect) {
+    let rows = view.rows(s.desk, s.now);
+    let Some(swarm) = view
+        .selection(&rows)
+        .map(|i| rows[i].swarm)
+        .or_else(|| view.selected.as_ref().and_then(|k| s.desk.swarm(&k.0, k.1)))
+    else {
+        frame.render_widget(Paragraph::new("No swarm selected. Esc goes back."), area);
+        return;
+    };
+    let [fields_area, rest] =
+        Layout::vertical([Constraint::Length(7), Constraint::Min(3)]).areas(area);
+    render_fields(s, swarm, frame, fields_area);
+    let thread = s.desk.thread(&swarm.channel, swarm.thread_ts);
+    if rest.width >= 100 {
+        let [thread_area, side] =
+            Layout::horizontal([Constraint::Min(40), Constraint::Length(36)]).areas(rest);
+        render_thread(s, view, &thread, frame, thread_area);
+        render_timeline(s, swarm, &thread, frame, side);
+    } else {
+        render_thread(s, view, &thread, frame, rest);
+    }
+}
+
+fn name(s: &Screenful<'_>, user: &str) -> String {
+    s.desk.name_of(user).to_string()
+}
+
+fn render_fields(s: &Screenful<'_>, sw: &Swarm, frame: &mut Frame<'_>, area: Rect) {
+    let t = s.theme;
+    let label = |l: &str| Span::styled(format!("{l:<11}"), t.dim());
+    let width = area.width.saturating_sub(13) as usize;
+    let requester = sw
+        .requester()
+        .map(|u| format!("@{}", name(s, u)))
+        .or_else(|| sw.request.requester_name.clone())
+        .unwrap_or_else(|| "—".into());
+    let experts = if sw.experts.is_empty() {
+        "— (unassigned)".to_string()
+    } else {
+        sw.experts
+            .iter()
+            .map(|e| format!("@{}", name(s, e)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let sla = match sla_view(s.desk, sw, s.now) {
+        Some(v) => {
+            let what = match v.clock {
+                Clock::FirstResponse => "first response",
+                Clock::NextResponse { .. } => "next response",
+                Clock::Resolution => "resolution",
+            };
+            if v.left <= 0 {
+                Span::styled(
+                    format!("{what} breached {} ago", countdown(v.left)),
+                    t.bad(),
+                )
+            } else {
+                Span::raw(format!("{what} due in {}", countdown(v.left)))
+            }
+        }
+        None if sw.pauses.is_paused() => Span::styled("paused: waiting on the customer", t.dim()),
+        None => Span::styled("no clock running", t.dim()),
+    };
+    let (support, customer) = sw.support_and_customer_secs(s.now);
+    let mut follow = match (&sw.next_steps, sw.follow_up_at) {
+        (Some(steps), Some(at)) => format!("{} — follow up {}", steps, when(s, at)),
+        (Some(steps), None) => steps.clone(),
+        _ => "—".into(),
+    };
+    if let Some(i) = &sw.incident {
+        follow = format!("incident #{} · {follow}", i.channel_name);
+    }
+    let lines = vec![
+        Line::from(vec![
+            Span::styled(format!("#{} ", sw.case()), t.title()),
+            Span::styled(format!(" {} ", sw.urgency()), t.urgency(sw.urgency())),
+            Span::raw(format!("  {} · {}", sw.pod, sw.status.as_str())),
+            if sw.needs_response_since.is_some() {
+                Span::styled("  ● requester answered", t.attention())
+            } else {
+                Span::raw("")
+            },
+        ]),
+        Line::from(vec![
+            label("subject"),
+            Span::raw(fit(&sw.request.subject, width)),
+        ]),
+        Line::from(vec![
+            label("case link"),
+            Span::raw(fit(sw.request.link.as_deref().unwrap_or("—"), width)),
+        ]),
+        Line::from(vec![label("requester"), Span::raw(fit(&requester, width))]),
+        Line::from(vec![label("experts"), Span::raw(fit(&experts, width))]),
+        Line::from(vec![
+            label("clocks"),
+            sla,
+            Span::styled(
+                format!(
+                    " · opened {} ago · support {} · customer {}",
+                    duration(s.now.secs_since(sw.opened_at)),
+                    duration(support),
+                    duration(customer)
+                ),
+                t.dim(),
+            ),
+        ]),
+        Line::from(vec![label("next steps"), Span::raw(fit(&follow, width))]),
+    ];
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// A time of day in the lead's zone, with the day when it is not today.
+fn when(s: &Screenful<'_>, at: Ts) -> String {
+    let local = at.to_datetime().with_timezone(&s.utc_offset);
+    if at >= s.today && at.secs_since(s.today) < 86_400 {
+        local.format("%H:%M").to_string()
+    } else {
+        local.format("%b %d %H:%M").to_string()
+    }
+}
+
+/// The thread, newest at the bottom; `detail_scroll` lines back from the newest.
+fn render_thread(
+    s: &Screenful<'_>,
+    view: &View,
+    thread: &[&Msg],
+    frame: &mut Frame<'_>,
+    area: Rect,
+) {
+    let t = s.theme;
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .title(format!(
+            " thread · {} replies ",
+            thread.len().saturating_sub(1)
+        ))
+        .title_style(t.title());
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = inner.width.saturating_sub(2) as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    for msg in thread {
+        let who = match &msg.author {
+            Author::Person(u) => name(s, u),
+            Author::Us => "swarmdeck".into(),
+            Author::Bot { .. } => "workflow".into(),
+        };
+        if let Some(marker) = &msg.marker {
+            let by = marker
+                .lead
+                .as_deref()
+                .map(|l| format!(" by @{}", name(s, l)))
+                .unwrap_or_default();
+            lines.push(Line::from(Span::styled(
+                fit(
+                    &format!("{} ── {}{by}", when(s, msg.ts), move_text(s, &marker.kind)),
+                    inner.width as usize,
+                ),
+                t.dim(),
+            )));
+            continue;
+        }
+        lines.push(Line::from(vec![
+            Span::styled(when(s, msg.ts), t.dim()),
+            Span::raw("  "),
+            Span::styled(
+                fit(&who, 30),
+                Style::new().add_modifier(ratatui::style::Modifier::BOLD),
+            ),
+        ]));
+        // A workflow's fields are in its blocks; its text is only a notification line.
+        let from_blocks = msg.text.trim().is_empty()
+            || (matches!(msg.author, Author::Bot { .. }) && !msg.block_texts.is_empty());
+        let body = if from_blocks {
+            // Form fields show as `*Label:*` over the value: one line each reads better.
+            msg.block_texts
+                .iter()
+                .map(|b| match b.split_once('\n') {
+                    Some((label, value))
+                        if label.trim_end_matches(['*', '_']).ends_with(':')
+                            && !value.contains('\n') =>
+                    {
+                        format!("{label} {value}")
+                    }
+                    _ => b.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        } else {
+            msg.text.clone()
+        };
+        let body = plain(&readable(&body, |u| name(s, u)));
+        for l in wrap(&body, width) {
+            lines.push(Line::from(format!("  {l}")));
+        }
+    }
+    // Only the visible slice is handed to the terminal.
+    let height = inner.height as usize;
+    let end = lines
+        .len()
+        .saturating_sub(view.detail_scroll.min(lines.len().saturating_sub(height)));
+    let start = end.saturating_sub(height);
+    let visible: Vec<Line> = lines.drain(start..end).collect();
+    frame.render_widget(Paragraph::new(visible), inner);
+}
+
+fn move_text(s: &Screenful<'_>, kind: &MarkerKind) -> String {
+    match kind {
+        MarkerKind::Assigned { expert } => format!("assigned @{}", name(s, expert)),
+        MarkerKind::Unassigned { expert } => format!("unassigned @{}", name(s, expert)),
+        MarkerKind::Promoted { channel_name, .. } => format!("promoted to #{channel_name}"),
+        MarkerKind::Resolved { resolution } => format!("resolved: {resolution}"),
+        MarkerKind::Reopened => "reopened".into(),
+        MarkerKind::Waiting { on: true } => "waiting on the customer".into(),
+        MarkerKind::Waiting { on: false } => "back with support".into(),
+        MarkerKind::FollowUp { next_steps, due } => {
+            format!("follow up {}: {next_steps}", when(s, *due))
+        }
+    }
+}
+
+fn render_timeline(
+    s: &Screenful<'_>,
+    sw: &Swarm,
+    thread: &[&Msg],
+    frame: &mut Frame<'_>,
+    area: Rect,
+) {
+    let t = s.theme;
+    let block = Block::default()
+        .borders(Borders::TOP | Borders::LEFT)
+        .title(" timeline ")
+        .title_style(t.title());
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let mut events: Vec<(Ts, String)> = vec![(sw.opened_at, "request posted".into())];
+    if let Some(at) = sw.first_response_at {
+        events.push((at, "first response".into()));
+    }
+    for msg in thread {
+        if let Some(m) = &msg.marker {
+            events.push((msg.ts, move_text(s, &m.kind)));
+        }
+    }
+    if let Some(at) = sw.needs_response_since {
+        events.push((at, "requester answered".into()));
+    }
+    if let Some(at) = sw.resolved_at {
+        events.push((at, "resolved".into()));
+    }
+    events.sort_by_key(|(at, _)| *at);
+    let w = inner.width as usize;
+    let mut lines: Vec<Line> = events
+        .into_iter()
+        .map(|(at, what)| {
+            Line::from(vec![
+                Span::styled(format!("{} ", when(s, at)), t.dim()),
+                Span::raw(fit(&what, w.saturating_sub(text::width(&when(s, at)) + 1))),
+            ])
+        })
+        .collect();
+    lines.push(Line::raw(""));
+    lines.push(Line::from(Span::styled("participants", t.dim())));
+    for p in &sw.participants {
+        lines.push(Line::raw(fit(&format!("@{}", name(s, p)), w)));
+    }
+    let skip = lines.len().saturating_sub(inner.height as usize);
+    frame.render_widget(
+        Paragraph::new(lines.split_off(skip.min(lines.len()))),
+        inner,
+    );
+}

@@ -1,0 +1,279 @@
+//! Keys are data: each intent has its keys and a description, the defaults can be
+//! overridden from the config, and the help screen is generated from this table, so it
+//! can never disagree with what the keys do.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::fmt;
+
+/// What the lead asked for, whatever key they pressed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Intent {
+    Down,
+    Up,
+    PageDown,
+    PageUp,
+    Top,
+    Bottom,
+    Open,
+    Close,
+    NextPod,
+    /// Show one pod (1…9 by position).
+    Pod(u8),
+    AllPods,
+    Filter,
+    Sort,
+    Metrics,
+    Help,
+    Quit,
+}
+
+impl Intent {
+    /// The name used in the config (`[keys] quit = "q"`).
+    pub fn name(self) -> String {
+        match self {
+            Intent::Down => "down".into(),
+            Intent::Up => "up".into(),
+            Intent::PageDown => "page_down".into(),
+            Intent::PageUp => "page_up".into(),
+            Intent::Top => "top".into(),
+            Intent::Bottom => "bottom".into(),
+            Intent::Open => "open".into(),
+            Intent::Close => "close".into(),
+            Intent::NextPod => "next_pod".into(),
+            Intent::Pod(n) => format!("pod_{n}"),
+            Intent::AllPods => "all_pods".into(),
+            Intent::Filter => "filter".into(),
+            Intent::Sort => "sort".into(),
+            Intent::Metrics => "metrics".into(),
+            Intent::Help => "help".into(),
+            Intent::Quit => "quit".into(),
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Intent::Down => "move down",
+            Intent::Up => "move up",
+            Intent::PageDown => "page down",
+            Intent::PageUp => "page up",
+            Intent::Top => "first row",
+            Intent::Bottom => "last row",
+            Intent::Open => "open the swarm (thread live)",
+            Intent::Close => "close the detail, help or filter",
+            Intent::NextPod => "next pod",
+            Intent::Pod(_) => "show one pod",
+            Intent::AllPods => "all pods",
+            Intent::Filter => "filter the table (case, subject, pod, assignee)",
+            Intent::Sort => "cycle the sort order",
+            Intent::Metrics => "metrics: today per pod",
+            Intent::Help => "this help",
+            Intent::Quit => "quit",
+        }
+    }
+}
+
+/// A key as written in the config and shown in help: `q`, `?`, `Enter`, `Ctrl-c`, `Down`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Key {
+    pub code: KeyCode,
+    pub ctrl: bool,
+}
+
+impl Key {
+    pub fn parse(s: &str) -> Option<Key> {
+        let (ctrl, rest) = match s.strip_prefix("Ctrl-").or_else(|| s.strip_prefix("C-")) {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
+        let code = match rest {
+            "Enter" => KeyCode::Enter,
+            "Esc" => KeyCode::Esc,
+            "Tab" => KeyCode::Tab,
+            "BackTab" => KeyCode::BackTab,
+            "Up" => KeyCode::Up,
+            "Down" => KeyCode::Down,
+            "Left" => KeyCode::Left,
+            "Right" => KeyCode::Right,
+            "PageUp" => KeyCode::PageUp,
+            "PageDown" => KeyCode::PageDown,
+            "Home" => KeyCode::Home,
+            "End" => KeyCode::End,
+            "Space" => KeyCode::Char(' '),
+            one if one.chars().count() == 1 => KeyCode::Char(one.chars().next()?),
+            _ => return None,
+        };
+        Some(Key { code, ctrl })
+    }
+
+    fn matches(&self, event: &KeyEvent) -> bool {
+        let ctrl = event.modifiers.contains(KeyModifiers::CONTROL);
+        ctrl == self.ctrl && self.code == event.code
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.ctrl {
+            f.write_str("Ctrl-")?;
+        }
+        match self.code {
+            KeyCode::Char(' ') => f.write_str("Space"),
+            KeyCode::Char(c) => write!(f, "{c}"),
+            KeyCode::Enter => f.write_str("Enter"),
+            KeyCode::Esc => f.write_str("Esc"),
+            KeyCode::Tab => f.write_str("Tab"),
+            KeyCode::BackTab => f.write_str("BackTab"),
+            KeyCode::Up => f.write_str("↑"),
+            KeyCode::Down => f.write_str("↓"),
+            KeyCode::Left => f.write_str("←"),
+            KeyCode::Right => f.write_str("→"),
+            KeyCode::PageUp => f.write_str("PgUp"),
+            KeyCode::PageDown => f.write_str("PgDn"),
+            KeyCode::Home => f.write_str("Home"),
+            KeyCode::End => f.write_str("End"),
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Keymap {
+    bindings: Vec<(Intent, Vec<Key>)>,
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        let k = |s: &str| Key::parse(s).expect("a default key parses");
+        let mut bindings = vec![
+            (Intent::Down, vec![k("j"), k("Down")]),
+            (Intent::Up, vec![k("k"), k("Up")]),
+            (Intent::PageDown, vec![k("PageDown"), k("Ctrl-d")]),
+            (Intent::PageUp, vec![k("PageUp"), k("Ctrl-u")]),
+            (Intent::Top, vec![k("g"), k("Home")]),
+            (Intent::Bottom, vec![k("G"), k("End")]),
+            (Intent::Open, vec![k("Enter")]),
+            (Intent::Close, vec![k("Esc")]),
+            (Intent::NextPod, vec![k("Tab")]),
+        ];
+        for n in 1..=9u8 {
+            bindings.push((Intent::Pod(n), vec![k(&n.to_string())]));
+        }
+        bindings.extend([
+            (Intent::AllPods, vec![k("0")]),
+            (Intent::Filter, vec![k("/")]),
+            (Intent::Sort, vec![k("s")]),
+            (Intent::Metrics, vec![k("m")]),
+            (Intent::Help, vec![k("?")]),
+            (Intent::Quit, vec![k("q"), k("Ctrl-c")]),
+        ]);
+        Keymap { bindings }
+    }
+}
+
+impl Keymap {
+    /// The defaults with the given `(intent name, keys)` overrides; an unknown intent or
+    /// key is an error that names it.
+    pub fn with_overrides(overrides: &[(String, Vec<String>)]) -> Result<Keymap, String> {
+        let mut map = Keymap::default();
+        for (name, keys) in overrides {
+            let Some(slot) = map.bindings.iter_mut().find(|(i, _)| i.name() == *name) else {
+                let known: Vec<String> = map.bindings.iter().map(|(i, _)| i.name()).collect();
+                return Err(format!(
+                    "`{name}` is not a key action; known: {}",
+                    known.join(", ")
+                ));
+            };
+            slot.1 = keys
+                .iter()
+                .map(|k| Key::parse(k).ok_or_else(|| format!("`{k}` (for {name}) is not a key: write `q`, `Enter`, `Ctrl-c`, `PageDown`…")))
+                .collect::<Result<_, _>>()?;
+        }
+        Ok(map)
+    }
+
+    pub fn intent(&self, event: &KeyEvent) -> Option<Intent> {
+        self.bindings
+            .iter()
+            .find(|(_, keys)| keys.iter().any(|k| k.matches(event)))
+            .map(|(i, _)| *i)
+    }
+
+    /// The first key of an intent, for hints.
+    pub fn key_for(&self, intent: Intent) -> Option<Key> {
+        self.bindings
+            .iter()
+            .find(|(i, _)| *i == intent)
+            .and_then(|(_, keys)| keys.first().copied())
+    }
+
+    /// Help lines: the keys and what they do; the nine pod keys fold into one line.
+    pub fn help(&self) -> Vec<(String, &'static str)> {
+        let mut lines = Vec::new();
+        let mut pods = Vec::new();
+        for (intent, keys) in &self.bindings {
+            let shown: Vec<String> = keys.iter().map(Key::to_string).collect();
+            if let Intent::Pod(_) = intent {
+                pods.extend(shown);
+                continue;
+            }
+            if !pods.is_empty() {
+                let all = std::mem::take(&mut pods);
+                let label = match (all.first(), all.last()) {
+                    (Some(a), Some(b)) if all.len() > 2 => format!("{a}…{b}"),
+                    _ => all.join(" "),
+                };
+                lines.push((label, Intent::Pod(1).describe()));
+            }
+            lines.push((shown.join(" "), intent.describe()));
+        }
+        lines
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn press(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let map = Keymap::default();
+        assert_eq!(map.intent(&press(KeyCode::Char('j'))), Some(Intent::Down));
+        assert_eq!(map.intent(&press(KeyCode::Char('3'))), Some(Intent::Pod(3)));
+        assert_eq!(
+            map.intent(&KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Intent::Quit)
+        );
+        let custom = Keymap::with_overrides(&[("quit".into(), vec!["x".into()])]).unwrap();
+        assert_eq!(
+            custom.intent(&press(KeyCode::Char('x'))),
+            Some(Intent::Quit)
+        );
+        assert_eq!(custom.intent(&press(KeyCode::Char('q'))), None);
+        assert!(
+            Keymap::with_overrides(&[("fly".into(), vec!["f".into()])])
+                .unwrap_err()
+                .contains("fly")
+        );
+        assert!(
+            Keymap::with_overrides(&[("quit".into(), vec!["Hyper-q".into()])])
+                .unwrap_err()
+                .contains("Hyper-q")
+        );
+    }
+
+    #[test]
+    fn help_is_the_keymap() {
+        let custom = Keymap::with_overrides(&[("metrics".into(), vec!["M".into()])]).unwrap();
+        let help = custom.help();
+        assert!(
+            help.iter()
+                .any(|(k, d)| k == "M" && d.starts_with("metrics"))
+        );
+        assert!(help.iter().any(|(k, _)| k == "1…9"));
+        assert!(!help.iter().any(|(k, _)| k == "m"));
+    }
+}

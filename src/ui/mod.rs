@@ -1,0 +1,251 @@
+//! The dashboard's views. Drawing is a pure function of the desk, the connection's
+//! health and the view: `render(&Screenful, &View, frame)` changes nothing, so a
+//! snapshot test sees exactly what the lead sees.
+
+mod detail;
+pub mod keymap;
+mod metrics;
+mod table;
+pub mod text;
+pub mod theme;
+pub mod view;
+
+use crate::domain::{Desk, Ts};
+use keymap::{Intent, Keymap};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use std::collections::HashSet;
+use theme::Theme;
+use view::{Screen, SwarmKey, View};
+
+/// The Slack connection as the header shows it, with times already turned into ages so
+/// that drawing reads no clock.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Health {
+    pub connected: usize,
+    pub wanted: usize,
+    /// Seconds until the next connection attempt, while reconnecting.
+    pub reconnect_in: Option<u64>,
+    pub reconnects: u64,
+    /// A state the lead must act on (a refused token, too many connections…).
+    pub problem: Option<String>,
+    /// Seconds since the last Slack event arrived.
+    pub last_event_age: Option<u64>,
+}
+
+/// Everything a frame is drawn from.
+pub struct Screenful<'a> {
+    pub desk: &'a Desk,
+    pub health: &'a Health,
+    pub workspace: &'a str,
+    pub now: Ts,
+    /// Where "today" began for the lead (local midnight), and its UTC offset.
+    pub today: Ts,
+    pub utc_offset: chrono::FixedOffset,
+    pub keymap: &'a Keymap,
+    pub theme: &'a Theme,
+    /// Rows to highlight: a new Sev1, a fresh breach.
+    pub attention: &'a HashSet<SwarmKey>,
+    /// A message for the lead in the footer (a failed call, a hint).
+    pub notice: Option<&'a str>,
+}
+
+impl Screenful<'_> {
+    /// Pod channels in display order (for Tab and the number keys).
+    pub fn pod_channels(&self) -> Vec<String> {
+        self.desk.pods().map(|p| p.channel.clone()).collect()
+    }
+}
+
+pub fn render(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>) {
+    let [header, body, footer] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    render_header(s, view, frame, header);
+    match view.screen {
+        Screen::List => table::render(s, view, frame, body),
+        Screen::Detail => detail::render(s, view, frame, body),
+        Screen::Metrics => metrics::render(s, frame, body),
+    }
+    render_footer(s, view, frame, footer);
+    if view.help {
+        render_help(s, frame);
+    }
+}
+
+fn render_header(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Rect) {
+    let t = s.theme;
+    let h = s.health;
+    let mut title = vec![
+        Span::styled("swarmdeck", t.title()),
+        Span::raw(" · "),
+        Span::raw(text::fit(s.workspace, 24)),
+        Span::raw(" · "),
+    ];
+    let pods: Vec<String> = s.desk.pods().map(|p| p.name.clone()).collect();
+    match view.pod.as_ref().and_then(|c| s.desk.pod(c)) {
+        Some(p) => title.push(Span::styled(format!("pod {}", p.name), t.attention())),
+        None if pods.is_empty() => title.push(Span::styled("no pods yet", t.dim())),
+        None => title.push(Span::raw(format!("pods {}", pods.join(" ")))),
+    }
+    let connection = if let Some(problem) = &h.problem {
+        Span::styled(format!(" ✗ {}", text::fit(problem, 40)), t.bad())
+    } else if h.connected == 0 {
+        let wait = h
+            .reconnect_in
+            .map_or(String::new(), |w| format!(" in {w}s"));
+        Span::styled(format!(" ◌ 0/{} reconnecting{wait}", h.wanted), t.bad())
+    } else {
+        let style = if h.connected < h.wanted {
+            t.warning()
+        } else {
+            t.ok()
+        };
+        Span::styled(format!(" ● {}/{} connected", h.connected, h.wanted), style)
+    };
+    let wide = area.width >= 120;
+    let age = match h.last_event_age {
+        None => "no events yet".to_string(),
+        Some(a) if wide => format!("last event {} ago", text::duration(a as i64)),
+        Some(a) => format!("event {} ago", text::duration(a as i64)),
+    };
+    let mut right = vec![connection, Span::styled(format!(" · {age}"), t.dim())];
+    if wide {
+        right.push(Span::styled(
+            format!(" · {} reconnects", h.reconnects),
+            t.dim(),
+        ));
+    }
+    let c = view::counters(s.desk, s.now);
+    let count = |n: usize, label: &str, style| {
+        Span::styled(format!("{n} {label}"), if n > 0 { style } else { t.dim() })
+    };
+    let counters = Line::from(vec![
+        count(c.open, "open", ratatui::style::Style::new()),
+        Span::raw(" · "),
+        count(c.unassigned, "unassigned", t.warning()),
+        Span::raw(" · "),
+        count(c.breaching, "breaching", t.bad()),
+        Span::raw(" · "),
+        count(c.due_soon, "due soon", t.warning()),
+        Span::raw(" · "),
+        count(c.needs_response, "to answer", t.attention()),
+        Span::raw(" · "),
+        count(c.follow_ups_due, "follow-ups", t.warning()),
+    ]);
+    let [top, bottom] =
+        Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
+    let right_width = right.iter().map(|s| text::width(&s.content)).sum::<usize>() as u16;
+    let [left_area, right_area] = Layout::horizontal([
+        Constraint::Min(10),
+        Constraint::Length(right_width.min(area.width / 2)),
+    ])
+    .areas(top);
+    frame.render_widget(Paragraph::new(Line::from(title)), left_area);
+    frame.render_widget(
+        Paragraph::new(Line::from(right)).right_aligned(),
+        right_area,
+    );
+    frame.render_widget(Paragraph::new(counters), bottom);
+}
+
+fn render_footer(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Rect) {
+    let t = s.theme;
+    if view.filtering {
+        let line = Line::from(vec![
+            Span::styled("filter: ", t.attention()),
+            Span::raw(view.filter.clone()),
+            Span::styled("▏", t.attention()),
+            Span::styled("  Enter keep · Esc clear", t.dim()),
+        ]);
+        frame.render_widget(Paragraph::new(line), area);
+        return;
+    }
+    if let Some(notice) = s.notice {
+        frame.render_widget(
+            Paragraph::new(Span::styled(
+                text::fit(notice, area.width as usize),
+                t.warning(),
+            )),
+            area,
+        );
+        return;
+    }
+    let hint = |intent: Intent, what: &str| {
+        s.keymap
+            .key_for(intent)
+            .map(|k| format!("{k} {what}"))
+            .unwrap_or_default()
+    };
+    let mut hints = match view.screen {
+        Screen::List => vec![
+            hint(Intent::Open, "open"),
+            hint(Intent::Filter, "filter"),
+            if area.width >= 100 {
+                hint(Intent::Sort, &format!("sort ({})", view.sort.label()))
+            } else {
+                hint(Intent::Sort, "sort")
+            },
+            hint(Intent::NextPod, "pods"),
+            hint(Intent::Metrics, "metrics"),
+        ],
+        Screen::Detail => vec![
+            hint(Intent::Close, "back"),
+            hint(Intent::Up, "older"),
+            hint(Intent::Down, "newer"),
+        ],
+        Screen::Metrics => vec![hint(Intent::Metrics, "back"), hint(Intent::NextPod, "pods")],
+    };
+    hints.extend([hint(Intent::Help, "help"), hint(Intent::Quit, "quit")]);
+    if !view.filter.is_empty() {
+        hints.insert(0, format!("filter “{}”", view.filter));
+    }
+    let line = hints
+        .into_iter()
+        .filter(|h| !h.is_empty())
+        .collect::<Vec<_>>()
+        .join(" · ");
+    frame.render_widget(
+        Paragraph::new(Span::styled(text::fit(&line, area.width as usize), t.dim())),
+        area,
+    );
+}
+
+fn render_help(s: &Screenful<'_>, frame: &mut Frame<'_>) {
+    let lines: Vec<Line> = s
+        .keymap
+        .help()
+        .into_iter()
+        .map(|(keys, what)| {
+            Line::from(vec![
+                Span::styled(format!("{keys:>14}  "), s.theme.title()),
+                Span::raw(what),
+            ])
+        })
+        .collect();
+    let area = frame.area();
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let widest = lines.iter().map(Line::width).max().unwrap_or(0) as u16;
+    let width = (widest + 4).min(area.width);
+    let popup = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    };
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" keys — Esc closes ")
+                .title_style(s.theme.title()),
+        ),
+        popup,
+    );
+}

@@ -1,0 +1,158 @@
+//! The main view: every open swarm across the pods, most in need of the lead first.
+//! Only the rows on screen are built, so the cost follows the terminal, not the backlog.
+
+use super::text::{countdown, duration, fit};
+use super::view::{Row, SlaState, View};
+use super::{Screenful, text};
+use crate::domain::Status;
+use crate::domain::swarm::Clock;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row as TableRow, Table};
+
+pub fn render(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Rect) {
+    let t = s.theme;
+    let rows = view.rows(s.desk, s.now);
+    if rows.is_empty() {
+        let what = if view.filter.is_empty() && view.pod.is_none() {
+            "No open swarms. New requests appear here as they are posted."
+        } else {
+            "No open swarm matches. Esc clears the filter, 0 shows all pods."
+        };
+        frame.render_widget(Paragraph::new(Span::styled(what, t.dim())), area);
+        return;
+    }
+    let wide = area.width >= 120;
+    let widths = columns(wide);
+    let fixed: u16 = widths.iter().sum::<u16>() + widths.len() as u16;
+    let subject_width = area.width.saturating_sub(fixed).max(8);
+    let height = area.height.saturating_sub(1) as usize;
+    let selected = view.selection(&rows).unwrap_or(0);
+    // The window of rows on screen: the selection stays visible.
+    let offset = (selected + 1).saturating_sub(height.max(1));
+    let shown = rows.iter().enumerate().skip(offset).take(height);
+    let body: Vec<TableRow> = shown
+        .map(|(i, row)| {
+            let r = table_row(s, row, subject_width as usize, wide);
+            let mut style = Style::new();
+            if s.attention.contains(&row.key()) {
+                style = t.attention();
+            }
+            if i == selected {
+                style = style.patch(t.selected());
+            }
+            r.style(style)
+        })
+        .collect();
+    let mut header = vec!["", "pod", "case", "sev", "subject", "age", "sla"];
+    header.extend(["experts", "re", "status"]);
+    let mut constraints: Vec<Constraint> =
+        widths[..4].iter().map(|w| Constraint::Length(*w)).collect();
+    constraints.push(Constraint::Min(8));
+    constraints.extend(widths[4..].iter().map(|w| Constraint::Length(*w)));
+    let table = Table::new(body, constraints)
+        .header(TableRow::new(header).style(t.header_row()))
+        .column_spacing(1);
+    frame.render_widget(table, area);
+    if rows.len() > height && height > 0 {
+        let more = format!(" {}/{} ", selected + 1, rows.len());
+        let w = text::width(&more) as u16;
+        frame.render_widget(
+            Paragraph::new(Span::styled(more, t.dim())),
+            Rect {
+                x: area.right().saturating_sub(w),
+                y: area.y,
+                width: w.min(area.width),
+                height: 1,
+            },
+        );
+    }
+}
+
+/// Widths of the fixed columns: flag, pod, case, sev | (subject) | age, sla, experts, re, status.
+fn columns(wide: bool) -> [u16; 9] {
+    if wide {
+        [1, 10, 8, 4, 5, 7, 20, 3, 19]
+    } else {
+        [1, 8, 7, 4, 4, 6, 10, 2, 8]
+    }
+}
+
+fn table_row<'a>(
+    s: &Screenful<'a>,
+    row: &Row<'a>,
+    subject_width: usize,
+    wide: bool,
+) -> TableRow<'a> {
+    let t = s.theme;
+    let sw = row.swarm;
+    let w = columns(wide);
+    let flag = if row.needs_response {
+        Span::styled("●", t.attention())
+    } else if s.attention.contains(&row.key()) {
+        Span::styled("!", t.bad())
+    } else {
+        Span::raw(" ")
+    };
+    let urgency = Span::styled(sw.urgency().as_str().to_string(), t.urgency(sw.urgency()));
+    let age = duration(s.now.secs_since(sw.opened_at).max(0));
+    let sla = match row.sla {
+        None if sw.status == Status::WaitingOnCustomer => Span::styled("paused", t.dim()),
+        None => Span::raw(""),
+        Some(v) => {
+            let label = match v.clock {
+                Clock::FirstResponse => "",
+                Clock::NextResponse { .. } => "↩",
+                Clock::Resolution => "⏲",
+            };
+            let (shown, style) = match v.state {
+                SlaState::Breached => (format!("-{}", countdown(v.left)), t.bad()),
+                SlaState::Warning => (countdown(v.left), t.warning()),
+                SlaState::Normal => (countdown(v.left), t.ok()),
+            };
+            Span::styled(format!("{label}{shown}"), style)
+        }
+    };
+    let experts = sw
+        .experts
+        .iter()
+        .map(|e| s.desk.name_of(e).to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let status = match sw.status {
+        Status::New => "new",
+        Status::Assigned => "assigned",
+        Status::InProgress if wide => "in progress",
+        Status::InProgress => "working",
+        Status::WaitingOnCustomer if wide => "waiting on customer",
+        Status::WaitingOnCustomer => "waiting",
+        Status::Promoted => "promoted",
+        Status::Resolved => "resolved",
+    };
+    let status = if sw.status == Status::Promoted && wide {
+        sw.incident
+            .as_ref()
+            .map_or("promoted".to_string(), |i| format!("#{}", i.channel_name))
+    } else {
+        status.to_string()
+    };
+    let experts_cell = if experts.is_empty() {
+        Span::styled("—", t.warning())
+    } else {
+        Span::raw(fit(&experts, w[6] as usize))
+    };
+    TableRow::new(vec![
+        Cell::from(flag),
+        Cell::from(fit(&sw.pod, w[1] as usize)),
+        Cell::from(fit(sw.case(), w[2] as usize)),
+        Cell::from(urgency),
+        Cell::from(fit(&sw.request.subject, subject_width)),
+        Cell::from(Line::from(age).right_aligned()),
+        Cell::from(Line::from(sla).right_aligned()),
+        Cell::from(experts_cell),
+        Cell::from(Line::from(fit(&sw.reply_count.to_string(), w[7] as usize)).right_aligned()),
+        Cell::from(fit(&status, w[8] as usize)),
+    ])
+}

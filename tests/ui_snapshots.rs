@@ -1,0 +1,325 @@
+//! Every view of the dashboard as the lead sees it, at 80×24 and 160×48, drawn from a
+//! desk fed through the same Slack translation as live events: long subjects, emoji,
+//! right-to-left text, escape sequences in messages, and an empty workspace.
+
+use chrono::FixedOffset;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use serde_json::{Value, json};
+use std::collections::HashSet;
+use swarmdeck::domain::{Desk, DeskConfig, Input, Pod, Ts};
+use swarmdeck::slack::translate::Translator;
+use swarmdeck::slack::wire::Event;
+use swarmdeck::ui::keymap::{Intent, Keymap};
+use swarmdeck::ui::theme::Theme;
+use swarmdeck::ui::view::{Screen, View};
+use swarmdeck::ui::{Health, Screenful, render};
+
+const NOW: i64 = 1_795_440_000; // 2026-11-22 13:20 UTC, a fixed "now"
+
+fn ts(mins_ago: i64) -> String {
+    format!("{}.000100", NOW - mins_ago * 60)
+}
+
+fn request(channel: &str, mins_ago: i64, case: u32, urgency: &str, subject: &str) -> Value {
+    let field = |l: &str, v: &str| json!({"type": "mrkdwn", "text": format!("*{l}:*\n{v}")});
+    json!({"type": "message", "subtype": "bot_message", "bot_id": "B0WORKFLOW", "channel": channel,
+           "ts": ts(mins_ago), "text": format!("New swarm request {case}"),
+           "blocks": [{"type": "section", "fields": [field("Case number", &case.to_string()), field("Urgency", urgency)]},
+                      {"type": "section", "text": {"type": "mrkdwn", "text": format!("*Subject:*\n{subject}")}},
+                      {"type": "section", "fields": [field("Case link", &format!("<https://support.acme.example/cases/{case}|Case {case}>")),
+                                                     field("Requested by", "<@U0REQ00001>")]}]})
+}
+
+fn reply(channel: &str, root_mins_ago: i64, mins_ago: i64, user: &str, text: &str) -> Value {
+    json!({"type": "message", "channel": channel, "user": user, "ts": ts(mins_ago),
+           "thread_ts": ts(root_mins_ago), "text": text})
+}
+
+fn marker(
+    channel: &str,
+    root_mins_ago: i64,
+    mins_ago: i64,
+    event_type: &str,
+    payload: Value,
+) -> Value {
+    json!({"type": "message", "channel": channel, "user": "U0SWARMBOT", "bot_id": "B0SWARMBOT",
+           "ts": ts(mins_ago), "thread_ts": ts(root_mins_ago), "text": "swarmdeck",
+           "metadata": {"event_type": event_type, "event_payload": payload}})
+}
+
+fn desk_with(events: Vec<Value>) -> Desk {
+    let pods = [
+        Pod::discovered("C0SWARMAPI", "swarm-api"),
+        Pod::discovered("C0SWARMBIL", "swarm-billing"),
+        Pod::discovered("C0SWARMMOB", "swarm-mobile"),
+    ];
+    let mut desk = Desk::new(DeskConfig::default(), pods);
+    let t = Translator::from_ids("U0SWARMBOT", Some("B0SWARMBOT"));
+    for (user, name) in [
+        ("U0REQ00001", "ben.agent"),
+        ("U0EXP00001", "priya.raman"),
+        ("U0EXP00002", "tomás.ek"),
+        ("U0EXP00003", "李小龍"),
+        ("U0LEAD0001", "dana.lead"),
+    ] {
+        desk.apply(
+            Input::UserNamed {
+                user: user.into(),
+                name: name.into(),
+            },
+            Ts::from_secs(NOW),
+        );
+    }
+    for e in events {
+        let event: Event = serde_json::from_value(e).unwrap();
+        for input in t.translate(&event) {
+            desk.apply(input, Ts::from_secs(NOW));
+        }
+    }
+    desk.tick(Ts::from_secs(NOW));
+    desk
+}
+
+fn busy_desk() -> Desk {
+    let api = "C0SWARMAPI";
+    let bil = "C0SWARMBIL";
+    let mob = "C0SWARMMOB";
+    desk_with(vec![
+        request(
+            api,
+            11,
+            27343,
+            "Sev 1",
+            "Webhooks delayed by 20+ minutes for every EU tenant since the 14:00 deploy, customers escalating through their account managers",
+        ),
+        marker(
+            api,
+            11,
+            8,
+            "swarmdeck_assigned",
+            json!({"expert": "U0EXP00001", "lead": "U0LEAD0001"}),
+        ),
+        reply(
+            api,
+            11,
+            6,
+            "U0EXP00001",
+            "Looking now: <https://status.acme.example|status page> is green. cc <@U0EXP00002>",
+        ),
+        request(
+            bil,
+            190,
+            27344,
+            "Sev 3",
+            "Refund stuck in pending 🔥🔥 for 9 days 💸",
+        ),
+        reply(bil, 190, 160, "U0EXP00002", "Can you share the refund ID?"),
+        reply(
+            bil,
+            190,
+            20,
+            "U0REQ00001",
+            "Customer sent it, attached to the case.",
+        ),
+        request(
+            mob,
+            125,
+            27345,
+            "P1",
+            "שגיאה בהתחברות — iOS app crashes on launch",
+        ),
+        marker(
+            mob,
+            125,
+            120,
+            "swarmdeck_assigned",
+            json!({"expert": "U0EXP00003", "lead": "U0LEAD0001"}),
+        ),
+        marker(
+            mob,
+            125,
+            110,
+            "swarmdeck_promoted",
+            json!({"incident_channel": "support-mobile-sev1-27345", "incident_channel_id": "C0INC0001", "lead": "U0LEAD0001"}),
+        ),
+        reply(
+            mob,
+            125,
+            100,
+            "U0EXP00003",
+            "Hotfix in review.\u{1b}]0;pwned\u{7}\u{1b}[2J\u{1b}[10;10H moved?",
+        ),
+        request(
+            api,
+            52,
+            27346,
+            "High",
+            "OAuth token refresh returns invalid_grant",
+        ),
+        request(
+            bil,
+            300,
+            27347,
+            "Low",
+            "Invoice PDF shows the wrong VAT rate (日本語の請求書)",
+        ),
+        reply(bil, 300, 240, "U0EXP00002", "Asked for the invoice number."),
+        marker(bil, 300, 239, "swarmdeck_waiting", json!({"waiting": true})),
+        request(api, 400, 27348, "Sev 4", "Resolved earlier"),
+        reply(api, 400, 380, "U0EXP00001", "Fixed."),
+        marker(
+            api,
+            400,
+            379,
+            "swarmdeck_resolved",
+            json!({"resolution": "cache purge"}),
+        ),
+    ])
+}
+
+fn draw(desk: &Desk, view: &View, w: u16, h: u16, color: bool) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    let health = Health {
+        connected: 2,
+        wanted: 2,
+        reconnect_in: None,
+        reconnects: 3,
+        problem: None,
+        last_event_age: Some(4),
+    };
+    let keymap = Keymap::default();
+    let theme = Theme::new(color);
+    let attention = HashSet::from([("C0SWARMAPI".to_string(), Ts::parse(&ts(11)).unwrap())]);
+    let screen = Screenful {
+        desk,
+        health: &health,
+        workspace: "Acme Support",
+        now: Ts::from_secs(NOW),
+        today: Ts::from_secs(NOW - NOW % 86_400),
+        utc_offset: FixedOffset::east_opt(0).unwrap(),
+        keymap: &keymap,
+        theme: &theme,
+        attention: &attention,
+        notice: None,
+    };
+    terminal.draw(|f| render(&screen, view, f)).unwrap();
+    assert_clean(terminal.backend());
+    terminal
+}
+
+/// No cell holds a control character: nothing from Slack can act on the terminal.
+fn assert_clean(backend: &TestBackend) {
+    for cell in backend.buffer().content() {
+        assert!(
+            !cell.symbol().chars().any(|c| c.is_control()),
+            "a control character reached a cell: {:?}",
+            cell.symbol()
+        );
+    }
+}
+
+fn view_after(desk: &Desk, intents: &[Intent]) -> View {
+    let mut view = View::default();
+    let pods: Vec<String> = desk.pods().map(|p| p.channel.clone()).collect();
+    for i in intents {
+        let rows = view.rows(desk, Ts::from_secs(NOW));
+        view.reconcile(&rows);
+        view.apply(*i, &rows, &pods);
+    }
+    let rows = view.rows(desk, Ts::from_secs(NOW));
+    view.reconcile(&rows);
+    view
+}
+
+macro_rules! snapshot_both_sizes {
+    ($name:literal, $desk:expr, $view:expr) => {
+        for (w, h) in [(80u16, 24u16), (160, 48)] {
+            let terminal = draw(&$desk, &$view, w, h, true);
+            insta::assert_snapshot!(format!("{}_{w}x{h}", $name), terminal.backend());
+        }
+    };
+}
+
+#[test]
+fn the_list_view() {
+    snapshot_both_sizes!("list", busy_desk(), view_after(&busy_desk(), &[]));
+}
+
+#[test]
+fn the_detail_view_of_a_promoted_swarm_with_an_escape_laden_reply() {
+    let desk = busy_desk();
+    let mut view = view_after(&desk, &[]);
+    let rows = view.rows(&desk, Ts::from_secs(NOW));
+    let i = rows.iter().position(|r| r.swarm.case() == "27345").unwrap();
+    view.selected = Some(rows[i].key());
+    view.screen = Screen::Detail;
+    snapshot_both_sizes!("detail", desk, view);
+}
+
+#[test]
+fn the_metrics_view() {
+    let desk = busy_desk();
+    snapshot_both_sizes!("metrics", desk, view_after(&desk, &[Intent::Metrics]));
+}
+
+#[test]
+fn the_help_overlay() {
+    let desk = busy_desk();
+    snapshot_both_sizes!("help", desk, view_after(&desk, &[Intent::Help]));
+}
+
+#[test]
+fn one_pod_filtered_and_sorted() {
+    let desk = busy_desk();
+    let mut view = view_after(&desk, &[Intent::Pod(2), Intent::Sort]);
+    assert_eq!(view.pod.as_deref(), Some("C0SWARMBIL"));
+    view.filter = "refund".into();
+    snapshot_both_sizes!("billing_filtered", desk, view);
+}
+
+#[test]
+fn an_empty_workspace() {
+    let desk = desk_with(vec![]);
+    snapshot_both_sizes!("empty", desk, View::default());
+    snapshot_both_sizes!("empty_metrics", desk, view_after(&desk, &[Intent::Metrics]));
+}
+
+#[test]
+fn no_color_still_shows_state() {
+    let desk = busy_desk();
+    let terminal = draw(&desk, &View::default(), 80, 24, false);
+    let colored = terminal
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .filter(|c| c.fg != ratatui::style::Color::Reset || c.bg != ratatui::style::Color::Reset)
+        .count();
+    assert_eq!(colored, 0, "NO_COLOR: no colours at all");
+    insta::assert_snapshot!("list_no_color_80x24", terminal.backend());
+}
+
+#[test]
+fn the_selection_stays_on_its_swarm_as_rows_re_sort() {
+    let desk = busy_desk();
+    let mut view = view_after(&desk, &[Intent::Bottom]);
+    let chosen = view.selected.clone().unwrap();
+    let before = view.selected_index;
+    // A new Sev1 arrives and sorts ahead of the selected swarm.
+    let mut desk = desk;
+    let t = Translator::from_ids("U0SWARMBOT", Some("B0SWARMBOT"));
+    let event: Event =
+        serde_json::from_value(request("C0SWARMAPI", 0, 27999, "Sev 1", "new and urgent")).unwrap();
+    for input in t.translate(&event) {
+        desk.apply(input, Ts::from_secs(NOW));
+    }
+    let rows = view.rows(&desk, Ts::from_secs(NOW));
+    view.reconcile(&rows);
+    assert_eq!(
+        view.selected.as_ref(),
+        Some(&chosen),
+        "the selection stays on its swarm"
+    );
+    assert_eq!(view.selected_index, before + 1, "which moved down a row");
+}
