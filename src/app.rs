@@ -12,7 +12,7 @@ use crate::ui::view::{Outcome, Screen, SwarmKey, View};
 use crate::ui::{self, Health, Screenful};
 use chrono::{Local, Offset, TimeZone, Utc};
 use color_eyre::eyre::{Result, WrapErr};
-use crossterm::event::{Event, EventStream, KeyEventKind};
+use crossterm::event::{Event, EventStream, KeyEventKind, KeyModifiers};
 use futures_util::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
@@ -210,7 +210,9 @@ impl Dashboard {
 
     fn on_key(&mut self, key: crossterm::event::KeyEvent) -> Outcome {
         self.notice = None;
-        if self.view.filtering {
+        let quit = self.keymap.intent(&key) == Some(Intent::Quit);
+        if self.view.filtering && !(quit && key.modifiers.contains(KeyModifiers::CONTROL)) {
+            // Typing: letters go to the filter, but a Ctrl quit key still quits.
             self.view.type_filter(key.code);
             return Outcome::Stay;
         }

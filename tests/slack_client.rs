@@ -111,7 +111,7 @@ async fn inject(emu: &Emu, channel: &str, text: &str, thread: Option<&str>) -> S
     emu.inject(event).await["ts"].as_str().unwrap().to_string()
 }
 
-fn assert_once_and_in_thread_order(seen: &Seen, want: &[(String, String)]) {
+fn assert_once(seen: &Seen, want: &[(String, String)]) {
     for key in want {
         assert_eq!(
             seen.count.get(key),
@@ -119,6 +119,70 @@ fn assert_once_and_in_thread_order(seen: &Seen, want: &[(String, String)]) {
             "{key:?} must come out exactly once"
         );
     }
+}
+
+/// What the lead sees of each thread: the stream applied to a desk, whose threads hold
+/// every message once, in ts order, whatever order they arrived in.
+fn assert_threads_whole_and_ordered(seen: &Seen, want: &[(String, String)]) -> usize {
+    use swarmdeck::domain::{Author, Desk, DeskConfig, Input, Msg, Pod, Ts};
+    let channels: std::collections::BTreeSet<&String> = want.iter().map(|(c, _)| c).collect();
+    let mut desk = Desk::new(
+        DeskConfig::default(),
+        channels.iter().map(|c| Pod::discovered(c, c)),
+    );
+    let mut out_of_order = 0;
+    let mut last: HashMap<(String, String), String> = HashMap::new();
+    for (channel, ts, thread) in &seen.order {
+        let root = thread.clone().unwrap_or_else(|| ts.clone());
+        if last
+            .insert((channel.clone(), root.clone()), ts.clone())
+            .is_some_and(|prev| prev > *ts)
+        {
+            out_of_order += 1;
+        }
+        let msg = Msg {
+            channel: channel.clone(),
+            ts: Ts::parse(ts).unwrap(),
+            thread_ts: thread.as_deref().and_then(Ts::parse),
+            author: Author::Person("U0REQ00002".into()),
+            text: String::new(),
+            block_texts: vec![],
+            marker: None,
+            edited: None,
+            reactions: vec![],
+        };
+        desk.apply(Input::Message(msg), Ts::parse(ts).unwrap());
+    }
+    let mut per_thread: HashMap<(String, String), Vec<String>> = HashMap::new();
+    for (channel, ts) in want {
+        let root = seen
+            .order
+            .iter()
+            .find(|(c, t, _)| c == channel && t == ts)
+            .and_then(|(_, _, thread)| thread.clone())
+            .unwrap_or_else(|| ts.clone());
+        per_thread
+            .entry((channel.clone(), root))
+            .or_default()
+            .push(ts.clone());
+    }
+    for ((channel, root), mut expected) in per_thread {
+        expected.sort();
+        let shown: Vec<String> = desk
+            .thread(&channel, Ts::parse(&root).unwrap())
+            .iter()
+            .map(|m| m.ts.to_string())
+            .collect();
+        assert_eq!(
+            shown, expected,
+            "thread {root} in {channel}: whole, once, in order"
+        );
+    }
+    out_of_order
+}
+
+fn assert_once_and_in_thread_order(seen: &Seen, want: &[(String, String)]) {
+    assert_once(seen, want);
     let mut last_in_thread: HashMap<(String, String), String> = HashMap::new();
     for (channel, ts, thread) in &seen.order {
         let thread = thread.clone().unwrap_or_else(|| ts.clone());
@@ -247,7 +311,12 @@ async fn chaos_loses_nothing_and_repeats_nothing() {
         );
     }
     drain(&mut client, &mut seen, Duration::from_secs(2)).await;
-    assert_once_and_in_thread_order(&seen, &want);
+    assert_once(&seen, &want);
+    // Slack redelivers a lost envelope a minute later (here: seconds, scaled), and chaos
+    // holds some back on purpose, so arrival order within a thread cannot be promised
+    // without holding every message back. The desk orders each thread by ts instead.
+    let late = assert_threads_whole_and_ordered(&seen, &want);
+    eprintln!("{late} of 2000 messages arrived after a later reply in their thread");
     assert_eq!(seen.count.values().filter(|n| **n > 1).count(), 0);
 
     // At least 20 of each kind happened, and every envelope was acked before its

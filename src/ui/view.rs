@@ -287,7 +287,7 @@ impl View {
         Outcome::Stay
     }
 
-    /// A key typed while the filter is being edited. Returns false when the key ends it.
+    /// A key typed while the filter is being edited: Enter keeps the filter, Esc clears it.
     pub fn type_filter(&mut self, key: crossterm::event::KeyCode) {
         use crossterm::event::KeyCode;
         match key {
