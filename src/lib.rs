@@ -6,9 +6,11 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod check;
 pub mod config;
 pub mod domain;
 pub mod emulator;
+pub mod logging;
 pub mod session;
 pub mod slack;
 pub mod store;

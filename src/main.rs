@@ -44,6 +44,13 @@ enum Command {
     Emulator(EmulatorArgs),
     /// Print each swarm lifecycle event once, headless (a JSON object per line with --json).
     Tail(TailArgs),
+    /// Check the config, the tokens, the scopes and the pod channels; exit 0 only if all is usable.
+    Check,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -91,34 +98,6 @@ struct EmulatorArgs {
     scopes: Option<Vec<String>>,
 }
 
-/// Logs go to stderr for the headless commands, and to a file for the dashboard, which
-/// owns the terminal.
-fn init_logging(level: &str, file: Option<&std::path::Path>) -> Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false);
-    match file {
-        None => builder.with_writer(std::io::stderr).init(),
-        Some(path) => {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).wrap_err_with(|| {
-                    format!("could not create the log folder {}", dir.display())
-                })?;
-            }
-            let log = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .wrap_err_with(|| format!("could not open the log file {}", path.display()))?;
-            builder.with_writer(std::sync::Mutex::new(log)).init();
-        }
-    }
-    Ok(())
-}
-
 fn main() -> Result<()> {
     color_eyre::install()?;
     let cli = Cli::parse();
@@ -128,7 +107,7 @@ fn main() -> Result<()> {
             .unwrap_or_else(std::env::temp_dir)
             .join("swarmdeck.log")
     });
-    init_logging(&cli.log_level, log_file.as_deref())?;
+    swarmdeck::logging::init(&cli.log_level, log_file.as_deref())?;
     let overrides = Overrides {
         config: cli.config.clone(),
         data_dir: cli.data_dir.clone(),
@@ -147,6 +126,30 @@ fn main() -> Result<()> {
             runtime.block_on(app::run(settings, options))
         }
         Some(Command::Demo(args)) => runtime.block_on(run_demo(args, overrides)),
+        Some(Command::Check) => {
+            let lines = runtime.block_on(swarmdeck::check::run(&overrides));
+            print!("{}", swarmdeck::check::render(&lines));
+            let failed = lines
+                .iter()
+                .filter(|l| l.verdict == swarmdeck::check::Verdict::Fail)
+                .count();
+            if failed > 0 {
+                println!("{failed} check(s) failed.");
+                std::process::exit(1);
+            }
+            println!("All set: run `swarmdeck`.");
+            Ok(())
+        }
+        Some(Command::Completions { shell }) => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "swarmdeck",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
         Some(Command::Emulator(args)) => runtime.block_on(run_emulator(args)),
         Some(Command::Tail(args)) => {
             let settings = Settings::load(&overrides)?;

@@ -163,6 +163,15 @@ pub async fn connect(config: SlackConfig) -> Result<Connected, SlackError> {
 
 /// Every channel the bot is a member of, following the cursor.
 pub async fn list_member_channels(web: &WebClient) -> Result<Vec<wire::Channel>, SlackError> {
+    list_channels(web, "users.conversations").await
+}
+
+/// Every unarchived channel a listing method (`users.conversations`,
+/// `conversations.list`) returns, following the cursor.
+pub async fn list_channels(
+    web: &WebClient,
+    method: &str,
+) -> Result<Vec<wire::Channel>, SlackError> {
     let mut channels = Vec::new();
     let mut cursor = String::new();
     loop {
@@ -174,7 +183,7 @@ pub async fn list_member_channels(web: &WebClient) -> Result<Vec<wire::Channel>,
         if !cursor.is_empty() {
             params.push(("cursor", cursor.clone()));
         }
-        let page: wire::ChannelPage = web.call("users.conversations", &params).await?;
+        let page: wire::ChannelPage = web.call(method, &params).await?;
         channels.extend(page.channels);
         cursor = page.response_metadata.next_cursor;
         if cursor.is_empty() {

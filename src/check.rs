@@ -1,0 +1,326 @@
+//! `swarmdeck check`: is this setup usable? A line per check — ✓, ! (a warning) or ✗ with
+//! the fix — and success only when nothing failed. It passes with tokens in the
+//! environment and no config file.
+
+use crate::config::{Overrides, Settings, tokens_exposed};
+use crate::slack::{self, SlackError, WebClient, WebPolicy, wire};
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+/// The bot scopes swarmdeck uses (the manifest in `assets/` asks for exactly these).
+pub const REQUIRED_SCOPES: &[&str] = &[
+    "bookmarks:write",
+    "channels:history",
+    "channels:join",
+    "channels:manage",
+    "channels:read",
+    "chat:write",
+    "groups:history",
+    "groups:read",
+    "groups:write",
+    "metadata.message:read",
+    "reactions:read",
+    "reactions:write",
+    "usergroups:read",
+    "users:read",
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Pass,
+    Warn,
+    Fail,
+}
+
+#[derive(Debug)]
+pub struct Line {
+    pub verdict: Verdict,
+    pub what: String,
+    pub fix: Option<String>,
+}
+
+impl Line {
+    fn pass(what: impl Into<String>) -> Line {
+        Line {
+            verdict: Verdict::Pass,
+            what: what.into(),
+            fix: None,
+        }
+    }
+    fn warn(what: impl Into<String>, fix: impl Into<String>) -> Line {
+        Line {
+            verdict: Verdict::Warn,
+            what: what.into(),
+            fix: Some(fix.into()),
+        }
+    }
+    fn fail(what: impl Into<String>, fix: impl Into<String>) -> Line {
+        Line {
+            verdict: Verdict::Fail,
+            what: what.into(),
+            fix: Some(fix.into()),
+        }
+    }
+}
+
+/// The report as printed: a line per check, the fix indented under it.
+pub fn render(lines: &[Line]) -> String {
+    let mut out = String::new();
+    for l in lines {
+        let mark = match l.verdict {
+            Verdict::Pass => "✓",
+            Verdict::Warn => "!",
+            Verdict::Fail => "✗",
+        };
+        let _ = writeln!(out, "{mark} {}", l.what);
+        if let Some(fix) = &l.fix {
+            let _ = writeln!(out, "    fix: {fix}");
+        }
+    }
+    out
+}
+
+/// Runs every check that can run; later checks are skipped when what they need failed.
+pub async fn run(overrides: &Overrides) -> Vec<Line> {
+    let mut lines = Vec::new();
+    let settings = match Settings::load(overrides) {
+        Ok(s) => s,
+        Err(e) => {
+            lines.push(Line::fail(
+                format!("config: {e}"),
+                "correct it as the line says, then run swarmdeck check again",
+            ));
+            return lines;
+        }
+    };
+    if let Err(e) = settings.keymap() {
+        lines.push(Line::fail(
+            format!("config: {e}"),
+            "correct [keys] in the config",
+        ));
+        return lines;
+    }
+    match &settings.path {
+        Some(p) => lines.push(Line::pass(format!("config: {} parses", p.display()))),
+        None => lines.push(Line::pass(
+            "config: no file (tokens from the environment, pods discovered)",
+        )),
+    }
+    if let Some(p) = &settings.path
+        && tokens_exposed(p, &settings.file)
+    {
+        lines.push(Line::warn(
+            format!(
+                "config: {} holds tokens and others can read it",
+                p.display()
+            ),
+            format!("chmod 600 {}", p.display()),
+        ));
+    }
+    let (Some(bot), Some(app)) = (settings.bot_token.clone(), settings.app_token.clone()) else {
+        if settings.bot_token.is_none() {
+            lines.push(Line::fail(
+                "no bot token",
+                "set SLACK_BOT_TOKEN=xoxb-… (OAuth & Permissions → Bot User OAuth Token) or `bot_token` under [slack]",
+            ));
+        }
+        if settings.app_token.is_none() {
+            lines.push(Line::fail(
+                "no app-level token",
+                "set SLACK_APP_TOKEN=xapp-… (Basic Information → App-Level Tokens, scope connections:write) or `app_token` under [slack]",
+            ));
+        }
+        return lines;
+    };
+    let policy = WebPolicy {
+        max_attempts: 3,
+        ..WebPolicy::default()
+    };
+    let web = match WebClient::new(&settings.api_url, bot, Some(app), policy) {
+        Ok(w) => w,
+        Err(e) => {
+            lines.push(Line::fail(
+                format!("Slack client: {e}"),
+                "check SLACK_API_URL",
+            ));
+            return lines;
+        }
+    };
+
+    // The bot token, and the scopes it was granted.
+    let auth = match web
+        .call_with_scopes::<wire::AuthTest>("auth.test", &[])
+        .await
+    {
+        Ok(answer) => {
+            let a = answer.value;
+            lines.push(Line::pass(format!(
+                "bot token: {} as bot user {}",
+                if a.team.is_empty() {
+                    a.team_id.clone()
+                } else {
+                    a.team.clone()
+                },
+                a.user_id
+            )));
+            Some((a, answer.scopes))
+        }
+        Err(e) => {
+            lines.push(token_failure("bot token", &e, &settings.api_url));
+            None
+        }
+    };
+    match web
+        .call_app::<wire::ConnectionsOpen>("apps.connections.open")
+        .await
+    {
+        Ok(_) => lines.push(Line::pass(
+            "app-level token: opens a Socket Mode connection",
+        )),
+        Err(e) => lines.push(token_failure("app-level token", &e, &settings.api_url)),
+    }
+    let Some((_, scopes)) = auth else {
+        return lines;
+    };
+    let granted: BTreeSet<&str> = scopes
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let missing: Vec<&str> = REQUIRED_SCOPES
+        .iter()
+        .copied()
+        .filter(|s| !granted.contains(s))
+        .collect();
+    if missing.is_empty() {
+        lines.push(Line::pass(format!(
+            "scopes: all {} that swarmdeck uses are granted",
+            REQUIRED_SCOPES.len()
+        )));
+    } else {
+        lines.push(Line::fail(
+            format!("scopes: missing {}", missing.join(", ")),
+            "add them under OAuth & Permissions → Bot Token Scopes (or re-create the app from assets/slack-app-manifest.yml), then reinstall the app",
+        ));
+    }
+
+    check_pods(&settings, &web, &mut lines).await;
+
+    match &settings.file.lead {
+        None => lines.push(Line::warn(
+            "lead: not set, so swarmdeck invites no lead to incident channels",
+            "add `lead = \"U…\"` (your Slack member id: profile → ⋮ → Copy member ID) to the config",
+        )),
+        Some(lead) => match web.call::<serde_json::Value>("users.info", &[("user", lead.clone())]).await {
+            Ok(_) => lines.push(Line::pass(format!("lead: {lead}"))),
+            Err(e) => lines.push(Line::fail(
+                format!("lead: {lead} is not a user here ({e})"),
+                "set `lead` to your member id (profile → ⋮ → Copy member ID)",
+            )),
+        },
+    }
+    lines
+}
+
+/// The pod channels: configured ones must exist with the bot in them; with none
+/// configured, the bot must be in at least one channel.
+async fn check_pods(settings: &Settings, web: &WebClient, lines: &mut Vec<Line>) {
+    let member_of = match slack::list_member_channels(web).await {
+        Ok(c) => c,
+        Err(e) => {
+            lines.push(Line::fail(
+                format!("pods: cannot list the bot's channels ({e})"),
+                "see the scopes line above",
+            ));
+            return;
+        }
+    };
+    let channels: Vec<(String, String)> = member_of
+        .iter()
+        .map(|c| (c.id.clone(), c.name.clone()))
+        .collect();
+    let (pods, missing) = settings.pods(&channels);
+    if settings.file.pods.is_empty() {
+        if pods.is_empty() {
+            lines.push(Line::fail(
+                "pods: the bot is in no channel, so there is no pod",
+                "in each pod's swarm channel, type /invite @swarmdeck",
+            ));
+        } else {
+            let names: Vec<String> = pods
+                .iter()
+                .map(|p| format!("{} (#{})", p.name, channel_name(&channels, &p.channel)))
+                .collect();
+            lines.push(Line::pass(format!(
+                "pods (discovered): {}",
+                names.join(", ")
+            )));
+        }
+        return;
+    }
+    for p in &pods {
+        lines.push(Line::pass(format!(
+            "pod {}: #{}, the bot is in it",
+            p.name,
+            channel_name(&channels, &p.channel)
+        )));
+    }
+    if missing.is_empty() {
+        return;
+    }
+    // Every channel the bot can see, to tell "missing" from "not invited".
+    let all = slack::list_channels(web, "conversations.list")
+        .await
+        .unwrap_or_default();
+    for wanted in missing {
+        let bare = wanted.trim_start_matches('#');
+        match all.iter().find(|c| c.id == bare || c.name == bare) {
+            Some(c) => lines.push(Line::fail(
+                format!("pod channel #{}: the bot is not in it", c.name),
+                format!("in #{}, type /invite @swarmdeck", c.name),
+            )),
+            None => lines.push(Line::fail(
+                format!("pod channel {wanted}: no such channel"),
+                "create it, or correct `channel` in its [[pods]] entry (a name like swarm-api or an id like C0…)",
+            )),
+        }
+    }
+}
+
+fn channel_name<'a>(channels: &'a [(String, String)], id: &'a str) -> &'a str {
+    channels
+        .iter()
+        .find(|(i, _)| i == id)
+        .map_or(id, |(_, n)| n.as_str())
+}
+
+fn token_failure(which: &str, e: &SlackError, api_url: &str) -> Line {
+    let fix = match e.slack_error() {
+        Some("invalid_auth" | "not_authed" | "account_inactive" | "token_revoked") => match which {
+            "bot token" => "Slack refused it: copy the Bot User OAuth Token (xoxb-…) again from OAuth & Permissions; reinstall the app if it was revoked".to_string(),
+            _ => "Slack refused it: create an app-level token with connections:write under Basic Information → App-Level Tokens".to_string(),
+        },
+        Some("not_allowed_token_type") => format!("this is not a {which}: swap SLACK_BOT_TOKEN and SLACK_APP_TOKEN?"),
+        Some("missing_scope") => "the app-level token needs the connections:write scope".into(),
+        Some(other) => format!("Slack said `{other}`: see https://api.slack.com/methods"),
+        None => format!("could not reach Slack at {api_url}: check the network, a proxy, or SLACK_API_URL"),
+    };
+    Line::fail(format!("{which}: {e}"), fix)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_read_as_a_checklist() {
+        let out = render(&[
+            Line::pass("a"),
+            Line::warn("b", "do b"),
+            Line::fail("c", "do c"),
+        ]);
+        assert_eq!(out, "✓ a\n! b\n    fix: do b\n✗ c\n    fix: do c\n");
+    }
+}

@@ -1,0 +1,342 @@
+//! `swarmdeck check`, the real binary, against the emulator: all green with a valid
+//! setup, and each way a setup goes wrong gives its own message and a non-zero exit.
+//! Config mistakes name the file, the line and the key. No token is ever printed.
+
+mod common;
+
+use common::{APP, BOT};
+use swarmdeck::emulator::{ALL_BOT_SCOPES, EmulatorConfig};
+use tokio::process::Command;
+
+struct Run {
+    ok: bool,
+    out: String,
+}
+
+async fn check(emu: &common::Emu, bot: &str, app: &str, config: Option<&str>) -> Run {
+    let dir = std::env::temp_dir().join(format!(
+        "swarmdeck-check-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_swarmdeck"));
+    cmd.arg("check")
+        .env("SLACK_API_URL", format!("{}/api/", emu.base()))
+        .env("SLACK_BOT_TOKEN", bot)
+        .env("SLACK_APP_TOKEN", app)
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env_remove("SWARMDECK_CONFIG")
+        .env_remove("RUST_LOG");
+    if let Some(text) = config {
+        let path = dir.join("swarmdeck.toml");
+        std::fs::write(&path, text).unwrap();
+        cmd.arg("--config").arg(&path);
+    }
+    let output = cmd.output().await.expect("swarmdeck runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for token in [bot, app] {
+        assert!(!out.contains(token), "a token was printed:\n{out}");
+    }
+    Run {
+        ok: output.status.success(),
+        out,
+    }
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+const GOOD_CONFIG: &str = r##"
+lead = "U0LEAD0001"
+[[pods]]
+channel = "#swarm-api"
+[[pods]]
+channel = "swarm-billing"
+sla.sev1 = { first_response = "10m", resolution = "3h" }
+"##;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_valid_setup_is_all_green() {
+    let emu = common::quiet().await;
+    let run = check(&emu, BOT, APP, Some(GOOD_CONFIG)).await;
+    assert!(run.ok, "{}", run.out);
+    assert!(
+        !run.out.contains('✗') && !run.out.contains("\n!"),
+        "{}",
+        run.out
+    );
+    for line in [
+        "✓ bot token",
+        "✓ app-level token",
+        "✓ scopes",
+        "✓ pod api",
+        "✓ pod billing",
+        "✓ lead",
+    ] {
+        assert!(run.out.contains(line), "{line}:\n{}", run.out);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_alone_are_enough_and_the_missing_lead_is_a_warning() {
+    let emu = common::quiet().await;
+    let run = check(&emu, BOT, APP, None).await;
+    assert!(run.ok, "{}", run.out);
+    assert!(
+        run.out.contains("✓ pods (discovered): api (#swarm-api)"),
+        "{}",
+        run.out
+    );
+    assert!(run.out.contains("! lead: not set"), "{}", run.out);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_failure_says_what_and_how_to_fix_it() {
+    let emu = common::quiet().await;
+    let cases: [(&str, &str, &str, Option<&str>, &str); 5] = [
+        (
+            "a refused bot token",
+            "xoxb-1",
+            APP,
+            None,
+            "✗ bot token: auth.test: invalid_auth",
+        ),
+        (
+            "a refused app token",
+            BOT,
+            "xapp-1",
+            None,
+            "✗ app-level token: apps.connections.open: invalid_auth",
+        ),
+        (
+            "tokens swapped",
+            APP,
+            BOT,
+            None,
+            "SLACK_APP_TOKEN must start with `xapp-`, but this is a bot token",
+        ),
+        (
+            "a pod channel that does not exist",
+            BOT,
+            APP,
+            Some("[[pods]]\nchannel = \"swarm-nope\"\n"),
+            "✗ pod channel swarm-nope: no such channel",
+        ),
+        (
+            "a pod channel without the bot",
+            BOT,
+            APP,
+            Some("[[pods]]\nchannel = \"general\"\n"),
+            "✗ pod channel #general: the bot is not in it\n    fix: in #general, type /invite @swarmdeck",
+        ),
+    ];
+    let mut messages = Vec::new();
+    for (what, bot, app, config, expect) in cases {
+        let run = check(&emu, bot, app, config).await;
+        assert!(!run.ok, "{what}: must fail\n{}", run.out);
+        assert!(
+            run.out.contains(expect),
+            "{what}: expected {expect:?}\n{}",
+            run.out
+        );
+        assert!(
+            run.out.contains("fix"),
+            "{what}: says how to fix it\n{}",
+            run.out
+        );
+        messages.push(expect);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_scopes_are_named() {
+    let scopes = ALL_BOT_SCOPES
+        .iter()
+        .filter(|s| !["reactions:write", "usergroups:read"].contains(s))
+        .map(|s| s.to_string())
+        .collect();
+    let emu = common::start(EmulatorConfig {
+        scopes,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let run = check(&emu, BOT, APP, None).await;
+    assert!(!run.ok);
+    assert!(
+        run.out
+            .contains("✗ scopes: missing reactions:write, usergroups:read"),
+        "{}",
+        run.out
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_mistakes_name_the_file_the_line_and_the_key() {
+    let emu = common::quiet().await;
+    for (text, line, key, hint) in [
+        (
+            "lead = \"U1\"\n[slack]\nbot_tokn = \"x\"\n",
+            3,
+            "bot_tokn",
+            "remove it or correct its spelling",
+        ),
+        ("[ui]\nbell = \"loud\"\n", 2, "bell", "boolean"),
+        (
+            "[[pods]]\nchannel = \"swarm-api\"\nsla.sev1 = { first_response = \"soon\" }\n",
+            3,
+            "sla.sev1",
+            "15m",
+        ),
+        (
+            "[slack]\n\nbot_token = \"xapp-1-A0-secret\"\n",
+            3,
+            "bot_token",
+            "xoxb-",
+        ),
+        ("lead = \"U1\n", 1, "lead", ""),
+        ("[keys]\nquit = \"Hyper-q\"\n", 0, "quit", "Hyper-q"),
+    ] {
+        let run = check(&emu, BOT, APP, Some(text)).await;
+        assert!(!run.ok, "{text}\n{}", run.out);
+        let first = run.out.lines().next().unwrap_or_default();
+        assert!(first.contains("swarmdeck.toml"), "names the file: {first}");
+        if line > 0 {
+            assert!(
+                first.contains(&format!("swarmdeck.toml:{line}:")),
+                "line {line}: {first}"
+            );
+        }
+        assert!(
+            first.contains(key) && first.contains(hint),
+            "{key}/{hint}: {first}"
+        );
+        assert!(
+            !run.out.contains("xapp-1-A0-secret"),
+            "the token in the file is never echoed"
+        );
+    }
+}
+
+#[test]
+fn the_manifest_asks_for_exactly_the_scopes_swarmdeck_uses() {
+    let manifest = include_str!("../assets/slack-app-manifest.yml");
+    let section = manifest
+        .split("bot:\n")
+        .nth(1)
+        .unwrap()
+        .split("settings:")
+        .next()
+        .unwrap();
+    let mut asked: Vec<&str> = section
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- "))
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    asked.sort();
+    let mut used = swarmdeck::check::REQUIRED_SCOPES.to_vec();
+    used.sort();
+    assert_eq!(asked, used);
+    let mut emulated = ALL_BOT_SCOPES.to_vec();
+    emulated.sort();
+    assert_eq!(
+        emulated, used,
+        "the emulator grants by default what the manifest asks"
+    );
+    for event in [
+        "swarmdeck_assigned",
+        "swarmdeck_promoted",
+        "swarmdeck_resolved",
+        "swarmdeck_reopened",
+        "swarmdeck_waiting",
+        "swarmdeck_follow_up",
+        "swarmdeck_unassigned",
+    ] {
+        assert!(
+            manifest.contains(&format!("event_type: {event}")),
+            "{event}"
+        );
+    }
+    assert!(manifest.contains("socket_mode_enabled: true"));
+}
+
+#[test]
+fn the_example_config_documents_every_section_and_parses() {
+    let example = include_str!("../assets/config.example.toml");
+    let file = swarmdeck::config::parse(example).expect("the example parses");
+    assert_eq!(file.pods.len(), 2);
+    assert!(file.lead.is_some() && !file.experts.is_empty() && !file.keys.is_empty());
+    for section in [
+        "[slack]",
+        "[[pods]]",
+        "[[experts]]",
+        "[intake]",
+        "[ui]",
+        "[keys]",
+    ] {
+        assert!(example.contains(section), "{section}");
+    }
+}
+
+/// The tokens never reach the logs or an error, even at trace level, where libraries log
+/// their requests, and even when Slack refuses one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_never_appear_in_logs_or_errors() {
+    let emu = common::quiet().await;
+    let dir = std::env::temp_dir().join(format!("swarmdeck-tokens-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (bot, app, runs_on) in [("xoxb-no", APP, false), (BOT, APP, true)] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_swarmdeck"))
+            .args(["tail", "--json", "--data-dir"])
+            .arg(&dir)
+            .env("SLACK_API_URL", format!("{}/api/", emu.base()))
+            .env("SLACK_BOT_TOKEN", bot)
+            .env("SLACK_APP_TOKEN", app)
+            .env("XDG_CONFIG_HOME", dir.join("config"))
+            .env_remove("SWARMDECK_CONFIG")
+            .env("RUST_LOG", "trace")
+            .env("RUST_BACKTRACE", "1")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        if runs_on {
+            // Let it connect, fill its gaps and ping for a while.
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            child.start_kill().unwrap();
+        }
+        let output = child.wait_with_output().await.unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(text.len() > 200, "trace logging ran: {text}");
+        if !runs_on {
+            assert!(text.contains("invalid_auth"), "{text}");
+        }
+        for token in [bot, app] {
+            assert!(
+                !text.contains(token),
+                "{token} leaked:\n{}",
+                &text[..text.len().min(4000)]
+            );
+        }
+        // Nor any token-looking string at all.
+        assert!(
+            !text.contains("xoxb-") && !text.contains("xapp-"),
+            "a token prefix leaked"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
