@@ -623,3 +623,30 @@ mod key_tests {
         assert!(ok.keymap().is_ok());
     }
 }
+
+#[cfg(all(test, unix))]
+mod permission_tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_token_file_others_can_read_is_flagged() {
+        let dir = std::env::temp_dir().join(format!("swarmdeck-perm-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("config.toml");
+        let text = "[slack]\nbot_token = \"xoxb-123456789\"\n";
+        std::fs::write(&path, text).unwrap();
+        let file = parse(text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(tokens_exposed(&path, &file));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(!tokens_exposed(&path, &file));
+        let no_tokens = parse("lead = \"U1\"\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(
+            !tokens_exposed(&path, &no_tokens),
+            "no token, nothing to protect"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
