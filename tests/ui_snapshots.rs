@@ -323,3 +323,29 @@ fn the_selection_stays_on_its_swarm_as_rows_re_sort() {
     );
     assert_eq!(view.selected_index, before + 1, "which moved down a row");
 }
+
+#[test]
+fn until_the_lead_moves_the_top_row_is_selected_as_the_backlog_arrives() {
+    let desk = busy_desk();
+    let mut view = View::default();
+    let rows = view.rows(&desk, Ts::from_secs(NOW));
+    view.reconcile(&rows);
+    let first = view.selected.clone().unwrap();
+    // Support answers the top swarm (it needed a response): it drops down the table.
+    let mut desk = desk;
+    let t = Translator::from_ids("U0SWARMBOT", Some("B0SWARMBOT"));
+    let event: Event =
+        serde_json::from_value(reply("C0SWARMBIL", 190, 0, "U0EXP00002", "on it")).unwrap();
+    for input in t.translate(&event) {
+        desk.apply(input, Ts::from_secs(NOW));
+    }
+    let rows = view.rows(&desk, Ts::from_secs(NOW));
+    view.reconcile(&rows);
+    assert_eq!(view.selected_index, 0);
+    assert_eq!(view.selected.as_ref(), Some(&rows[0].key()));
+    assert_ne!(
+        rows[0].key(),
+        first,
+        "the top row changed, and the selection with it"
+    );
+}

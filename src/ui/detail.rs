@@ -146,10 +146,10 @@ fn render_thread(
     let t = s.theme;
     let block = Block::default()
         .borders(Borders::TOP)
-        .title(format!(
-            " thread · {} replies ",
-            thread.len().saturating_sub(1)
-        ))
+        .title(match thread.len().saturating_sub(1) {
+            1 => " thread · 1 reply ".to_string(),
+            n => format!(" thread · {n} replies "),
+        })
         .title_style(t.title());
     let inner = block.inner(area);
     frame.render_widget(block, area);

@@ -115,6 +115,9 @@ pub struct View {
     pub detail_scroll: usize,
     /// Rows that fit on a page, from the last draw (for page up/down).
     pub page: usize,
+    /// Until the lead first moves, the selection stays on the top row: at start the
+    /// backlog arrives in bursts, and "the first row" is the one to be on.
+    pub at_top_until_moved: bool,
 }
 
 impl Default for View {
@@ -130,6 +133,7 @@ impl Default for View {
             sort: Sort::Attention,
             detail_scroll: 0,
             page: 10,
+            at_top_until_moved: true,
         }
     }
 }
@@ -191,6 +195,10 @@ impl View {
 
     /// Keeps the selection on a swarm after the rows changed.
     pub fn reconcile(&mut self, rows: &[Row<'_>]) {
+        if self.at_top_until_moved {
+            self.selected = None;
+            self.selected_index = 0;
+        }
         match self.selection(rows) {
             Some(i) => {
                 self.selected = Some(rows[i].key());
@@ -213,6 +221,9 @@ impl View {
                 _ => {}
             }
             return Outcome::Stay;
+        }
+        if !matches!(intent, Intent::Help | Intent::Metrics | Intent::Close) {
+            self.at_top_until_moved = false;
         }
         let current = self.selection(rows);
         let select = |view: &mut View, i: usize| {
