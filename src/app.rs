@@ -187,13 +187,13 @@ impl Dashboard {
         let now = now();
         let rows = self.view.rows(&self.desk, now);
         self.view.reconcile(&rows);
-        drop(rows);
         let health = self.health.health();
         let (today, utc_offset) = today();
         let size = terminal.size()?;
         self.view.page = size.height.saturating_sub(5).max(1) as usize;
         let screen = Screenful {
             desk: &self.desk,
+            rows: &rows,
             health: &health,
             workspace: &self.workspace,
             now,

@@ -191,8 +191,10 @@ fn draw(desk: &Desk, view: &View, w: u16, h: u16, color: bool) -> Terminal<TestB
     let keymap = Keymap::default();
     let theme = Theme::new(color);
     let attention = HashSet::from([("C0SWARMAPI".to_string(), Ts::parse(&ts(11)).unwrap())]);
+    let rows = view.rows(desk, Ts::from_secs(NOW));
     let screen = Screenful {
         desk,
+        rows: &rows,
         health: &health,
         workspace: "Acme Support",
         now: Ts::from_secs(NOW),

@@ -6,8 +6,8 @@
 //! the way it would on real Slack: from conversations.history when it starts.
 
 use super::clock::Clock;
-use super::seed::{self, WORKFLOW_BOT_ID};
-use super::workload::request_body;
+use super::seed;
+use super::workload::workflow_post;
 use super::world::{Post, Ts, World};
 use serde_json::{Value, json};
 
@@ -218,21 +218,13 @@ pub(crate) fn seed(world: &mut World) {
         let requester = seed::requester_id(n % seed::requester_count());
         let case = 26_901 + n as u32;
         let root = now - swarm.minutes_ago * minute + n as u64;
-        let (text, blocks) = request_body(
+        let post = workflow_post(
             case,
             swarm.urgency,
             swarm.subject,
             "See the case for steps so far.",
             &requester,
         );
-        let post = Post {
-            bot_id: Some(WORKFLOW_BOT_ID.into()),
-            subtype: Some("bot_message".into()),
-            username: Some("Swarm Request".into()),
-            text,
-            blocks: Some(blocks),
-            ..Post::default()
-        };
         if world.post(idx, post, root).is_err() {
             continue;
         }

@@ -306,15 +306,7 @@ impl Plan {
         };
         // Most requests come through the workflow; some agents still type them by hand.
         let post = if self.rng.chance(0.85) {
-            let (text, blocks) = request_body(case, urgency, subject, troubleshooting, &requester);
-            Post {
-                bot_id: Some(WORKFLOW_BOT_ID.into()),
-                subtype: Some("bot_message".into()),
-                username: Some("Swarm Request".into()),
-                text,
-                blocks: Some(blocks),
-                ..Post::default()
-            }
+            workflow_post(case, urgency, subject, troubleshooting, &requester)
         } else {
             let text = format!(
                 "Case: {case}\nUrgency: {urgency}\nSubject: {subject}\nLink: https://support.acme.example/cases/{case}\nCan someone take a look?"
@@ -369,6 +361,25 @@ impl Plan {
             .post(idx, post, ts)
             .map(|e| vec![e])
             .unwrap_or_default()
+    }
+}
+
+/// A swarm request as the Workflow Builder form posts it.
+pub(crate) fn workflow_post(
+    case: u32,
+    urgency: &str,
+    subject: &str,
+    troubleshooting: &str,
+    requester: &str,
+) -> Post {
+    let (text, blocks) = request_body(case, urgency, subject, troubleshooting, requester);
+    Post {
+        bot_id: Some(WORKFLOW_BOT_ID.into()),
+        subtype: Some("bot_message".into()),
+        username: Some("Swarm Request".into()),
+        text,
+        blocks: Some(blocks),
+        ..Post::default()
     }
 }
 

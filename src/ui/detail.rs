@@ -13,9 +13,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 pub fn render(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Rect) {
-    let rows = view.rows(s.desk, s.now);
+    let rows = s.rows;
     let Some(swarm) = view
-        .selection(&rows)
+        .selection(rows)
         .map(|i| rows[i].swarm)
         .or_else(|| view.selected.as_ref().and_then(|k| s.desk.swarm(&k.0, k.1)))
     else {

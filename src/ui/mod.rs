@@ -38,6 +38,8 @@ pub struct Health {
 /// Everything a frame is drawn from.
 pub struct Screenful<'a> {
     pub desk: &'a Desk,
+    /// The table's rows for the view, computed once per frame (`View::rows`).
+    pub rows: &'a [view::Row<'a>],
     pub health: &'a Health,
     pub workspace: &'a str,
     pub now: Ts,

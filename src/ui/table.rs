@@ -14,7 +14,7 @@ use ratatui::widgets::{Cell, Paragraph, Row as TableRow, Table};
 
 pub fn render(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Rect) {
     let t = s.theme;
-    let rows = view.rows(s.desk, s.now);
+    let rows = s.rows;
     if rows.is_empty() {
         let what = if view.filter.is_empty() && view.pod.is_none() {
             "No open swarms. New requests appear here as they are posted."
@@ -29,7 +29,7 @@ pub fn render(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Rect)
     let fixed: u16 = widths.iter().sum::<u16>() + widths.len() as u16;
     let subject_width = area.width.saturating_sub(fixed).max(8);
     let height = area.height.saturating_sub(1) as usize;
-    let selected = view.selection(&rows).unwrap_or(0);
+    let selected = view.selection(rows).unwrap_or(0);
     // The window of rows on screen: the selection stays visible.
     let offset = (selected + 1).saturating_sub(height.max(1));
     let shown = rows.iter().enumerate().skip(offset).take(height);
