@@ -215,3 +215,53 @@ async fn sigterm_and_sighup_restore_the_terminal() {
         );
     }
 }
+
+/// What a new user runs first: `swarmdeck demo` opens on a backlog from several pods,
+/// with no tokens and no config, and `q` leaves cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_opens_on_a_backlog_from_several_pods() {
+    if !tmux_available() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("swarmdeck-tmux-demo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let tmux = Tmux {
+        socket: format!("swarmdeck-demo-{}", std::process::id()),
+        dir: dir.clone(),
+    };
+    let command = format!(
+        "env -u SLACK_APP_TOKEN -u SLACK_BOT_TOKEN -u SLACK_API_URL XDG_CONFIG_HOME={d}/config \
+         XDG_STATE_HOME={d}/state XDG_DATA_HOME={d}/data {bin} demo --data-dir {d}/demo; \
+         echo \"exited with $?\"; sleep 60",
+        d = dir.display(),
+        bin = env!("CARGO_BIN_EXE_swarmdeck"),
+    );
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "lead",
+        "-x",
+        "120",
+        "-y",
+        "32",
+        &command,
+    ]);
+    tmux.wait_for("#support-mobile-se");
+    let screen = tmux.wait_for("connected");
+    let pods: std::collections::HashSet<&str> = screen
+        .lines()
+        .skip(3)
+        .filter_map(|l| l.get(2..).and_then(|l| l.split_whitespace().next()))
+        .filter(|p| ["api", "billing", "mobile", "data"].contains(p))
+        .collect();
+    assert!(pods.len() >= 3, "rows from several pods: {screen}");
+    assert!(
+        screen.contains("breaching") && screen.contains("connected"),
+        "{screen}"
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_for("exited with 0");
+}

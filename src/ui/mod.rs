@@ -97,6 +97,8 @@ fn render_header(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Re
     }
     let connection = if let Some(problem) = &h.problem {
         Span::styled(format!(" ✗ {}", text::fit(problem, 40)), t.bad())
+    } else if h.connected == 0 && h.reconnects == 0 && h.reconnect_in.is_none() {
+        Span::styled(format!(" ◌ 0/{} connecting", h.wanted), t.warning())
     } else if h.connected == 0 {
         let wait = h
             .reconnect_in
