@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 
 /// The bot scopes swarmdeck uses (the manifest in `assets/` asks for exactly these).
 pub const REQUIRED_SCOPES: &[&str] = &[
+    "bookmarks:read",
     "bookmarks:write",
     "channels:history",
     "channels:join",
@@ -18,6 +19,7 @@ pub const REQUIRED_SCOPES: &[&str] = &[
     "groups:history",
     "groups:read",
     "groups:write",
+    "im:write",
     "metadata.message:read",
     "reactions:read",
     "reactions:write",

@@ -7,6 +7,7 @@ pub mod desk;
 pub mod input;
 pub mod intake;
 pub mod metrics;
+pub mod moves;
 pub mod naming;
 pub mod swarm;
 pub mod text;

@@ -279,6 +279,7 @@ pub(crate) async fn state(State(shared): State<Arc<Shared>>) -> Response {
                 "members": c.members,
                 "is_archived": c.is_archived,
                 "is_private": c.is_private,
+                "is_im": c.is_im,
                 "bookmarks": bookmarks,
                 "messages": messages,
             })

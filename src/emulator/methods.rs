@@ -48,6 +48,7 @@ pub(crate) const METHODS: &[&str] = &[
     "conversations.setPurpose",
     "conversations.archive",
     "conversations.rename",
+    "conversations.open",
     "users.conversations",
     "chat.postMessage",
     "chat.update",
@@ -61,10 +62,12 @@ pub(crate) const METHODS: &[&str] = &[
     "usergroups.list",
     "usergroups.users.list",
     "bookmarks.add",
+    "bookmarks.list",
 ];
 
 /// Every bot scope the emulator knows; granted by default (swarmdeck's manifest asks for these).
 pub const ALL_BOT_SCOPES: &[&str] = &[
+    "bookmarks:read",
     "bookmarks:write",
     "channels:history",
     "channels:join",
@@ -74,6 +77,7 @@ pub const ALL_BOT_SCOPES: &[&str] = &[
     "groups:history",
     "groups:read",
     "groups:write",
+    "im:write",
     "metadata.message:read",
     "reactions:read",
     "reactions:write",
@@ -123,6 +127,8 @@ pub(crate) fn needed_scope(method: &str, params: &Params, world: &World) -> Opti
         "users.list" | "users.info" | "users.getPresence" => return Some("users:read"),
         "usergroups.list" | "usergroups.users.list" => return Some("usergroups:read"),
         "bookmarks.add" => return Some("bookmarks:write"),
+        "bookmarks.list" => return Some("bookmarks:read"),
+        "conversations.open" => return Some("im:write"),
         _ => return None,
     };
     Some(if private() { private_scope } else { public })
@@ -448,6 +454,34 @@ pub(crate) fn call(
                 .ok_or("no_such_subteam")?;
             Ok(json!({"users": group.users}))
         }
+        "bookmarks.list" => {
+            let idx = world.readable_channel(&required(p, "channel_id", "channel_not_found")?)?;
+            let channel = &world.channels[idx];
+            let list: Vec<Value> = channel
+                .bookmarks
+                .iter()
+                .map(|b| wire::bookmark(world, &channel.id, b))
+                .collect();
+            Ok(json!({ "bookmarks": list }))
+        }
+        "conversations.open" => {
+            let users = p.list("users");
+            let [user] = users.as_slice() else {
+                // Group DMs are not emulated.
+                return Err(if users.is_empty() {
+                    "users_list_not_supplied"
+                } else {
+                    "method_not_supported_for_channel_type"
+                }
+                .into());
+            };
+            if world.user(user).is_none() {
+                return Err("user_not_found".into());
+            }
+            let bot = world.app.bot_user_id.clone();
+            let idx = world.open_dm(user, &bot, ctx.now_secs());
+            Ok(json!({"channel": wire::channel(world, &world.channels[idx], false)}))
+        }
         "bookmarks.add" => {
             let idx = world.readable_channel(&required(p, "channel_id", "channel_not_found")?)?;
             let title = required(p, "title", "invalid_title")?;
@@ -551,7 +585,9 @@ fn conversations_list(world: &World, p: &Params, member: Option<&str>) -> Method
         .channels
         .iter()
         .filter(|c| {
-            if c.is_private {
+            if c.is_im {
+                types.iter().any(|t| t == "im") && c.is_member(bot)
+            } else if c.is_private {
                 want_private && c.is_member(bot)
             } else {
                 want_public

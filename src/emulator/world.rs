@@ -141,6 +141,8 @@ pub(crate) struct Channel {
     pub is_archived: bool,
     pub is_private: bool,
     pub is_general: bool,
+    /// A direct message between the bot and one person.
+    pub is_im: bool,
     pub previous_names: Vec<String>,
     pub bookmarks: Vec<Bookmark>,
     pub messages: BTreeMap<Ts, Message>,
@@ -159,6 +161,7 @@ impl Channel {
             is_archived: false,
             is_private: false,
             is_general: false,
+            is_im: false,
             previous_names: Vec::new(),
             bookmarks: Vec::new(),
             messages: BTreeMap::new(),
@@ -564,6 +567,24 @@ impl World {
             }
         });
         Ok((idx, event))
+    }
+
+    /// The bot's direct message with `user`, opened on first use.
+    pub(crate) fn open_dm(&mut self, user: &str, bot: &str, now_secs: i64) -> usize {
+        if let Some(idx) = self
+            .channels
+            .iter()
+            .position(|c| c.is_im && c.members.iter().any(|m| m == user))
+        {
+            return idx;
+        }
+        let id = self.mint_id("D");
+        let mut channel = Channel::new(id, user.to_string(), bot.to_string(), now_secs);
+        channel.is_private = true;
+        channel.is_im = true;
+        channel.members = vec![bot.to_string(), user.to_string()];
+        self.channels.push(channel);
+        self.channels.len() - 1
     }
 
     /// Adds members; Slack refuses the whole call if any is already in, unless `force`.

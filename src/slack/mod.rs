@@ -5,6 +5,7 @@
 //! each exactly once whatever happened underneath (retries, several sockets, reconnects,
 //! gap fills), and connection status changes.
 
+pub mod actions;
 mod backoff;
 mod gapfill;
 mod seen;

@@ -305,6 +305,29 @@ impl WebClient {
             .map(|a| a.value)
     }
 
+    /// Calls once with a JSON body: rate limits are waited out (Slack did nothing), but a
+    /// failure that may have landed (a timeout, a 5xx) is returned, not retried, so that
+    /// a post is never made twice; the outbox checks before it tries again.
+    pub async fn call_json_once<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        body: &serde_json::Value,
+    ) -> Result<T, SlackError> {
+        let channel = body
+            .get("channel")
+            .and_then(|c| c.as_str())
+            .map(str::to_string);
+        self.call_inner(
+            method,
+            &self.bot,
+            Body::Json(body),
+            channel.as_deref(),
+            false,
+        )
+        .await
+        .map(|a| a.value)
+    }
+
     /// Calls with the app-level token (apps.connections.open).
     pub async fn call_app<T: DeserializeOwned>(&self, method: &str) -> Result<T, SlackError> {
         let app = self.app.as_ref().ok_or_else(|| SlackError::Api {
@@ -333,6 +356,17 @@ impl WebClient {
         token: &Token,
         body: Body<'_>,
         channel: Option<&str>,
+    ) -> Result<Answer<T>, SlackError> {
+        self.call_inner(method, token, body, channel, true).await
+    }
+
+    async fn call_inner<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        token: &Token,
+        body: Body<'_>,
+        channel: Option<&str>,
+        retry_uncertain: bool,
     ) -> Result<Answer<T>, SlackError> {
         let channel = channel.map(str::to_string).or_else(|| match &body {
             Body::Form(f) => f
@@ -367,7 +401,7 @@ impl WebClient {
                 Attempt::Retry(e) => {
                     tracing::debug!(method, error = %e, "retrying");
                     failures += 1;
-                    if failures >= self.policy.max_attempts {
+                    if !retry_uncertain || failures >= self.policy.max_attempts {
                         return Err(e);
                     }
                     let wait = self

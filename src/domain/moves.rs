@@ -1,0 +1,994 @@
+//! The lead's moves, planned: what each one posts, creates and invites, as a list of
+//! steps the Slack edge carries out in order. Planning is pure (texts, names, who to
+//! invite), so what a move does is tested here, and the edge only decides *how* to make
+//! each step happen exactly once.
+
+use super::desk::{Desk, Expert};
+use super::input::MarkerKind;
+use super::naming::{MAX_CHANNEL_NAME, incident_channel_name};
+use super::swarm::{Status, Swarm};
+use super::text::one_line;
+use super::{Ts, Urgency};
+use chrono::{DateTime, Duration, FixedOffset, NaiveTime, TimeZone};
+
+/// One lead's move on one swarm (or, for a handoff, on the desk), ready to carry out.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Action {
+    /// Unique per action: carried in every post's metadata, so that a retry can tell
+    /// whether an earlier attempt already landed.
+    pub id: String,
+    /// The acting lead, named in every post's metadata.
+    pub lead: Option<String>,
+    pub case: String,
+    /// The swarm's pod channel and thread (empty for a handoff).
+    pub channel: String,
+    pub thread_ts: Option<Ts>,
+    /// The incident channel the swarm was already promoted to, if any.
+    pub incident: Option<(String, String)>,
+    /// What the status line calls it: "assign Priya Raman to 26901".
+    pub label: String,
+    pub steps: Vec<Step>,
+}
+
+/// One Slack effect. Texts may hold `{permalink}` (the thread's link) and `{incident}`
+/// (a mention of the incident channel), filled in when the step runs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    /// Create the incident channel, or reuse this swarm's own if the name is taken.
+    CreateChannel {
+        name: String,
+        private: bool,
+    },
+    /// Invite people to the incident channel; those already in it are fine.
+    Invite {
+        users: Vec<String>,
+    },
+    SetTopic(String),
+    SetPurpose(String),
+    Post {
+        to: Target,
+        text: String,
+        meta: Meta,
+    },
+    Bookmark {
+        title: String,
+        link: String,
+    },
+    /// The resolved reaction on the request.
+    React {
+        name: String,
+        add: bool,
+    },
+    ArchiveIncident,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// The swarm's thread.
+    Thread,
+    /// The incident channel (top level).
+    Incident,
+    /// A channel by id or a person by user id (a direct message).
+    Elsewhere(String),
+}
+
+/// The metadata a post carries.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Meta {
+    /// A state change every swarmdeck on the pod derives (assigned, resolved, …).
+    Marker(MarkerKind),
+    /// The promotion marker, naming the channel created by an earlier step.
+    Promoted,
+    /// A post that changes no state (a reply, a summary): named, for the audit trail.
+    Note(&'static str),
+}
+
+/// Who acts, and when: what every plan needs besides the swarm.
+#[derive(Clone, Debug)]
+pub struct Mover<'a> {
+    pub id: String,
+    pub lead: Option<&'a str>,
+    pub now: Ts,
+    pub resolved_reaction: &'a str,
+}
+
+/// One line, at most `max` characters (an ellipsis says it was cut).
+fn clip(text: &str, max: usize) -> String {
+    let line = one_line(text);
+    if line.chars().count() <= max {
+        return line;
+    }
+    let mut cut: String = line.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+fn mention(user: &str) -> String {
+    format!("<@{user}>")
+}
+
+impl Mover<'_> {
+    fn action(&self, swarm: &Swarm, label: String, steps: Vec<Step>) -> Action {
+        Action {
+            id: self.id.clone(),
+            lead: self.lead.map(str::to_string),
+            case: swarm.case().to_string(),
+            channel: swarm.channel.clone(),
+            thread_ts: Some(swarm.thread_ts),
+            incident: swarm
+                .incident
+                .as_ref()
+                .map(|i| (i.channel_id.clone(), i.channel_name.clone())),
+            label,
+            steps,
+        }
+    }
+
+    fn by(&self) -> String {
+        self.lead
+            .map(|l| format!(" (by {})", mention(l)))
+            .unwrap_or_default()
+    }
+
+    fn thread_post(&self, text: String, kind: MarkerKind) -> Step {
+        Step::Post {
+            to: Target::Thread,
+            text,
+            meta: Meta::Marker(kind),
+        }
+    }
+
+    pub fn assign(&self, swarm: &Swarm, expert: &str, name: &str) -> Action {
+        let text = format!(
+            "{} could you help with case {}? You are assigned to this swarm{}.",
+            mention(expert),
+            swarm.case(),
+            self.by()
+        );
+        let step = self.thread_post(
+            text,
+            MarkerKind::Assigned {
+                expert: expert.into(),
+            },
+        );
+        self.action(
+            swarm,
+            format!("assign {name} to {}", swarm.case()),
+            vec![step],
+        )
+    }
+
+    pub fn unassign(&self, swarm: &Swarm, expert: &str, name: &str) -> Action {
+        let text = format!(
+            "{} is no longer assigned to this swarm{}. Thank you!",
+            mention(expert),
+            self.by()
+        );
+        let step = self.thread_post(
+            text,
+            MarkerKind::Unassigned {
+                expert: expert.into(),
+            },
+        );
+        self.action(
+            swarm,
+            format!("unassign {name} from {}", swarm.case()),
+            vec![step],
+        )
+    }
+
+    /// Promotion: channel, people, topic, purpose, summary, bookmark, and the link back
+    /// in the thread last, so the thread says "promoted" only once everything is there.
+    pub fn promote(&self, swarm: &Swarm, plan: &Promotion) -> Action {
+        let mut invite: Vec<String> = Vec::new();
+        let people = swarm
+            .requester()
+            .into_iter()
+            .chain(swarm.experts.iter().map(String::as_str))
+            .chain(self.lead);
+        for user in people {
+            if !invite.iter().any(|u| u == user) {
+                invite.push(user.to_string());
+            }
+        }
+        let subject = clip(&swarm.request.subject, 120);
+        let sev = format!("Sev{}", plan.urgency.level());
+        let mut steps = vec![Step::CreateChannel {
+            name: plan.channel_name.clone(),
+            private: plan.private,
+        }];
+        if !invite.is_empty() {
+            steps.push(Step::Invite { users: invite });
+        }
+        steps.push(Step::SetTopic(format!(
+            "Case {} · {sev} · {subject}",
+            swarm.case()
+        )));
+        let link = swarm.request.link.clone();
+        let purpose = match &link {
+            Some(l) => format!("Case {}: {l} · Swarm thread: {{permalink}}", swarm.case()),
+            None => format!("Case {} · Swarm thread: {{permalink}}", swarm.case()),
+        };
+        steps.push(Step::SetPurpose(purpose));
+        let mut summary = format!(
+            "*Case {}* ({sev}) promoted from <#{}>{}.\n>{subject}",
+            swarm.case(),
+            swarm.channel,
+            self.by()
+        );
+        if let Some(r) = swarm.requester() {
+            summary.push_str(&format!("\nRequester: {}", mention(r)));
+        }
+        if !swarm.experts.is_empty() {
+            let experts: Vec<String> = swarm.experts.iter().map(|e| mention(e)).collect();
+            summary.push_str(&format!("\nExperts: {}", experts.join(", ")));
+        }
+        if let Some(l) = &link {
+            summary.push_str(&format!("\nCase: {l}"));
+        }
+        summary.push_str("\nSwarm thread: {permalink}");
+        steps.push(Step::Post {
+            to: Target::Incident,
+            text: summary,
+            meta: Meta::Note("incident_summary"),
+        });
+        if let Some(l) = link {
+            steps.push(Step::Bookmark {
+                title: format!("Case {}", swarm.case()),
+                link: l,
+            });
+        }
+        steps.push(Step::Post {
+            to: Target::Thread,
+            text: format!("Promoted to {{incident}} ({sev}){}.", self.by()),
+            meta: Meta::Promoted,
+        });
+        self.action(
+            swarm,
+            format!("promote {} to #{}", swarm.case(), plan.channel_name),
+            steps,
+        )
+    }
+
+    /// Resolution: the marker post, the reaction, and for a promoted swarm a summary in
+    /// the incident channel (and the archive, when the lead chose it).
+    pub fn resolve(&self, swarm: &Swarm, resolution: &str, archive: bool) -> Action {
+        let resolution = clip(resolution, 500);
+        let mut steps = vec![
+            self.thread_post(
+                format!("Resolved{}: {resolution}", self.by()),
+                MarkerKind::Resolved {
+                    resolution: resolution.clone(),
+                },
+            ),
+            Step::React {
+                name: self.resolved_reaction.to_string(),
+                add: true,
+            },
+        ];
+        if swarm.incident.is_some() {
+            steps.push(Step::Post {
+                to: Target::Incident,
+                text: format!(
+                    "*Case {} resolved*{}: {resolution}\nSwarm thread: {{permalink}}",
+                    swarm.case(),
+                    self.by()
+                ),
+                meta: Meta::Note("resolution_summary"),
+            });
+            if archive {
+                steps.push(Step::ArchiveIncident);
+            }
+        }
+        self.action(swarm, format!("resolve {}", swarm.case()), steps)
+    }
+
+    pub fn reopen(&self, swarm: &Swarm) -> Action {
+        let steps = vec![
+            self.thread_post(format!("Reopened{}.", self.by()), MarkerKind::Reopened),
+            Step::React {
+                name: self.resolved_reaction.to_string(),
+                add: false,
+            },
+        ];
+        self.action(swarm, format!("reopen {}", swarm.case()), steps)
+    }
+
+    /// Waiting on the customer, or back from it: the opposite of what the swarm is now.
+    pub fn toggle_waiting(&self, swarm: &Swarm) -> Action {
+        let on = swarm.status != Status::WaitingOnCustomer;
+        let text = if on {
+            format!(
+                "Waiting on the customer{}: the support clock is paused.",
+                self.by()
+            )
+        } else {
+            format!(
+                "No longer waiting on the customer{}: the clock runs again.",
+                self.by()
+            )
+        };
+        let label = if on {
+            "waiting on customer"
+        } else {
+            "not waiting"
+        };
+        self.action(
+            swarm,
+            format!("{} {label}", swarm.case()),
+            vec![self.thread_post(text, MarkerKind::Waiting { on })],
+        )
+    }
+
+    pub fn follow_up(&self, swarm: &Swarm, next_steps: &str, due: Ts) -> Action {
+        let next_steps = clip(next_steps, 500);
+        let text = format!(
+            "Next steps: {next_steps}\nFollow-up <!date^{}^{{date_short_pretty}} at {{time}}|{}>{}.",
+            due.secs(),
+            due.to_datetime().format("%Y-%m-%d %H:%M UTC"),
+            self.by()
+        );
+        self.action(
+            swarm,
+            format!("follow-up on {}", swarm.case()),
+            vec![self.thread_post(text, MarkerKind::FollowUp { next_steps, due })],
+        )
+    }
+
+    pub fn reply(&self, swarm: &Swarm, text: &str) -> Action {
+        let step = Step::Post {
+            to: Target::Thread,
+            text: text.trim().to_string(),
+            meta: Meta::Note("reply"),
+        };
+        self.action(swarm, format!("reply on {}", swarm.case()), vec![step])
+    }
+
+    /// The reminder posted in the thread when a follow-up falls due.
+    pub fn remind(&self, swarm: &Swarm) -> Action {
+        let who: Vec<String> = if swarm.experts.is_empty() {
+            self.lead.map(mention).into_iter().collect()
+        } else {
+            swarm.experts.iter().map(|e| mention(e)).collect()
+        };
+        let text = format!(
+            "{} follow-up due on case {}: {}",
+            who.join(" "),
+            swarm.case(),
+            swarm
+                .next_steps
+                .as_deref()
+                .unwrap_or("(no next steps given)")
+        );
+        let step = Step::Post {
+            to: Target::Thread,
+            text: text.trim().to_string(),
+            meta: Meta::Note("follow_up_reminder"),
+        };
+        self.action(swarm, format!("remind on {}", swarm.case()), vec![step])
+    }
+
+    /// A shift handoff posted to `to` (a channel id, or a user id for a direct message).
+    pub fn handoff(&self, to: &str, text: String) -> Action {
+        Action {
+            id: self.id.clone(),
+            lead: self.lead.map(str::to_string),
+            case: String::new(),
+            channel: String::new(),
+            thread_ts: None,
+            incident: None,
+            label: format!("handoff to {to}"),
+            steps: vec![Step::Post {
+                to: Target::Elsewhere(to.to_string()),
+                text,
+                meta: Meta::Note("handoff"),
+            }],
+        }
+    }
+}
+
+/// What the promote dialog settles: severity, channel name, public or private.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Promotion {
+    pub urgency: Urgency,
+    pub channel_name: String,
+    pub private: bool,
+}
+
+impl Promotion {
+    /// The dialog's starting point: the swarm's urgency and the pod's template.
+    pub fn proposed(desk: &Desk, swarm: &Swarm) -> Promotion {
+        Promotion::with_urgency(desk, swarm, swarm.urgency(), false)
+    }
+
+    pub fn with_urgency(desk: &Desk, swarm: &Swarm, urgency: Urgency, private: bool) -> Promotion {
+        let (template, product, pod, region) = match desk.pod(&swarm.channel) {
+            Some(p) => (
+                p.incident_template.as_str(),
+                p.product.as_str(),
+                p.name.as_str(),
+                p.region.as_deref(),
+            ),
+            None => (super::desk::DEFAULT_INCIDENT_TEMPLATE, "", "", None),
+        };
+        Promotion {
+            urgency,
+            channel_name: incident_channel_name(
+                template,
+                product,
+                pod,
+                region,
+                urgency,
+                swarm.case(),
+            ),
+            private,
+        }
+    }
+}
+
+/// The name to try after `name` was taken by someone else's channel: `-2`, `-3`, …,
+/// still within Slack's 80 characters.
+pub fn suffixed(name: &str, n: u32) -> String {
+    let suffix = format!("-{n}");
+    let keep = MAX_CHANNEL_NAME.saturating_sub(suffix.len());
+    let base: String = name.chars().take(keep).collect();
+    format!("{}{suffix}", base.trim_end_matches('-'))
+}
+
+/// An expert as the picker shows them, with why they rank where they do.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Candidate<'a> {
+    pub expert: &'a Expert,
+    /// Their skills that match the swarm (its product first, then words of its subject).
+    pub matched: Vec<&'a str>,
+    pub load: usize,
+}
+
+/// Experts for a swarm, best first: skill match with the product (then the subject),
+/// present before away before unknown, lighter load, then name. Those already assigned
+/// are left out.
+pub fn rank_experts<'a>(desk: &'a Desk, swarm: &Swarm) -> Vec<Candidate<'a>> {
+    let product = desk
+        .pod(&swarm.channel)
+        .map(|p| p.product.to_lowercase())
+        .unwrap_or_default();
+    let subject = swarm.request.subject.to_lowercase();
+    let mut out: Vec<Candidate> = desk
+        .experts()
+        .filter(|e| !swarm.experts.contains(&e.user))
+        .map(|e| {
+            let mut matched: Vec<&str> = Vec::new();
+            for s in &e.skills {
+                let skill = s.to_lowercase();
+                if skill == product {
+                    matched.insert(0, s);
+                } else if skill.len() > 2 && subject.contains(&skill) {
+                    matched.push(s);
+                }
+            }
+            Candidate {
+                expert: e,
+                matched,
+                load: desk.load(&e.user),
+            }
+        })
+        .collect();
+    let product_match = |c: &Candidate| {
+        c.matched
+            .first()
+            .is_some_and(|m| m.to_lowercase() == product)
+    };
+    out.sort_by(|a, b| {
+        product_match(b)
+            .cmp(&product_match(a))
+            .then(b.matched.len().cmp(&a.matched.len()))
+            .then(presence_rank(a.expert).cmp(&presence_rank(b.expert)))
+            .then(a.load.cmp(&b.load))
+            .then(a.expert.name.cmp(&b.expert.name))
+    });
+    out
+}
+
+fn presence_rank(e: &Expert) -> u8 {
+    match e.active {
+        Some(true) => 0,
+        Some(false) => 1,
+        None => 2,
+    }
+}
+
+/// Parses a follow-up time as a lead types it: a duration from now (`2h`, `30m`,
+/// `1h30m`, `1d`), `today 17:00`, `tomorrow 13:00`, a bare `13:00` (its next
+/// occurrence), or an RFC 3339 time. Local times are in the lead's offset.
+pub fn parse_due(input: &str, now: DateTime<FixedOffset>) -> Result<Ts, String> {
+    let s = input.trim();
+    if s.is_empty() {
+        return Err("say when: 2h, tomorrow 13:00 or an RFC 3339 time".into());
+    }
+    if let Ok(at) = DateTime::parse_from_rfc3339(s) {
+        return Ok(Ts::from_datetime(at.to_utc()));
+    }
+    if let Ok(d) = humantime::parse_duration(s) {
+        let d = Duration::from_std(d).map_err(|_| format!("`{s}` is too far away"))?;
+        return Ok(Ts::from_datetime((now + d).to_utc()));
+    }
+    let lower = s.to_lowercase();
+    let (day, time) = match lower.split_once(' ') {
+        Some((day @ ("today" | "tomorrow"), time)) => (Some(day), time.trim()),
+        _ if lower == "tomorrow" => (Some("tomorrow"), "09:00"),
+        _ => (None, lower.as_str()),
+    };
+    let time = NaiveTime::parse_from_str(time, "%H:%M").map_err(|_| {
+        format!("`{s}` is not a time: try 2h, 45m, today 17:00, tomorrow 13:00 or an RFC 3339 time")
+    })?;
+    let date = match day {
+        Some("tomorrow") => now.date_naive() + Duration::days(1),
+        _ => now.date_naive(),
+    };
+    let mut at = now
+        .timezone()
+        .from_local_datetime(&date.and_time(time))
+        .single()
+        .ok_or_else(|| format!("`{s}` does not exist in your time zone"))?;
+    if day.is_none() && at <= now {
+        at += Duration::days(1);
+    }
+    if at <= now {
+        return Err(format!("`{s}` has passed already"));
+    }
+    Ok(Ts::from_datetime(at.to_utc()))
+}
+
+/// The shift handoff: every open swarm, most urgent first, with who is on it, what is
+/// next and how long is left.
+pub fn handoff_text(desk: &Desk, lead: Option<&str>, now: Ts) -> String {
+    let mut open: Vec<&Swarm> = desk.swarms().filter(|s| s.is_open()).collect();
+    let due = |s: &Swarm| {
+        desk.pod(&s.channel)
+            .and_then(|p| s.next_due(&p.sla))
+            .and_then(|b| b.due)
+    };
+    open.sort_by_key(|s| (s.urgency(), due(s).unwrap_or(Ts(i64::MAX)), s.thread_ts));
+    let from = lead
+        .map(|l| format!(" from {}", mention(l)))
+        .unwrap_or_default();
+    let mut text = format!(
+        "*Shift handoff{from}*: {} open swarm{}",
+        open.len(),
+        if open.len() == 1 { "" } else { "s" }
+    );
+    if open.is_empty() {
+        text.push_str(". Nothing open: a quiet handover.");
+        return text;
+    }
+    for s in open {
+        let owners = if s.experts.is_empty() {
+            "unassigned".to_string()
+        } else {
+            s.experts
+                .iter()
+                .map(|e| mention(e))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let left = match due(s) {
+            Some(d) if d <= now => format!("breached {} ago", short(now.secs_since(d))),
+            Some(d) => format!("{} left", short(d.secs_since(now))),
+            None => "clock paused".to_string(),
+        };
+        text.push_str(&format!(
+            "\n• *{}* {} · <#{}> · {} · {owners} · {left}",
+            s.case(),
+            s.urgency(),
+            s.channel,
+            s.status.as_str(),
+        ));
+        if let Some(next) = &s.next_steps {
+            text.push_str(&format!(" · next: {}", clip(next, 120)));
+        }
+        if let Some(i) = &s.incident {
+            text.push_str(&format!(" · <#{}>", i.channel_id));
+        }
+    }
+    text
+}
+
+fn short(secs: i64) -> String {
+    let secs = secs.max(0);
+    match secs {
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+        s => format!("{}d{}h", s / 86_400, s % 86_400 / 3600),
+    }
+}
+
+/// The triage queue: open swarms in the order a triage session takes them — waiting
+/// on a response from us first, then breached, then unassigned, then by urgency and by
+/// the soonest clock.
+pub fn triage_order(desk: &Desk, now: Ts) -> Vec<(String, Ts)> {
+    let mut open: Vec<&Swarm> = desk
+        .swarms()
+        .filter(|s| s.is_open() && s.status != Status::WaitingOnCustomer)
+        .collect();
+    let key = |s: &Swarm| {
+        let policy = desk
+            .pod(&s.channel)
+            .map(|p| p.sla.clone())
+            .unwrap_or_default();
+        let next = s.next_due(&policy).and_then(|b| b.due);
+        let breached = s
+            .clocks(&policy)
+            .iter()
+            .any(|b| b.running() && b.breached(now));
+        let needs_response = s.first_response_at.is_none() || s.needs_response_since.is_some();
+        (
+            !needs_response,
+            !breached,
+            !s.experts.is_empty(),
+            s.urgency(),
+            next.unwrap_or(Ts(i64::MAX)),
+            s.thread_ts,
+        )
+    };
+    open.sort_by_cached_key(|s| key(s));
+    open.into_iter()
+        .map(|s| (s.channel.clone(), s.thread_ts))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::desk::{DeskConfig, Pod};
+    use crate::domain::input::{Author, Input, Marker, Msg};
+
+    const POD: &str = "C0SWARMAPI";
+
+    fn desk_with(requests: &[(&str, &str, &str)]) -> Desk {
+        let mut desk = Desk::new(DeskConfig::default(), [Pod::discovered(POD, "swarm-api")]);
+        for (i, (case, sev, subject)) in requests.iter().enumerate() {
+            let text = format!(
+                "Case: {case}\nUrgency: {sev}\nSubject: {subject}\nLink: https://crm.example/{case}\nRequested by: <@U0REQ{i}>"
+            );
+            desk.apply(
+                Input::Message(msg(POD, 1_000 + i as i64, None, "U0WF", &text)),
+                Ts::from_secs(2_000),
+            );
+        }
+        desk
+    }
+
+    fn msg(channel: &str, secs: i64, thread: Option<i64>, user: &str, text: &str) -> Msg {
+        Msg {
+            channel: channel.into(),
+            ts: Ts::from_secs(secs),
+            thread_ts: thread.map(Ts::from_secs),
+            author: Author::Person(user.into()),
+            text: text.into(),
+            block_texts: vec![],
+            marker: None,
+            edited: None,
+            reactions: vec![],
+        }
+    }
+
+    fn mover(lead: Option<&str>) -> Mover<'_> {
+        Mover {
+            id: "A1".into(),
+            lead,
+            now: Ts::from_secs(3_000),
+            resolved_reaction: "white_check_mark",
+        }
+    }
+
+    fn first(desk: &Desk) -> Swarm {
+        desk.snapshot().remove(0)
+    }
+
+    #[test]
+    fn assign_mentions_the_expert_and_carries_the_marker() {
+        let desk = desk_with(&[("26901", "Sev 2", "Webhooks failing")]);
+        let a = mover(Some("U0LEAD")).assign(&first(&desk), "U0EXP1", "Priya");
+        assert_eq!(a.lead.as_deref(), Some("U0LEAD"));
+        assert_eq!(a.thread_ts, Some(Ts::from_secs(1_000)));
+        let [Step::Post { to, text, meta }] = a.steps.as_slice() else {
+            panic!("one post: {:?}", a.steps)
+        };
+        assert_eq!(*to, Target::Thread);
+        assert!(
+            text.starts_with("<@U0EXP1> could you help with case 26901?"),
+            "{text}"
+        );
+        assert!(text.contains("(by <@U0LEAD>)"), "{text}");
+        assert_eq!(
+            *meta,
+            Meta::Marker(MarkerKind::Assigned {
+                expert: "U0EXP1".into()
+            })
+        );
+    }
+
+    #[test]
+    fn promotion_invites_requester_experts_and_lead_once_each_and_links_back_last() {
+        let mut desk = desk_with(&[("27343", "Sev 1", "API down for EU")]);
+        let marker = |expert: &str| Marker {
+            lead: None,
+            kind: MarkerKind::Assigned {
+                expert: expert.into(),
+            },
+        };
+        for (i, e) in ["U0EXP1", "U0REQ0"].iter().enumerate() {
+            let mut m = msg(POD, 1_100 + i as i64, Some(1_000), "B", "assigned");
+            m.author = Author::Us;
+            m.marker = Some(marker(e));
+            desk.apply(Input::Message(m), Ts::from_secs(2_000));
+        }
+        let swarm = first(&desk);
+        let plan = Promotion::proposed(&desk, &swarm);
+        assert_eq!(plan.channel_name, "support-api-sev1-27343");
+        assert_eq!(plan.urgency, Urgency::Sev1);
+        let a = mover(Some("U0LEAD")).promote(&swarm, &plan);
+        let kinds: Vec<&str> = a
+            .steps
+            .iter()
+            .map(|s| match s {
+                Step::CreateChannel { .. } => "create",
+                Step::Invite { .. } => "invite",
+                Step::SetTopic(_) => "topic",
+                Step::SetPurpose(_) => "purpose",
+                Step::Post {
+                    to: Target::Incident,
+                    ..
+                } => "summary",
+                Step::Bookmark { .. } => "bookmark",
+                Step::Post {
+                    to: Target::Thread, ..
+                } => "link back",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "create",
+                "invite",
+                "topic",
+                "purpose",
+                "summary",
+                "bookmark",
+                "link back"
+            ]
+        );
+        assert_eq!(
+            a.steps[1],
+            Step::Invite {
+                users: vec!["U0REQ0".into(), "U0EXP1".into(), "U0LEAD".into()]
+            }
+        );
+        assert_eq!(
+            a.steps[2],
+            Step::SetTopic("Case 27343 · Sev1 · API down for EU".into())
+        );
+        let Step::SetPurpose(purpose) = &a.steps[3] else {
+            panic!()
+        };
+        assert!(purpose.contains("https://crm.example/27343") && purpose.contains("{permalink}"));
+        let Step::Post { meta, text, .. } = &a.steps[6] else {
+            panic!()
+        };
+        assert_eq!(*meta, Meta::Promoted);
+        assert!(text.contains("{incident}"), "{text}");
+    }
+
+    #[test]
+    fn a_promotion_without_a_lead_or_link_skips_what_it_cannot_do() {
+        let mut desk = Desk::new(DeskConfig::default(), [Pod::discovered(POD, "swarm-api")]);
+        let mut root = msg(POD, 1_000, None, "U0WF", "Case: 5\nSubject: s");
+        root.author = Author::Bot {
+            bot_id: Some("B0WORKFLOW".into()),
+        };
+        desk.apply(Input::Message(root), Ts::from_secs(2_000));
+        let swarm = first(&desk);
+        let a = mover(None).promote(&swarm, &Promotion::proposed(&desk, &swarm));
+        assert!(
+            !a.steps
+                .iter()
+                .any(|s| matches!(s, Step::Invite { .. } | Step::Bookmark { .. }))
+        );
+    }
+
+    #[test]
+    fn resolving_a_promoted_swarm_summarises_in_the_incident_channel_and_archives_if_asked() {
+        let desk = desk_with(&[("1", "Sev 3", "s")]);
+        let mut swarm = first(&desk);
+        let plain = mover(None).resolve(&swarm, "restarted the\nworker", true);
+        assert_eq!(
+            plain.steps.len(),
+            2,
+            "no incident: marker and reaction only"
+        );
+        let Step::Post { meta, .. } = &plain.steps[0] else {
+            panic!()
+        };
+        assert_eq!(
+            *meta,
+            Meta::Marker(MarkerKind::Resolved {
+                resolution: "restarted the worker".into()
+            })
+        );
+        swarm.incident = Some(crate::domain::swarm::Incident {
+            channel_id: "C9".into(),
+            channel_name: "support-api-sev3-1".into(),
+        });
+        let kept = mover(None).resolve(&swarm, "done", false);
+        assert_eq!(kept.steps.len(), 3);
+        assert_eq!(
+            kept.incident,
+            Some(("C9".into(), "support-api-sev3-1".into()))
+        );
+        let archived = mover(None).resolve(&swarm, "done", true);
+        assert_eq!(archived.steps.last(), Some(&Step::ArchiveIncident));
+    }
+
+    #[test]
+    fn waiting_toggles_from_where_the_swarm_stands() {
+        let desk = desk_with(&[("1", "Sev 3", "s")]);
+        let mut swarm = first(&desk);
+        let on = mover(None).toggle_waiting(&swarm);
+        assert!(matches!(
+            &on.steps[0],
+            Step::Post {
+                meta: Meta::Marker(MarkerKind::Waiting { on: true }),
+                ..
+            }
+        ));
+        swarm.status = Status::WaitingOnCustomer;
+        let off = mover(None).toggle_waiting(&swarm);
+        assert!(matches!(
+            &off.steps[0],
+            Step::Post {
+                meta: Meta::Marker(MarkerKind::Waiting { on: false }),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn taken_names_get_a_suffix_within_slacks_limit() {
+        assert_eq!(suffixed("support-api-sev1-1", 2), "support-api-sev1-1-2");
+        let long = "a".repeat(80);
+        let s = suffixed(&long, 12);
+        assert_eq!(s.len(), 80);
+        assert!(s.ends_with("-12"));
+    }
+
+    #[test]
+    fn experts_rank_by_skill_then_presence_then_load() {
+        let mut desk = desk_with(&[
+            ("1", "Sev 2", "OAuth tokens expire early"),
+            ("2", "Sev 3", "x"),
+        ]);
+        let expert = |user: &str, skills: &[&str]| Input::Expert {
+            user: user.into(),
+            name: user.into(),
+            skills: skills.iter().map(|s| s.to_string()).collect(),
+        };
+        desk.apply(expert("U_BILL", &["billing"]), Ts(0));
+        desk.apply(expert("U_API_AWAY", &["api"]), Ts(0));
+        desk.apply(expert("U_API_HERE", &["api"]), Ts(0));
+        desk.apply(expert("U_API_OAUTH", &["api", "oauth"]), Ts(0));
+        desk.apply(expert("U_API_BUSY", &["api"]), Ts(0));
+        for (u, a) in [
+            ("U_API_AWAY", false),
+            ("U_API_HERE", true),
+            ("U_API_BUSY", true),
+            ("U_API_OAUTH", false),
+        ] {
+            desk.apply(
+                Input::Presence {
+                    user: u.into(),
+                    active: a,
+                },
+                Ts(0),
+            );
+        }
+        // U_API_BUSY carries the second swarm.
+        let busy = desk.snapshot()[1].thread_ts;
+        let mut m = msg(POD, 1_500, Some(busy.secs()), "B", "assigned");
+        m.author = Author::Us;
+        m.marker = Some(Marker {
+            lead: None,
+            kind: MarkerKind::Assigned {
+                expert: "U_API_BUSY".into(),
+            },
+        });
+        desk.apply(Input::Message(m), Ts::from_secs(2_000));
+        let swarm = first(&desk);
+        let order: Vec<&str> = rank_experts(&desk, &swarm)
+            .iter()
+            .map(|c| c.expert.user.as_str())
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "U_API_OAUTH",
+                "U_API_HERE",
+                "U_API_BUSY",
+                "U_API_AWAY",
+                "U_BILL"
+            ]
+        );
+        let busy_swarm = &desk.snapshot()[1];
+        assert!(
+            !rank_experts(&desk, busy_swarm)
+                .iter()
+                .any(|c| c.expert.user == "U_API_BUSY"),
+            "an assigned expert is not offered again"
+        );
+    }
+
+    #[test]
+    fn due_times_as_leads_type_them() {
+        let offset = FixedOffset::east_opt(3_600).unwrap();
+        let now = offset.with_ymd_and_hms(2026, 11, 22, 10, 30, 0).unwrap();
+        let at = |s: &str| {
+            parse_due(s, now).map(|t| {
+                t.to_datetime()
+                    .with_timezone(&offset)
+                    .format("%d %H:%M")
+                    .to_string()
+            })
+        };
+        assert_eq!(at("2h").unwrap(), "22 12:30");
+        assert_eq!(at("1h 30m").unwrap(), "22 12:00");
+        assert_eq!(at("tomorrow 13:00").unwrap(), "23 13:00");
+        assert_eq!(at("Today 17:15").unwrap(), "22 17:15");
+        assert_eq!(
+            at("09:00").unwrap(),
+            "23 09:00",
+            "a bare time already past means tomorrow"
+        );
+        assert_eq!(at("2026-11-24T08:00:00Z").unwrap(), "24 09:00");
+        assert!(at("today 08:00").unwrap_err().contains("passed"));
+        assert!(at("soonish").unwrap_err().contains("tomorrow 13:00"));
+        assert!(at("").is_err());
+    }
+
+    #[test]
+    fn handoff_lists_open_swarms_most_urgent_first() {
+        let desk = desk_with(&[
+            ("300", "Sev 3", "slow"),
+            ("100", "Sev 1", "down"),
+            ("200", "Sev 2", "odd"),
+        ]);
+        let text = handoff_text(&desk, Some("U0LEAD"), Ts::from_secs(2_000));
+        assert!(
+            text.starts_with("*Shift handoff from <@U0LEAD>*: 3 open swarms"),
+            "{text}"
+        );
+        let pos = |case: &str| text.find(&format!("*{case}*")).unwrap();
+        assert!(pos("100") < pos("200") && pos("200") < pos("300"), "{text}");
+        assert!(text.contains("unassigned"));
+        let empty = Desk::new(DeskConfig::default(), []);
+        assert!(handoff_text(&empty, None, Ts(0)).contains("Nothing open"));
+    }
+
+    #[test]
+    fn triage_takes_unanswered_before_answered_and_urgent_before_calm() {
+        let mut desk = desk_with(&[
+            ("1", "Sev 3", "a"),
+            ("2", "Sev 1", "b"),
+            ("3", "Sev 2", "c"),
+        ]);
+        // Case 2 has had a first response from an expert.
+        desk.apply(
+            Input::Message(msg(POD, 1_200, Some(1_001), "U0EXP", "on it")),
+            Ts::from_secs(2_000),
+        );
+        let order: Vec<String> = triage_order(&desk, Ts::from_secs(1_300))
+            .into_iter()
+            .map(|(c, t)| desk.swarm(&c, t).unwrap().case().to_string())
+            .collect();
+        assert_eq!(order, ["3", "1", "2"]);
+    }
+}
