@@ -210,6 +210,46 @@ impl Rig {
     }
 }
 
+impl Rig {
+    /// A channel made beforehand with this name and purpose (by another lead's swarmdeck,
+    /// or anyone using the same app); returns its id.
+    async fn existing_channel(&self, name: &str, purpose: &str) -> String {
+        let made = self.emu.ok("conversations.create", &[("name", name)]).await;
+        let id = made["channel"]["id"].as_str().unwrap().to_string();
+        self.emu
+            .ok(
+                "conversations.setPurpose",
+                &[("channel", &id), ("purpose", purpose)],
+            )
+            .await;
+        id
+    }
+
+    async fn permalink(&self, swarm: &Swarm) -> String {
+        let ts = swarm.thread_ts.to_string();
+        let answer = self
+            .emu
+            .ok(
+                "chat.getPermalink",
+                &[("channel", POD), ("message_ts", &ts)],
+            )
+            .await;
+        answer["permalink"].as_str().unwrap().to_string()
+    }
+
+    /// Channels whose name starts with `prefix` (the incident channel and any suffixed copy).
+    async fn channels_named(&self, prefix: &str) -> Vec<Value> {
+        let state = self.emu.state().await;
+        state["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["name"].as_str().unwrap().starts_with(prefix))
+            .cloned()
+            .collect()
+    }
+}
+
 fn methods(calls: &[Value]) -> Vec<&str> {
     calls
         .iter()
@@ -316,19 +356,7 @@ async fn promotion_creates_the_channel_invites_sets_links_and_posts_once() {
     }
     assert_eq!(channel["is_private"], false);
     assert_eq!(channel["topic"], "Case 27343 · Sev1 · EU API returns 502");
-    let permalink = rig
-        .emu
-        .ok(
-            "chat.getPermalink",
-            &[
-                ("channel", POD),
-                ("message_ts", &swarm.thread_ts.to_string()),
-            ],
-        )
-        .await["permalink"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let permalink = rig.permalink(&swarm).await;
     let purpose = channel["purpose"].as_str().unwrap();
     assert!(purpose.contains(&permalink), "{purpose}");
     assert!(
@@ -392,35 +420,11 @@ async fn a_private_promotion_makes_a_private_channel() {
 async fn a_taken_name_that_is_this_swarms_own_channel_is_reused() {
     let mut rig = Rig::start(1.0).await;
     let swarm = rig.request("27500", "Sev 1", "Tokens rejected").await;
-    let ts = swarm.thread_ts.to_string();
-    let permalink = rig
-        .emu
-        .ok(
-            "chat.getPermalink",
-            &[("channel", POD), ("message_ts", &ts)],
-        )
-        .await["permalink"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let made = rig
-        .emu
-        .ok(
-            "conversations.create",
-            &[("name", "support-api-sev1-27500")],
-        )
-        .await;
-    let id = made["channel"]["id"].as_str().unwrap().to_string();
-    rig.emu
-        .ok(
-            "conversations.setPurpose",
-            &[
-                ("channel", &id),
-                (
-                    "purpose",
-                    &format!("Case 27500 · Swarm thread: {permalink}"),
-                ),
-            ],
+    let permalink = rig.permalink(&swarm).await;
+    let id = rig
+        .existing_channel(
+            "support-api-sev1-27500",
+            &format!("Case 27500 · Swarm thread: {permalink}"),
         )
         .await;
     rig.emu
@@ -440,20 +444,12 @@ async fn a_taken_name_that_is_this_swarms_own_channel_is_reused() {
         1,
         "tried once, taken"
     );
-    let state = rig.emu.state().await;
-    let incident: Vec<&Value> = state["channels"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| {
-            c["name"]
-                .as_str()
-                .unwrap()
-                .starts_with("support-api-sev1-27500")
-        })
-        .collect();
+    let incident = rig.channels_named("support-api-sev1-27500").await;
     assert_eq!(incident.len(), 1, "no second channel");
-    assert!(members(incident[0]).contains(&LEAD), "the lead was invited");
+    assert!(
+        members(&incident[0]).contains(&LEAD),
+        "the lead was invited"
+    );
     let back = rig
         .message("swarm-api", |m| meta_type(m) == "swarmdeck_promoted")
         .await;
@@ -468,22 +464,7 @@ async fn a_taken_name_that_is_this_swarms_own_channel_is_reused() {
 async fn a_taken_name_that_is_not_ours_gets_a_suffix() {
     let mut rig = Rig::start(1.0).await;
     let swarm = rig.request("27600", "Sev 1", "Webhook storm").await;
-    let other = rig
-        .emu
-        .ok(
-            "conversations.create",
-            &[("name", "support-api-sev1-27600")],
-        )
-        .await;
-    let other_id = other["channel"]["id"].as_str().unwrap().to_string();
-    rig.emu
-        .ok(
-            "conversations.setPurpose",
-            &[
-                ("channel", &other_id),
-                ("purpose", "Last year's outage review"),
-            ],
-        )
+    rig.existing_channel("support-api-sev1-27600", "Last year's outage review")
         .await;
     let plan = Promotion::proposed(&rig.desk.lock().unwrap(), &swarm);
     let promote = rig.mover().promote(&swarm, &plan);
@@ -551,19 +532,7 @@ async fn a_429_and_a_5xx_mid_promotion_resume_without_repeating_a_step() {
         .message("swarm-api", |m| meta_type(m) == "swarmdeck_promoted")
         .await;
     assert_eq!(backs.len(), 1, "one link back");
-    let state = rig.emu.state().await;
-    let incident = state["channels"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| {
-            c["name"]
-                .as_str()
-                .unwrap()
-                .starts_with("support-api-sev1-27700")
-        })
-        .count();
-    assert_eq!(incident, 1);
+    assert_eq!(rig.channels_named("support-api-sev1-27700").await.len(), 1);
 }
 
 /// A post whose answer was lost but which landed is not posted again.

@@ -419,19 +419,34 @@ impl Worker {
     }
 
     async fn find_channel(&self, name: &str) -> StepResult<Option<Value>> {
+        let params = [
+            ("types", "public_channel,private_channel".to_string()),
+            ("limit", "200".to_string()),
+        ];
+        self.find_in_pages("conversations.list", &params, "channels", |c| {
+            c["name"].as_str() == Some(name)
+        })
+        .await
+    }
+
+    /// The first item of `list` in the pages of `method` that satisfies `is_it`.
+    async fn find_in_pages(
+        &self,
+        method: &str,
+        params: &[(&str, String)],
+        list: &str,
+        is_it: impl Fn(&Value) -> bool,
+    ) -> StepResult<Option<Value>> {
         let mut cursor = String::new();
         for _ in 0..50 {
-            let mut params = vec![
-                ("types", "public_channel,private_channel".to_string()),
-                ("limit", "200".to_string()),
-            ];
+            let mut page_params = params.to_vec();
             if !cursor.is_empty() {
-                params.push(("cursor", cursor.clone()));
+                page_params.push(("cursor", cursor.clone()));
             }
-            let page: Value = self.web.call("conversations.list", &params).await?;
-            if let Some(found) = page["channels"]
+            let page: Value = self.web.call(method, &page_params).await?;
+            if let Some(found) = page[list]
                 .as_array()
-                .and_then(|cs| cs.iter().find(|c| c["name"].as_str() == Some(name)))
+                .and_then(|items| items.iter().find(|i| is_it(i)))
             {
                 return Ok(Some(found.clone()));
             }
@@ -583,34 +598,16 @@ impl Worker {
         params.push(("channel", channel.to_string()));
         params.push(("include_all_metadata", "true".into()));
         params.push(("limit", "200".into()));
-        let mut cursor = String::new();
-        for _ in 0..20 {
-            let mut page_params = params.clone();
-            if !cursor.is_empty() {
-                page_params.push(("cursor", cursor.clone()));
-            }
-            let page: Value = self.web.call(method, &page_params).await?;
-            let found = page["messages"].as_array().is_some_and(|ms| {
-                ms.iter()
-                    .filter(|m| {
-                        m["metadata"]["event_type"]
-                            .as_str()
-                            .is_some_and(|t| t.starts_with("swarmdeck_"))
-                    })
-                    .any(|m| is_it(&m["metadata"]["event_payload"]))
-            });
-            if found {
-                return Ok(true);
-            }
-            cursor = page["response_metadata"]["next_cursor"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            if cursor.is_empty() {
-                break;
-            }
-        }
-        Ok(false)
+        let found = self
+            .find_in_pages(method, &params, "messages", |m| {
+                let meta = &m["metadata"];
+                meta["event_type"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("swarmdeck_"))
+                    && is_it(&meta["event_payload"])
+            })
+            .await?;
+        Ok(found.is_some())
     }
 }
 
