@@ -2,28 +2,36 @@
 //! desk is changed only here, and a frame is drawn only when something changed or a
 //! visible timer ticked. The terminal is the lead's: it is restored on every way out.
 
-use crate::config::Settings;
+use crate::config::{ArchivePolicy, Settings};
+use crate::domain::moves::{self, Action, Mover, Promotion};
 use crate::domain::{Desk, Input, Lifecycle, LifecycleKind, Ts, Urgency};
 use crate::shutdown_signal;
+use crate::slack::actions::{ActionState, ActionUpdate, Outbox, OutboxConfig};
 use crate::slack::{self, Status, Update, WebClient, translate::Translator, wire};
+use crate::store::Store;
+use crate::ui::dialog::{Asks, Dialog, DialogKey, Picker, PromoteForm, Prompt, Submit};
 use crate::ui::keymap::{Intent, Keymap};
 use crate::ui::theme::Theme;
+use crate::ui::triage::Triage;
 use crate::ui::view::{Outcome, Screen, SwarmKey, View};
-use crate::ui::{self, Health, Screenful};
+use crate::ui::{self, Activity, Health, Screenful, Tone};
 use chrono::{Local, Offset, TimeZone, Utc};
 use color_eyre::eyre::{Result, WrapErr};
 use crossterm::event::{Event, EventStream, KeyEventKind, KeyModifiers};
 use futures_util::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Stdout;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 /// Events older than this when they arrive (history read at start) ring no bell.
 const FRESH_SECS: i64 = 120;
+
+/// Presence is asked again after this long (users.getPresence is cached).
+const PRESENCE_TTL: Duration = Duration::from_secs(60);
 
 pub struct AppOptions {
     pub keymap: Keymap,
@@ -39,12 +47,54 @@ impl Default for AppOptions {
     }
 }
 
+/// How the lead's moves are made: who acts, and the `[actions]` settings.
+struct MoveSettings {
+    lead: Option<String>,
+    resolved_reaction: String,
+    archive: ArchivePolicy,
+    remind_experts: bool,
+    handoff_to: Option<String>,
+}
+
+/// A move on its way to Slack.
+struct Pending {
+    swarm: Option<SwarmKey>,
+    label: String,
+    state: ActionState,
+}
+
 pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
     eprintln!("swarmdeck: connecting to Slack at {} …", settings.api_url);
     let session = crate::session::open(&settings, now()).await?;
     let (connected, desk) = (session.connected, session.desk);
     let (names_tx, names_rx) = mpsc::unbounded_channel();
     load_people(connected.web.clone(), names_tx.clone());
+    load_experts(
+        connected.web.clone(),
+        expert_sources(&settings, &desk),
+        names_tx.clone(),
+    );
+    let (online_tx, online_rx) = watch::channel(false);
+    let (report_tx, report_rx) = mpsc::unbounded_channel();
+    let outbox = Outbox::spawn(
+        connected.web.clone(),
+        OutboxConfig::new(&connected.identity.bot_user_id, settings.time_scale),
+        online_rx,
+        report_tx,
+    );
+    let (notice_tx, notice_rx) = mpsc::unbounded_channel();
+    // Reminders are claimed in the store, so a restart does not remind twice.
+    let store = Store::open(&settings.data_dir)
+        .map_err(|e| tracing::warn!(error = %e, "no store: follow-up reminders are off"))
+        .ok();
+    let actions = &settings.file.actions;
+    let moves = MoveSettings {
+        lead: settings.file.lead.clone(),
+        resolved_reaction: desk.config().resolved_reaction.clone(),
+        archive: actions.archive_incident.unwrap_or_default(),
+        remind_experts: actions.remind_experts.unwrap_or(false),
+        handoff_to: actions.handoff_to.clone(),
+    };
     let notice = (!session.missing.is_empty()).then(|| {
         format!(
             "The bot is not in {}: type /invite @swarmdeck there.",
@@ -67,10 +117,24 @@ pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
         names_tx,
         web: connected.web.clone(),
         threads: connected.threads.clone(),
+        outbox,
+        online: online_tx,
+        moves,
+        pending: BTreeMap::new(),
+        activity: None,
+        last_resolved: None,
+        seq: 0,
+        presence_asked: HashMap::new(),
+        notice_tx,
+        store,
     };
-    let result = dashboard
-        .run(&mut terminal.terminal, connected.updates, names_rx)
-        .await;
+    let channels = Channels {
+        updates: connected.updates,
+        names: names_rx,
+        reports: report_rx,
+        notices: notice_rx,
+    };
+    let result = dashboard.run(&mut terminal.terminal, channels).await;
     drop(terminal);
     result
 }
@@ -120,17 +184,38 @@ struct Dashboard {
     names_tx: mpsc::UnboundedSender<Input>,
     web: Arc<WebClient>,
     threads: slack::Threads,
+    outbox: Outbox,
+    /// Whether Slack is connected: the outbox holds moves while it is not.
+    online: watch::Sender<bool>,
+    moves: MoveSettings,
+    pending: BTreeMap<String, Pending>,
+    activity: Option<Activity>,
+    /// The swarm last resolved from here, for `R` to undo.
+    last_resolved: Option<SwarmKey>,
+    seq: u64,
+    presence_asked: HashMap<String, Instant>,
+    notice_tx: mpsc::UnboundedSender<String>,
+    store: Option<Store>,
+}
+
+/// What the loop listens to besides the terminal.
+struct Channels {
+    updates: mpsc::Receiver<Update>,
+    names: mpsc::UnboundedReceiver<Input>,
+    reports: mpsc::UnboundedReceiver<ActionUpdate>,
+    notices: mpsc::UnboundedReceiver<String>,
 }
 
 type Term = Terminal<CrosstermBackend<Stdout>>;
 
 impl Dashboard {
-    async fn run(
-        &mut self,
-        terminal: &mut Term,
-        mut updates: mpsc::Receiver<Update>,
-        mut names: mpsc::UnboundedReceiver<Input>,
-    ) -> Result<()> {
+    async fn run(&mut self, terminal: &mut Term, channels: Channels) -> Result<()> {
+        let Channels {
+            mut updates,
+            mut names,
+            mut reports,
+            mut notices,
+        } = channels;
         let mut keys = EventStream::new();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let shutdown = shutdown_signal();
@@ -172,6 +257,14 @@ impl Dashboard {
                     self.desk.apply(input, now());
                     dirty = true;
                 }
+                Some(report) = reports.recv() => {
+                    self.on_report(report);
+                    dirty = true;
+                }
+                Some(notice) = notices.recv() => {
+                    self.notice = Some(notice);
+                    dirty = true;
+                }
                 _ = tick.tick() => {
                     let events = self.desk.tick(now());
                     self.notice_events(&events);
@@ -191,6 +284,11 @@ impl Dashboard {
         let (today, utc_offset) = today();
         let size = terminal.size()?;
         self.view.page = size.height.saturating_sub(5).max(1) as usize;
+        let pending: HashSet<SwarmKey> = self
+            .pending
+            .values()
+            .filter_map(|p| p.swarm.clone())
+            .collect();
         let screen = Screenful {
             desk: &self.desk,
             rows: &rows,
@@ -203,6 +301,8 @@ impl Dashboard {
             theme: &self.theme,
             attention: &self.attention,
             notice: self.notice.as_deref(),
+            pending: &pending,
+            activity: self.activity.as_ref(),
         };
         terminal.draw(|frame| ui::render(&screen, &self.view, frame))?;
         Ok(())
@@ -210,6 +310,19 @@ impl Dashboard {
 
     fn on_key(&mut self, key: crossterm::event::KeyEvent) -> Outcome {
         self.notice = None;
+        if let Some(mut dialog) = self.view.dialog.take() {
+            let is_ctrl_c = key.modifiers.contains(KeyModifiers::CONTROL)
+                && self.keymap.intent(&key) == Some(Intent::Quit);
+            if is_ctrl_c {
+                return Outcome::Quit;
+            }
+            match dialog.on_key(key, &self.desk) {
+                DialogKey::Keep => self.view.dialog = Some(dialog),
+                DialogKey::Close => {}
+                DialogKey::Submit(submit) => self.on_submit(submit),
+            }
+            return Outcome::Stay;
+        }
         let quit = self.keymap.intent(&key) == Some(Intent::Quit);
         if self.view.filtering && !(quit && key.modifiers.contains(KeyModifiers::CONTROL)) {
             // Typing: letters go to the filter, but a Ctrl quit key still quits.
@@ -224,6 +337,10 @@ impl Dashboard {
         let rows = self.view.rows(&self.desk, now);
         let outcome = self.view.apply(intent, &rows, &pods);
         drop(rows);
+        if let Outcome::Move(intent) = outcome {
+            self.on_move(intent);
+            return Outcome::Stay;
+        }
         if intent == Intent::Open
             && self.view.screen == Screen::Detail
             && let Some(key) = &self.view.selected
@@ -236,7 +353,10 @@ impl Dashboard {
 
     fn on_update(&mut self, update: Update) {
         match update {
-            Update::Status(status) => self.health.status = Some(status),
+            Update::Status(status) => {
+                let _ = self.online.send(status.connected > 0);
+                self.health.status = Some(status);
+            }
             Update::Event(incoming) => {
                 self.health.last_event = Some(Instant::now());
                 self.ask_names(&incoming.event);
@@ -274,6 +394,11 @@ impl Dashboard {
                     self.attention.remove(&key);
                 }
                 LifecycleKind::Reopened { .. } => self.threads.follow(&e.channel, &ts),
+                LifecycleKind::FollowUpDue { .. } if fresh => {
+                    self.attention.insert(key.clone());
+                    ring = true;
+                    self.remind(e, &key);
+                }
                 _ => {}
             }
         }
@@ -284,6 +409,471 @@ impl Dashboard {
             let mut out = std::io::stdout();
             let _ = out.write_all(b"\x07").and_then(|_| out.flush());
         }
+    }
+
+    /// The swarm a move is about: triage's current one, else the selected row.
+    fn target(&mut self) -> Option<SwarmKey> {
+        if self.view.screen == Screen::Triage {
+            return self.view.triage.as_mut()?.current(&self.desk);
+        }
+        let rows = self.view.rows(&self.desk, now());
+        self.view.selection(&rows).map(|i| rows[i].key())
+    }
+
+    fn mover(&mut self) -> Mover<'_> {
+        self.seq += 1;
+        let now = now();
+        Mover {
+            id: format!("{}-{}-{}", std::process::id(), now.0, self.seq),
+            lead: self.moves.lead.as_deref(),
+            now,
+            resolved_reaction: &self.moves.resolved_reaction,
+        }
+    }
+
+    /// A move key: open its dialog, or (for one-key moves) send it.
+    fn on_move(&mut self, intent: Intent) {
+        let triage = self.view.screen == Screen::Triage;
+        match intent {
+            Intent::Triage => {
+                self.view.triage = Some(Triage::start(&self.desk, now()));
+                self.view.screen = Screen::Triage;
+                self.view.detail_scroll = 0;
+                return;
+            }
+            Intent::Skip => {
+                if let Some(t) = self.view.triage.as_mut().filter(|_| triage) {
+                    t.next();
+                    self.view.detail_scroll = 0;
+                }
+                return;
+            }
+            Intent::Handoff => {
+                let open = self.desk.swarms().filter(|s| s.is_open()).count();
+                self.view.dialog = Some(Dialog::Ask(Prompt {
+                    swarm: None,
+                    asks: Asks::Handoff { open },
+                    input: self.moves.handoff_to.clone().unwrap_or_default(),
+                    error: None,
+                }));
+                return;
+            }
+            _ => {}
+        }
+        let target = self.target();
+        if intent == Intent::Reopen {
+            // The swarm shown if it is resolved, else the last one resolved from here.
+            let key = target
+                .filter(|k| self.desk.swarm(&k.0, k.1).is_some_and(|s| !s.is_open()))
+                .or_else(|| self.last_resolved.clone());
+            match key.and_then(|k| self.desk.swarm(&k.0, k.1).filter(|s| !s.is_open()).cloned()) {
+                Some(swarm) => {
+                    let action = self.mover().reopen(&swarm);
+                    self.send(action);
+                }
+                None => self.notice = Some("Nothing resolved to reopen.".into()),
+            }
+            return;
+        }
+        let Some(key) = target else {
+            self.notice = Some("No swarm selected.".into());
+            return;
+        };
+        let Some(swarm) = self.desk.swarm(&key.0, key.1).cloned() else {
+            return;
+        };
+        let ask = |asks: Asks, input: String| {
+            Some(Dialog::Ask(Prompt {
+                swarm: Some(key.clone()),
+                asks,
+                input,
+                error: None,
+            }))
+        };
+        match intent {
+            Intent::Assign if triage => {
+                let top = moves::rank_experts(&self.desk, &swarm)
+                    .first()
+                    .map(|c| c.expert.user.clone());
+                match top {
+                    Some(expert) => self.on_submit(Submit::Assign { swarm: key, expert }),
+                    None => self.notice = Some("No expert to suggest: pick one with A.".into()),
+                }
+            }
+            Intent::Assign | Intent::AssignOther => {
+                self.view.dialog = Some(Dialog::Pick(Picker {
+                    swarm: key,
+                    unassign: false,
+                    query: String::new(),
+                    selected: 0,
+                }));
+                self.ask_presence(&swarm);
+            }
+            Intent::Unassign if swarm.experts.is_empty() => {
+                self.notice = Some(format!("Nobody is assigned to {}.", swarm.case()));
+            }
+            Intent::Unassign => {
+                self.view.dialog = Some(Dialog::Pick(Picker {
+                    swarm: key,
+                    unassign: true,
+                    query: String::new(),
+                    selected: 0,
+                }));
+            }
+            Intent::Promote => match &swarm.incident {
+                Some(i) => {
+                    self.notice = Some(format!(
+                        "{} is promoted already: #{}.",
+                        swarm.case(),
+                        i.channel_name
+                    ))
+                }
+                None => {
+                    self.view.dialog = Some(Dialog::Promote(PromoteForm {
+                        swarm: key,
+                        promotion: Promotion::proposed(&self.desk, &swarm),
+                        name_edited: false,
+                    }))
+                }
+            },
+            Intent::Resolve => {
+                let archive = match (self.moves.archive, &swarm.incident) {
+                    (ArchivePolicy::Ask, Some(_)) => Some(true),
+                    _ => None,
+                };
+                let incident = swarm.incident.as_ref().map(|i| i.channel_name.clone());
+                self.view.dialog = ask(Asks::Resolution { incident, archive }, String::new());
+            }
+            Intent::Waiting => {
+                let action = self.mover().toggle_waiting(&swarm);
+                self.send(action);
+            }
+            Intent::FollowUp => {
+                self.view.dialog = ask(
+                    Asks::NextSteps,
+                    swarm.next_steps.clone().unwrap_or_default(),
+                );
+            }
+            Intent::Reply => self.view.dialog = ask(Asks::Reply, String::new()),
+            Intent::Browse => self.browse(&swarm),
+            _ => {}
+        }
+    }
+
+    /// What a dialog settled on becomes a move (or the next question).
+    fn on_submit(&mut self, submit: Submit) {
+        let swarm_of = |desk: &Desk, key: &SwarmKey| desk.swarm(&key.0, key.1).cloned();
+        let (key, action) = match submit {
+            Submit::Handoff { to } => {
+                match self.destination(&to) {
+                    Ok(dest) => {
+                        let text =
+                            moves::handoff_text(&self.desk, self.moves.lead.as_deref(), now());
+                        let action = self.mover().handoff(&dest, text);
+                        self.send(action);
+                    }
+                    Err(e) => {
+                        let open = self.desk.swarms().filter(|s| s.is_open()).count();
+                        self.view.dialog = Some(Dialog::Ask(Prompt {
+                            swarm: None,
+                            asks: Asks::Handoff { open },
+                            input: to,
+                            error: Some(e),
+                        }));
+                    }
+                }
+                return;
+            }
+            Submit::NextSteps { swarm, next_steps } => {
+                self.view.dialog = Some(Dialog::Ask(Prompt {
+                    swarm: Some(swarm),
+                    asks: Asks::Due { next_steps },
+                    input: "2h".into(),
+                    error: None,
+                }));
+                return;
+            }
+            Submit::Assign { swarm: key, expert } => {
+                let Some(swarm) = swarm_of(&self.desk, &key) else {
+                    return;
+                };
+                let name = self.desk.name_of(&expert).to_string();
+                let action = self.mover().assign(&swarm, &expert, &name);
+                (key, action)
+            }
+            Submit::Unassign { swarm: key, expert } => {
+                let Some(swarm) = swarm_of(&self.desk, &key) else {
+                    return;
+                };
+                let name = self.desk.name_of(&expert).to_string();
+                let action = self.mover().unassign(&swarm, &expert, &name);
+                (key, action)
+            }
+            Submit::Promote {
+                swarm: key,
+                promotion,
+            } => {
+                let Some(swarm) = swarm_of(&self.desk, &key) else {
+                    return;
+                };
+                let action = self.mover().promote(&swarm, &promotion);
+                (key, action)
+            }
+            Submit::Resolve {
+                swarm: key,
+                resolution,
+                archive,
+            } => {
+                let Some(swarm) = swarm_of(&self.desk, &key) else {
+                    return;
+                };
+                let archive = match self.moves.archive {
+                    ArchivePolicy::Always => true,
+                    ArchivePolicy::Never => false,
+                    ArchivePolicy::Ask => archive,
+                };
+                let action = self.mover().resolve(&swarm, &resolution, archive);
+                self.last_resolved = Some(key.clone());
+                (key, action)
+            }
+            Submit::Reply { swarm: key, text } => {
+                let Some(swarm) = swarm_of(&self.desk, &key) else {
+                    return;
+                };
+                let action = self.mover().reply(&swarm, &text);
+                (key, action)
+            }
+            Submit::FollowUp {
+                swarm: key,
+                next_steps,
+                due,
+            } => {
+                let Some(swarm) = swarm_of(&self.desk, &key) else {
+                    return;
+                };
+                let local = Utc::now().with_timezone(&today().1);
+                match moves::parse_due(&due, local) {
+                    Ok(at) => {
+                        let action = self.mover().follow_up(&swarm, &next_steps, at);
+                        (key, action)
+                    }
+                    Err(e) => {
+                        self.view.dialog = Some(Dialog::Ask(Prompt {
+                            swarm: Some(key),
+                            asks: Asks::Due { next_steps },
+                            input: due,
+                            error: Some(e),
+                        }));
+                        return;
+                    }
+                }
+            }
+        };
+        // In triage, a move on the current swarm moves the queue on.
+        if self.view.screen == Screen::Triage
+            && let Some(t) = self.view.triage.as_mut()
+            && t.current(&self.desk).as_ref() == Some(&key)
+        {
+            t.next();
+            self.view.detail_scroll = 0;
+        }
+        self.send(action);
+    }
+
+    /// Where a handoff goes: a channel (`#name` or id) or a person (`@name` or id).
+    fn destination(&self, to: &str) -> Result<String, String> {
+        let to = to.trim();
+        if to.starts_with('#') {
+            return self
+                .desk
+                .find_channel(to)
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    format!("the bot is not in {to}: invite it there, or pick another")
+                });
+        }
+        if to.starts_with('@') {
+            return self
+                .desk
+                .find_person(to)
+                .map(str::to_string)
+                .ok_or_else(|| format!("nobody called {to}: try their user id (U…)"));
+        }
+        let id_like = to.len() >= 9
+            && to
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            && to.starts_with(['C', 'G', 'D', 'U', 'W']);
+        if id_like {
+            Ok(to.to_string())
+        } else {
+            Err(format!(
+                "`{to}`: write #channel, @person, or an id (C…, U…)"
+            ))
+        }
+    }
+
+    /// Queues a move and shows it as pending at once.
+    fn send(&mut self, action: Action) {
+        let swarm = action.thread_ts.map(|t| (action.channel.clone(), t));
+        let label = action.label.clone();
+        let id = action.id.clone();
+        tracing::info!(action = id, label, "queued");
+        if let Err(e) = self.outbox.send(action) {
+            self.activity = Some(Activity {
+                text: format!("✗ {label}: {e}"),
+                tone: Tone::Failed,
+            });
+            return;
+        }
+        self.pending.insert(
+            id,
+            Pending {
+                swarm,
+                label: label.clone(),
+                state: ActionState::Queued,
+            },
+        );
+        self.show_activity();
+    }
+
+    fn on_report(&mut self, report: ActionUpdate) {
+        match &report.state {
+            ActionState::Done => {
+                self.pending.remove(&report.id);
+                self.activity = Some(Activity {
+                    text: format!("✓ {}", report.label),
+                    tone: Tone::Done,
+                });
+                if !self.pending.is_empty() {
+                    self.show_activity();
+                }
+            }
+            ActionState::Failed { error } => {
+                self.pending.remove(&report.id);
+                self.activity = Some(Activity {
+                    text: format!("✗ {} failed: {error}", report.label),
+                    tone: Tone::Failed,
+                });
+            }
+            state => {
+                if let Some(p) = self.pending.get_mut(&report.id) {
+                    p.state = state.clone();
+                }
+                self.show_activity();
+            }
+        }
+    }
+
+    /// The oldest pending move, and how many more wait behind it.
+    fn show_activity(&mut self) {
+        let Some(p) = self.pending.values().next() else {
+            return;
+        };
+        let more = match self.pending.len() {
+            1 => String::new(),
+            n => format!(" (+{} queued)", n - 1),
+        };
+        let offline = !*self.online.borrow();
+        let state = match &p.state {
+            ActionState::Retrying { error, wait } => {
+                format!(": {error}, retrying in {}s", wait.as_secs().max(1))
+            }
+            ActionState::Queued if offline => ": queued until Slack is back".to_string(),
+            _ => String::new(),
+        };
+        self.activity = Some(Activity {
+            text: format!("⋯ {}{state}{more}", p.label),
+            tone: Tone::Pending,
+        });
+    }
+
+    /// A follow-up fell due: remind the assigned experts in the thread, once (if asked).
+    fn remind(&mut self, e: &Lifecycle, key: &SwarmKey) {
+        if !self.moves.remind_experts {
+            return;
+        }
+        let Some(swarm) = self.desk.swarm(&key.0, key.1).cloned() else {
+            return;
+        };
+        let claimed = match &self.store {
+            Some(store) => store.claim("dashboard-reminders", &e.key, e.at.secs()),
+            None => return,
+        };
+        match claimed {
+            Ok(true) => {
+                let action = self.mover().remind(&swarm);
+                self.send(action);
+            }
+            Ok(false) => {}
+            Err(err) => tracing::warn!(error = %err, "could not record a reminder; not sent"),
+        }
+    }
+
+    /// Opens the thread in a browser where there is one; otherwise shows the links.
+    fn browse(&self, swarm: &crate::domain::Swarm) {
+        let web = self.web.clone();
+        let tx = self.notice_tx.clone();
+        let (channel, ts) = (swarm.channel.clone(), swarm.thread_ts.to_string());
+        let case_link = swarm.request.link.clone();
+        tokio::spawn(async move {
+            let permalink = web
+                .call::<serde_json::Value>(
+                    "chat.getPermalink",
+                    &[("channel", channel), ("message_ts", ts)],
+                )
+                .await
+                .ok()
+                .and_then(|v| v["permalink"].as_str().map(str::to_string));
+            let Some(url) = permalink.clone().or(case_link.clone()) else {
+                let _ = tx.send("No link for this swarm: Slack gave no permalink and the request has no case link.".into());
+                return;
+            };
+            let notice = match open_in_browser(&url) {
+                Ok(()) => format!("Opened {url}"),
+                Err(_) => {
+                    let mut links = format!("Thread: {}", permalink.unwrap_or_else(|| "—".into()));
+                    if let Some(l) = case_link {
+                        links.push_str(&format!(" · Case: {l}"));
+                    }
+                    links
+                }
+            };
+            let _ = tx.send(notice);
+        });
+    }
+
+    /// Presence for the picker's likely choices, cached for a minute.
+    fn ask_presence(&mut self, swarm: &crate::domain::Swarm) {
+        let now = Instant::now();
+        let users: Vec<String> = moves::rank_experts(&self.desk, swarm)
+            .iter()
+            .take(15)
+            .map(|c| c.expert.user.clone())
+            .filter(|u| {
+                self.presence_asked
+                    .get(u)
+                    .is_none_or(|at| now.duration_since(*at) > PRESENCE_TTL)
+            })
+            .collect();
+        for u in &users {
+            self.presence_asked.insert(u.clone(), now);
+        }
+        let (web, tx) = (self.web.clone(), self.names_tx.clone());
+        tokio::spawn(async move {
+            for user in users {
+                match web
+                    .call::<serde_json::Value>("users.getPresence", &[("user", user.clone())])
+                    .await
+                {
+                    Ok(v) => {
+                        let active = v["presence"].as_str() == Some("active");
+                        let _ = tx.send(Input::Presence { user, active });
+                    }
+                    Err(e) => tracing::debug!(user, error = %e, "users.getPresence failed"),
+                }
+            }
+        });
     }
 
     /// Names for people the desk has not met yet, fetched once each, off the loop.
@@ -360,6 +950,119 @@ fn load_people(web: Arc<WebClient>, tx: mpsc::UnboundedSender<Input>) {
             }
         }
     });
+}
+
+/// Where a pod's experts come from: the pod's product, and its user group if any.
+struct ExpertSources {
+    /// (product, configured group: an id `S…` or a handle; `None`: look for
+    /// `<product>-experts` or `<pod>-experts`).
+    pods: Vec<(String, String, Option<String>)>,
+    /// Experts named in the config, with their skills.
+    named: Vec<(String, Vec<String>)>,
+}
+
+fn expert_sources(settings: &Settings, desk: &Desk) -> ExpertSources {
+    let configured = |pod: &crate::domain::Pod| {
+        settings
+            .file
+            .pods
+            .iter()
+            .find(|p| {
+                let c = p.channel.trim_start_matches('#');
+                c == pod.channel || c == desk.channel_name(&pod.channel)
+            })
+            .and_then(|p| p.expert_group.clone())
+    };
+    ExpertSources {
+        pods: desk
+            .pods()
+            .map(|p| (p.product.clone(), p.name.clone(), configured(p)))
+            .collect(),
+        named: settings
+            .file
+            .experts
+            .iter()
+            .map(|e| (e.user.clone(), e.skills.clone()))
+            .collect(),
+    }
+}
+
+/// Loads the experts once at start: the config's, and each pod's user group (members get
+/// the pod's product as a skill), off the loop.
+fn load_experts(web: Arc<WebClient>, sources: ExpertSources, tx: mpsc::UnboundedSender<Input>) {
+    tokio::spawn(async move {
+        let mut skills: BTreeMap<String, Vec<String>> = sources.named.into_iter().collect();
+        let groups: Vec<serde_json::Value> = match web
+            .call::<serde_json::Value>("usergroups.list", &[])
+            .await
+        {
+            Ok(v) => v["usergroups"].as_array().cloned().unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(error = %e, "usergroups.list failed; experts from the config only");
+                Vec::new()
+            }
+        };
+        for (product, pod, configured) in &sources.pods {
+            let wanted: Vec<String> = match configured {
+                Some(g) => vec![g.trim_start_matches('@').to_string()],
+                None => vec![format!("{product}-experts"), format!("{pod}-experts")],
+            };
+            let Some(group) = groups.iter().find(|g| {
+                wanted
+                    .iter()
+                    .any(|w| g["id"] == w.as_str() || g["handle"] == w.as_str())
+            }) else {
+                if configured.is_some() {
+                    tracing::warn!(pod, group = ?configured, "no such user group");
+                }
+                continue;
+            };
+            let id = group["id"].as_str().unwrap_or_default().to_string();
+            match web
+                .call::<serde_json::Value>("usergroups.users.list", &[("usergroup", id)])
+                .await
+            {
+                Ok(v) => {
+                    for user in v["users"].as_array().into_iter().flatten() {
+                        if let Some(user) = user.as_str() {
+                            let s = skills.entry(user.to_string()).or_default();
+                            if !s.iter().any(|x| x == product) {
+                                s.insert(0, product.clone());
+                            }
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(pod, error = %e, "usergroups.users.list failed"),
+            }
+        }
+        for (user, skills) in skills {
+            let _ = tx.send(Input::Expert {
+                name: user.clone(),
+                user,
+                skills,
+            });
+        }
+    });
+}
+
+/// Opens a URL with the desktop's opener, when there is a desktop to open it on.
+fn open_in_browser(url: &str) -> std::io::Result<()> {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else if std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some()
+    {
+        "xdg-open"
+    } else {
+        return Err(std::io::Error::other("no display to open a browser on"));
+    };
+    // The child must not write into the terminal the dashboard owns.
+    std::process::Command::new(opener)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map(|_| ())
 }
 
 fn now() -> Ts {

@@ -31,6 +31,8 @@ pub struct File {
     pub intake: IntakeSection,
     #[serde(default)]
     pub ui: UiSection,
+    #[serde(default)]
+    pub actions: ActionsSection,
     /// Key overrides: an action's name and its key or keys (`quit = ["q", "Ctrl-c"]`).
     #[serde(default)]
     pub keys: BTreeMap<String, Keys>,
@@ -41,6 +43,29 @@ pub struct File {
 pub struct UiSection {
     /// Ring the terminal bell for a new Sev1 or a breach (default true).
     pub bell: Option<bool>,
+}
+
+/// How the lead's moves behave.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionsSection {
+    /// Archive a promoted swarm's incident channel when resolving it (default: ask).
+    pub archive_incident: Option<ArchivePolicy>,
+    /// Post a reminder in the thread, naming the assigned experts, when a follow-up
+    /// falls due (default false: the row and the bell say so either way).
+    pub remind_experts: Option<bool>,
+    /// Where a shift handoff goes unless the lead types another place (`#channel`,
+    /// a channel id, `@person` or a user id).
+    pub handoff_to: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArchivePolicy {
+    #[default]
+    Ask,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -304,7 +329,11 @@ impl Settings {
     pub fn demo(api_url: &str, data_dir: PathBuf) -> Settings {
         Settings {
             path: None,
-            file: File::default(),
+            file: File {
+                // The demo workspace's lead: the lead's moves name them, as a config would.
+                lead: Some(crate::emulator::LEAD_USER_ID.to_string()),
+                ..File::default()
+            },
             api_url: api_url.to_string(),
             app_token: Some(Token::new("xapp-1-demo-emulator")),
             bot_token: Some(Token::new("xoxb-demo-emulator")),

@@ -7,13 +7,16 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use serde_json::{Value, json};
 use std::collections::HashSet;
+use swarmdeck::domain::moves::Promotion;
 use swarmdeck::domain::{Desk, DeskConfig, Input, Pod, Ts};
 use swarmdeck::slack::translate::Translator;
 use swarmdeck::slack::wire::Event;
+use swarmdeck::ui::dialog::{Asks, Dialog, Picker, PromoteForm, Prompt};
 use swarmdeck::ui::keymap::{Intent, Keymap};
 use swarmdeck::ui::theme::Theme;
-use swarmdeck::ui::view::{Screen, View};
-use swarmdeck::ui::{Health, Screenful, render};
+use swarmdeck::ui::triage::Triage;
+use swarmdeck::ui::view::{Screen, SwarmKey, View};
+use swarmdeck::ui::{Activity, Health, Screenful, Tone, render};
 
 const NOW: i64 = 1_795_440_000; // 2026-11-22 13:20 UTC, a fixed "now"
 
@@ -136,6 +139,10 @@ fn busy_desk() -> Desk {
             "swarmdeck_assigned",
             json!({"expert": "U0EXP00003", "lead": "U0LEAD0001"}),
         ),
+        json!({"type": "message", "channel": "C0INC0001", "user": "U0EXP00003", "ts": ts(100),
+               "text": "Crash is in the keychain migration; rolling back 8.4.1.\u{1b}]52;c;cHduZWQ=\u{7}"}),
+        json!({"type": "message", "channel": "C0INC0001", "user": "U0LEAD0001", "ts": ts(95),
+               "text": "Thanks, status page updated."}),
         marker(
             mob,
             125,
@@ -179,6 +186,18 @@ fn busy_desk() -> Desk {
 }
 
 fn draw(desk: &Desk, view: &View, w: u16, h: u16, color: bool) -> Terminal<TestBackend> {
+    draw_with(desk, view, w, h, color, &HashSet::new(), None)
+}
+
+fn draw_with(
+    desk: &Desk,
+    view: &View,
+    w: u16,
+    h: u16,
+    color: bool,
+    pending: &HashSet<SwarmKey>,
+    activity: Option<&Activity>,
+) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
     let health = Health {
         connected: 2,
@@ -204,6 +223,8 @@ fn draw(desk: &Desk, view: &View, w: u16, h: u16, color: bool) -> Terminal<TestB
         theme: &theme,
         attention: &attention,
         notice: None,
+        pending,
+        activity,
     };
     terminal.draw(|f| render(&screen, view, f)).unwrap();
     assert_clean(terminal.backend());
@@ -350,4 +371,125 @@ fn until_the_lead_moves_the_top_row_is_selected_as_the_backlog_arrives() {
         first,
         "the top row changed, and the selection with it"
     );
+}
+
+fn key_of(desk: &Desk, case: &str) -> SwarmKey {
+    let s = desk.swarms().find(|s| s.case() == case).unwrap();
+    (s.channel.clone(), s.thread_ts)
+}
+
+/// The busy desk, with the api pod's experts known (as the group loader tells the desk).
+fn desk_with_experts() -> Desk {
+    let mut desk = busy_desk();
+    for (user, name, skills, active) in [
+        ("U0EXP00001", "priya.raman", vec!["api", "auth"], Some(true)),
+        (
+            "U0EXP00002",
+            "tomás.ek",
+            vec!["api", "webhooks"],
+            Some(false),
+        ),
+        ("U0EXP00003", "李小龍", vec!["mobile"], None),
+        ("U0EXP00004", "grace.hall", vec!["billing"], Some(true)),
+    ] {
+        desk.apply(
+            Input::Expert {
+                user: user.into(),
+                name: name.into(),
+                skills: skills.into_iter().map(String::from).collect(),
+            },
+            Ts::from_secs(NOW),
+        );
+        if let Some(active) = active {
+            desk.apply(
+                Input::Presence {
+                    user: user.into(),
+                    active,
+                },
+                Ts::from_secs(NOW),
+            );
+        }
+    }
+    desk
+}
+
+#[test]
+fn the_assign_picker_ranks_by_skill_presence_and_load() {
+    let desk = desk_with_experts();
+    let mut view = view_after(&desk, &[]);
+    view.dialog = Some(Dialog::Pick(Picker {
+        swarm: key_of(&desk, "27346"),
+        unassign: false,
+        query: String::new(),
+        selected: 0,
+    }));
+    snapshot_both_sizes!("assign_picker", desk, view);
+}
+
+#[test]
+fn the_promote_dialog_shows_severity_name_and_access() {
+    let desk = busy_desk();
+    let key = key_of(&desk, "27343");
+    let swarm = desk.swarm(&key.0, key.1).unwrap();
+    let mut view = view_after(&desk, &[]);
+    view.dialog = Some(Dialog::Promote(PromoteForm {
+        promotion: Promotion::proposed(&desk, swarm),
+        swarm: key,
+        name_edited: false,
+    }));
+    snapshot_both_sizes!("promote_dialog", desk, view);
+}
+
+#[test]
+fn the_resolve_prompt_offers_to_archive_the_incident_channel() {
+    let desk = busy_desk();
+    let mut view = view_after(&desk, &[]);
+    view.dialog = Some(Dialog::Ask(Prompt {
+        swarm: Some(key_of(&desk, "27345")),
+        asks: Asks::Resolution {
+            incident: Some("support-mobile-sev1-27345".into()),
+            archive: Some(true),
+        },
+        input: "Rolled back 8.4.1".into(),
+        error: None,
+    }));
+    snapshot_both_sizes!("resolve_prompt", desk, view);
+}
+
+#[test]
+fn triage_walks_the_queue_with_suggestions() {
+    let desk = desk_with_experts();
+    let mut view = view_after(&desk, &[]);
+    let mut triage = Triage::start(&desk, Ts::from_secs(NOW));
+    assert_eq!(triage.left(), triage.total());
+    let first = triage.current(&desk).unwrap();
+    assert_eq!(
+        desk.swarm(&first.0, first.1).unwrap().case(),
+        "27346",
+        "unanswered and past its first-response target: first"
+    );
+    view.triage = Some(triage);
+    view.screen = Screen::Triage;
+    snapshot_both_sizes!("triage", desk, view);
+    let mut triage = view.triage.take().unwrap();
+    while triage.current(&desk).is_some() {
+        triage.next();
+    }
+    view.triage = Some(triage);
+    snapshot_both_sizes!("triage_done", desk, view);
+}
+
+#[test]
+fn a_pending_move_shows_on_its_row_and_in_the_header() {
+    let desk = busy_desk();
+    let view = view_after(&desk, &[]);
+    let pending = HashSet::from([key_of(&desk, "27343")]);
+    let activity = Activity {
+        text: "⋯ promote 27343 to #support-api-sev1-27343: conversations.create: ratelimited, retrying in 2s".into(),
+        tone: Tone::Pending,
+    };
+    for (w, h) in [(80u16, 24u16), (160, 48)] {
+        let terminal = draw_with(&desk, &view, w, h, true, &pending, Some(&activity));
+        insta::assert_snapshot!(format!("pending_{w}x{h}"), terminal.backend());
+    }
 }

@@ -181,7 +181,13 @@ pub struct Desk {
     experts: BTreeMap<String, Expert>,
     names: HashMap<String, String>,
     channel_names: HashMap<String, String>,
+    /// The latest messages of channels that are not pods (incident channels), for the
+    /// detail view to follow.
+    logs: HashMap<String, BTreeMap<Ts, Msg>>,
 }
+
+/// Messages kept per incident channel: the detail view shows the latest.
+const LOG_CAP: usize = 300;
 
 impl Desk {
     pub fn new(config: DeskConfig, pods: impl IntoIterator<Item = Pod>) -> Desk {
@@ -194,6 +200,7 @@ impl Desk {
             experts: BTreeMap::new(),
             names: HashMap::new(),
             channel_names: HashMap::new(),
+            logs: HashMap::new(),
         }
     }
 
@@ -249,6 +256,39 @@ impl Desk {
             .get(user)
             .or_else(|| self.experts.get(user).map(|e| &e.name))
             .map_or(user, String::as_str)
+    }
+
+    /// The latest messages in a channel that is not a pod (an incident channel), oldest
+    /// first.
+    pub fn channel_log(&self, channel: &str) -> Vec<&Msg> {
+        self.logs
+            .get(channel)
+            .map(|log| log.values().collect())
+            .unwrap_or_default()
+    }
+
+    /// A person by display name (as the lead types it, with or without `@`).
+    pub fn find_person(&self, name: &str) -> Option<&str> {
+        let name = name.trim_start_matches('@').to_lowercase();
+        self.names
+            .iter()
+            .find(|(_, n)| n.to_lowercase() == name)
+            .map(|(id, _)| id.as_str())
+            .or_else(|| {
+                self.experts
+                    .values()
+                    .find(|e| e.name.to_lowercase() == name)
+                    .map(|e| e.user.as_str())
+            })
+    }
+
+    /// A channel by name (with or without `#`).
+    pub fn find_channel(&self, name: &str) -> Option<&str> {
+        let name = name.trim_start_matches('#');
+        self.channel_names
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(id, _)| id.as_str())
     }
 
     pub fn channel_name<'a>(&'a self, id: &'a str) -> &'a str {
@@ -341,6 +381,13 @@ impl Desk {
 
     fn on_message(&mut self, msg: Msg, now: Ts) -> Vec<Lifecycle> {
         if !self.pods.contains_key(&msg.channel) {
+            let log = self.logs.entry(msg.channel.clone()).or_default();
+            if replace_if_newer(log.get(&msg.ts), &msg) {
+                log.insert(msg.ts, msg);
+            }
+            while log.len() > LOG_CAP {
+                log.pop_first();
+            }
             return Vec::new();
         }
         let msg_key = (msg.channel.clone(), msg.ts);
@@ -373,6 +420,9 @@ impl Desk {
     }
 
     fn on_deleted(&mut self, channel: String, ts: Ts, now: Ts) -> Vec<Lifecycle> {
+        if let Some(log) = self.logs.get_mut(&channel) {
+            log.remove(&ts);
+        }
         let msg_key = (channel, ts);
         if !self.deleted.insert(msg_key.clone()) {
             return Vec::new();

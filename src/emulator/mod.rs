@@ -32,6 +32,9 @@ use tokio::task::JoinHandle;
 
 pub use methods::ALL_BOT_SCOPES;
 
+/// The seeded workspace's swarm lead (`swarmdeck demo` acts as them).
+pub const LEAD_USER_ID: &str = seed::LEAD_ID;
+
 /// How `conversations.history` and `conversations.replies` are limited.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum HistoryLimits {

@@ -26,13 +26,52 @@ pub fn render(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Rect)
         Layout::vertical([Constraint::Length(7), Constraint::Min(3)]).areas(area);
     render_fields(s, swarm, frame, fields_area);
     let thread = s.desk.thread(&swarm.channel, swarm.thread_ts);
-    if rest.width >= 100 {
-        let [thread_area, side] =
+    let (conversation, side) = if rest.width >= 100 {
+        let [main, side] =
             Layout::horizontal([Constraint::Min(40), Constraint::Length(36)]).areas(rest);
-        render_thread(s, view, &thread, frame, thread_area);
-        render_timeline(s, swarm, &thread, frame, side);
+        (main, Some(side))
     } else {
-        render_thread(s, view, &thread, frame, rest);
+        (rest, None)
+    };
+    // A promoted swarm's incident channel is followed too, under its thread.
+    let incident = swarm
+        .incident
+        .as_ref()
+        .map(|i| (i, s.desk.channel_log(&i.channel_id)));
+    match incident {
+        Some((i, log)) if conversation.height >= 12 => {
+            let [top, bottom] =
+                Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)])
+                    .areas(conversation);
+            render_thread(
+                s,
+                view.detail_scroll,
+                &thread_title(&thread),
+                &thread,
+                frame,
+                top,
+            );
+            let title = format!(" #{} · {} messages ", i.channel_name, log.len());
+            render_thread(s, 0, &title, &log, frame, bottom);
+        }
+        _ => render_thread(
+            s,
+            view.detail_scroll,
+            &thread_title(&thread),
+            &thread,
+            frame,
+            conversation,
+        ),
+    }
+    if let Some(side) = side {
+        render_timeline(s, swarm, &thread, frame, side);
+    }
+}
+
+fn thread_title(thread: &[&Msg]) -> String {
+    match thread.len().saturating_sub(1) {
+        1 => " thread · 1 reply ".to_string(),
+        n => format!(" thread · {n} replies "),
     }
 }
 
@@ -40,7 +79,7 @@ fn name(s: &Screenful<'_>, user: &str) -> String {
     s.desk.name_of(user).to_string()
 }
 
-fn render_fields(s: &Screenful<'_>, sw: &Swarm, frame: &mut Frame<'_>, area: Rect) {
+pub(super) fn render_fields(s: &Screenful<'_>, sw: &Swarm, frame: &mut Frame<'_>, area: Rect) {
     let t = s.theme;
     let label = |l: &str| Span::styled(format!("{l:<11}"), t.dim());
     let width = area.width.saturating_sub(13) as usize;
@@ -135,10 +174,11 @@ fn when(s: &Screenful<'_>, at: Ts) -> String {
     }
 }
 
-/// The thread, newest at the bottom; `detail_scroll` lines back from the newest.
-fn render_thread(
+/// Messages, newest at the bottom; `scroll` lines back from the newest.
+pub(super) fn render_thread(
     s: &Screenful<'_>,
-    view: &View,
+    scroll: usize,
+    title: &str,
     thread: &[&Msg],
     frame: &mut Frame<'_>,
     area: Rect,
@@ -146,10 +186,7 @@ fn render_thread(
     let t = s.theme;
     let block = Block::default()
         .borders(Borders::TOP)
-        .title(match thread.len().saturating_sub(1) {
-            1 => " thread · 1 reply ".to_string(),
-            n => format!(" thread · {n} replies "),
-        })
+        .title(title.to_string())
         .title_style(t.title());
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -214,7 +251,7 @@ fn render_thread(
     let height = inner.height as usize;
     let end = lines
         .len()
-        .saturating_sub(view.detail_scroll.min(lines.len().saturating_sub(height)));
+        .saturating_sub(scroll.min(lines.len().saturating_sub(height)));
     let start = end.saturating_sub(height);
     let visible: Vec<Line> = lines.drain(start..end).collect();
     frame.render_widget(Paragraph::new(visible), inner);

@@ -3,11 +3,13 @@
 //! snapshot test sees exactly what the lead sees.
 
 mod detail;
+pub mod dialog;
 pub mod keymap;
 mod metrics;
 mod table;
 pub mod text;
 pub mod theme;
+pub mod triage;
 pub mod view;
 
 use crate::domain::{Desk, Ts};
@@ -52,6 +54,24 @@ pub struct Screenful<'a> {
     pub attention: &'a HashSet<SwarmKey>,
     /// A message for the lead in the footer (a failed call, a hint).
     pub notice: Option<&'a str>,
+    /// Swarms with a move on its way to Slack.
+    pub pending: &'a HashSet<SwarmKey>,
+    /// The latest news from the outbox, shown in the header.
+    pub activity: Option<&'a Activity>,
+}
+
+/// What the outbox is doing, as one line for the lead.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Activity {
+    pub text: String,
+    pub tone: Tone,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tone {
+    Pending,
+    Done,
+    Failed,
 }
 
 impl Screenful<'_> {
@@ -73,8 +93,15 @@ pub fn render(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>) {
         Screen::List => table::render(s, view, frame, body),
         Screen::Detail => detail::render(s, view, frame, body),
         Screen::Metrics => metrics::render(s, frame, body),
+        Screen::Triage => match &view.triage {
+            Some(triage) => triage::render(s, triage, view.detail_scroll, frame, body),
+            None => table::render(s, view, frame, body),
+        },
     }
     render_footer(s, view, frame, footer);
+    if let Some(d) = &view.dialog {
+        dialog::render(s, d, frame);
+    }
     if view.help {
         render_help(s, frame);
     }
@@ -144,6 +171,25 @@ fn render_header(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Re
     ]);
     let [top, bottom] =
         Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
+    let bottom = match s.activity {
+        Some(a) => {
+            let style = match a.tone {
+                Tone::Pending => t.warning(),
+                Tone::Done => t.ok(),
+                Tone::Failed => t.bad(),
+            };
+            let width = (text::width(&a.text) as u16 + 1).min(area.width / 2);
+            let [counters_area, activity_area] =
+                Layout::horizontal([Constraint::Min(10), Constraint::Length(width)]).areas(bottom);
+            frame.render_widget(
+                Paragraph::new(Span::styled(text::fit(&a.text, width as usize), style))
+                    .right_aligned(),
+                activity_area,
+            );
+            counters_area
+        }
+        None => bottom,
+    };
     let right_width = right.iter().map(|s| text::width(&s.content)).sum::<usize>() as u16;
     let [left_area, right_area] = Layout::horizontal([
         Constraint::Min(10),
@@ -204,7 +250,23 @@ fn render_footer(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Re
             hint(Intent::Down, "newer"),
         ],
         Screen::Metrics => vec![hint(Intent::Metrics, "back"), hint(Intent::NextPod, "pods")],
+        Screen::Triage => vec![
+            hint(Intent::Close, "leave triage"),
+            hint(Intent::Up, "older"),
+            hint(Intent::Down, "newer"),
+        ],
     };
+    if matches!(view.screen, Screen::List | Screen::Detail) {
+        let moves = [
+            hint(Intent::Assign, "assign"),
+            hint(Intent::Promote, "promote"),
+            hint(Intent::Resolve, "resolve"),
+            hint(Intent::Triage, "triage"),
+        ];
+        if area.width >= 120 {
+            hints.extend(moves);
+        }
+    }
     hints.extend([hint(Intent::Help, "help"), hint(Intent::Quit, "quit")]);
     if !view.filter.is_empty() {
         hints.insert(0, format!("filter “{}”", view.filter));

@@ -138,6 +138,14 @@ fn table_row<'a>(
     } else {
         status.to_string()
     };
+    let follow_up_due = sw.follow_up_at.is_some_and(|at| at <= s.now);
+    let (status, status_style) = if s.pending.contains(&row.key()) {
+        (format!("⋯ {status}"), t.warning())
+    } else if follow_up_due {
+        ("follow-up due".to_string(), t.warning())
+    } else {
+        (status, ratatui::style::Style::new())
+    };
     let experts_cell = if experts.is_empty() {
         Span::styled("—", t.warning())
     } else {
@@ -153,6 +161,6 @@ fn table_row<'a>(
         Cell::from(Line::from(sla).right_aligned()),
         Cell::from(experts_cell),
         Cell::from(Line::from(fit(&sw.reply_count.to_string(), w[7] as usize)).right_aligned()),
-        Cell::from(fit(&status, w[8] as usize)),
+        Cell::from(Span::styled(fit(&status, w[8] as usize), status_style)),
     ])
 }

@@ -17,6 +17,7 @@ pub enum Screen {
     List,
     Detail,
     Metrics,
+    Triage,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,6 +119,9 @@ pub struct View {
     /// Until the lead first moves, the selection stays on the top row: at start the
     /// backlog arrives in bursts, and "the first row" is the one to be on.
     pub at_top_until_moved: bool,
+    /// An open dialog takes every key until it closes.
+    pub dialog: Option<super::dialog::Dialog>,
+    pub triage: Option<super::triage::Triage>,
 }
 
 impl Default for View {
@@ -134,6 +138,8 @@ impl Default for View {
             detail_scroll: 0,
             page: 10,
             at_top_until_moved: true,
+            dialog: None,
+            triage: None,
         }
     }
 }
@@ -143,6 +149,8 @@ impl Default for View {
 pub enum Outcome {
     Stay,
     Quit,
+    /// One of the lead's moves, on the selected swarm: the app plans and sends it.
+    Move(Intent),
 }
 
 impl View {
@@ -238,14 +246,14 @@ impl View {
         match intent {
             Intent::Quit => return Outcome::Quit,
             Intent::Help => self.help = true,
-            Intent::Down if self.screen == Screen::Detail => {
+            Intent::Down if self.reading() => {
                 self.detail_scroll = self.detail_scroll.saturating_sub(1)
             }
-            Intent::Up if self.screen == Screen::Detail => self.detail_scroll += 1,
-            Intent::PageDown if self.screen == Screen::Detail => {
+            Intent::Up if self.reading() => self.detail_scroll += 1,
+            Intent::PageDown if self.reading() => {
                 self.detail_scroll = self.detail_scroll.saturating_sub(self.page)
             }
-            Intent::PageUp if self.screen == Screen::Detail => self.detail_scroll += self.page,
+            Intent::PageUp if self.reading() => self.detail_scroll += self.page,
             Intent::Down => select(self, (at + 1).min(last)),
             Intent::Up => select(self, at.saturating_sub(1)),
             Intent::PageDown => select(self, (at + self.page.max(1)).min(last)),
@@ -259,6 +267,7 @@ impl View {
                 }
             }
             Intent::Close => {
+                self.triage = None;
                 if self.screen != Screen::List {
                     self.screen = Screen::List;
                 } else if !self.filter.is_empty() {
@@ -294,8 +303,26 @@ impl View {
                 self.screen = Screen::List;
             }
             Intent::Sort => self.sort = self.sort.next(),
+            Intent::Assign
+            | Intent::AssignOther
+            | Intent::Unassign
+            | Intent::Promote
+            | Intent::Resolve
+            | Intent::Reopen
+            | Intent::Waiting
+            | Intent::FollowUp
+            | Intent::Reply
+            | Intent::Browse
+            | Intent::Triage
+            | Intent::Skip
+            | Intent::Handoff => return Outcome::Move(intent),
         }
         Outcome::Stay
+    }
+
+    /// Whether arrows scroll a thread (detail, triage) rather than move the selection.
+    fn reading(&self) -> bool {
+        matches!(self.screen, Screen::Detail | Screen::Triage)
     }
 
     /// A key typed while the filter is being edited: Enter keeps the filter, Esc clears it.

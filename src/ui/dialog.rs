@@ -1,0 +1,606 @@
+//! The lead's dialogs: the expert picker, the promote form, and one-line prompts
+//! (resolution, reply, next steps, follow-up time, handoff destination). Each takes
+//! keys and either keeps going, closes, or submits what the lead settled on; the app
+//! turns a submission into a move. Nothing here talks to Slack.
+
+use super::Screenful;
+use super::text::fit;
+use super::view::{SwarmKey, fuzzy};
+use crate::domain::moves::{Promotion, rank_experts};
+use crate::domain::{Desk, Urgency};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Dialog {
+    Pick(Picker),
+    Promote(PromoteForm),
+    Ask(Prompt),
+}
+
+/// Choosing an expert to assign (or, with `unassign`, one of those assigned).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Picker {
+    pub swarm: SwarmKey,
+    pub unassign: bool,
+    pub query: String,
+    pub selected: usize,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PromoteForm {
+    pub swarm: SwarmKey,
+    pub promotion: Promotion,
+    /// The lead typed a name: changing the severity no longer renames it.
+    pub name_edited: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prompt {
+    pub swarm: Option<SwarmKey>,
+    pub asks: Asks,
+    pub input: String,
+    /// Why the last Enter was refused (a due time that does not parse).
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Asks {
+    /// `archive`: whether the incident channel will be archived, when the lead decides.
+    Resolution {
+        incident: Option<String>,
+        archive: Option<bool>,
+    },
+    Reply,
+    NextSteps,
+    Due {
+        next_steps: String,
+    },
+    /// Where to post the handoff (`#channel`, a channel id, `@name` or a user id).
+    Handoff {
+        open: usize,
+    },
+}
+
+/// What the lead settled on.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Submit {
+    Assign {
+        swarm: SwarmKey,
+        expert: String,
+    },
+    Unassign {
+        swarm: SwarmKey,
+        expert: String,
+    },
+    Promote {
+        swarm: SwarmKey,
+        promotion: Promotion,
+    },
+    Resolve {
+        swarm: SwarmKey,
+        resolution: String,
+        archive: bool,
+    },
+    Reply {
+        swarm: SwarmKey,
+        text: String,
+    },
+    NextSteps {
+        swarm: SwarmKey,
+        next_steps: String,
+    },
+    FollowUp {
+        swarm: SwarmKey,
+        next_steps: String,
+        due: String,
+    },
+    Handoff {
+        to: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum DialogKey {
+    Keep,
+    Close,
+    Submit(Submit),
+}
+
+/// One line of the picker.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PickItem {
+    pub user: String,
+    pub name: String,
+    pub active: Option<bool>,
+    pub skills: Vec<String>,
+    pub matched: usize,
+    pub load: usize,
+}
+
+impl Picker {
+    /// The picker's lines for its query: ranked candidates, or the assigned experts.
+    pub fn items(&self, desk: &Desk) -> Vec<PickItem> {
+        let Some(swarm) = desk.swarm(&self.swarm.0, self.swarm.1) else {
+            return Vec::new();
+        };
+        let query = self.query.to_lowercase();
+        let items: Vec<PickItem> = if self.unassign {
+            swarm
+                .experts
+                .iter()
+                .map(|u| {
+                    let e = desk.experts().find(|e| e.user == *u);
+                    PickItem {
+                        user: u.clone(),
+                        name: desk.name_of(u).to_string(),
+                        active: e.and_then(|e| e.active),
+                        skills: e.map(|e| e.skills.clone()).unwrap_or_default(),
+                        matched: 0,
+                        load: desk.load(u),
+                    }
+                })
+                .collect()
+        } else {
+            rank_experts(desk, swarm)
+                .into_iter()
+                .map(|c| PickItem {
+                    user: c.expert.user.clone(),
+                    name: desk.name_of(&c.expert.user).to_string(),
+                    active: c.expert.active,
+                    skills: c.expert.skills.clone(),
+                    matched: c.matched.len(),
+                    load: c.load,
+                })
+                .collect()
+        };
+        items
+            .into_iter()
+            .filter(|i| {
+                query.is_empty()
+                    || fuzzy(
+                        &format!("{} {}", i.name, i.skills.join(" ")).to_lowercase(),
+                        &query,
+                    )
+            })
+            .collect()
+    }
+}
+
+fn edit(input: &mut String, key: &KeyEvent) -> bool {
+    match key.code {
+        KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => input.clear(),
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+            if input.chars().count() < 2_000 {
+                input.push(c);
+            }
+        }
+        KeyCode::Backspace => {
+            input.pop();
+        }
+        _ => return false,
+    }
+    true
+}
+
+impl Dialog {
+    pub fn on_key(&mut self, key: KeyEvent, desk: &Desk) -> DialogKey {
+        if key.code == KeyCode::Esc {
+            return DialogKey::Close;
+        }
+        match self {
+            Dialog::Pick(p) => {
+                let items = p.items(desk);
+                match key.code {
+                    KeyCode::Down => {
+                        p.selected = (p.selected + 1).min(items.len().saturating_sub(1))
+                    }
+                    KeyCode::Up => p.selected = p.selected.saturating_sub(1),
+                    KeyCode::Enter => {
+                        let Some(item) = items.get(p.selected) else {
+                            return DialogKey::Keep;
+                        };
+                        let (swarm, expert) = (p.swarm.clone(), item.user.clone());
+                        return DialogKey::Submit(if p.unassign {
+                            Submit::Unassign { swarm, expert }
+                        } else {
+                            Submit::Assign { swarm, expert }
+                        });
+                    }
+                    _ => {
+                        if edit(&mut p.query, &key) {
+                            p.selected = 0;
+                        }
+                    }
+                }
+            }
+            Dialog::Promote(f) => match key.code {
+                KeyCode::Up | KeyCode::Down => {
+                    let level = f.promotion.urgency as usize;
+                    let level = if key.code == KeyCode::Up {
+                        level.saturating_sub(1)
+                    } else {
+                        (level + 1).min(3)
+                    };
+                    let urgency = Urgency::ALL[level];
+                    if let Some(swarm) = desk.swarm(&f.swarm.0, f.swarm.1) {
+                        let fresh =
+                            Promotion::with_urgency(desk, swarm, urgency, f.promotion.private);
+                        if !f.name_edited {
+                            f.promotion.channel_name = fresh.channel_name;
+                        }
+                    }
+                    f.promotion.urgency = urgency;
+                }
+                KeyCode::Tab => f.promotion.private = !f.promotion.private,
+                KeyCode::Enter if !f.promotion.channel_name.is_empty() => {
+                    return DialogKey::Submit(Submit::Promote {
+                        swarm: f.swarm.clone(),
+                        promotion: f.promotion.clone(),
+                    });
+                }
+                _ => {
+                    // Channel names are lowercase, without spaces.
+                    if let KeyCode::Char(c) = key.code
+                        && !(c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                    {
+                        return DialogKey::Keep;
+                    }
+                    let mut name = f.promotion.channel_name.clone();
+                    if edit(&mut name, &key) {
+                        f.promotion.channel_name = name.to_lowercase().chars().take(80).collect();
+                        f.name_edited = true;
+                    }
+                }
+            },
+            Dialog::Ask(p) => match key.code {
+                KeyCode::Tab => {
+                    if let Asks::Resolution {
+                        archive: Some(a), ..
+                    } = &mut p.asks
+                    {
+                        *a = !*a;
+                    }
+                }
+                KeyCode::Enter => {
+                    let text = p.input.trim().to_string();
+                    if text.is_empty() {
+                        p.error = Some("type something first (Esc cancels)".into());
+                        return DialogKey::Keep;
+                    }
+                    let swarm = p.swarm.clone().unwrap_or_default();
+                    return DialogKey::Submit(match &p.asks {
+                        Asks::Resolution { archive, .. } => Submit::Resolve {
+                            swarm,
+                            resolution: text,
+                            archive: archive.unwrap_or(false),
+                        },
+                        Asks::Reply => Submit::Reply { swarm, text },
+                        Asks::NextSteps => Submit::NextSteps {
+                            swarm,
+                            next_steps: text,
+                        },
+                        Asks::Due { next_steps } => Submit::FollowUp {
+                            swarm,
+                            next_steps: next_steps.clone(),
+                            due: text,
+                        },
+                        Asks::Handoff { .. } => Submit::Handoff { to: text },
+                    });
+                }
+                _ => {
+                    if edit(&mut p.input, &key) {
+                        p.error = None;
+                    }
+                }
+            },
+        }
+        DialogKey::Keep
+    }
+}
+
+pub fn render(s: &Screenful<'_>, dialog: &Dialog, frame: &mut Frame<'_>) {
+    let t = s.theme;
+    let area = frame.area();
+    let width = area.width.saturating_sub(4).clamp(20, 76);
+    let inner = width.saturating_sub(4) as usize;
+    let label = |l: &str| Span::styled(format!("{l:<10}"), t.dim());
+    let case = |key: &SwarmKey| {
+        s.desk
+            .swarm(&key.0, key.1)
+            .map(|sw| sw.case().to_string())
+            .unwrap_or_default()
+    };
+    let (title, lines, keys): (String, Vec<Line>, &str) = match dialog {
+        Dialog::Pick(p) => {
+            let items = p.items(s.desk);
+            let mut lines = vec![Line::from(vec![
+                label("search"),
+                Span::raw(p.query.clone()),
+                Span::styled("▏", t.attention()),
+            ])];
+            if items.is_empty() {
+                let why = if p.unassign {
+                    "nobody is assigned"
+                } else if s.desk.experts().next().is_none() {
+                    "no experts known: add [[experts]] or a pod's expert_group to the config"
+                } else {
+                    "nobody matches"
+                };
+                lines.push(Line::styled(fit(why, inner), t.dim()));
+            }
+            let shown = area.height.saturating_sub(10).clamp(3, 12) as usize;
+            let first = p.selected.saturating_sub(shown - 1);
+            for (i, item) in items.iter().enumerate().skip(first).take(shown) {
+                let presence = match item.active {
+                    Some(true) => Span::styled("● ", t.ok()),
+                    Some(false) => Span::styled("○ ", t.dim()),
+                    None => Span::styled("· ", t.dim()),
+                };
+                let detail = format!(
+                    "{} · {} open",
+                    if item.skills.is_empty() {
+                        "no skills listed".to_string()
+                    } else {
+                        item.skills.join(", ")
+                    },
+                    item.load
+                );
+                let name = fit(&item.name, 22);
+                let mut line = Line::from(vec![
+                    presence,
+                    Span::raw(format!("{name:<22} ")),
+                    Span::styled(fit(&detail, inner.saturating_sub(26)), t.dim()),
+                ]);
+                if i == p.selected {
+                    line = line.style(t.selected());
+                }
+                lines.push(line);
+            }
+            let verb = if p.unassign {
+                "unassign from"
+            } else {
+                "assign to"
+            };
+            (
+                format!(" {verb} {} ", case(&p.swarm)),
+                lines,
+                "type to search · ↑↓ choose · Enter confirm · Esc cancel",
+            )
+        }
+        Dialog::Promote(f) => {
+            let p = &f.promotion;
+            let lines = vec![
+                Line::from(vec![
+                    label("severity"),
+                    Span::styled(format!("Sev{}", p.urgency.level()), t.urgency(p.urgency)),
+                    Span::styled("  (↑↓)", t.dim()),
+                ]),
+                Line::from(vec![
+                    label("channel"),
+                    Span::raw(format!("#{}", p.channel_name)),
+                    Span::styled("▏", t.attention()),
+                ]),
+                Line::from(vec![
+                    label("access"),
+                    Span::raw(if p.private {
+                        "private (legal, security)"
+                    } else {
+                        "public"
+                    }),
+                    Span::styled("  (Tab)", t.dim()),
+                ]),
+                Line::styled(
+                    fit(
+                        "creates the channel, invites the requester, experts and you, sets topic and purpose, posts a summary, bookmarks the case, links the thread",
+                        inner,
+                    ),
+                    t.dim(),
+                ),
+            ];
+            (
+                format!(" promote {} ", case(&f.swarm)),
+                lines,
+                "Enter promote · Esc cancel",
+            )
+        }
+        Dialog::Ask(p) => {
+            let (title, what) = match &p.asks {
+                Asks::Resolution { .. } => ("resolve", "resolution"),
+                Asks::Reply => ("reply in the thread", "reply"),
+                Asks::NextSteps => ("next steps", "next steps"),
+                Asks::Due { .. } => ("follow up when?", "when"),
+                Asks::Handoff { .. } => ("shift handoff", "post to"),
+            };
+            let mut lines = vec![Line::from(vec![
+                label(what),
+                Span::raw(fit(&p.input, inner.saturating_sub(11))),
+                Span::styled("▏", t.attention()),
+            ])];
+            match &p.asks {
+                Asks::Resolution {
+                    incident: Some(channel),
+                    archive,
+                } => lines.push(Line::from(match archive {
+                    Some(a) => Span::raw(format!(
+                        "archive #{channel}: {}  (Tab)",
+                        if *a { "yes" } else { "no" }
+                    )),
+                    None => Span::styled(format!("#{channel} gets a summary"), t.dim()),
+                })),
+                Asks::Due { next_steps } => lines.push(Line::styled(
+                    fit(
+                        &format!("next: {next_steps} · e.g. 2h, tomorrow 13:00"),
+                        inner,
+                    ),
+                    t.dim(),
+                )),
+                Asks::Handoff { open } => lines.push(Line::styled(
+                    fit(
+                        &format!("{open} open swarms · #channel, @person or an id"),
+                        inner,
+                    ),
+                    t.dim(),
+                )),
+                _ => {}
+            }
+            if let Some(e) = &p.error {
+                lines.push(Line::styled(fit(e, inner), t.bad()));
+            }
+            let title = match &p.swarm {
+                Some(k) => format!(" {title} · {} ", case(k)),
+                None => format!(" {title} "),
+            };
+            (title, lines, "Enter confirm · Esc cancel")
+        }
+    };
+    let mut lines = lines;
+    lines.push(Line::styled(fit(keys, inner), t.dim()));
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let popup = Rect {
+        x: area.x + (area.width.saturating_sub(width)) / 2,
+        y: area.y + (area.height.saturating_sub(height)) / 3,
+        width: width.min(area.width),
+        height,
+    };
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(title)
+                .title_style(t.title()),
+        ),
+        popup,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{DeskConfig, Input, Msg, Pod, Ts};
+
+    fn desk() -> (Desk, SwarmKey) {
+        let mut desk = Desk::new(DeskConfig::default(), [Pod::discovered("C1", "swarm-api")]);
+        desk.apply(
+            Input::Message(Msg {
+                channel: "C1".into(),
+                ts: Ts::from_secs(100),
+                thread_ts: None,
+                author: crate::domain::Author::Person("U0REQ".into()),
+                text: "Case: 42\nUrgency: Sev 2\nSubject: Slow".into(),
+                block_texts: vec![],
+                marker: None,
+                edited: None,
+                reactions: vec![],
+            }),
+            Ts::from_secs(200),
+        );
+        for (user, name, skills) in [
+            ("U1", "Priya Raman", "api"),
+            ("U2", "Grace Hall", "billing"),
+        ] {
+            desk.apply(
+                Input::Expert {
+                    user: user.into(),
+                    name: name.into(),
+                    skills: vec![skills.into()],
+                },
+                Ts(0),
+            );
+        }
+        (desk, ("C1".into(), Ts::from_secs(100)))
+    }
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    fn typed(d: &mut Dialog, desk: &Desk, text: &str) {
+        for c in text.chars() {
+            assert_eq!(d.on_key(key(KeyCode::Char(c)), desk), DialogKey::Keep);
+        }
+    }
+
+    #[test]
+    fn the_picker_searches_fuzzily_and_submits_the_highlighted_expert() {
+        let (desk, swarm) = desk();
+        let mut d = Dialog::Pick(Picker {
+            swarm: swarm.clone(),
+            unassign: false,
+            query: String::new(),
+            selected: 0,
+        });
+        let Dialog::Pick(p) = &d else { unreachable!() };
+        assert_eq!(
+            p.items(&desk)[0].user,
+            "U1",
+            "the api expert first on an api swarm"
+        );
+        typed(&mut d, &desk, "grc");
+        assert_eq!(
+            d.on_key(key(KeyCode::Enter), &desk),
+            DialogKey::Submit(Submit::Assign {
+                swarm,
+                expert: "U2".into()
+            })
+        );
+    }
+
+    #[test]
+    fn the_promote_form_follows_severity_until_the_name_is_edited() {
+        let (desk, swarm) = desk();
+        let sw = desk.swarm(&swarm.0, swarm.1).unwrap();
+        let mut d = Dialog::Promote(PromoteForm {
+            swarm: swarm.clone(),
+            promotion: Promotion::proposed(&desk, sw),
+            name_edited: false,
+        });
+        d.on_key(key(KeyCode::Up), &desk);
+        d.on_key(key(KeyCode::Tab), &desk);
+        let Dialog::Promote(f) = &d else {
+            unreachable!()
+        };
+        assert_eq!(f.promotion.channel_name, "support-api-sev1-42");
+        assert!(f.promotion.private);
+        d.on_key(key(KeyCode::Backspace), &desk);
+        typed(&mut d, &desk, "3 x"); // a space is not allowed in a channel name
+        d.on_key(key(KeyCode::Down), &desk);
+        let DialogKey::Submit(Submit::Promote { promotion, .. }) =
+            d.on_key(key(KeyCode::Enter), &desk)
+        else {
+            panic!("submits")
+        };
+        assert_eq!(promotion.channel_name, "support-api-sev1-43x");
+        assert_eq!(promotion.urgency, Urgency::Sev2);
+    }
+
+    #[test]
+    fn a_prompt_refuses_an_empty_answer_and_toggles_the_archive() {
+        let (desk, swarm) = desk();
+        let mut d = Dialog::Ask(Prompt {
+            swarm: Some(swarm.clone()),
+            asks: Asks::Resolution {
+                incident: Some("support-api-sev2-42".into()),
+                archive: Some(true),
+            },
+            input: String::new(),
+            error: None,
+        });
+        assert_eq!(d.on_key(key(KeyCode::Enter), &desk), DialogKey::Keep);
+        typed(&mut d, &desk, "fixed");
+        d.on_key(key(KeyCode::Tab), &desk);
+        assert_eq!(
+            d.on_key(key(KeyCode::Enter), &desk),
+            DialogKey::Submit(Submit::Resolve {
+                swarm,
+                resolution: "fixed".into(),
+                archive: false
+            })
+        );
+        assert_eq!(d.on_key(key(KeyCode::Esc), &desk), DialogKey::Close);
+    }
+}
