@@ -438,13 +438,13 @@ impl Dashboard {
             Intent::Triage => {
                 self.view.triage = Some(Triage::start(&self.desk, now()));
                 self.view.screen = Screen::Triage;
-                self.view.detail_scroll = 0;
+                self.triage_moved_on();
                 return;
             }
             Intent::Skip => {
                 if let Some(t) = self.view.triage.as_mut().filter(|_| triage) {
                     t.next();
-                    self.view.detail_scroll = 0;
+                    self.triage_moved_on();
                 }
                 return;
             }
@@ -565,11 +565,11 @@ impl Dashboard {
         let swarm_of = |desk: &Desk, key: &SwarmKey| desk.swarm(&key.0, key.1).cloned();
         let (key, action) = match submit {
             Submit::Handoff { to } => {
-                match self.destination(&to) {
+                match moves::destination(&self.desk, &to) {
                     Ok(dest) => {
                         let text =
                             moves::handoff_text(&self.desk, self.moves.lead.as_deref(), now());
-                        let action = self.mover().handoff(&dest, text);
+                        let action = self.mover().handoff(&dest, to.trim(), text);
                         self.send(action);
                     }
                     Err(e) => {
@@ -675,41 +675,22 @@ impl Dashboard {
             && t.current(&self.desk).as_ref() == Some(&key)
         {
             t.next();
-            self.view.detail_scroll = 0;
+            self.triage_moved_on();
         }
         self.send(action);
     }
 
-    /// Where a handoff goes: a channel (`#name` or id) or a person (`@name` or id).
-    fn destination(&self, to: &str) -> Result<String, String> {
-        let to = to.trim();
-        if to.starts_with('#') {
-            return self
-                .desk
-                .find_channel(to)
-                .map(str::to_string)
-                .ok_or_else(|| {
-                    format!("the bot is not in {to}: invite it there, or pick another")
-                });
-        }
-        if to.starts_with('@') {
-            return self
-                .desk
-                .find_person(to)
-                .map(str::to_string)
-                .ok_or_else(|| format!("nobody called {to}: try their user id (U…)"));
-        }
-        let id_like = to.len() >= 9
-            && to
-                .chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-            && to.starts_with(['C', 'G', 'D', 'U', 'W']);
-        if id_like {
-            Ok(to.to_string())
-        } else {
-            Err(format!(
-                "`{to}`: write #channel, @person, or an id (C…, U…)"
-            ))
+    /// A new swarm in front of the lead in triage: its thread from the newest, and the
+    /// presence of its suggested experts.
+    fn triage_moved_on(&mut self) {
+        self.view.detail_scroll = 0;
+        let current = self
+            .view
+            .triage
+            .as_mut()
+            .and_then(|t| t.current(&self.desk));
+        if let Some(swarm) = current.and_then(|k| self.desk.swarm(&k.0, k.1).cloned()) {
+            self.ask_presence(&swarm);
         }
     }
 

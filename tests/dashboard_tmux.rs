@@ -76,6 +76,11 @@ fn tmux_available() -> bool {
 
 /// The dashboard in a fresh tmux server, on the emulator, with no config but the env.
 fn start_dashboard(emu: &common::Emu, name: &str) -> Tmux {
+    start_dashboard_with(emu, name, None)
+}
+
+/// The same, with a config file holding `config`.
+fn start_dashboard_with(emu: &common::Emu, name: &str, config: Option<&str>) -> Tmux {
     let dir = std::env::temp_dir().join(format!("swarmdeck-tmux-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -83,9 +88,17 @@ fn start_dashboard(emu: &common::Emu, name: &str) -> Tmux {
         socket: format!("swarmdeck-{name}-{}", std::process::id()),
         dir: dir.clone(),
     };
+    let config_env = match config {
+        Some(text) => {
+            let path = dir.join("swarmdeck.toml");
+            std::fs::write(&path, text).unwrap();
+            format!("SWARMDECK_CONFIG={}", path.display())
+        }
+        None => String::new(),
+    };
     let command = format!(
         "env SLACK_API_URL={base}/api/ SLACK_APP_TOKEN={APP} SLACK_BOT_TOKEN={BOT} XDG_CONFIG_HOME={d}/config \
-         XDG_STATE_HOME={d}/state XDG_DATA_HOME={d}/data {bin}; echo \"exited with $?\"; sleep 60",
+         XDG_STATE_HOME={d}/state XDG_DATA_HOME={d}/data {config_env} {bin}; echo \"exited with $?\"; sleep 60",
         base = emu.base(),
         d = dir.display(),
         bin = env!("CARGO_BIN_EXE_swarmdeck"),
@@ -262,6 +275,180 @@ async fn the_demo_opens_on_a_backlog_from_several_pods() {
         screen.contains("breaching") && screen.contains("connected"),
         "{screen}"
     );
+    tmux.keys(&["q"]);
+    tmux.wait_for("exited with 0");
+}
+
+/// The lead's core move, by keys: select a Sev1 request, assign an expert with `a`,
+/// promote with `p` and Enter. Slack then has the incident channel, named from the
+/// template, with the requester, the expert and the lead in it, and each side links to
+/// the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lead_promotes_a_sev1_with_p_and_enter() {
+    if !tmux_available() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let emu = common::quiet().await;
+    let tmux = start_dashboard_with(&emu, "promote", Some("lead = \"U0LEAD0001\"\n"));
+    tmux.wait_for("connected");
+    emu.inject(json!({"type": "message", "channel": "C0SWARMAPI", "user": "U0REQ00001",
+        "text": "Case: 27343\nUrgency: Sev 1\nSubject: EU API returns 502\nLink: https://support.acme.example/cases/27343"}))
+    .await;
+    emu.inject(
+        json!({"type": "message", "channel": "C0SWARMBIL", "user": "U0REQ00002",
+        "text": "Case: 27344\nUrgency: Low\nSubject: Invoice question"}),
+    )
+    .await;
+    tmux.wait_for("27344");
+    // The Sev1 sorts first; select it explicitly all the same.
+    tmux.keys(&["g"]);
+    let screen = tmux.wait_for("27343");
+    let first_row = screen.lines().nth(3).unwrap_or_default();
+    assert!(first_row.contains("27343"), "the Sev1 is on top: {screen}");
+
+    // Assign: the picker offers the api pod's experts (its user group), Priya among them.
+    tmux.keys(&["a"]);
+    tmux.wait_for("assign to 27343");
+    tmux.keys(&["p", "r", "i", "y", "a"]);
+    tmux.wait_for("priya.raman");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("✓ assign");
+
+    // Promote: the dialog proposes the template's name; Enter confirms.
+    tmux.keys(&["p"]);
+    let dialog = tmux.wait_for("promote 27343");
+    assert!(dialog.contains("#support-api-sev1-27343"), "{dialog}");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("✓ promote 27343");
+    tmux.wait_for("#support-api-sev1-27343");
+
+    let state = emu.state().await;
+    let channels = state["channels"].as_array().unwrap();
+    let incident = channels
+        .iter()
+        .find(|c| c["name"] == "support-api-sev1-27343")
+        .expect("the incident channel exists");
+    let members: Vec<&str> = incident["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m.as_str())
+        .collect();
+    for who in ["U0REQ00001", "U0EXP00001", "U0LEAD0001"] {
+        assert!(
+            members.contains(&who),
+            "{who} is in the channel: {members:?}"
+        );
+    }
+    let id = incident["id"].as_str().unwrap();
+    let pod = channels.iter().find(|c| c["id"] == "C0SWARMAPI").unwrap();
+    let root = pod["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["text"].as_str().unwrap_or("").contains("27343"))
+        .unwrap();
+    let root_ts = root["ts"].as_str().unwrap();
+    // The thread links to the channel…
+    let link_back = pod["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["thread_ts"] == root_ts && m["metadata"]["event_type"] == "swarmdeck_promoted")
+        .expect("the promoted marker in the thread");
+    assert!(
+        link_back["text"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("<#{id}>"))
+    );
+    // …and the channel to the thread.
+    let permalink_part = root_ts.replace('.', "");
+    assert!(
+        incident["purpose"]
+            .as_str()
+            .unwrap()
+            .contains(&permalink_part),
+        "purpose links the thread: {incident}"
+    );
+    let summary = incident["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metadata"]["event_type"] == "swarmdeck_note")
+        .expect("a summary in the channel");
+    assert!(summary["text"].as_str().unwrap().contains(&permalink_part));
+    assert_eq!(summary["metadata"]["event_payload"]["lead"], "U0LEAD0001");
+
+    tmux.keys(&["q"]);
+    tmux.wait_for("exited with 0");
+}
+
+/// `f` sets next steps and a due time; when it falls due the row says so and, with
+/// `remind_experts`, one reminder is posted in the thread naming the assigned expert.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follow_up_falls_due_on_the_row_and_in_the_thread() {
+    if !tmux_available() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let emu = common::quiet().await;
+    let config = "lead = \"U0LEAD0001\"\n[actions]\nremind_experts = true\n";
+    let tmux = start_dashboard_with(&emu, "follow", Some(config));
+    tmux.wait_for("connected");
+    let posted = emu
+        .inject(json!({"type": "message", "channel": "C0SWARMDAT", "user": "U0REQ00003",
+            "text": "Case: 27500\nUrgency: Sev 3\nSubject: Export missing rows"}))
+        .await;
+    let root_ts = posted["ts"].as_str().unwrap().to_string();
+    tmux.wait_for("27500");
+    tmux.keys(&["a"]);
+    tmux.wait_for("assign to 27500");
+    // The pod's experts (its user group) are listed once loaded; the top one is taken.
+    tmux.wait_for("data · 0 open");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("✓ assign");
+    tmux.keys(&["f"]);
+    tmux.wait_for("next steps");
+    tmux.run(&["send-keys", "-t", "lead", "-l", "Ask for the export log"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("follow up when?");
+    tmux.keys(&["C-u"]);
+    tmux.run(&["send-keys", "-t", "lead", "-l", "3s"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("✓ follow-up on 27500");
+    tmux.wait_for("follow-up due");
+
+    let deadline = std::time::Instant::now() + DEADLINE;
+    let reminders = loop {
+        let state = emu.state().await;
+        let reminders: Vec<serde_json::Value> = state["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "C0SWARMDAT")
+            .unwrap()["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["metadata"]["event_payload"]["note"] == "follow_up_reminder")
+            .cloned()
+            .collect();
+        if !reminders.is_empty() || std::time::Instant::now() > deadline {
+            break reminders;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    // Give a second reminder every chance to (wrongly) appear.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let state = emu.state().await;
+    let count = state.to_string().matches("follow_up_reminder").count();
+    assert_eq!(reminders.len(), 1, "one reminder: {reminders:?}");
+    assert_eq!(count, 1, "still one");
+    let text = reminders[0]["text"].as_str().unwrap();
+    assert_eq!(reminders[0]["thread_ts"], root_ts.as_str());
+    assert!(text.contains("<@U0EXP") && text.contains("Ask for the export log"), "{text}");
     tmux.keys(&["q"]);
     tmux.wait_for("exited with 0");
 }

@@ -683,7 +683,9 @@ async fn handoff_goes_to_a_channel_or_to_a_person() {
         let desk = rig.desk.lock().unwrap();
         swarmdeck::domain::moves::handoff_text(&desk, Some(LEAD), now())
     };
-    let to_channel = rig.mover().handoff("C0SWARMDAT", text.clone());
+    let to_channel = rig
+        .mover()
+        .handoff("C0SWARMDAT", "#swarm-data", text.clone());
     assert_eq!(rig.run(to_channel).await.last(), Some(&ActionState::Done));
     let posted = rig
         .message("swarm-data", |m| meta_type(m) == "swarmdeck_note")
@@ -695,7 +697,7 @@ async fn handoff_goes_to_a_channel_or_to_a_person() {
         "{body}"
     );
 
-    let to_person = rig.mover().handoff("U0EXP00003", text);
+    let to_person = rig.mover().handoff("U0EXP00003", "@amara.okafor", text);
     assert_eq!(rig.run(to_person).await.last(), Some(&ActionState::Done));
     let state = rig.emu.state().await;
     let dm = state["channels"]

@@ -368,8 +368,9 @@ impl Mover<'_> {
         self.action(swarm, format!("remind on {}", swarm.case()), vec![step])
     }
 
-    /// A shift handoff posted to `to` (a channel id, or a user id for a direct message).
-    pub fn handoff(&self, to: &str, text: String) -> Action {
+    /// A shift handoff posted to `to` (a channel id, or a user id for a direct message);
+    /// `shown` is how the lead named it.
+    pub fn handoff(&self, to: &str, shown: &str, text: String) -> Action {
         Action {
             id: self.id.clone(),
             lead: self.lead.map(str::to_string),
@@ -377,7 +378,7 @@ impl Mover<'_> {
             channel: String::new(),
             thread_ts: None,
             incident: None,
-            label: format!("handoff to {to}"),
+            label: format!("handoff to {shown}"),
             steps: vec![Step::Post {
                 to: Target::Elsewhere(to.to_string()),
                 text,
@@ -599,6 +600,36 @@ fn short(secs: i64) -> String {
         s if s < 3600 => format!("{}m", s / 60),
         s if s < 86_400 => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
         s => format!("{}d{}h", s / 86_400, s % 86_400 / 3600),
+    }
+}
+
+/// Where a handoff goes, as the lead typed it: a channel (`#name` the bot is in, or an
+/// id) or a person (`@name`, or an id, for a direct message).
+pub fn destination(desk: &Desk, typed: &str) -> Result<String, String> {
+    let to = typed.trim();
+    if to.starts_with('#') {
+        return desk
+            .find_channel(to)
+            .map(str::to_string)
+            .ok_or_else(|| format!("the bot is not in {to}: invite it there, or pick another"));
+    }
+    if to.starts_with('@') {
+        return desk
+            .find_person(to)
+            .map(str::to_string)
+            .ok_or_else(|| format!("nobody called {to}: try their user id (U…)"));
+    }
+    let id_like = to.len() >= 9
+        && to
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        && to.starts_with(['C', 'G', 'D', 'U', 'W']);
+    if id_like {
+        Ok(to.to_string())
+    } else {
+        Err(format!(
+            "`{to}`: write #channel, @person, or an id (C…, U…)"
+        ))
     }
 }
 
@@ -955,6 +986,32 @@ mod tests {
     }
 
     #[test]
+    fn a_reminder_names_the_assigned_experts_or_else_the_lead() {
+        let desk = desk_with(&[("1", "Sev 3", "s")]);
+        let mut swarm = first(&desk);
+        swarm.next_steps = Some("Ask for logs".into());
+        let text = |a: &Action| match &a.steps[..] {
+            [
+                Step::Post {
+                    text,
+                    meta: Meta::Note("follow_up_reminder"),
+                    to: Target::Thread,
+                },
+            ] => text.clone(),
+            other => panic!("one reminder post: {other:?}"),
+        };
+        assert_eq!(
+            text(&mover(Some("U0LEAD")).remind(&swarm)),
+            "<@U0LEAD> follow-up due on case 1: Ask for logs"
+        );
+        swarm.experts = vec!["U1".into(), "U2".into()];
+        assert_eq!(
+            text(&mover(Some("U0LEAD")).remind(&swarm)),
+            "<@U1> <@U2> follow-up due on case 1: Ask for logs"
+        );
+    }
+
+    #[test]
     fn handoff_lists_open_swarms_most_urgent_first() {
         let desk = desk_with(&[
             ("300", "Sev 3", "slow"),
@@ -971,6 +1028,43 @@ mod tests {
         assert!(text.contains("unassigned"));
         let empty = Desk::new(DeskConfig::default(), []);
         assert!(handoff_text(&empty, None, Ts(0)).contains("Nothing open"));
+    }
+
+    #[test]
+    fn handoff_destinations_as_typed() {
+        let mut desk = desk_with(&[]);
+        desk.apply(
+            Input::ChannelNamed {
+                id: "C0LEADS".into(),
+                name: "support-leads".into(),
+            },
+            Ts(0),
+        );
+        desk.apply(
+            Input::UserNamed {
+                user: "U0DANA".into(),
+                name: "dana.lead".into(),
+            },
+            Ts(0),
+        );
+        assert_eq!(destination(&desk, " #support-leads ").unwrap(), "C0LEADS");
+        assert_eq!(destination(&desk, "@Dana.Lead").unwrap(), "U0DANA");
+        assert_eq!(destination(&desk, "C0SWARMAPI").unwrap(), "C0SWARMAPI");
+        assert!(
+            destination(&desk, "#nowhere")
+                .unwrap_err()
+                .contains("not in #nowhere")
+        );
+        assert!(
+            destination(&desk, "@nobody")
+                .unwrap_err()
+                .contains("user id")
+        );
+        assert!(
+            destination(&desk, "leads")
+                .unwrap_err()
+                .contains("#channel")
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! One swarm: the request, its clocks, the thread as it unfolds, and a timeline of the
 //! lead's moves and lifecycle changes. Only the visible slice of the thread is drawn.
 
-use super::text::{countdown, duration, fit, plain, readable, wrap};
+use super::text::{countdown, duration, fit, plain, readable_with, wrap};
 use super::view::{View, sla_view};
 use super::{Screenful, text};
 use crate::domain::swarm::Clock;
@@ -51,7 +51,10 @@ pub fn render(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Rect)
                 frame,
                 top,
             );
-            let title = format!(" #{} · {} messages ", i.channel_name, log.len());
+            let title = match log.len() {
+                1 => format!(" #{} · 1 message ", i.channel_name),
+                n => format!(" #{} · {n} messages ", i.channel_name),
+            };
             render_thread(s, 0, &title, &log, frame, bottom);
         }
         _ => render_thread(
@@ -242,7 +245,11 @@ pub(super) fn render_thread(
         } else {
             msg.text.clone()
         };
-        let body = plain(&readable(&body, |u| name(s, u)));
+        let body = plain(&readable_with(
+            &body,
+            |u| name(s, u),
+            |c| s.desk.channel_name(c).to_string(),
+        ));
         for l in wrap(&body, width) {
             lines.push(Line::from(format!("  {l}")));
         }

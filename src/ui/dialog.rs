@@ -307,7 +307,7 @@ pub fn render(s: &Screenful<'_>, dialog: &Dialog, frame: &mut Frame<'_>) {
     let area = frame.area();
     let width = area.width.saturating_sub(4).clamp(20, 76);
     let inner = width.saturating_sub(4) as usize;
-    let label = |l: &str| Span::styled(format!("{l:<10}"), t.dim());
+    let label = |l: &str| Span::styled(format!("{l:<12}"), t.dim());
     let case = |key: &SwarmKey| {
         s.desk
             .swarm(&key.0, key.1)
@@ -417,7 +417,7 @@ pub fn render(s: &Screenful<'_>, dialog: &Dialog, frame: &mut Frame<'_>) {
             };
             let mut lines = vec![Line::from(vec![
                 label(what),
-                Span::raw(fit(&p.input, inner.saturating_sub(11))),
+                Span::raw(fit(&p.input, inner.saturating_sub(13))),
                 Span::styled("▏", t.attention()),
             ])];
             match &p.asks {

@@ -7,6 +7,15 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 /// Slack markup as a person reads it: `<@U1>` → `@name`, `<#C1|x>` → `#x`,
 /// `<url|label>` → `label`, `<url>` → `url`, `<!here>` → `@here`, entities undone.
 pub fn readable(text: &str, name_of: impl Fn(&str) -> String) -> String {
+    readable_with(text, name_of, str::to_string)
+}
+
+/// [`readable`], naming channels mentioned without a label (`<#C1>`) too.
+pub fn readable_with(
+    text: &str,
+    name_of: impl Fn(&str) -> String,
+    channel_of: impl Fn(&str) -> String,
+) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(open) = rest.find('<') {
@@ -23,7 +32,10 @@ pub fn readable(text: &str, name_of: impl Fn(&str) -> String) -> String {
         let shown = if let Some(user) = target.strip_prefix('@') {
             format!("@{}", label.map_or_else(|| name_of(user), str::to_string))
         } else if let Some(channel) = target.strip_prefix('#') {
-            format!("#{}", label.unwrap_or(channel))
+            format!(
+                "#{}",
+                label.map_or_else(|| channel_of(channel), str::to_string)
+            )
         } else if let Some(special) = target.strip_prefix('!') {
             match label {
                 Some(l) => l.to_string(),
