@@ -398,8 +398,10 @@ async fn a_follow_up_falls_due_on_the_row_and_in_the_thread() {
     let tmux = start_dashboard_with(&emu, "follow", Some(config));
     tmux.wait_for("connected");
     let posted = emu
-        .inject(json!({"type": "message", "channel": "C0SWARMDAT", "user": "U0REQ00003",
-            "text": "Case: 27500\nUrgency: Sev 3\nSubject: Export missing rows"}))
+        .inject(
+            json!({"type": "message", "channel": "C0SWARMDAT", "user": "U0REQ00003",
+            "text": "Case: 27500\nUrgency: Sev 3\nSubject: Export missing rows"}),
+        )
         .await;
     let root_ts = posted["ts"].as_str().unwrap().to_string();
     tmux.wait_for("27500");
@@ -448,7 +450,10 @@ async fn a_follow_up_falls_due_on_the_row_and_in_the_thread() {
     assert_eq!(count, 1, "still one");
     let text = reminders[0]["text"].as_str().unwrap();
     assert_eq!(reminders[0]["thread_ts"], root_ts.as_str());
-    assert!(text.contains("<@U0EXP") && text.contains("Ask for the export log"), "{text}");
+    assert!(
+        text.contains("<@U0EXP") && text.contains("Ask for the export log"),
+        "{text}"
+    );
     tmux.keys(&["q"]);
     tmux.wait_for("exited with 0");
 }

@@ -415,7 +415,7 @@ async fn a_private_promotion_makes_a_private_channel() {
 }
 
 /// The name is taken by this swarm's own channel (another lead got there first, and
-/// the requester is already in it): reused, nothing created, already_in_channel fine.
+/// invited everyone already): reused, nothing created, already_in_channel is fine.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_taken_name_that_is_this_swarms_own_channel_is_reused() {
     let mut rig = Rig::start(1.0).await;
@@ -427,10 +427,11 @@ async fn a_taken_name_that_is_this_swarms_own_channel_is_reused() {
             &format!("Case 27500 · Swarm thread: {permalink}"),
         )
         .await;
+    let both = format!("{REQUESTER},{LEAD}");
     rig.emu
         .ok(
             "conversations.invite",
-            &[("channel", &id), ("users", REQUESTER)],
+            &[("channel", &id), ("users", &both)],
         )
         .await;
 
@@ -444,12 +445,14 @@ async fn a_taken_name_that_is_this_swarms_own_channel_is_reused() {
         1,
         "tried once, taken"
     );
+    let invite = calls
+        .iter()
+        .find(|c| c["method"] == "conversations.invite")
+        .unwrap();
+    assert_eq!(invite["error"], "already_in_channel", "and that is fine");
     let incident = rig.channels_named("support-api-sev1-27500").await;
     assert_eq!(incident.len(), 1, "no second channel");
-    assert!(
-        members(&incident[0]).contains(&LEAD),
-        "the lead was invited"
-    );
+    assert!(members(&incident[0]).contains(&LEAD), "the lead is in it");
     let back = rig
         .message("swarm-api", |m| meta_type(m) == "swarmdeck_promoted")
         .await;

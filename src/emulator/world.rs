@@ -620,7 +620,8 @@ impl World {
                 failures.push((user.clone(), error));
             }
         }
-        if !failures.is_empty() && !force {
+        // `force` invites the valid ones; with none valid, Slack still says why.
+        if !failures.is_empty() && (!force || failures.len() == users.len()) {
             return Err(InviteError {
                 error: failures[0].1,
                 per_user: failures,
