@@ -82,7 +82,7 @@ pub struct Marker {
     pub kind: MarkerKind,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum MarkerKind {
     Assigned {
         expert: String,

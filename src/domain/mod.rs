@@ -24,7 +24,19 @@ use std::fmt;
 
 /// A Slack message timestamp (`"1712345678.123456"`), kept as microseconds since the
 /// epoch: it is both the message's id within its channel and when it was posted.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Ts(pub i64);
 
 impl Ts {
@@ -76,7 +88,9 @@ impl fmt::Display for Ts {
 }
 
 /// How urgent a swarm request is, as the pod's SLA policy knows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Urgency {
     Sev1,
     Sev2,

@@ -12,7 +12,7 @@ use super::{Ts, Urgency};
 use chrono::{DateTime, Duration, FixedOffset, NaiveTime, TimeZone};
 
 /// One lead's move on one swarm (or, for a handoff, on the desk), ready to carry out.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Action {
     /// Unique per action: carried in every post's metadata, so that a retry can tell
     /// whether an earlier attempt already landed.
@@ -32,7 +32,7 @@ pub struct Action {
 
 /// One Slack effect. Texts may hold `{permalink}` (the thread's link) and `{incident}`
 /// (a mention of the incident channel), filled in when the step runs.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Step {
     /// Create the incident channel, or reuse this swarm's own if the name is taken.
     CreateChannel {
@@ -62,7 +62,7 @@ pub enum Step {
     ArchiveIncident,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Target {
     /// The swarm's thread.
     Thread,
@@ -73,14 +73,14 @@ pub enum Target {
 }
 
 /// The metadata a post carries.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Meta {
     /// A state change every swarmdeck on the pod derives (assigned, resolved, …).
     Marker(MarkerKind),
     /// The promotion marker, naming the channel created by an earlier step.
     Promoted,
     /// A post that changes no state (a reply, a summary): named, for the audit trail.
-    Note(&'static str),
+    Note(String),
 }
 
 /// Who acts, and when: what every plan needs besides the swarm.
@@ -230,7 +230,7 @@ impl Mover<'_> {
         steps.push(Step::Post {
             to: Target::Incident,
             text: summary,
-            meta: Meta::Note("incident_summary"),
+            meta: Meta::Note("incident_summary".into()),
         });
         if let Some(l) = link {
             steps.push(Step::Bookmark {
@@ -274,7 +274,7 @@ impl Mover<'_> {
                     swarm.case(),
                     self.by()
                 ),
-                meta: Meta::Note("resolution_summary"),
+                meta: Meta::Note("resolution_summary".into()),
             });
             if archive {
                 steps.push(Step::ArchiveIncident);
@@ -339,7 +339,7 @@ impl Mover<'_> {
         let step = Step::Post {
             to: Target::Thread,
             text: text.trim().to_string(),
-            meta: Meta::Note("reply"),
+            meta: Meta::Note("reply".into()),
         };
         self.action(swarm, format!("reply on {}", swarm.case()), vec![step])
     }
@@ -363,7 +363,7 @@ impl Mover<'_> {
         let step = Step::Post {
             to: Target::Thread,
             text: text.trim().to_string(),
-            meta: Meta::Note("follow_up_reminder"),
+            meta: Meta::Note("follow_up_reminder".into()),
         };
         self.action(swarm, format!("remind on {}", swarm.case()), vec![step])
     }
@@ -382,14 +382,14 @@ impl Mover<'_> {
             steps: vec![Step::Post {
                 to: Target::Elsewhere(to.to_string()),
                 text,
-                meta: Meta::Note("handoff"),
+                meta: Meta::Note("handoff".into()),
             }],
         }
     }
 }
 
 /// What the promote dialog settles: severity, channel name, public or private.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Promotion {
     pub urgency: Urgency,
     pub channel_name: String,
@@ -994,10 +994,10 @@ mod tests {
             [
                 Step::Post {
                     text,
-                    meta: Meta::Note("follow_up_reminder"),
+                    meta: Meta::Note(note),
                     to: Target::Thread,
                 },
-            ] => text.clone(),
+            ] if note == "follow_up_reminder" => text.clone(),
             other => panic!("one reminder post: {other:?}"),
         };
         assert_eq!(

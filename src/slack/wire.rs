@@ -6,7 +6,7 @@
 //! still in hand, so the caller can ack it (else Slack redelivers it forever) and skip it.
 //! Nothing here is shared with the emulator: they meet only on the wire.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 /// One Socket Mode frame from Slack.
@@ -145,7 +145,7 @@ fn salvage_envelope_id(text: &str) -> Option<String> {
 }
 
 /// The `event_callback` payload of an `events_api` envelope.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct EventCallback {
     pub event_id: String,
     #[serde(default)]
@@ -156,7 +156,7 @@ pub struct EventCallback {
 }
 
 /// The events swarmdeck subscribes to; anything else is `Other`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(tag = "type")]
 pub enum Event {
     #[serde(rename = "message")]
@@ -186,7 +186,7 @@ pub enum Event {
 
 /// A message, as events, history and replies carry it. Only `ts` is always there, and
 /// not even that inside some `message_changed` payloads.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct Message {
     pub subtype: Option<String>,
@@ -222,14 +222,14 @@ impl Message {
     }
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct Edited {
     pub user: Option<String>,
     pub ts: Option<String>,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct ReactionCount {
     pub name: String,
@@ -239,14 +239,14 @@ pub struct ReactionCount {
 
 /// Slack message metadata: swarmdeck's shared state rides on it. The payload stays JSON
 /// here; `translate` decodes it into typed domain events.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct Metadata {
     pub event_type: String,
     #[serde(default)]
     pub event_payload: serde_json::Value,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct Reaction {
     #[serde(default)]
     pub user: String,
@@ -258,7 +258,7 @@ pub struct Reaction {
     pub event_ts: Option<String>,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct ReactionItem {
     #[serde(rename = "type")]
@@ -267,7 +267,7 @@ pub struct ReactionItem {
     pub ts: Option<String>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct ChannelRef {
     pub id: String,
     #[serde(default)]
@@ -275,7 +275,7 @@ pub struct ChannelRef {
 }
 
 /// Block Kit, as far as intake needs it: text in sections, headers, context and rich text.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(tag = "type")]
 pub enum Block {
     #[serde(rename = "section")]
@@ -301,19 +301,19 @@ pub enum Block {
     Other,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct TextObject {
     pub text: String,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct ContextElement {
     pub text: Option<String>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(tag = "type")]
 pub enum RichBlock {
     #[serde(rename = "rich_text_section")]
@@ -340,7 +340,7 @@ pub enum RichBlock {
     Other,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(tag = "type")]
 pub enum RichInline {
     #[serde(rename = "text")]
@@ -370,7 +370,7 @@ pub enum RichInline {
 
 // ---- Web API results ----
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct AuthTest {
     pub user_id: String,
     #[serde(default)]
@@ -383,19 +383,19 @@ pub struct AuthTest {
     pub url: String,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct ConnectionsOpen {
     pub url: String,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct ResponseMetadata {
     pub next_cursor: String,
 }
 
 /// A page of conversations.history or conversations.replies.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct MessagePage {
     pub messages: Vec<Message>,
@@ -403,7 +403,7 @@ pub struct MessagePage {
     pub response_metadata: ResponseMetadata,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct Channel {
     pub id: String,
@@ -413,14 +413,14 @@ pub struct Channel {
     pub is_private: bool,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct ChannelPage {
     pub channels: Vec<Channel>,
     pub response_metadata: ResponseMetadata,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct User {
     pub id: String,
@@ -431,7 +431,7 @@ pub struct User {
     pub profile: Profile,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct Profile {
     pub display_name: Option<String>,

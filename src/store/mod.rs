@@ -1,11 +1,26 @@
-//! The local store (SQLite): what Slack cannot give back cheaply. For now, each
-//! consumer's position — which lifecycle events it has already put out — so that `tail`
-//! prints each event once across restarts, even with several processes on one store.
+//! The local store (SQLite): what Slack cannot give back cheaply or at all.
 //!
+//! - the Slack events swarmdeck read (messages, edits, deletions, reactions) as received,
+//!   before sanitising: replaying them rebuilds the desk at start, before the network is
+//!   up, and answers `report`; their newest ts per channel is where the gap fill resumes;
+//! - the event ids delivered lately (the dedupe window survives a restart);
+//! - the bot's identity and the channels, so that a restart knows its pods offline;
+//! - the outbox: the lead's moves not yet wholly in Slack, with how far each got;
+//! - resolved swarms, indexed for full-text search (similar cases);
+//! - each consumer's position (which lifecycle events it put out).
+//!
+//! One writer per process ([`writer::Writer`], a thread that batches); readers open their
+//! own connection; a busy timeout lets a dashboard and a `tail` share one store.
 //! The store holds customers' words: its folder is 0700 and its files 0600.
+
+pub mod record;
+pub mod writer;
+
+pub use writer::{Indexed, Write, Writer};
 
 use color_eyre::eyre::{Result, WrapErr};
 use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -20,7 +35,64 @@ const MIGRATIONS: &[&str] = &[
         at INTEGER NOT NULL,
         PRIMARY KEY (consumer, key)
     ) WITHOUT ROWID;",
+    // 2: history, identity, channels, the dedupe window, the outbox, search.
+    "CREATE TABLE events (
+        key TEXT PRIMARY KEY,
+        channel TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        root INTEGER NOT NULL,
+        stored INTEGER NOT NULL,
+        json TEXT NOT NULL
+    );
+    CREATE INDEX events_by_thread ON events (channel, root);
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+    CREATE TABLE channels (id TEXT PRIMARY KEY, name TEXT NOT NULL) WITHOUT ROWID;
+    CREATE TABLE seen_events (event_id TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE TABLE outbox (
+        id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        action TEXT NOT NULL,
+        progress TEXT NOT NULL
+    );
+    CREATE TABLE resolved (
+        channel TEXT NOT NULL,
+        thread_ts INTEGER NOT NULL,
+        resolved_at INTEGER NOT NULL,
+        doc INTEGER NOT NULL,
+        PRIMARY KEY (channel, thread_ts)
+    );
+    CREATE VIRTUAL TABLE search USING fts5(
+        case_number, pod, subject, body, resolution, link UNINDEXED,
+        tokenize = 'unicode61 remove_diacritics 2'
+    );",
 ];
+
+/// A resolved swarm found by search.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Match {
+    pub channel: String,
+    pub thread_ts: i64,
+    pub case: String,
+    pub pod: String,
+    pub subject: String,
+    pub resolution: String,
+    pub link: String,
+}
+
+/// An action the outbox had not finished, as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PendingAction {
+    pub id: String,
+    pub action: String,
+    pub progress: String,
+}
+
+/// What a purge removed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub events: usize,
+    pub resolved: usize,
+}
 
 pub struct Store {
     conn: Connection,
@@ -78,6 +150,142 @@ impl Store {
             params![consumer, key, at_secs],
         )?;
         Ok(inserted == 1)
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Channels the bot was in, as last seen: (id, name).
+    pub fn channels(&self) -> Result<Vec<(String, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, name FROM channels ORDER BY name")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every stored event's JSON, in the order received, to `each`.
+    pub fn each_event(&self, mut each: impl FnMut(&str)) -> Result<usize> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT json FROM events ORDER BY rowid")?;
+        let mut rows = stmt.query([])?;
+        let mut n = 0;
+        while let Some(row) = rows.next()? {
+            let json: String = row.get(0)?;
+            each(&json);
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// The newest message ts (µs) stored per channel: where a gap fill resumes.
+    pub fn high_water(&self) -> Result<HashMap<String, i64>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT channel, MAX(ts) FROM events GROUP BY channel")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Event ids delivered at or after `since` (secs): the dedupe window to carry over.
+    pub fn seen_events(&self, since: i64) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT event_id FROM seen_events WHERE at >= ?1")?;
+        let rows = stmt.query_map([since], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The outbox's unfinished actions, oldest first.
+    pub fn pending_actions(&self) -> Result<Vec<PendingAction>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, action, progress FROM outbox ORDER BY seq")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(PendingAction {
+                id: r.get(0)?,
+                action: r.get(1)?,
+                progress: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Resolved swarms like `text` (its words, any of them; best first), leaving out the
+    /// swarm asking.
+    pub fn similar(
+        &self,
+        text: &str,
+        except: Option<(&str, i64)>,
+        limit: usize,
+    ) -> Result<Vec<Match>> {
+        let words: Vec<String> = text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.chars().count() > 2)
+            .map(|w| format!("\"{}\"", w.to_lowercase()))
+            .take(24)
+            .collect();
+        if words.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut stmt = self.conn.prepare(
+            "SELECT r.channel, r.thread_ts, s.case_number, s.pod, s.subject, s.resolution, s.link
+             FROM search s JOIN resolved r ON r.doc = s.rowid
+             WHERE search MATCH ?1 ORDER BY bm25(search, 4.0, 1.0, 3.0, 1.0, 2.0) LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![words.join(" OR "), (limit + 1) as i64], |r| {
+            Ok(Match {
+                channel: r.get(0)?,
+                thread_ts: r.get(1)?,
+                case: r.get(2)?,
+                pod: r.get(3)?,
+                subject: r.get(4)?,
+                resolution: r.get(5)?,
+                link: r.get(6)?,
+            })
+        })?;
+        let mut out: Vec<Match> = rows.collect::<Result<_, _>>()?;
+        if let Some((c, t)) = except {
+            out.retain(|m| !(m.channel == c && m.thread_ts == t));
+        }
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    /// Removes history older than `before` (secs): threads whose newest event is older,
+    /// their search entries, and old dedupe and consumer records. Open swarms' threads
+    /// are kept whatever their age: `keep` names them (channel, root µs).
+    pub fn purge(&mut self, before: i64, keep: &[(String, i64)]) -> Result<Purged> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS keep (channel TEXT, root INTEGER); DELETE FROM keep;",
+        )?;
+        for (c, r) in keep {
+            tx.execute("INSERT INTO keep VALUES (?1, ?2)", params![c, r])?;
+        }
+        let cutoff = before.saturating_mul(1_000_000);
+        let events = tx.execute(
+            "DELETE FROM events WHERE (channel, root) IN (
+                 SELECT channel, root FROM events GROUP BY channel, root HAVING MAX(ts) < ?1
+             ) AND (channel, root) NOT IN (SELECT channel, root FROM keep)",
+            [cutoff],
+        )?;
+        tx.execute(
+            "DELETE FROM search WHERE rowid IN (SELECT doc FROM resolved WHERE resolved_at < ?1)",
+            [before],
+        )?;
+        let resolved = tx.execute("DELETE FROM resolved WHERE resolved_at < ?1", [before])?;
+        tx.execute("DELETE FROM emitted WHERE at < ?1", [before])?;
+        tx.execute("DELETE FROM seen_events WHERE at < ?1", [before])?;
+        tx.commit()?;
+        Ok(Purged { events, resolved })
     }
 
     /// Whether a consumer has put out an event.
@@ -177,6 +385,214 @@ mod tests {
             })
             .collect::<Vec<_>>();
         assert!(wins.iter().all(|&w| w == 1));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn tables(conn: &Connection) -> Vec<String> {
+        let mut stmt = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn an_empty_file_is_migrated_to_the_latest_schema() {
+        let dir = temp_dir("migrate-empty");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(FILE), b"").unwrap();
+        let store = Store::open(&dir).unwrap();
+        let version: i64 = store
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        let names = tables(&store.conn);
+        for t in [
+            "emitted",
+            "events",
+            "meta",
+            "channels",
+            "seen_events",
+            "outbox",
+            "resolved",
+            "search",
+        ] {
+            assert!(names.iter().any(|n| n == t), "{t} in {names:?}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_store_from_the_previous_version_keeps_its_data() {
+        let dir = temp_dir("migrate-v1");
+        std::fs::create_dir_all(&dir).unwrap();
+        {
+            // The store as the previous release left it: schema 1, one claim.
+            let conn = Connection::open(dir.join(FILE)).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.execute(
+                "INSERT INTO emitted VALUES ('tail', 'C1:1.0:swarm_opened', 5)",
+                [],
+            )
+            .unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+        }
+        let store = Store::open(&dir).unwrap();
+        assert!(store.claimed("tail", "C1:1.0:swarm_opened").unwrap());
+        assert!(
+            store.channels().unwrap().is_empty(),
+            "the new tables are there"
+        );
+        drop(store);
+        // Reopening does not migrate again.
+        let again = Store::open(&dir).unwrap();
+        assert!(again.claimed("tail", "C1:1.0:swarm_opened").unwrap());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_newer_store_is_refused_with_a_clear_error() {
+        let dir = temp_dir("migrate-newer");
+        std::fs::create_dir_all(&dir).unwrap();
+        {
+            let conn = Connection::open(dir.join(FILE)).unwrap();
+            conn.pragma_update(None, "user_version", 99).unwrap();
+        }
+        let err = Store::open(&dir).err().unwrap().to_string();
+        assert!(err.contains("newer swarmdeck"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn indexed(thread_ts: i64, case: &str, subject: &str, resolution: &str, at: i64) -> Write {
+        Write::Index(Box::new(Indexed {
+            channel: "C1".into(),
+            thread_ts,
+            resolved_at: at,
+            case: case.into(),
+            pod: "api".into(),
+            subject: subject.into(),
+            body: format!("{subject} thread text"),
+            resolution: resolution.into(),
+            link: format!("https://x.slack.com/archives/C1/p{thread_ts}"),
+        }))
+    }
+
+    #[test]
+    fn writes_batch_and_search_finds_similar_resolved_swarms_best_first() {
+        let dir = temp_dir("search");
+        let writer = Writer::spawn(&dir).unwrap();
+        writer.send(indexed(
+            1,
+            "100",
+            "Webhooks delayed for EU tenants",
+            "queue backlog drained",
+            10,
+        ));
+        writer.send(indexed(
+            2,
+            "101",
+            "Invoice PDF wrong VAT",
+            "template fixed",
+            10,
+        ));
+        writer.send(indexed(
+            3,
+            "102",
+            "Webhook signatures rejected",
+            "clock skew on the sender",
+            10,
+        ));
+        // Indexing again replaces, never duplicates.
+        writer.send(indexed(
+            3,
+            "102",
+            "Webhook signatures rejected",
+            "clock skew fixed by NTP",
+            11,
+        ));
+        writer.flush();
+        let store = Store::open(&dir).unwrap();
+        let found = store
+            .similar("EU webhooks delayed again", Some(("C1", 9)), 5)
+            .unwrap();
+        let cases: Vec<&str> = found.iter().map(|m| m.case.as_str()).collect();
+        assert_eq!(cases, ["100"], "only the webhook swarm matching the words");
+        let found = store.similar("webhook signatures", None, 5).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].resolution, "clock skew fixed by NTP");
+        assert!(
+            store
+                .similar("webhooks", Some(("C1", 1)), 5)
+                .unwrap()
+                .is_empty(),
+            "the asker is left out"
+        );
+        assert!(
+            store.similar("a ! ?", None, 5).unwrap().is_empty(),
+            "no words, no query"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_outbox_survives_a_reopen_in_order_until_dropped() {
+        let dir = temp_dir("outbox");
+        let writer = Writer::spawn(&dir).unwrap();
+        for id in ["a", "b", "c"] {
+            writer.send(Write::SaveAction {
+                id: id.into(),
+                action: format!("{{\"id\":\"{id}\"}}"),
+                progress: "{}".into(),
+            });
+        }
+        writer.send(Write::Progress {
+            id: "b".into(),
+            progress: "{\"next\":2}".into(),
+        });
+        writer.send(Write::DropAction { id: "a".into() });
+        writer.flush();
+        let store = Store::open(&dir).unwrap();
+        let pending = store.pending_actions().unwrap();
+        let ids: Vec<&str> = pending.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["b", "c"]);
+        assert_eq!(pending[0].progress, "{\"next\":2}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn purge_removes_old_threads_but_keeps_open_swarms() {
+        let dir = temp_dir("purge");
+        let writer = Writer::spawn(&dir).unwrap();
+        let event = |root: i64, ts: i64| Write::Event {
+            key: format!("C1|{ts}"),
+            channel: "C1".into(),
+            ts: ts * 1_000_000,
+            root: root * 1_000_000,
+            json: "{}".into(),
+        };
+        writer.send(event(100, 100));
+        writer.send(event(100, 150)); // an old thread
+        writer.send(event(200, 200));
+        writer.send(event(200, 5_000)); // old root, recent reply: kept
+        writer.send(event(300, 300)); // old, but an open swarm: kept
+        writer.send(indexed(100, "1", "old", "done", 150));
+        writer.flush();
+        let mut store = Store::open(&dir).unwrap();
+        let purged = store
+            .purge(1_000, &[("C1".into(), 300 * 1_000_000)])
+            .unwrap();
+        assert_eq!(
+            purged,
+            Purged {
+                events: 2,
+                resolved: 1
+            }
+        );
+        assert_eq!(store.each_event(|_| {}).unwrap(), 3);
+        assert!(store.similar("old", None, 5).unwrap().is_empty());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
