@@ -5,10 +5,11 @@
 use crate::config::{ArchivePolicy, Settings};
 use crate::domain::moves::{self, Action, Mover, Promotion};
 use crate::domain::{Desk, Input, Lifecycle, LifecycleKind, Ts, Urgency};
+use crate::session::{self, Replay, Stored};
 use crate::shutdown_signal;
 use crate::slack::actions::{ActionState, ActionUpdate, Outbox, OutboxConfig};
 use crate::slack::{self, Status, Update, WebClient, translate::Translator, wire};
-use crate::store::Store;
+use crate::store::{Match, Write};
 use crate::ui::dialog::{Asks, Dialog, DialogKey, Picker, PromoteForm, Prompt, Submit};
 use crate::ui::keymap::{Intent, Keymap};
 use crate::ui::theme::Theme;
@@ -25,7 +26,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Stdout;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// Events older than this when they arrive (history read at start) ring no bell.
 const FRESH_SECS: i64 = 120;
@@ -64,29 +65,63 @@ struct Pending {
 }
 
 pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
-    eprintln!("swarmdeck: connecting to Slack at {} …", settings.api_url);
-    let session = crate::session::open(&settings, now()).await?;
-    let (connected, desk) = (session.connected, session.desk);
+    let started = now();
+    let stored = Stored::open(&settings);
+    let restored = stored.as_ref().and_then(|s| {
+        session::restore(&settings, &s.store, started, Replay::State).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "could not read the store; starting from Slack");
+            None
+        })
+    });
+    let mut config = settings.slack()?;
+    // With a store, the screen opens at once on what it held and Slack catches up
+    // behind it; the first run waits for Slack, so a bad token is said plainly.
+    let (identity, translator, desk, missing, web, link) = match restored {
+        Some(r) => {
+            config.resume = r.resume.clone();
+            let web = slack::web_client(&config)?;
+            let (tx, rx) = oneshot::channel();
+            let (w, c) = (web.clone(), config.clone());
+            tokio::spawn(async move {
+                let _ = tx.send(slack::connect_with(w, c).await);
+            });
+            (
+                r.identity,
+                r.translator,
+                r.desk,
+                r.missing,
+                web,
+                Link::Connecting(rx),
+            )
+        }
+        None => {
+            eprintln!("swarmdeck: connecting to Slack at {} …", settings.api_url);
+            let web = slack::web_client(&config)?;
+            let connected = slack::connect_with(web.clone(), config.clone())
+                .await
+                .wrap_err_with(|| format!("could not connect to Slack at {}", settings.api_url))?;
+            let desk = Desk::new(settings.desk(), Vec::new());
+            let translator = Translator::new(&connected.identity);
+            (
+                connected.identity.clone(),
+                translator,
+                desk,
+                Vec::new(),
+                web,
+                Link::Up(Box::new(connected)),
+            )
+        }
+    };
     let (names_tx, names_rx) = mpsc::unbounded_channel();
-    load_people(connected.web.clone(), names_tx.clone());
-    load_experts(
-        connected.web.clone(),
-        expert_sources(&settings, &desk),
-        names_tx.clone(),
-    );
     let (online_tx, online_rx) = watch::channel(false);
     let (report_tx, report_rx) = mpsc::unbounded_channel();
     let outbox = Outbox::spawn(
-        connected.web.clone(),
-        OutboxConfig::new(&connected.identity.bot_user_id, settings.time_scale),
+        web.clone(),
+        OutboxConfig::new(&identity.bot_user_id, settings.time_scale),
         online_rx,
         report_tx,
     );
     let (notice_tx, notice_rx) = mpsc::unbounded_channel();
-    // Reminders are claimed in the store, so a restart does not remind twice.
-    let store = Store::open(&settings.data_dir)
-        .map_err(|e| tracing::warn!(error = %e, "no store: follow-up reminders are off"))
-        .ok();
     let actions = &settings.file.actions;
     let moves = MoveSettings {
         lead: settings.file.lead.clone(),
@@ -95,16 +130,10 @@ pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
         remind_experts: actions.remind_experts.unwrap_or(false),
         handoff_to: actions.handoff_to.clone(),
     };
-    let notice = (!session.missing.is_empty()).then(|| {
-        format!(
-            "The bot is not in {}: type /invite @swarmdeck there.",
-            session.missing.join(", ")
-        )
-    });
-    let mut terminal = TerminalGuard::enter()?;
     let mut dashboard = Dashboard {
-        translator: session.translator,
-        workspace: connected.identity.team.clone(),
+        translator,
+        workspace: identity.team.clone(),
+        team_url: identity.url.clone(),
         desk,
         view: View::default(),
         health: Connection::default(),
@@ -112,11 +141,11 @@ pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
         keymap: options.keymap,
         theme: Theme::from_env(),
         bell: options.bell,
-        notice,
+        notice: None,
         names_asked: HashSet::new(),
         names_tx,
-        web: connected.web.clone(),
-        threads: connected.threads.clone(),
+        web,
+        threads: None,
         outbox,
         online: online_tx,
         moves,
@@ -126,17 +155,37 @@ pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
         seq: 0,
         presence_asked: HashMap::new(),
         notice_tx,
-        store,
+        stored,
+        settings,
+        similar: None,
     };
-    let channels = Channels {
-        updates: connected.updates,
+    dashboard.missing_pods(&missing);
+    dashboard.resume_actions();
+    dashboard.index_resolved();
+    let mut channels = Channels {
+        updates: None,
+        connecting: None,
         names: names_rx,
         reports: report_rx,
         notices: notice_rx,
     };
+    match link {
+        Link::Up(connected) => dashboard.on_connected(*connected, &mut channels),
+        Link::Connecting(rx) => channels.connecting = Some(rx),
+    }
+    let mut terminal = TerminalGuard::enter()?;
     let result = dashboard.run(&mut terminal.terminal, channels).await;
     drop(terminal);
+    if let Some(s) = &dashboard.stored {
+        s.writer.flush();
+    }
     result
+}
+
+/// The Slack connection at start: up already (first run), or on its way.
+enum Link {
+    Up(Box<slack::Connected>),
+    Connecting(oneshot::Receiver<Result<slack::Connected, slack::SlackError>>),
 }
 
 /// The connection as last reported, with the instants the header turns into ages.
@@ -183,7 +232,9 @@ struct Dashboard {
     names_asked: HashSet<String>,
     names_tx: mpsc::UnboundedSender<Input>,
     web: Arc<WebClient>,
-    threads: slack::Threads,
+    /// The client's followed threads, once connected.
+    threads: Option<slack::Threads>,
+    team_url: String,
     outbox: Outbox,
     /// Whether Slack is connected: the outbox holds moves while it is not.
     online: watch::Sender<bool>,
@@ -195,12 +246,16 @@ struct Dashboard {
     seq: u64,
     presence_asked: HashMap<String, Instant>,
     notice_tx: mpsc::UnboundedSender<String>,
-    store: Option<Store>,
+    stored: Option<Stored>,
+    settings: Settings,
+    /// Resolved swarms like the selected one, and which one that was.
+    similar: Option<(SwarmKey, Vec<Match>)>,
 }
 
 /// What the loop listens to besides the terminal.
 struct Channels {
-    updates: mpsc::Receiver<Update>,
+    updates: Option<mpsc::Receiver<Update>>,
+    connecting: Option<oneshot::Receiver<Result<slack::Connected, slack::SlackError>>>,
     names: mpsc::UnboundedReceiver<Input>,
     reports: mpsc::UnboundedReceiver<ActionUpdate>,
     notices: mpsc::UnboundedReceiver<String>,
@@ -210,12 +265,7 @@ type Term = Terminal<CrosstermBackend<Stdout>>;
 
 impl Dashboard {
     async fn run(&mut self, terminal: &mut Term, channels: Channels) -> Result<()> {
-        let Channels {
-            mut updates,
-            mut names,
-            mut reports,
-            mut notices,
-        } = channels;
+        let mut channels = channels;
         let mut keys = EventStream::new();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let shutdown = shutdown_signal();
@@ -239,29 +289,41 @@ impl Dashboard {
                     Some(Err(e)) => return Err(e).wrap_err("reading the terminal"),
                     None => return Ok(()),
                 },
-                update = updates.recv() => {
+                update = next_update(&mut channels.updates) => {
                     let Some(update) = update else {
                         color_eyre::eyre::bail!("the Slack client stopped");
                     };
                     self.on_update(update);
                     // Drain a burst before drawing once (capped, so keys stay responsive).
-                    for _ in 0..256 {
-                        match updates.try_recv() {
-                            Ok(u) => self.on_update(u),
-                            Err(_) => break,
+                    if let Some(updates) = channels.updates.as_mut() {
+                        for _ in 0..256 {
+                            match updates.try_recv() {
+                                Ok(u) => self.on_update(u),
+                                Err(_) => break,
+                            }
                         }
                     }
                     dirty = true;
                 }
-                Some(input) = names.recv() => {
+                connected = until_connected(&mut channels.connecting) => {
+                    channels.connecting = None;
+                    match connected {
+                        Ok(c) => self.on_connected(c, &mut channels),
+                        Err(e) => {
+                            self.notice = Some(format!("Could not connect to Slack: {e}. Showing what the store held; restart to try again."));
+                        }
+                    }
+                    dirty = true;
+                }
+                Some(input) = channels.names.recv() => {
                     self.desk.apply(input, now());
                     dirty = true;
                 }
-                Some(report) = reports.recv() => {
+                Some(report) = channels.reports.recv() => {
                     self.on_report(report);
                     dirty = true;
                 }
-                Some(notice) = notices.recv() => {
+                Some(notice) = channels.notices.recv() => {
                     self.notice = Some(notice);
                     dirty = true;
                 }
@@ -278,6 +340,16 @@ impl Dashboard {
 
     fn draw(&mut self, terminal: &mut Term) -> Result<()> {
         let now = now();
+        let shown = match self.view.screen {
+            Screen::Detail => self.view.selected.clone(),
+            Screen::Triage => self
+                .view
+                .triage
+                .as_mut()
+                .and_then(|t| t.current(&self.desk)),
+            _ => None,
+        };
+        let similar = self.similar_to(shown).to_vec();
         let rows = self.view.rows(&self.desk, now);
         self.view.reconcile(&rows);
         let health = self.health.health();
@@ -303,6 +375,7 @@ impl Dashboard {
             notice: self.notice.as_deref(),
             pending: &pending,
             activity: self.activity.as_ref(),
+            similar: &similar,
         };
         terminal.draw(|frame| ui::render(&screen, &self.view, frame))?;
         Ok(())
@@ -359,6 +432,9 @@ impl Dashboard {
             }
             Update::Event(incoming) => {
                 self.health.last_event = Some(Instant::now());
+                if let Some(s) = &self.stored {
+                    session::record(&s.writer, &incoming);
+                }
                 self.ask_names(&incoming.event);
                 let mut events = Vec::new();
                 for input in self.translator.translate(&incoming.event) {
@@ -379,7 +455,7 @@ impl Dashboard {
             let fresh = now.secs_since(e.at) <= FRESH_SECS;
             match &e.kind {
                 LifecycleKind::SwarmOpened { urgency, .. } => {
-                    self.threads.follow(&e.channel, &ts);
+                    self.follow(&e.channel, &ts, true);
                     if *urgency == Urgency::Sev1 && fresh {
                         self.attention.insert(key);
                         ring = true;
@@ -390,10 +466,13 @@ impl Dashboard {
                     ring = true;
                 }
                 LifecycleKind::Resolved { .. } | LifecycleKind::Withdrawn => {
-                    self.threads.unfollow(&e.channel, &ts);
+                    self.follow(&e.channel, &ts, false);
+                    if matches!(e.kind, LifecycleKind::Resolved { .. }) {
+                        self.index(&key);
+                    }
                     self.attention.remove(&key);
                 }
-                LifecycleKind::Reopened { .. } => self.threads.follow(&e.channel, &ts),
+                LifecycleKind::Reopened { .. } => self.follow(&e.channel, &ts, true),
                 LifecycleKind::FollowUpDue { .. } if fresh => {
                     self.attention.insert(key.clone());
                     ring = true;
@@ -409,6 +488,138 @@ impl Dashboard {
             let mut out = std::io::stdout();
             let _ = out.write_all(b"\x07").and_then(|_| out.flush());
         }
+    }
+
+    /// Slack is up: keep who and where we are, add pods found since, start the loaders,
+    /// and listen.
+    fn on_connected(&mut self, connected: slack::Connected, channels: &mut Channels) {
+        if let Some(s) = &self.stored {
+            session::remember_connection(&s.writer, &connected);
+        }
+        let found: Vec<(String, String)> = connected
+            .channels
+            .iter()
+            .map(|c| (c.id.clone(), c.name.clone()))
+            .collect();
+        let (pods, missing) = self.settings.pods(&found);
+        for pod in pods {
+            self.desk.add_pod(pod);
+        }
+        for (id, name) in found {
+            self.desk.apply(Input::ChannelNamed { id, name }, now());
+        }
+        self.missing_pods(&missing);
+        self.translator = Translator::new(&connected.identity);
+        self.workspace = connected.identity.team.clone();
+        self.team_url = connected.identity.url.clone();
+        for s in self.desk.swarms().filter(|s| s.is_open()) {
+            connected
+                .threads
+                .follow(&s.channel, &s.thread_ts.to_string());
+        }
+        self.threads = Some(connected.threads.clone());
+        load_people(self.web.clone(), self.names_tx.clone());
+        load_experts(
+            self.web.clone(),
+            expert_sources(&self.settings, &self.desk),
+            self.names_tx.clone(),
+        );
+        channels.updates = Some(connected.updates);
+    }
+
+    fn missing_pods(&mut self, missing: &[String]) {
+        if !missing.is_empty() {
+            self.notice = Some(format!(
+                "The bot is not in {}: type /invite @swarmdeck there.",
+                missing.join(", ")
+            ));
+        }
+    }
+
+    /// Moves a previous run took but did not finish go out again, from where they got.
+    fn resume_actions(&mut self) {
+        let pending = match &self.stored {
+            Some(s) => s.store.pending_actions().unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "could not read the outbox");
+                Vec::new()
+            }),
+            None => return,
+        };
+        for p in pending {
+            let action: Action = match serde_json::from_str(&p.action) {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(id = p.id, error = %e, "an unreadable stored action was dropped");
+                    if let Some(s) = &self.stored {
+                        s.writer.send(Write::DropAction { id: p.id });
+                    }
+                    continue;
+                }
+            };
+            let progress = serde_json::from_str(&p.progress).unwrap_or_default();
+            tracing::info!(action = action.id, label = action.label, "resuming");
+            self.pending.insert(
+                action.id.clone(),
+                Pending {
+                    swarm: action.thread_ts.map(|t| (action.channel.clone(), t)),
+                    label: action.label.clone(),
+                    state: ActionState::Queued,
+                },
+            );
+            let _ = self.outbox.resume(action, progress);
+        }
+        self.show_activity();
+    }
+
+    /// Resolved swarms not in the search index yet (resolved while no dashboard ran).
+    fn index_resolved(&mut self) {
+        let Some(s) = &self.stored else { return };
+        let known = s.store.indexed().unwrap_or_default();
+        let missing: Vec<SwarmKey> = self
+            .desk
+            .swarms()
+            .filter(|sw| !sw.is_open() && !known.contains(&(sw.channel.clone(), sw.thread_ts.0)))
+            .map(|sw| (sw.channel.clone(), sw.thread_ts))
+            .collect();
+        for key in missing {
+            self.index(&key);
+        }
+    }
+
+    fn index(&self, key: &SwarmKey) {
+        let (Some(s), Some(swarm)) = (&self.stored, self.desk.swarm(&key.0, key.1)) else {
+            return;
+        };
+        let doc = session::indexed(&self.desk, swarm, &self.team_url);
+        s.writer.send(Write::Index(Box::new(doc)));
+    }
+
+    fn follow(&self, channel: &str, ts: &str, on: bool) {
+        if let Some(t) = &self.threads {
+            if on {
+                t.follow(channel, ts);
+            } else {
+                t.unfollow(channel, ts);
+            }
+        }
+    }
+
+    /// Resolved swarms like the selected one, asked of the store when the selection
+    /// changes (not every frame).
+    fn similar_to(&mut self, key: Option<SwarmKey>) -> &[Match] {
+        let Some(key) = key else { return &[] };
+        let fresh = self.similar.as_ref().is_none_or(|(k, _)| *k != key);
+        if fresh {
+            let found = match (&self.stored, self.desk.swarm(&key.0, key.1)) {
+                (Some(s), Some(sw)) => s
+                    .store
+                    .similar(&sw.request.subject, Some((&sw.channel, sw.thread_ts.0)), 3)
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            self.similar = Some((key.clone(), found));
+        }
+        self.similar.as_ref().map_or(&[], |(_, m)| m.as_slice())
     }
 
     /// The swarm a move is about: triage's current one, else the selected row.
@@ -700,6 +911,14 @@ impl Dashboard {
         let label = action.label.clone();
         let id = action.id.clone();
         tracing::info!(action = id, label, "queued");
+        // Kept before it is sent: a crash from here on resumes it, never loses it.
+        if let (Some(s), Ok(json)) = (&self.stored, serde_json::to_string(&action)) {
+            s.writer.send(Write::SaveAction {
+                id: id.clone(),
+                action: json,
+                progress: "{}".into(),
+            });
+        }
         if let Err(e) = self.outbox.send(action) {
             self.activity = Some(Activity {
                 text: format!("✗ {label}: {e}"),
@@ -719,6 +938,24 @@ impl Dashboard {
     }
 
     fn on_report(&mut self, report: ActionUpdate) {
+        if let Some(s) = &self.stored {
+            match (&report.state, &report.progress) {
+                (ActionState::Done | ActionState::Failed { .. }, _) => {
+                    s.writer.send(Write::DropAction {
+                        id: report.id.clone(),
+                    })
+                }
+                (_, Some(p)) => {
+                    if let Ok(progress) = serde_json::to_string(p) {
+                        s.writer.send(Write::Progress {
+                            id: report.id.clone(),
+                            progress,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
         match &report.state {
             ActionState::Done => {
                 self.pending.remove(&report.id);
@@ -777,8 +1014,8 @@ impl Dashboard {
         let Some(swarm) = self.desk.swarm(&key.0, key.1).cloned() else {
             return;
         };
-        let claimed = match &self.store {
-            Some(store) => store.claim("dashboard-reminders", &e.key, e.at.secs()),
+        let claimed = match &self.stored {
+            Some(s) => s.store.claim("dashboard-reminders", &e.key, e.at.secs()),
             None => return,
         };
         match claimed {
@@ -1044,6 +1281,25 @@ fn open_in_browser(url: &str) -> std::io::Result<()> {
         .stderr(std::process::Stdio::null())
         .spawn()
         .map(|_| ())
+}
+
+async fn next_update(updates: &mut Option<mpsc::Receiver<Update>>) -> Option<Update> {
+    match updates {
+        Some(u) => u.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn until_connected(
+    connecting: &mut Option<oneshot::Receiver<Result<slack::Connected, slack::SlackError>>>,
+) -> Result<slack::Connected, String> {
+    match connecting {
+        Some(rx) => match rx.await {
+            Ok(result) => result.map_err(|e| e.to_string()),
+            Err(_) => Err("the connection task stopped".into()),
+        },
+        None => std::future::pending().await,
+    }
 }
 
 fn now() -> Ts {

@@ -4,6 +4,7 @@
 
 use crate::config::Settings;
 use crate::domain::{Lifecycle, LifecycleKind, Ts};
+use crate::session::Replay;
 use crate::shutdown_signal;
 use crate::slack::{self, Update};
 use crate::store::Store;
@@ -22,7 +23,7 @@ pub struct TailOptions {
 
 pub async fn run(settings: Settings, options: TailOptions) -> Result<()> {
     let store = Store::open(&settings.data_dir)?;
-    let session = crate::session::open(&settings, now()).await?;
+    let session = crate::session::open(&settings, now(), Replay::Events).await?;
     for channel in &session.missing {
         eprintln!(
             "warning: the bot is not in the pod channel {channel}; type /invite @swarmdeck there"
@@ -31,33 +32,43 @@ pub async fn run(settings: Settings, options: TailOptions) -> Result<()> {
     if session.desk.pods().next().is_none() {
         eprintln!("warning: no pod channels: invite the bot to the pods' swarm channels");
     }
+    let writer = session.store.map(|s| s.writer);
     let (mut connected, translator, mut desk) =
         (session.connected, session.translator, session.desk);
+    // What the store held comes first; the claims skip what was printed before.
+    let mut backlog = Some(session.lifecycle);
     let mut out = std::io::stdout().lock();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {
-        let events = tokio::select! {
-            update = connected.updates.recv() => match update {
-                Some(Update::Event(incoming)) => {
-                    let mut events = Vec::new();
-                    for input in translator.translate(&incoming.event) {
-                        events.extend(desk.apply(input, now()));
+        let events = if let Some(stored) = backlog.take() {
+            stored
+        } else {
+            tokio::select! {
+                update = connected.updates.recv() => match update {
+                    Some(Update::Event(incoming)) => {
+                        if let Some(w) = &writer {
+                            crate::session::record(w, &incoming);
+                        }
+                        let mut events = Vec::new();
+                        for input in translator.translate(&incoming.event) {
+                            events.extend(desk.apply(input, now()));
+                        }
+                        events
                     }
-                    events
-                }
-                Some(Update::Status(status)) => {
-                    tracing::info!(?status, "connection status");
-                    if let Some(problem) = &status.problem {
-                        eprintln!("slack: {problem}");
+                    Some(Update::Status(status)) => {
+                        tracing::info!(?status, "connection status");
+                        if let Some(problem) = &status.problem {
+                            eprintln!("slack: {problem}");
+                        }
+                        continue;
                     }
-                    continue;
-                }
-                None => color_eyre::eyre::bail!("the Slack client stopped"),
-            },
-            _ = tick.tick() => desk.tick(now()),
-            _ = &mut shutdown => return Ok(()),
+                    None => color_eyre::eyre::bail!("the Slack client stopped"),
+                },
+                _ = tick.tick() => desk.tick(now()),
+                _ = &mut shutdown => return Ok(()),
+            }
         };
         for e in events {
             follow(&connected.threads, &e);

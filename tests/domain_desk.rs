@@ -719,4 +719,18 @@ proptest! {
         let other = apply_all(&shuffled, 3000);
         prop_assert_eq!(forward.snapshot(), other.snapshot());
     }
+
+    /// A restart rebuilds the desk from the store in one pass: the same swarms as
+    /// applying the same inputs one by one.
+    #[test]
+    fn restoring_from_stored_inputs_equals_applying_them(inputs in prop::collection::vec(an_input(), 0..60)) {
+        // One `now` for both: an event without a time of its own is dated on arrival.
+        let mut applied = desk();
+        for input in &inputs {
+            applied.apply(input.clone(), t(3000));
+        }
+        let mut restored = desk();
+        restored.restore(inputs.clone(), t(3000));
+        prop_assert_eq!(applied.snapshot(), restored.snapshot());
+    }
 }

@@ -11,6 +11,7 @@ use swarmdeck::domain::moves::Promotion;
 use swarmdeck::domain::{Desk, DeskConfig, Input, Pod, Ts};
 use swarmdeck::slack::translate::Translator;
 use swarmdeck::slack::wire::Event;
+use swarmdeck::store::Match;
 use swarmdeck::ui::dialog::{Asks, Dialog, Picker, PromoteForm, Prompt};
 use swarmdeck::ui::keymap::{Intent, Keymap};
 use swarmdeck::ui::theme::Theme;
@@ -189,6 +190,30 @@ fn draw(desk: &Desk, view: &View, w: u16, h: u16, color: bool) -> Terminal<TestB
     draw_with(desk, view, w, h, color, &HashSet::new(), None)
 }
 
+/// Resolved swarms as the store's search would find them.
+fn similar() -> Vec<Match> {
+    vec![
+        Match {
+            channel: "C0SWARMMOB".into(),
+            thread_ts: 1,
+            case: "26012".into(),
+            pod: "mobile".into(),
+            subject: "iOS crash on launch".into(),
+            resolution: "Rolled back the keychain migration".into(),
+            link: "https://acme.slack.com/archives/C0SWARMMOB/p1".into(),
+        },
+        Match {
+            channel: "C0SWARMMOB".into(),
+            thread_ts: 2,
+            case: "25877".into(),
+            pod: "mobile".into(),
+            subject: "App crashes after update".into(),
+            resolution: String::new(),
+            link: "https://acme.slack.com/archives/C0SWARMMOB/p2".into(),
+        },
+    ]
+}
+
 fn draw_with(
     desk: &Desk,
     view: &View,
@@ -198,6 +223,12 @@ fn draw_with(
     pending: &HashSet<SwarmKey>,
     activity: Option<&Activity>,
 ) -> Terminal<TestBackend> {
+    let similar = if view.screen == Screen::List {
+        Vec::new()
+    } else {
+        similar()
+    };
+    let similar = similar.as_slice();
     let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
     let health = Health {
         connected: 2,
@@ -225,6 +256,7 @@ fn draw_with(
         notice: None,
         pending,
         activity,
+        similar,
     };
     terminal.draw(|f| render(&screen, view, f)).unwrap();
     assert_clean(terminal.backend());

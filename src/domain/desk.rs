@@ -380,6 +380,42 @@ impl Desk {
     }
 
     fn on_message(&mut self, msg: Msg, now: Ts) -> Vec<Lifecycle> {
+        match self.keep_message(msg) {
+            Some((key, edited)) => self.refresh(&key, now, edited),
+            None => Vec::new(),
+        }
+    }
+
+    /// Rebuilds the desk from stored inputs at start: every message is filed first and
+    /// each thread derived once after, so a restart costs one fold per thread rather than
+    /// one per message. What the history already said is not news: the lifecycle events
+    /// it implies count as emitted.
+    pub fn restore(&mut self, inputs: impl IntoIterator<Item = Input>, now: Ts) {
+        let mut touched = HashSet::new();
+        for input in inputs {
+            match input {
+                Input::Message(msg) => {
+                    if let Some((key, _)) = self.keep_message(msg) {
+                        touched.insert(key);
+                    }
+                }
+                other => {
+                    // A reaction or deletion reads the swarm as derived so far.
+                    for key in touched.drain() {
+                        self.refresh(&key, now, None);
+                    }
+                    self.apply(other, now);
+                }
+            }
+        }
+        for key in touched {
+            self.refresh(&key, now, None);
+        }
+    }
+
+    /// Files a message in its thread (or an incident channel's log); the thread to
+    /// re-derive, and when the root was edited, if it was.
+    fn keep_message(&mut self, msg: Msg) -> Option<(ThreadKey, Option<Ts>)> {
         if !self.pods.contains_key(&msg.channel) {
             let log = self.logs.entry(msg.channel.clone()).or_default();
             if replace_if_newer(log.get(&msg.ts), &msg) {
@@ -388,24 +424,24 @@ impl Desk {
             while log.len() > LOG_CAP {
                 log.pop_first();
             }
-            return Vec::new();
+            return None;
         }
         let msg_key = (msg.channel.clone(), msg.ts);
         if self.deleted.contains(&msg_key) {
-            return Vec::new();
+            return None;
         }
         let key = (msg.channel.clone(), msg.thread());
         let thread = self.threads.entry(key.clone()).or_default();
         if msg.is_reply() {
             self.thread_of.insert(msg_key, msg.thread());
             if !replace_if_newer(thread.replies.get(&msg.ts), &msg) {
-                return Vec::new();
+                return None;
             }
             thread.replies.insert(msg.ts, msg);
-            return self.refresh(&key, now, None);
+            return Some((key, None));
         }
         if !replace_if_newer(thread.root.as_ref(), &msg) {
-            return Vec::new();
+            return None;
         }
         for (name, users) in &msg.reactions {
             if *name == self.config.resolved_reaction {
@@ -416,7 +452,7 @@ impl Desk {
         }
         let edited = thread.root.is_some().then_some(msg.edited).flatten();
         thread.root = Some(msg);
-        self.refresh(&key, now, edited)
+        Some((key, edited))
     }
 
     fn on_deleted(&mut self, channel: String, ts: Ts, now: Ts) -> Vec<Lifecycle> {

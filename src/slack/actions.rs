@@ -48,6 +48,8 @@ pub struct ActionUpdate {
     pub id: String,
     pub label: String,
     pub state: ActionState,
+    /// After each step: how far the action got, for the store to keep.
+    pub progress: Option<Progress>,
 }
 
 #[derive(Clone, Debug)]
@@ -75,7 +77,7 @@ impl OutboxConfig {
 /// The handle the app sends actions to.
 #[derive(Clone)]
 pub struct Outbox {
-    tx: mpsc::UnboundedSender<Action>,
+    tx: mpsc::UnboundedSender<(Action, Progress)>,
 }
 
 impl Outbox {
@@ -99,15 +101,32 @@ impl Outbox {
 
     /// Queues an action; it is reported as queued at once.
     pub fn send(&self, action: Action) -> Result<(), String> {
+        let progress = Progress::start(&action);
+        self.queue(action, progress)
+    }
+
+    /// Queues an action a previous run had begun, from where it got. Whatever step was
+    /// under way when that run stopped may have landed: it is checked before it is redone.
+    pub fn resume(&self, action: Action, mut progress: Progress) -> Result<(), String> {
+        progress.uncertain = true;
+        if progress.channel.is_none() {
+            progress.channel = action.incident.clone();
+        }
+        self.queue(action, progress)
+    }
+
+    fn queue(&self, action: Action, progress: Progress) -> Result<(), String> {
         self.tx
-            .send(action)
+            .send((action, progress))
             .map_err(|_| "the outbox has stopped".to_string())
     }
 }
 
-/// What an action has done so far, so that a retry resumes rather than repeats.
-#[derive(Debug, Default)]
-struct Progress {
+/// What an action has done so far, so that a retry (or a restart) resumes rather than
+/// repeats.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Progress {
     /// Steps done.
     next: usize,
     /// The incident channel (created, reused, or the swarm's already).
@@ -118,6 +137,15 @@ struct Progress {
     permalink: Option<String>,
     /// The current step's last attempt may have landed.
     uncertain: bool,
+}
+
+impl Progress {
+    fn start(action: &Action) -> Progress {
+        Progress {
+            channel: action.incident.clone(),
+            ..Progress::default()
+        }
+    }
 }
 
 /// Why a step stopped.
@@ -163,7 +191,11 @@ struct Worker {
 }
 
 impl Worker {
-    async fn run(self, mut rx: mpsc::UnboundedReceiver<Action>, mut online: watch::Receiver<bool>) {
+    async fn run(
+        self,
+        mut rx: mpsc::UnboundedReceiver<(Action, Progress)>,
+        mut online: watch::Receiver<bool>,
+    ) {
         let mut queue = std::collections::VecDeque::new();
         loop {
             if queue.is_empty() {
@@ -175,29 +207,35 @@ impl Worker {
             while let Ok(a) = rx.try_recv() {
                 queue.push_back(a);
             }
-            for a in &queue {
+            for (a, _) in &queue {
                 self.tell(a, ActionState::Queued);
             }
-            let Some(action) = queue.pop_front() else {
+            let Some((action, progress)) = queue.pop_front() else {
                 continue;
             };
-            self.carry_out(&action, &mut online).await;
+            self.carry_out(&action, progress, &mut online).await;
         }
     }
 
     fn tell(&self, action: &Action, state: ActionState) {
+        self.tell_progress(action, state, None);
+    }
+
+    fn tell_progress(&self, action: &Action, state: ActionState, progress: Option<Progress>) {
         let _ = self.report.send(ActionUpdate {
             id: action.id.clone(),
             label: action.label.clone(),
             state,
+            progress,
         });
     }
 
-    async fn carry_out(&self, action: &Action, online: &mut watch::Receiver<bool>) {
-        let mut progress = Progress {
-            channel: action.incident.clone(),
-            ..Progress::default()
-        };
+    async fn carry_out(
+        &self,
+        action: &Action,
+        mut progress: Progress,
+        online: &mut watch::Receiver<bool>,
+    ) {
         let mut attempt = 0;
         loop {
             if !*online.borrow() {
@@ -249,6 +287,9 @@ impl Worker {
             self.step(action, p, step).await?;
             p.next += 1;
             p.uncertain = false;
+            if p.next < action.steps.len() {
+                self.tell_progress(action, ActionState::Working, Some(p.clone()));
+            }
         }
         Ok(())
     }

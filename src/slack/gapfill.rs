@@ -132,7 +132,11 @@ async fn fill(ctx: &Ctx, since: f64) -> Result<usize, SlackError> {
         wall_now() - ctx.initial_lookback.as_secs_f64()
     };
     let from_us = (from.max(0.0) * 1e6) as u64;
-    let (mut threads, high_water) = {
+    let margin_us = ctx.margin.as_micros() as u64;
+    // The first fill after a restart resumes where the store left each channel, rather
+    // than re-reading the whole lookback (history reads are scarce).
+    let first = !since.is_finite();
+    let (mut threads, high_water, resumed) = {
         let seen = ctx.seen.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         let mut threads: Vec<_> = seen
@@ -151,14 +155,26 @@ async fn fill(ctx: &Ctx, since: f64) -> Result<usize, SlackError> {
             .iter()
             .map(|c| (c.clone(), seen.high_water.get(c).copied()))
             .collect();
-        (threads, high_water)
+        let resumed: std::collections::HashMap<String, u64> = if first {
+            high_water
+                .iter()
+                .filter(|(c, _)| seen.resumed.contains(c))
+                .filter_map(|(c, hw)| hw.map(|h| (c.clone(), h.saturating_sub(margin_us))))
+                .collect()
+        } else {
+            Default::default()
+        };
+        (threads, high_water, resumed)
     };
     let mut count = 0;
     let mut done_threads = BTreeSet::new();
 
     // 1. Threads being followed: their replies since the gap.
     for t in threads.drain(..) {
-        let oldest = t.last_ts.min(from_us);
+        let oldest = match resumed.get(&t.channel) {
+            Some(&r) => r,
+            None => t.last_ts.min(from_us),
+        };
         count += read_thread(ctx, &t.channel, &t.thread_ts, oldest).await?;
         done_threads.insert((t.channel, t.thread_ts));
     }
@@ -168,7 +184,10 @@ async fn fill(ctx: &Ctx, since: f64) -> Result<usize, SlackError> {
     channels.sort_by_key(|(_, hw)| std::cmp::Reverse(*hw));
     let mut new_threads = Vec::new();
     for (channel, hw) in channels {
-        let oldest = hw.map_or(from_us, |h| h.min(from_us));
+        let oldest = match resumed.get(&channel) {
+            Some(&r) => r,
+            None => hw.map_or(from_us, |h| h.min(from_us)),
+        };
         let mut messages = read_pages(ctx, "conversations.history", &channel, None, oldest).await?;
         messages.sort_by_key(|m| m.ts.as_deref().and_then(ts_micros));
         for m in &messages {

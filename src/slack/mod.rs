@@ -66,6 +66,19 @@ pub struct SlackConfig {
     pub gap_margin: Duration,
     /// Deliveries are deduplicated on event id for at least this long (Slack retries for ~6 min).
     pub dedupe_window: Duration,
+    /// Where a previous run left off (from the store): the gap fill resumes there.
+    pub resume: Resume,
+}
+
+/// What a previous run knew, so that a restart catches up instead of re-reading.
+#[derive(Clone, Debug, Default)]
+pub struct Resume {
+    /// The newest message ts (µs) stored per channel.
+    pub high_water: std::collections::HashMap<String, i64>,
+    /// Open swarms' threads (channel, thread ts), followed by the gap fill.
+    pub threads: Vec<(String, String)>,
+    /// Event ids delivered lately: a retry of one of them is still a duplicate.
+    pub event_ids: Vec<String>,
 }
 
 impl SlackConfig {
@@ -80,12 +93,13 @@ impl SlackConfig {
             initial_lookback: Duration::from_secs(24 * 3600),
             gap_margin: Duration::from_secs(30),
             dedupe_window: Duration::from_secs(15 * 60),
+            resume: Resume::default(),
         }
     }
 }
 
 /// Who swarmdeck is in this workspace (auth.test).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Identity {
     pub bot_user_id: String,
     pub bot_id: Option<String>,
@@ -127,12 +141,26 @@ impl Threads {
 
 /// Checks the bot token, finds the pod channels, and starts the sockets and the stream.
 pub async fn connect(config: SlackConfig) -> Result<Connected, SlackError> {
-    let web = Arc::new(WebClient::new(
+    let web = web_client(&config)?;
+    connect_with(web, config).await
+}
+
+/// The Web API client a connection would use (no network yet): for what must work
+/// before the connection is up, such as the outbox.
+pub fn web_client(config: &SlackConfig) -> Result<Arc<WebClient>, SlackError> {
+    Ok(Arc::new(WebClient::new(
         &config.api_url,
         config.bot_token.clone(),
         Some(config.app_token.clone()),
         config.web.clone(),
-    )?);
+    )?))
+}
+
+/// [`connect`] with a client made earlier, so that its rate budgets are shared.
+pub async fn connect_with(
+    web: Arc<WebClient>,
+    config: SlackConfig,
+) -> Result<Connected, SlackError> {
     let auth: wire::AuthTest = web.call("auth.test", &[]).await?;
     let identity = Identity {
         bot_user_id: auth.user_id,
@@ -150,7 +178,9 @@ pub async fn connect(config: SlackConfig) -> Result<Connected, SlackError> {
             .collect(),
     };
     let (tx, updates) = mpsc::channel(4096);
-    let seen = Arc::new(Mutex::new(Seen::new(config.dedupe_window)));
+    let mut seen = Seen::new(config.dedupe_window);
+    seen.resume(&config.resume);
+    let seen = Arc::new(Mutex::new(seen));
     let channel_ids: Vec<String> = channels.iter().map(|c| c.id.clone()).collect();
     tokio::spawn(run(web.clone(), config, channel_ids, seen.clone(), tx));
     Ok(Connected {

@@ -42,6 +42,8 @@ pub(crate) struct Seen {
     /// Newest message ts seen per channel.
     pub high_water: HashMap<String, u64>,
     pub threads: HashMap<(String, String), ThreadMark>,
+    /// Channels whose high-water mark came from a previous run.
+    pub resumed: HashSet<String>,
 }
 
 impl Seen {
@@ -54,6 +56,25 @@ impl Seen {
             message_order: VecDeque::new(),
             high_water: HashMap::new(),
             threads: HashMap::new(),
+            resumed: HashSet::new(),
+        }
+    }
+
+    /// Carries over what a previous run saw: its recent event ids, the newest message
+    /// per channel (where the first gap fill starts), and the threads it followed.
+    pub(crate) fn resume(&mut self, resume: &super::Resume) {
+        let now = Instant::now();
+        for id in &resume.event_ids {
+            if self.event_ids.insert(id.clone(), now).is_none() {
+                self.event_order.push_back((now, id.clone()));
+            }
+        }
+        for (channel, hw) in &resume.high_water {
+            self.high_water.insert(channel.clone(), (*hw).max(0) as u64);
+            self.resumed.insert(channel.clone());
+        }
+        for (channel, thread_ts) in &resume.threads {
+            self.follow(channel, thread_ts);
         }
     }
 

@@ -257,6 +257,15 @@ impl Store {
         Ok(out)
     }
 
+    /// The resolved swarms already in the search index: (channel, thread ts µs).
+    pub fn indexed(&self) -> Result<std::collections::HashSet<(String, i64)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT channel, thread_ts FROM resolved")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Removes history older than `before` (secs): threads whose newest event is older,
     /// their search entries, and old dedupe and consumer records. Open swarms' threads
     /// are kept whatever their age: `keep` names them (channel, root µs).

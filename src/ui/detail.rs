@@ -279,6 +279,28 @@ fn move_text(s: &Screenful<'_>, kind: &MarkerKind) -> String {
     }
 }
 
+/// Resolved swarms like this one: case and pod, then how each was resolved.
+pub(super) fn similar_lines<'a>(s: &Screenful<'a>, width: usize) -> Vec<Line<'a>> {
+    let t = s.theme;
+    let mut lines = vec![Line::from(Span::styled("similar, resolved", t.dim()))];
+    for m in s.similar {
+        lines.push(Line::from(vec![
+            Span::styled(format!("#{} ", m.case), t.title()),
+            Span::styled(fit(&m.pod, 12), t.dim()),
+        ]));
+        let resolution = if m.resolution.is_empty() {
+            "—"
+        } else {
+            &m.resolution
+        };
+        lines.push(Line::raw(fit(
+            &format!("  {}", crate::domain::text::one_line(resolution)),
+            width,
+        )));
+    }
+    lines
+}
+
 fn render_timeline(
     s: &Screenful<'_>,
     sw: &Swarm,
@@ -323,6 +345,10 @@ fn render_timeline(
     lines.push(Line::from(Span::styled("participants", t.dim())));
     for p in &sw.participants {
         lines.push(Line::raw(fit(&format!("@{}", name(s, p)), w)));
+    }
+    if !s.similar.is_empty() {
+        lines.push(Line::raw(""));
+        lines.extend(similar_lines(s, w));
     }
     let skip = lines.len().saturating_sub(inner.height as usize);
     frame.render_widget(

@@ -58,6 +58,8 @@ pub struct Screenful<'a> {
     pub pending: &'a HashSet<SwarmKey>,
     /// The latest news from the outbox, shown in the header.
     pub activity: Option<&'a Activity>,
+    /// Resolved swarms like the one shown (detail, triage), from the store's search.
+    pub similar: &'a [crate::store::Match],
 }
 
 /// What the outbox is doing, as one line for the lead.

@@ -3,7 +3,7 @@
 //! so far and the suggested experts, until the queue is empty.
 
 use super::Screenful;
-use super::detail::{render_fields, render_thread};
+use super::detail::{render_fields, render_thread, similar_lines};
 use super::keymap::Intent;
 use super::text::fit;
 use super::view::SwarmKey;
@@ -110,12 +110,24 @@ pub fn render(
         ),
     ]);
     frame.render_widget(Paragraph::new(line), progress);
-    let [fields, suggestions, thread] = Layout::vertical([
+    let side_height = if s.similar.is_empty() { 4 } else { 7 };
+    let [fields, side, thread] = Layout::vertical([
         Constraint::Length(7),
-        Constraint::Length(4),
+        Constraint::Length(side_height),
         Constraint::Min(3),
     ])
     .areas(rest);
+    // Suggested experts, and how similar swarms were resolved, side by side.
+    let (suggestions, similar) = if s.similar.is_empty() {
+        (side, None)
+    } else {
+        let [a, b] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+            .areas(side);
+        (a, Some(b))
+    };
+    if let Some(area) = similar {
+        frame.render_widget(Paragraph::new(similar_lines(s, area.width as usize)), area);
+    }
     render_fields(s, swarm, frame, fields);
     let mut lines = vec![Line::styled("suggested experts", t.dim())];
     let ranked = rank_experts(s.desk, swarm);
