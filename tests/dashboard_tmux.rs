@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 struct Tmux {
     socket: String,
     dir: PathBuf,
+    /// Whether dropping this removes `dir` (not when a restart reuses it).
+    owns_dir: bool,
 }
 
 impl Tmux {
@@ -38,6 +40,27 @@ impl Tmux {
         }
     }
 
+    /// The dashboard's pid: the pane shell's child (from /proc: no procps needed).
+    fn dashboard_pid(&self) -> String {
+        let shell = self.run(&["display-message", "-p", "-t", "lead", "#{pane_pid}"]);
+        let shell = shell.trim();
+        let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
+            .unwrap_or_default();
+        children
+            .split_whitespace()
+            .next()
+            .expect("the dashboard runs under the pane's shell")
+            .to_string()
+    }
+
+    fn kill(&self, signal: &str) {
+        let status = Command::new("sh")
+            .args(["-c", &format!("kill -{signal} {}", self.dashboard_pid())])
+            .status()
+            .expect("sh runs");
+        assert!(status.success());
+    }
+
     /// Waits (generously) until the screen shows `what`.
     fn wait_for(&self, what: &str) -> String {
         let deadline = Instant::now() + DEADLINE;
@@ -59,7 +82,9 @@ impl Tmux {
 impl Drop for Tmux {
     fn drop(&mut self) {
         self.run(&["kill-server"]);
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if self.owns_dir {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
@@ -84,9 +109,19 @@ fn start_dashboard_with(emu: &common::Emu, name: &str, config: Option<&str>) -> 
     let dir = std::env::temp_dir().join(format!("swarmdeck-tmux-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
+    let mut tmux = launch(emu.base(), name, config, &dir);
+    tmux.owns_dir = true;
+    tmux
+}
+
+/// The dashboard on the Web API at `base`, with its config, state and data in `dir`
+/// (kept when this session ends, so a restart finds its store).
+fn launch(base: &str, name: &str, config: Option<&str>, dir: &std::path::Path) -> Tmux {
+    let dir = dir.to_path_buf();
     let tmux = Tmux {
         socket: format!("swarmdeck-{name}-{}", std::process::id()),
         dir: dir.clone(),
+        owns_dir: false,
     };
     let config_env = match config {
         Some(text) => {
@@ -99,7 +134,6 @@ fn start_dashboard_with(emu: &common::Emu, name: &str, config: Option<&str>) -> 
     let command = format!(
         "env SLACK_API_URL={base}/api/ SLACK_APP_TOKEN={APP} SLACK_BOT_TOKEN={BOT} XDG_CONFIG_HOME={d}/config \
          XDG_STATE_HOME={d}/state XDG_DATA_HOME={d}/data {config_env} {bin}; echo \"exited with $?\"; sleep 60",
-        base = emu.base(),
         d = dir.display(),
         bin = env!("CARGO_BIN_EXE_swarmdeck"),
     );
@@ -207,20 +241,7 @@ async fn sigterm_and_sighup_restore_the_terminal() {
     for signal in ["TERM", "HUP"] {
         let tmux = start_dashboard(&emu, &format!("sig{signal}"));
         tmux.wait_for("No open swarms");
-        let shell = tmux.run(&["display-message", "-p", "-t", "lead", "#{pane_pid}"]);
-        // The dashboard is the pane shell's child (read from /proc: no procps needed).
-        let shell = shell.trim();
-        let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
-            .unwrap_or_default();
-        let child = children
-            .split_whitespace()
-            .next()
-            .expect("the dashboard runs under the pane's shell");
-        let status = Command::new("sh")
-            .args(["-c", &format!("kill -{signal} {child}")])
-            .status()
-            .expect("sh runs");
-        assert!(status.success());
+        tmux.kill(signal);
         let after = tmux.wait_for("exited with 0");
         assert!(
             !after.contains("No open swarms"),
@@ -243,6 +264,7 @@ async fn the_demo_opens_on_a_backlog_from_several_pods() {
     let tmux = Tmux {
         socket: format!("swarmdeck-demo-{}", std::process::id()),
         dir: dir.clone(),
+        owns_dir: true,
     };
     let command = format!(
         "env -u SLACK_APP_TOKEN -u SLACK_BOT_TOKEN -u SLACK_API_URL XDG_CONFIG_HOME={d}/config \
@@ -456,4 +478,142 @@ async fn a_follow_up_falls_due_on_the_row_and_in_the_thread() {
     );
     tmux.keys(&["q"]);
     tmux.wait_for("exited with 0");
+}
+
+/// A restart opens at once on what the store held, before (here: without) Slack.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_shows_the_stored_swarms_before_slack_answers() {
+    if !tmux_available() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let emu = common::quiet().await;
+    let first = start_dashboard(&emu, "restart-1");
+    first.wait_for("connected");
+    for (case, channel) in [("28801", "C0SWARMAPI"), ("28802", "C0SWARMBIL")] {
+        emu.inject(
+            json!({"type": "message", "channel": channel, "user": "U0REQ00001",
+            "text": format!("Case: {case}\nUrgency: Sev 2\nSubject: Stored swarm {case}")}),
+        )
+        .await;
+    }
+    first.wait_for("28802");
+    first.keys(&["q"]);
+    first.wait_for("exited with 0");
+    let dir = first.dir.clone();
+
+    // Slack is unreachable now (nothing listens on port 9).
+    let second = launch("http://127.0.0.1:9", "restart-2", None, &dir);
+    let screen = second.wait_for("28802");
+    assert!(
+        screen.contains("28801") && screen.contains("Stored swarm"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("● 2/2 connected"),
+        "not connected: {screen}"
+    );
+    second.wait_for("Could not connect to Slack");
+    second.keys(&["q"]);
+    second.wait_for("exited with 0");
+    drop(first);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// SIGKILL in the middle of a promotion (the invite is held by the emulator), then a
+/// restart: the promotion completes, with one channel, one set of invites and one
+/// summary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_promotion_killed_half_way_completes_once_after_a_restart() {
+    if !tmux_available() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let emu = common::quiet().await;
+    let config = "lead = \"U0LEAD0001\"\n";
+    let first = start_dashboard_with(&emu, "killed", Some(config));
+    first.wait_for("connected");
+    emu.inject(json!({"type": "message", "channel": "C0SWARMAPI", "user": "U0REQ00001",
+        "text": "Case: 27900\nUrgency: Sev 1\nSubject: Killed mid-promotion\nLink: https://support.acme.example/cases/27900"}))
+        .await;
+    first.wait_for("27900");
+    let (status, _) = emu
+        .control_post(
+            "faults",
+            json!({"method": "conversations.invite", "delay_ms": 30000, "count": 1}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    first.keys(&["p"]);
+    first.wait_for("promote 27900");
+    first.keys(&["Enter"]);
+    // The channel is created; the invite is held: kill it there.
+    let deadline = Instant::now() + DEADLINE;
+    while !emu
+        .state()
+        .await
+        .to_string()
+        .contains("support-api-sev1-27900")
+    {
+        assert!(Instant::now() < deadline, "the channel was never created");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    first.kill("KILL");
+    first.wait_for("exited with 137");
+    emu.control_post("faults", json!({"clear": true})).await;
+    let dir = first.dir.clone();
+
+    let second = launch(emu.base(), "killed-2", Some(config), &dir);
+    second.wait_for("✓ promote 27900");
+    second.wait_for("#support-api-sev1-27900");
+    let state = emu.state().await;
+    let channels = state["channels"].as_array().unwrap();
+    let incident: Vec<&serde_json::Value> = channels
+        .iter()
+        .filter(|c| {
+            c["name"]
+                .as_str()
+                .unwrap()
+                .starts_with("support-api-sev1-27900")
+        })
+        .collect();
+    assert_eq!(incident.len(), 1, "one channel");
+    let members: Vec<&str> = incident[0]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m.as_str())
+        .collect();
+    for who in ["U0REQ00001", "U0LEAD0001"] {
+        assert_eq!(
+            members.iter().filter(|m| **m == who).count(),
+            1,
+            "{who} once: {members:?}"
+        );
+    }
+    let calls = emu.control_get("calls").await;
+    let ok = |method: &str| {
+        calls
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["method"] == method && c["ok"] == true)
+            .count()
+    };
+    assert_eq!(ok("conversations.create"), 1, "created once");
+    assert!(ok("conversations.invite") <= 1, "invited once: {calls}");
+    let summaries = incident[0]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["metadata"]["event_payload"]["note"] == "incident_summary")
+        .count();
+    assert_eq!(summaries, 1, "one summary");
+    let links_back = state.to_string().matches("swarmdeck_promoted").count();
+    assert_eq!(links_back, 1, "one link back in the thread");
+    second.keys(&["q"]);
+    second.wait_for("exited with 0");
+    drop(first);
+    let _ = std::fs::remove_dir_all(&dir);
 }
