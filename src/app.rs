@@ -73,6 +73,19 @@ pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
             None
         })
     });
+    if let (Some(s), Some(r)) = (&stored, &restored) {
+        // History past the retention goes; open swarms stay whatever their age.
+        let keep: Vec<(String, i64)> = r
+            .desk
+            .swarms()
+            .filter(|s| s.is_open())
+            .map(|s| (s.channel.clone(), s.thread_ts.0))
+            .collect();
+        let before = started.secs() - settings.retention().as_secs() as i64;
+        if let Err(e) = s.store.purge(before, &keep) {
+            tracing::warn!(error = %e, "could not purge old history");
+        }
+    }
     let mut config = settings.slack()?;
     // With a store, the screen opens at once on what it held and Slack catches up
     // behind it; the first run waits for Slack, so a bad token is said plainly.

@@ -33,6 +33,8 @@ pub struct File {
     pub ui: UiSection,
     #[serde(default)]
     pub actions: ActionsSection,
+    #[serde(default)]
+    pub store: StoreSection,
     /// Key overrides: an action's name and its key or keys (`quit = ["q", "Ctrl-c"]`).
     #[serde(default)]
     pub keys: BTreeMap<String, Keys>,
@@ -43,6 +45,13 @@ pub struct File {
 pub struct UiSection {
     /// Ring the terminal bell for a new Sev1 or a breach (default true).
     pub bell: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    /// History older than this is purged (default 180 days); open swarms are kept.
+    pub retention: Option<Duration>,
 }
 
 /// How the lead's moves behave.
@@ -367,6 +376,15 @@ impl Settings {
             ..WebPolicy::default()
         };
         Ok(config)
+    }
+
+    /// How long history is kept (`[store] retention`, default 180 days).
+    pub fn retention(&self) -> std::time::Duration {
+        self.file
+            .store
+            .retention
+            .as_ref()
+            .map_or(std::time::Duration::from_secs(180 * 86_400), |d| d.0)
     }
 
     /// The keymap: the defaults with the config's `[keys]` over them.

@@ -11,6 +11,7 @@ pub mod config;
 pub mod domain;
 pub mod emulator;
 pub mod logging;
+pub mod report;
 pub mod session;
 pub mod slack;
 pub mod store;

@@ -46,6 +46,10 @@ enum Command {
     Tail(TailArgs),
     /// Check the config, the tokens, the scopes and the pod channels; exit 0 only if all is usable.
     Check,
+    /// Metrics from the local history: per pod and overall.
+    Report(ReportArgs),
+    /// Remove history older than the retention (or --older-than) from the local store now.
+    Purge(PurgeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]
@@ -71,6 +75,25 @@ struct TailArgs {
     /// Whose position in the store to keep: each consumer gets every event once.
     #[arg(long, default_value = "tail")]
     consumer: String,
+}
+
+#[derive(Args, Debug)]
+struct ReportArgs {
+    /// How far back: swarms opened since then (`7d`, `24h`, `4w`).
+    #[arg(long, default_value = "7d", value_parser = humantime::parse_duration)]
+    since: std::time::Duration,
+    /// One pod only (its name, as the header shows it).
+    #[arg(long)]
+    pod: Option<String>,
+    #[arg(long, value_enum, default_value_t = swarmdeck::report::Format::Table)]
+    format: swarmdeck::report::Format,
+}
+
+#[derive(Args, Debug)]
+struct PurgeArgs {
+    /// Remove history older than this (default: `[store] retention`, else 180 days).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    older_than: Option<std::time::Duration>,
 }
 
 #[derive(Args, Debug)]
@@ -151,6 +174,31 @@ fn main() -> Result<()> {
             Ok(())
         }
         Some(Command::Emulator(args)) => runtime.block_on(run_emulator(args)),
+        Some(Command::Report(args)) => {
+            let settings = Settings::load(&overrides)?;
+            let text = swarmdeck::report::run(
+                &settings,
+                &swarmdeck::report::ReportOptions {
+                    since: args.since,
+                    pod: args.pod,
+                    format: args.format,
+                },
+            )?;
+            print!("{text}");
+            Ok(())
+        }
+        Some(Command::Purge(args)) => {
+            let settings = Settings::load(&overrides)?;
+            let older = args.older_than.unwrap_or_else(|| settings.retention());
+            let purged = swarmdeck::session::purge(&settings, older)?;
+            println!(
+                "Removed {} stored events and {} resolved swarms older than {}.",
+                purged.events,
+                purged.resolved,
+                humantime::format_duration(older)
+            );
+            Ok(())
+        }
         Some(Command::Tail(args)) => {
             let settings = Settings::load(&overrides)?;
             runtime.block_on(tail::run(

@@ -260,3 +260,19 @@ pub fn permalink(team_url: &str, channel: &str, ts: Ts) -> String {
         ts.to_string().replace('.', "")
     )
 }
+
+/// Removes history older than `older`, keeping open swarms' threads whatever their age.
+pub fn purge(settings: &Settings, older: std::time::Duration) -> Result<crate::store::Purged> {
+    let store = Store::open(&settings.data_dir)?;
+    let now = Ts::from_datetime(chrono::Utc::now());
+    let keep: Vec<(String, i64)> = match restore(settings, &store, now, Replay::State)? {
+        Some(r) => r
+            .desk
+            .swarms()
+            .filter(|s| s.is_open())
+            .map(|s| (s.channel.clone(), s.thread_ts.0))
+            .collect(),
+        None => Vec::new(),
+    };
+    store.purge(now.secs() - older.as_secs() as i64, &keep)
+}

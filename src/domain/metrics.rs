@@ -26,6 +26,13 @@ pub struct Metrics {
     pub days_to_close: Option<f64>,
     /// SLA clocks that ran past their target.
     pub breaches: usize,
+    /// The same, by the swarm's urgency (sev1 first).
+    pub breaches_by_urgency: [usize; 4],
+    /// Swarms promoted to an incident channel.
+    pub promotions: usize,
+    /// Experts by swarms they helped (assigned, or replied other than as requester),
+    /// most first.
+    pub experts: Vec<(String, usize)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -94,6 +101,7 @@ fn measure<'a>(
         ..Metrics::default()
     };
     let (mut same_day, mut days) = (0usize, 0f64);
+    let mut experts: std::collections::HashMap<String, usize> = Default::default();
     for s in swarms {
         if let Some(t) = s.first_response_at {
             first.push(t.secs_since(s.opened_at));
@@ -117,8 +125,24 @@ fn measure<'a>(
         let (support, customer) = s.support_and_customer_secs(now);
         m.support_time_s += support;
         m.customer_time_s += customer;
-        m.breaches += s.clocks(sla(s)).iter().filter(|b| b.breached(now)).count();
+        let breaches = s.clocks(sla(s)).iter().filter(|b| b.breached(now)).count();
+        m.breaches += breaches;
+        m.breaches_by_urgency[s.urgency() as usize] += breaches;
+        if s.incident.is_some() {
+            m.promotions += 1;
+        }
+        let mut helped: Vec<&String> = s.experts.iter().collect();
+        for p in &s.participants {
+            if Some(p.as_str()) != s.requester() && !helped.contains(&p) {
+                helped.push(p);
+            }
+        }
+        for e in helped {
+            *experts.entry(e.clone()).or_insert(0) += 1;
+        }
     }
+    m.experts = experts.into_iter().collect();
+    m.experts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     if m.resolved > 0 {
         m.same_day_rate = Some(same_day as f64 / m.resolved as f64);
         m.days_to_close = Some(days / m.resolved as f64);

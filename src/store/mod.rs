@@ -269,10 +269,8 @@ impl Store {
     /// Removes history older than `before` (secs): threads whose newest event is older,
     /// their search entries, and old dedupe and consumer records. Open swarms' threads
     /// are kept whatever their age: `keep` names them (channel, root µs).
-    pub fn purge(&mut self, before: i64, keep: &[(String, i64)]) -> Result<Purged> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    pub fn purge(&self, before: i64, keep: &[(String, i64)]) -> Result<Purged> {
+        let tx = self.conn.unchecked_transaction()?;
         tx.execute_batch(
             "CREATE TEMP TABLE IF NOT EXISTS keep (channel TEXT, root INTEGER); DELETE FROM keep;",
         )?;
@@ -589,7 +587,7 @@ mod tests {
         writer.send(event(300, 300)); // old, but an open swarm: kept
         writer.send(indexed(100, "1", "old", "done", 150));
         writer.flush();
-        let mut store = Store::open(&dir).unwrap();
+        let store = Store::open(&dir).unwrap();
         let purged = store
             .purge(1_000, &[("C1".into(), 300 * 1_000_000)])
             .unwrap();

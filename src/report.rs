@@ -1,0 +1,245 @@
+//! `swarmdeck report`: what pods are judged on, from the local history (no Slack call):
+//! per pod and overall, swarms opened and resolved, medians and p90s of first response,
+//! assignment and resolution, same-day rate, days to close, breaches by urgency,
+//! support versus customer time, promotions and the experts who helped.
+
+use crate::config::Settings;
+use crate::domain::metrics::{Metrics, Report, report};
+use crate::domain::{Desk, Ts, Urgency};
+use crate::session::{Replay, restore};
+use crate::store::Store;
+use chrono::{Local, Offset, Utc};
+use color_eyre::eyre::{Result, bail};
+use serde_json::{Value, json};
+use std::fmt::Write as _;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+pub struct ReportOptions {
+    pub since: std::time::Duration,
+    pub pod: Option<String>,
+    pub format: Format,
+}
+
+/// The report as text, ready to print.
+pub fn run(settings: &Settings, options: &ReportOptions) -> Result<String> {
+    let store = Store::open(&settings.data_dir)?;
+    let now = Ts::from_datetime(Utc::now());
+    let Some(restored) = restore(settings, &store, now, Replay::State)? else {
+        bail!(
+            "no history in {} yet: run `swarmdeck` (or `swarmdeck tail`) against Slack first, then report",
+            settings.data_dir.display()
+        );
+    };
+    let desk = restored.desk;
+    let since = now.plus_secs(-(options.since.as_secs() as i64));
+    let mut pods: Vec<String> = desk.pods().map(|p| p.name.clone()).collect();
+    if let Some(wanted) = &options.pod {
+        if !pods.contains(wanted) {
+            bail!("no pod named `{wanted}`; the pods are: {}", pods.join(", "));
+        }
+        pods.retain(|p| p == wanted);
+    }
+    let swarms = desk
+        .swarms()
+        .filter(|s| options.pod.as_ref().is_none_or(|p| *p == s.pod));
+    let sla = |s: &crate::domain::Swarm| &desk.pod(&s.channel).expect("a swarm's pod").sla;
+    let r = report(swarms, sla, &pods, since, now, Local::now().offset().fix());
+    Ok(match options.format {
+        Format::Json => format!("{:#}\n", to_json(&r, &desk)),
+        Format::Csv => to_csv(&r),
+        Format::Table => to_table(&r, &desk),
+    })
+}
+
+fn metrics_json(m: &Metrics, desk: &Desk) -> Value {
+    let by_urgency: serde_json::Map<String, Value> = Urgency::ALL
+        .iter()
+        .map(|u| {
+            (
+                u.as_str().to_string(),
+                json!(m.breaches_by_urgency[*u as usize]),
+            )
+        })
+        .collect();
+    json!({
+        "opened": m.opened,
+        "resolved": m.resolved,
+        "open": m.open,
+        "same_day_rate": m.same_day_rate,
+        "first_response_p50_s": m.first_response_p50_s,
+        "first_response_p90_s": m.first_response_p90_s,
+        "assignment_p50_s": m.assignment_p50_s,
+        "assignment_p90_s": m.assignment_p90_s,
+        "resolution_p50_s": m.resolution_p50_s,
+        "resolution_p90_s": m.resolution_p90_s,
+        "days_to_close": m.days_to_close,
+        "breaches": m.breaches,
+        "breaches_by_urgency": by_urgency,
+        "support_time_s": m.support_time_s,
+        "customer_time_s": m.customer_time_s,
+        "promotions": m.promotions,
+        "experts": m.experts.iter().map(|(user, n)| json!({
+            "expert": user,
+            "name": desk.name_of(user),
+            "swarms": n,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn to_json(r: &Report, desk: &Desk) -> Value {
+    let pods: Vec<Value> = r
+        .pods
+        .iter()
+        .map(|p| {
+            let mut v = metrics_json(&p.metrics, desk);
+            v["pod"] = json!(p.pod);
+            v
+        })
+        .collect();
+    json!({
+        "since": r.since.to_datetime().to_rfc3339(),
+        "overall": metrics_json(&r.overall, desk),
+        "pods": pods,
+    })
+}
+
+const COLUMNS: [&str; 16] = [
+    "pod",
+    "opened",
+    "resolved",
+    "open",
+    "same_day_rate",
+    "first_response_p50_s",
+    "first_response_p90_s",
+    "assignment_p50_s",
+    "assignment_p90_s",
+    "resolution_p50_s",
+    "resolution_p90_s",
+    "days_to_close",
+    "breaches",
+    "support_time_s",
+    "customer_time_s",
+    "promotions",
+];
+
+fn cells(pod: &str, m: &Metrics) -> Vec<String> {
+    let opt = |v: Option<i64>| v.map_or(String::new(), |v| v.to_string());
+    let rate = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.3}"));
+    vec![
+        pod.to_string(),
+        m.opened.to_string(),
+        m.resolved.to_string(),
+        m.open.to_string(),
+        rate(m.same_day_rate),
+        opt(m.first_response_p50_s),
+        opt(m.first_response_p90_s),
+        opt(m.assignment_p50_s),
+        opt(m.assignment_p90_s),
+        opt(m.resolution_p50_s),
+        opt(m.resolution_p90_s),
+        rate(m.days_to_close),
+        m.breaches.to_string(),
+        m.support_time_s.to_string(),
+        m.customer_time_s.to_string(),
+        m.promotions.to_string(),
+    ]
+}
+
+fn to_csv(r: &Report) -> String {
+    let mut out = COLUMNS.join(",");
+    out.push('\n');
+    let rows = r
+        .pods
+        .iter()
+        .map(|p| cells(&p.pod, &p.metrics))
+        .chain([cells("overall", &r.overall)]);
+    for row in rows {
+        let quoted: Vec<String> = row
+            .iter()
+            .map(|c| {
+                if c.contains([',', '"', '\n']) {
+                    format!("\"{}\"", c.replace('"', "\"\""))
+                } else {
+                    c.clone()
+                }
+            })
+            .collect();
+        out.push_str(&quoted.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+fn human(secs: Option<i64>) -> String {
+    secs.map_or("—".into(), crate::ui::text::duration)
+}
+
+fn to_table(r: &Report, desk: &Desk) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "since {}\n",
+        r.since.to_datetime().format("%Y-%m-%d %H:%M UTC")
+    );
+    let _ = writeln!(
+        out,
+        "{:<12} {:>6} {:>8} {:>5} {:>9} {:>13} {:>13} {:>13} {:>8} {:>5}",
+        "pod",
+        "opened",
+        "resolved",
+        "open",
+        "same day",
+        "first resp",
+        "assignment",
+        "resolution",
+        "breaches",
+        "promo"
+    );
+    let rows = r
+        .pods
+        .iter()
+        .map(|p| (p.pod.as_str(), &p.metrics))
+        .chain([("overall", &r.overall)]);
+    for (pod, m) in rows {
+        let pair = |a: Option<i64>, b: Option<i64>| format!("{}/{}", human(a), human(b));
+        let _ = writeln!(
+            out,
+            "{:<12} {:>6} {:>8} {:>5} {:>9} {:>13} {:>13} {:>13} {:>8} {:>5}",
+            crate::ui::text::fit(pod, 12),
+            m.opened,
+            m.resolved,
+            m.open,
+            m.same_day_rate
+                .map_or("—".into(), |r| format!("{:.0}%", r * 100.0)),
+            pair(m.first_response_p50_s, m.first_response_p90_s),
+            pair(m.assignment_p50_s, m.assignment_p90_s),
+            pair(m.resolution_p50_s, m.resolution_p90_s),
+            m.breaches,
+            m.promotions,
+        );
+    }
+    let m = &r.overall;
+    let _ = writeln!(
+        out,
+        "\ntimes are p50/p90 · support {} vs customer {} · days to close {}",
+        crate::ui::text::duration(m.support_time_s),
+        crate::ui::text::duration(m.customer_time_s),
+        m.days_to_close.map_or("—".into(), |d| format!("{d:.1}"))
+    );
+    if !m.experts.is_empty() {
+        let top: Vec<String> = m
+            .experts
+            .iter()
+            .take(10)
+            .map(|(e, n)| format!("{} {n}", desk.name_of(e)))
+            .collect();
+        let _ = writeln!(out, "experts by swarms helped: {}", top.join(", "));
+    }
+    out
+}
