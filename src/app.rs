@@ -672,6 +672,22 @@ impl Dashboard {
                 }
                 return;
             }
+            Intent::Search => {
+                if self.stored.is_none() {
+                    self.notice = Some(
+                        "Search needs the local store, which could not be opened (see the log)."
+                            .into(),
+                    );
+                    return;
+                }
+                self.view.dialog = Some(Dialog::Ask(Prompt {
+                    swarm: None,
+                    asks: Asks::Search,
+                    input: String::new(),
+                    error: None,
+                }));
+                return;
+            }
             Intent::Handoff => {
                 let open = self.desk.swarms().filter(|s| s.is_open()).count();
                 self.view.dialog = Some(Dialog::Ask(Prompt {
@@ -806,6 +822,25 @@ impl Dashboard {
                         }));
                     }
                 }
+                return;
+            }
+            Submit::Search { query } => {
+                let matches = match &self.stored {
+                    Some(s) => s.store.similar(&query, None, 10).unwrap_or_else(|e| {
+                        tracing::warn!(error = %e, "search failed");
+                        Vec::new()
+                    }),
+                    None => Vec::new(),
+                };
+                self.view.dialog = Some(Dialog::Found(crate::ui::dialog::Found {
+                    query,
+                    matches,
+                    selected: 0,
+                }));
+                return;
+            }
+            Submit::Open { link } => {
+                self.open_link(link, None);
                 return;
             }
             Submit::NextSteps { swarm, next_steps } => {
@@ -1060,18 +1095,13 @@ impl Dashboard {
                 let _ = tx.send("No link for this swarm: Slack gave no permalink and the request has no case link.".into());
                 return;
             };
-            let notice = match open_in_browser(&url) {
-                Ok(()) => format!("Opened {url}"),
-                Err(_) => {
-                    let mut links = format!("Thread: {}", permalink.unwrap_or_else(|| "—".into()));
-                    if let Some(l) = case_link {
-                        links.push_str(&format!(" · Case: {l}"));
-                    }
-                    links
-                }
-            };
-            let _ = tx.send(notice);
+            let _ = tx.send(opened(&url, case_link.as_deref()));
         });
+    }
+
+    /// Opens a link we already have (a search result's thread).
+    fn open_link(&mut self, url: String, case_link: Option<&str>) {
+        self.notice = Some(opened(&url, case_link));
     }
 
     /// Presence for the picker's likely choices, cached for a minute.
@@ -1274,6 +1304,20 @@ fn load_experts(web: Arc<WebClient>, sources: ExpertSources, tx: mpsc::Unbounded
             });
         }
     });
+}
+
+/// Opens `url` where there is a browser; otherwise says the links, for the lead to copy.
+fn opened(url: &str, case_link: Option<&str>) -> String {
+    match open_in_browser(url) {
+        Ok(()) => format!("Opened {url}"),
+        Err(_) => {
+            let mut links = format!("Thread: {url}");
+            if let Some(l) = case_link.filter(|l| *l != url) {
+                links.push_str(&format!(" · Case: {l}"));
+            }
+            links
+        }
+    }
 }
 
 /// Opens a URL with the desktop's opener, when there is a desktop to open it on.

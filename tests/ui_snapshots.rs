@@ -12,7 +12,7 @@ use swarmdeck::domain::{Desk, DeskConfig, Input, Pod, Ts};
 use swarmdeck::slack::translate::Translator;
 use swarmdeck::slack::wire::Event;
 use swarmdeck::store::Match;
-use swarmdeck::ui::dialog::{Asks, Dialog, Picker, PromoteForm, Prompt};
+use swarmdeck::ui::dialog::{Asks, Dialog, Found, Picker, PromoteForm, Prompt};
 use swarmdeck::ui::keymap::{Intent, Keymap};
 use swarmdeck::ui::theme::Theme;
 use swarmdeck::ui::triage::Triage;
@@ -524,4 +524,16 @@ fn a_pending_move_shows_on_its_row_and_in_the_header() {
         let terminal = draw_with(&desk, &view, w, h, true, &pending, Some(&activity));
         insta::assert_snapshot!(format!("pending_{w}x{h}"), terminal.backend());
     }
+}
+
+#[test]
+fn search_results_show_how_similar_swarms_were_resolved() {
+    let desk = busy_desk();
+    let mut view = view_after(&desk, &[]);
+    view.dialog = Some(Dialog::Found(Found {
+        query: "ios crash".into(),
+        matches: similar(),
+        selected: 1,
+    }));
+    snapshot_both_sizes!("search_results", desk, view);
 }

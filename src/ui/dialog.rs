@@ -19,6 +19,15 @@ pub enum Dialog {
     Pick(Picker),
     Promote(PromoteForm),
     Ask(Prompt),
+    /// What a search of resolved swarms found.
+    Found(Found),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Found {
+    pub query: String,
+    pub matches: Vec<crate::store::Match>,
+    pub selected: usize,
 }
 
 /// Choosing an expert to assign (or, with `unassign`, one of those assigned).
@@ -63,6 +72,8 @@ pub enum Asks {
     Handoff {
         open: usize,
     },
+    /// Words to look for among resolved swarms.
+    Search,
 }
 
 /// What the lead settled on.
@@ -100,6 +111,13 @@ pub enum Submit {
     },
     Handoff {
         to: String,
+    },
+    Search {
+        query: String,
+    },
+    /// Open a link (a search result's thread).
+    Open {
+        link: String,
     },
 }
 
@@ -217,6 +235,20 @@ impl Dialog {
                     }
                 }
             }
+            Dialog::Found(f) => match key.code {
+                KeyCode::Down => {
+                    f.selected = (f.selected + 1).min(f.matches.len().saturating_sub(1))
+                }
+                KeyCode::Up => f.selected = f.selected.saturating_sub(1),
+                KeyCode::Enter => {
+                    if let Some(m) = f.matches.get(f.selected) {
+                        return DialogKey::Submit(Submit::Open {
+                            link: m.link.clone(),
+                        });
+                    }
+                }
+                _ => {}
+            },
             Dialog::Promote(f) => match key.code {
                 KeyCode::Up | KeyCode::Down => {
                     let level = f.promotion.urgency as usize;
@@ -289,6 +321,7 @@ impl Dialog {
                             due: text,
                         },
                         Asks::Handoff { .. } => Submit::Handoff { to: text },
+                        Asks::Search => Submit::Search { query: text },
                     });
                 }
                 _ => {
@@ -371,6 +404,43 @@ pub fn render(s: &Screenful<'_>, dialog: &Dialog, frame: &mut Frame<'_>) {
                 "type to search · ↑↓ choose · Enter confirm · Esc cancel",
             )
         }
+        Dialog::Found(f) => {
+            let mut lines = Vec::new();
+            if f.matches.is_empty() {
+                lines.push(Line::styled(
+                    fit(
+                        "nothing resolved matches (resolved swarms are indexed as they close)",
+                        inner,
+                    ),
+                    t.dim(),
+                ));
+            }
+            for (i, m) in f.matches.iter().enumerate() {
+                let mut head = Line::from(vec![
+                    Span::styled(format!("#{} ", m.case), t.title()),
+                    Span::styled(format!("{} · ", fit(&m.pod, 12)), t.dim()),
+                    Span::raw(fit(&m.subject, inner.saturating_sub(22))),
+                ]);
+                if i == f.selected {
+                    head = head.style(t.selected());
+                }
+                lines.push(head);
+                let resolution = if m.resolution.is_empty() {
+                    "—"
+                } else {
+                    m.resolution.as_str()
+                };
+                lines.push(Line::styled(
+                    fit(&format!("  {resolution}"), inner),
+                    t.dim(),
+                ));
+            }
+            (
+                format!(" resolved like “{}” ", fit(&f.query, 30)),
+                lines,
+                "↑↓ choose · Enter open the thread · Esc close",
+            )
+        }
         Dialog::Promote(f) => {
             let p = &f.promotion;
             let lines = vec![
@@ -414,6 +484,7 @@ pub fn render(s: &Screenful<'_>, dialog: &Dialog, frame: &mut Frame<'_>) {
                 Asks::NextSteps => ("next steps", "next steps"),
                 Asks::Due { .. } => ("follow up when?", "when"),
                 Asks::Handoff { .. } => ("shift handoff", "post to"),
+                Asks::Search => ("search resolved swarms", "words"),
             };
             let mut lines = vec![Line::from(vec![
                 label(what),

@@ -38,6 +38,7 @@ pub enum Intent {
     /// In triage: leave this swarm for later.
     Skip,
     Handoff,
+    Search,
     Help,
     Quit,
 }
@@ -73,6 +74,7 @@ impl Intent {
             Intent::Triage => "triage".into(),
             Intent::Skip => "skip".into(),
             Intent::Handoff => "handoff".into(),
+            Intent::Search => "search".into(),
             Intent::Help => "help".into(),
             Intent::Quit => "quit".into(),
         }
@@ -107,6 +109,7 @@ impl Intent {
             Intent::Triage => "triage: one swarm at a time, in queue order",
             Intent::Skip => "in triage: skip this swarm",
             Intent::Handoff => "shift handoff: post a summary of open swarms",
+            Intent::Search => "search resolved swarms (how similar cases were solved)",
             Intent::Help => "this help",
             Intent::Quit => "quit",
         }
@@ -217,6 +220,7 @@ impl Default for Keymap {
             (Intent::Triage, vec![k("t")]),
             (Intent::Skip, vec![k("n"), k("Space")]),
             (Intent::Handoff, vec![k("H")]),
+            (Intent::Search, vec![k("S")]),
             (Intent::Help, vec![k("?")]),
             (Intent::Quit, vec![k("q"), k("Ctrl-c")]),
         ]);

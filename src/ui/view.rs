@@ -315,7 +315,8 @@ impl View {
             | Intent::Browse
             | Intent::Triage
             | Intent::Skip
-            | Intent::Handoff => return Outcome::Move(intent),
+            | Intent::Handoff
+            | Intent::Search => return Outcome::Move(intent),
         }
         Outcome::Stay
     }
