@@ -73,19 +73,6 @@ pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
             None
         })
     });
-    if let (Some(s), Some(r)) = (&stored, &restored) {
-        // History past the retention goes; open swarms stay whatever their age.
-        let keep: Vec<(String, i64)> = r
-            .desk
-            .swarms()
-            .filter(|s| s.is_open())
-            .map(|s| (s.channel.clone(), s.thread_ts.0))
-            .collect();
-        let before = started.secs() - settings.retention().as_secs() as i64;
-        if let Err(e) = s.store.purge(before, &keep) {
-            tracing::warn!(error = %e, "could not purge old history");
-        }
-    }
     let mut config = settings.slack()?;
     // With a store, the screen opens at once on what it held and Slack catches up
     // behind it; the first run waits for Slack, so a bad token is said plainly.
@@ -172,6 +159,7 @@ pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
         settings,
         similar: None,
     };
+    dashboard.purge_in_background();
     dashboard.missing_pods(&missing);
     dashboard.resume_actions();
     dashboard.index_resolved();
@@ -284,10 +272,17 @@ impl Dashboard {
         let shutdown = shutdown_signal();
         tokio::pin!(shutdown);
         let mut dirty = true;
+        let mut first = true;
         loop {
             if dirty {
                 self.draw(terminal)?;
                 dirty = false;
+                if first {
+                    first = false;
+                    let swarms = self.desk.swarms().count();
+                    let ms = crate::since_start().as_secs_f64() * 1e3;
+                    tracing::info!(ms, swarms, "first frame drawn");
+                }
             }
             tokio::select! {
                 key = keys.next() => match key {
@@ -547,6 +542,32 @@ impl Dashboard {
                 missing.join(", ")
             ));
         }
+    }
+
+    /// History past the retention goes, off the start-up path; open swarms stay
+    /// whatever their age.
+    fn purge_in_background(&self) {
+        if self.stored.is_none() {
+            return;
+        }
+        let keep: Vec<(String, i64)> = self
+            .desk
+            .swarms()
+            .filter(|s| s.is_open())
+            .map(|s| (s.channel.clone(), s.thread_ts.0))
+            .collect();
+        let before = now().secs() - self.settings.retention().as_secs() as i64;
+        let dir = self.settings.data_dir.clone();
+        tokio::task::spawn_blocking(move || {
+            match crate::store::Store::open(&dir).and_then(|s| s.purge(before, &keep)) {
+                Ok(p) => tracing::info!(
+                    events = p.events,
+                    resolved = p.resolved,
+                    "purged old history"
+                ),
+                Err(e) => tracing::warn!(error = %e, "could not purge old history"),
+            }
+        });
     }
 
     /// Moves a previous run took but did not finish go out again, from where they got.

@@ -18,6 +18,18 @@ pub mod store;
 pub mod tail;
 pub mod ui;
 
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// Notes when the process started (first thing in `main`), for start-up timings.
+pub fn mark_start() {
+    let _ = STARTED.set(std::time::Instant::now());
+}
+
+/// Time since [`mark_start`] (or since first asked, in a library user).
+pub fn since_start() -> std::time::Duration {
+    STARTED.get_or_init(std::time::Instant::now).elapsed()
+}
+
 /// Resolves on Ctrl-C or SIGTERM (and SIGHUP: the terminal went away).
 pub async fn shutdown_signal() {
     #[cfg(unix)]

@@ -122,6 +122,7 @@ struct EmulatorArgs {
 }
 
 fn main() -> Result<()> {
+    swarmdeck::mark_start();
     color_eyre::install()?;
     let cli = Cli::parse();
     let ui = matches!(cli.command, None | Some(Command::Demo(_)));

@@ -91,6 +91,7 @@ pub fn restore(
         );
     }
     let translator = Translator::new(&identity);
+    let started = std::time::Instant::now();
     let mut inputs = Vec::new();
     let mut unreadable = 0;
     let events = store.each_event(|json| match serde_json::from_str::<wire::Event>(json) {
@@ -103,6 +104,7 @@ pub fn restore(
             "stored events that no longer parse were skipped"
         );
     }
+    let read = started.elapsed();
     let mut lifecycle = Vec::new();
     match replay {
         Replay::State => desk.restore(inputs, now),
@@ -124,6 +126,8 @@ pub fn restore(
     tracing::info!(
         events,
         swarms = desk.swarms().count(),
+        read_ms = read.as_secs_f64() * 1e3,
+        total_ms = started.elapsed().as_secs_f64() * 1e3,
         "restored from the store"
     );
     Ok(Some(Restored {

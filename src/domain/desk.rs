@@ -514,6 +514,8 @@ impl Desk {
                 ));
             }
             events.extend(swarm.clock_events(&pod.sla, now));
+            let mut swarm = swarm;
+            swarm.next_clock = swarm.next_due(&pod.sla);
             thread.swarm = Some(swarm);
         } else if let Some(gone) = before {
             events.push(gone.event("withdrawn".into(), now, LifecycleKind::Withdrawn));

@@ -118,6 +118,10 @@ pub struct Swarm {
     pub owed: Vec<(Ts, Option<Ts>)>,
     /// The post that set the follow-up, so that each follow-up is due once.
     follow_up_set_at: Option<Ts>,
+    /// The soonest running clock under the pod's policy ([`Swarm::next_due`]), kept by
+    /// the desk when the thread changes: it does not depend on the time, and the table
+    /// needs it for every swarm on every frame.
+    pub next_clock: Option<Breach>,
 }
 
 impl Swarm {
@@ -271,6 +275,7 @@ pub(crate) fn derive(
         pauses: Pauses::default(),
         owed: Vec::new(),
         follow_up_set_at: None,
+        next_clock: None,
     };
     let requester = s.requester().map(str::to_string);
     let mut events = vec![s.event(

@@ -297,6 +297,7 @@ pub(super) fn similar_lines<'a>(s: &Screenful<'a>, width: usize) -> Vec<Line<'a>
             &format!("  {}", crate::domain::text::one_line(resolution)),
             width,
         )));
+        lines.push(Line::styled(fit(&format!("  {}", m.link), width), t.dim()));
     }
     lines
 }

@@ -81,7 +81,7 @@ impl Row<'_> {
 
 pub fn sla_view(desk: &Desk, swarm: &Swarm, now: Ts) -> Option<SlaView> {
     let policy = &desk.pod(&swarm.channel)?.sla;
-    let Breach { clock, due, .. } = swarm.next_due(policy)?;
+    let Breach { clock, due, .. } = swarm.next_clock?;
     let due = due?;
     let target = match clock {
         Clock::Resolution => policy.resolution(swarm.urgency()),
@@ -172,18 +172,23 @@ impl View {
                 needs_response: s.needs_response_since.is_some(),
             })
             .collect();
-        let opened = |r: &Row<'_>| (r.swarm.opened_at, r.swarm.channel.clone());
+        // Keys by reference: a sort compares n·log n times, and cloning a String per
+        // comparison was most of a frame's cost at 10,000 swarms.
+        fn opened<'r>(r: &Row<'r>) -> (Ts, &'r str) {
+            (r.swarm.opened_at, r.swarm.channel.as_str())
+        }
         match self.sort {
-            Sort::Attention => rows.sort_by_key(|r| {
-                (
-                    !r.needs_response,
-                    r.sla.map_or(i64::MAX, |s| s.left),
-                    opened(r),
-                )
+            Sort::Attention => rows.sort_by(|a, b| {
+                let key = |r: &Row<'_>| (!r.needs_response, r.sla.map_or(i64::MAX, |s| s.left));
+                key(a).cmp(&key(b)).then_with(|| opened(a).cmp(&opened(b)))
             }),
-            Sort::Newest => rows.sort_by_key(|r| std::cmp::Reverse(opened(r))),
-            Sort::Urgency => rows.sort_by_key(|r| (r.swarm.urgency(), opened(r))),
-            Sort::Pod => rows.sort_by_key(|r| (r.swarm.pod.clone(), opened(r))),
+            Sort::Newest => rows.sort_by(|a, b| opened(b).cmp(&opened(a))),
+            Sort::Urgency => rows.sort_by(|a, b| {
+                (a.swarm.urgency(), opened(a)).cmp(&(b.swarm.urgency(), opened(b)))
+            }),
+            Sort::Pod => rows.sort_by(|a, b| {
+                (a.swarm.pod.as_str(), opened(a)).cmp(&(b.swarm.pod.as_str(), opened(b)))
+            }),
         }
         rows
     }

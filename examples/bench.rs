@@ -1,0 +1,333 @@
+//! `cargo run --release --example bench -- [--json]`: start-up and drawing with 10,000
+//! swarms, each reported beside a floor measured in the same run on the same machine.
+//!
+//! - `first_frame_10k_ms`: the real binary, started in a tmux pane on a store holding
+//!   10,000 swarms (20,000 events), Slack unreachable: from process start to the first
+//!   frame drawn, as the binary logs it. Floor: the same with an empty store
+//!   (`first_frame_floor_ms`). Median of 5 runs each.
+//! - `render_10k_median_us`: one full draw of the main view (160×48, TestBackend) with
+//!   10,000 open swarms. Floor: the same view with none (`render_floor_median_us`).
+//!
+//! The last line of output is one JSON object (with `--json`, the only line).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use serde_json::json;
+use swarmdeck::domain::{Author, Desk, DeskConfig, Input, Msg, Pod, Ts};
+use swarmdeck::slack::wire::Event;
+use swarmdeck::store::{Write, Writer, record::record};
+use swarmdeck::ui::keymap::Keymap;
+use swarmdeck::ui::theme::Theme;
+use swarmdeck::ui::view::View;
+use swarmdeck::ui::{Health, Screenful, render};
+
+const PODS: [(&str, &str); 4] = [
+    ("C0SWARMAPI", "swarm-api"),
+    ("C0SWARMBIL", "swarm-billing"),
+    ("C0SWARMMOB", "swarm-mobile"),
+    ("C0SWARMDAT", "swarm-data"),
+];
+const SWARMS: usize = 10_000;
+
+fn main() {
+    let json_only = std::env::args().any(|a| a == "--json");
+    let say = |line: String| {
+        if !json_only {
+            println!("{line}");
+        }
+    };
+
+    let (render, render_floor) = render_medians();
+    say(format!(
+        "render, main view 160x48: {SWARMS} swarms {render:.0} µs, empty {render_floor:.0} µs (ratio {:.1})",
+        render / render_floor.max(1.0)
+    ));
+
+    let (first, first_floor) = match first_frames() {
+        Ok(pair) => pair,
+        Err(e) => {
+            eprintln!("first frame not measured: {e}");
+            (f64::NAN, f64::NAN)
+        }
+    };
+    say(format!(
+        "first frame from process start: {SWARMS} swarms in the store {first:.0} ms, empty store {first_floor:.0} ms (ratio {:.2})",
+        first / first_floor
+    ));
+    let out = json!({
+        "render_10k_median_us": round(render),
+        "render_floor_median_us": round(render_floor),
+        "render_ratio": round(render / render_floor.max(1.0)),
+        "first_frame_10k_ms": round(first),
+        "first_frame_floor_ms": round(first_floor),
+        "first_frame_ratio": round(first / first_floor),
+    });
+    println!("{out}");
+}
+
+fn round(x: f64) -> serde_json::Value {
+    if x.is_finite() {
+        json!((x * 10.0).round() / 10.0)
+    } else {
+        serde_json::Value::Null
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// Swarm `i`: its pod channel, its request's ts (seconds), and the request text.
+fn swarm(i: usize, now: i64) -> (&'static str, i64, String) {
+    let (channel, _) = PODS[i % PODS.len()];
+    let at = now - 3_600 - (i as i64 % 86_000);
+    let urgency = ["Sev 1", "Sev 2", "Sev 3", "Sev 4"][i % 4];
+    let text = format!(
+        "*Case number:* {}\n*Urgency:* {urgency}\n*Subject:* Synthetic swarm {i} about webhooks and invoices\n*Case link:* <https://support.acme.example/cases/{}|Case>\n*Requested by:* <@U0REQ00001>",
+        100_000 + i,
+        100_000 + i
+    );
+    (channel, at, text)
+}
+
+fn ts(secs: i64, i: usize) -> String {
+    format!("{secs}.{:06}", i % 1_000_000)
+}
+
+fn render_medians() -> (f64, f64) {
+    let now = chrono::Utc::now().timestamp();
+    let pods = PODS.map(|(id, name)| Pod::discovered(id, name));
+    let mut desk = Desk::new(DeskConfig::default(), pods.clone());
+    let mut inputs = Vec::with_capacity(SWARMS * 2);
+    for i in 0..SWARMS {
+        let (channel, at, text) = swarm(i, now);
+        let root = Ts::parse(&ts(at, i)).unwrap();
+        let msg = |ts: Ts, thread: Option<Ts>, author: Author, text: String| Msg {
+            channel: channel.into(),
+            ts,
+            thread_ts: thread,
+            author,
+            text,
+            block_texts: vec![],
+            marker: None,
+            edited: None,
+            reactions: vec![],
+        };
+        inputs.push(Input::Message(msg(
+            root,
+            None,
+            Author::Person("U0REQ00001".into()),
+            text,
+        )));
+        inputs.push(Input::Message(msg(
+            root.plus_secs(60),
+            Some(root),
+            Author::Person("U0EXP00001".into()),
+            "Looking".into(),
+        )));
+    }
+    desk.restore(inputs, Ts::from_secs(now));
+    let empty = Desk::new(DeskConfig::default(), pods);
+    (draw_median(&desk, now), draw_median(&empty, now))
+}
+
+fn draw_median(desk: &Desk, now: i64) -> f64 {
+    let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
+    let (keymap, theme) = (Keymap::default(), Theme::new(true));
+    let health = Health {
+        connected: 2,
+        wanted: 2,
+        ..Health::default()
+    };
+    let (attention, pending) = (Default::default(), Default::default());
+    let mut times = Vec::new();
+    for _ in 0..60 {
+        let started = Instant::now();
+        // The whole per-frame cost, as the app pays it: rows, then the draw.
+        let view = View::default();
+        let now = Ts::from_secs(now);
+        let rows = view.rows(desk, now);
+        let screen = Screenful {
+            desk,
+            rows: &rows,
+            health: &health,
+            workspace: "Acme Support",
+            now,
+            today: Ts::from_secs(now.secs() - now.secs() % 86_400),
+            utc_offset: chrono::FixedOffset::east_opt(0).unwrap(),
+            keymap: &keymap,
+            theme: &theme,
+            attention: &attention,
+            notice: None,
+            pending: &pending,
+            activity: None,
+            similar: &[],
+        };
+        terminal.draw(|f| render(&screen, &view, f)).unwrap();
+        times.push(started.elapsed().as_secs_f64() * 1e6);
+    }
+    median(times[10..].to_vec())
+}
+
+/// A store as a lead's dashboard leaves it: identity, pod channels, `swarms` swarms
+/// (a request and a reply each).
+fn store_with(dir: &Path, swarms: usize) {
+    let writer = Writer::spawn(dir).expect("a store");
+    writer.send(Write::Meta {
+        key: "identity".into(),
+        value: json!({"bot_user_id": "U0SWARMBOT", "bot_id": "B0SWARMBOT", "team": "Acme Support",
+                      "team_id": "T0ACME", "url": "https://acme.slack.com/"})
+        .to_string(),
+    });
+    for (id, name) in PODS {
+        writer.send(Write::Channel {
+            id: id.into(),
+            name: name.into(),
+        });
+    }
+    let now = chrono::Utc::now().timestamp();
+    for i in 0..swarms {
+        let (channel, at, text) = swarm(i, now);
+        let root = ts(at, i);
+        for event in [
+            json!({"type": "message", "channel": channel, "user": "U0REQ00001", "ts": root, "text": text}),
+            json!({"type": "message", "channel": channel, "user": "U0EXP00001", "ts": ts(at + 60, i),
+                   "thread_ts": root, "text": "Looking"}),
+        ] {
+            let event: Event = serde_json::from_value(event).unwrap();
+            writer.send(record(&event).unwrap());
+        }
+    }
+    writer.flush();
+}
+
+fn binary() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    // target/<profile>/examples/bench → target/<profile>/swarmdeck
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("swarmdeck"))
+        .ok_or("no target directory")?;
+    let release = bin.to_string_lossy().contains("/release/");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--bin", "swarmdeck"])
+        .args(release.then_some("--release"))
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !status.success() || !bin.exists() {
+        return Err("could not build the swarmdeck binary".into());
+    }
+    Ok(bin)
+}
+
+fn first_frames() -> Result<(f64, f64), String> {
+    let tmux_ok = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !tmux_ok {
+        return Err("tmux is not installed".into());
+    }
+    let bin = binary()?;
+    let root = std::env::temp_dir().join(format!("swarmdeck-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let mut results = Vec::new();
+    for (name, swarms) in [("full", SWARMS), ("empty", 0)] {
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        store_with(&dir.join("data"), swarms);
+        let mut runs = Vec::new();
+        for run in 0..5 {
+            runs.push(first_frame(&bin, &dir, &format!("{name}{run}"), swarms)?);
+        }
+        results.push(median(runs));
+    }
+    let _ = std::fs::remove_dir_all(&root);
+    Ok((results[0], results[1]))
+}
+
+/// One start of the dashboard in tmux; the first-frame time it logs.
+fn first_frame(bin: &Path, dir: &Path, run: &str, swarms: usize) -> Result<f64, String> {
+    let state = dir.join(format!("state-{run}"));
+    let socket = format!("swarmdeck-bench-{}-{run}", std::process::id());
+    let command = format!(
+        "env SLACK_API_URL=http://127.0.0.1:9/api/ SLACK_APP_TOKEN=xapp-1-bench-000 SLACK_BOT_TOKEN=xoxb-bench-0000 \
+         XDG_CONFIG_HOME={d}/config XDG_STATE_HOME={s} {bin} --log-level info --data-dir {d}/data; sleep 30",
+        d = dir.display(),
+        s = state.display(),
+        bin = bin.display()
+    );
+    let tmux = |args: &[&str]| {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&socket)
+            .args(args)
+            .output()
+    };
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        "b",
+        "-x",
+        "160",
+        "-y",
+        "48",
+        &command,
+    ])
+    .map_err(|e| e.to_string())?;
+    let log = state.join("swarmdeck/swarmdeck.log");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let found = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if let Some(line) = text.lines().find(|l| l.contains("first frame drawn")) {
+            break Some(line.to_string());
+        }
+        if Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let pane = tmux(&["capture-pane", "-p", "-t", "b"])
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let _ = tmux(&["kill-server"]);
+    let line = found.ok_or_else(|| {
+        format!(
+            "no first frame logged in {}; the pane shows:\n{pane}",
+            log.display()
+        )
+    })?;
+    if let Some(restored) = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.contains("restored from the store"))
+    {
+        eprintln!(
+            "  {run}: {}",
+            &restored[restored.find("events").unwrap_or(0)..]
+        );
+    }
+    let swarms_logged = field(&line, "swarms=").unwrap_or(-1.0) as usize;
+    if swarms_logged != swarms {
+        return Err(format!(
+            "the first frame held {swarms_logged} swarms, not {swarms}: {line}"
+        ));
+    }
+    field(&line, "ms=").ok_or_else(|| format!("no time in {line}"))
+}
+
+fn field(line: &str, key: &str) -> Option<f64> {
+    let start = line.find(key)? + key.len();
+    let value: String = line[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    value.parse().ok()
+}
