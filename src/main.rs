@@ -283,9 +283,14 @@ async fn run_demo(args: DemoArgs, overrides: Overrides) -> Result<()> {
     .await
     .wrap_err("could not start the built-in emulator")?;
     // The demo keeps its own store: it must not mix into the lead's real history.
+    let temporary = overrides.data_dir.is_none();
     let data_dir = overrides.data_dir.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("swarmdeck-demo-{}", std::process::id()))
     });
-    let settings = Settings::demo(&running.api_url(), data_dir);
-    app::run(settings, AppOptions::default()).await
+    let settings = Settings::demo(&running.api_url(), data_dir.clone());
+    let result = app::run(settings, AppOptions::default()).await;
+    if temporary {
+        let _ = std::fs::remove_dir_all(&data_dir);
+    }
+    result
 }
