@@ -296,10 +296,7 @@ impl WebClient {
         method: &str,
         body: &serde_json::Value,
     ) -> Result<T, SlackError> {
-        let channel = body
-            .get("channel")
-            .and_then(|c| c.as_str())
-            .map(str::to_string);
+        let channel = json_channel(body);
         self.call_with(method, &self.bot, Body::Json(body), channel.as_deref())
             .await
             .map(|a| a.value)
@@ -313,10 +310,7 @@ impl WebClient {
         method: &str,
         body: &serde_json::Value,
     ) -> Result<T, SlackError> {
-        let channel = body
-            .get("channel")
-            .and_then(|c| c.as_str())
-            .map(str::to_string);
+        let channel = json_channel(body);
         self.call_inner(
             method,
             &self.bot,
@@ -560,6 +554,13 @@ impl WebClient {
             }),
         }
     }
+}
+
+/// The channel a JSON-bodied call posts to, for the per-channel posting budget.
+fn json_channel(body: &serde_json::Value) -> Option<String> {
+    body.get("channel")
+        .and_then(|c| c.as_str())
+        .map(str::to_string)
 }
 
 /// Transport errors can echo a URL; tokens never travel in URLs here, but be sure.

@@ -10,9 +10,7 @@ use crate::domain::moves::{Promotion, rank_experts};
 use crate::domain::{Desk, Urgency};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
-use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Dialog {
@@ -530,23 +528,7 @@ pub fn render(s: &Screenful<'_>, dialog: &Dialog, frame: &mut Frame<'_>) {
     };
     let mut lines = lines;
     lines.push(Line::styled(fit(keys, inner), t.dim()));
-    let height = (lines.len() as u16 + 2).min(area.height);
-    let popup = Rect {
-        x: area.x + (area.width.saturating_sub(width)) / 2,
-        y: area.y + (area.height.saturating_sub(height)) / 3,
-        width: width.min(area.width),
-        height,
-    };
-    frame.render_widget(Clear, popup);
-    frame.render_widget(
-        Paragraph::new(lines).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(title)
-                .title_style(t.title()),
-        ),
-        popup,
-    );
+    super::popup(frame, width, &title, lines, t, 3);
 }
 
 #[cfg(test)]

@@ -296,24 +296,37 @@ fn render_help(s: &Screenful<'_>, frame: &mut Frame<'_>) {
             ])
         })
         .collect();
-    let area = frame.area();
-    let height = (lines.len() as u16 + 2).min(area.height);
     let widest = lines.iter().map(Line::width).max().unwrap_or(0) as u16;
-    let width = (widest + 4).min(area.width);
-    let popup = Rect {
+    popup(frame, widest + 4, " keys — Esc closes ", lines, s.theme, 2);
+}
+
+/// A bordered box over the screen, `width` wide and as tall as its lines, centred
+/// across and `1/down` of the way down.
+pub(crate) fn popup(
+    frame: &mut Frame<'_>,
+    width: u16,
+    title: &str,
+    lines: Vec<Line<'_>>,
+    theme: &Theme,
+    down: u16,
+) {
+    let area = frame.area();
+    let width = width.min(area.width);
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let rect = Rect {
         x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
+        y: area.y + (area.height - height) / down.max(1),
         width,
         height,
     };
-    frame.render_widget(Clear, popup);
+    frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines).block(
             Block::default()
                 .borders(Borders::ALL)
-                .title(" keys — Esc closes ")
-                .title_style(s.theme.title()),
+                .title(title.to_string())
+                .title_style(theme.title()),
         ),
-        popup,
+        rect,
     );
 }
