@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Stdout;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 
 /// Events older than this when they arrive (history read at start) ring no bell.
 const FRESH_SECS: i64 = 120;
@@ -80,11 +80,8 @@ pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
         Some(r) => {
             config.resume = r.resume.clone();
             let web = slack::web_client(&config)?;
-            let (tx, rx) = oneshot::channel();
-            let (w, c) = (web.clone(), config.clone());
-            tokio::spawn(async move {
-                let _ = tx.send(slack::connect_with(w, c).await);
-            });
+            let (tx, rx) = mpsc::channel(4);
+            tokio::spawn(keep_connecting(web.clone(), config.clone(), tx));
             (
                 r.identity,
                 r.translator,
@@ -186,7 +183,7 @@ pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
 /// The Slack connection at start: up already (first run), or on its way.
 enum Link {
     Up(Box<slack::Connected>),
-    Connecting(oneshot::Receiver<Result<slack::Connected, slack::SlackError>>),
+    Connecting(mpsc::Receiver<Attempt>),
 }
 
 /// The connection as last reported, with the instants the header turns into ages.
@@ -256,7 +253,7 @@ struct Dashboard {
 /// What the loop listens to besides the terminal.
 struct Channels {
     updates: Option<mpsc::Receiver<Update>>,
-    connecting: Option<oneshot::Receiver<Result<slack::Connected, slack::SlackError>>>,
+    connecting: Option<mpsc::Receiver<Attempt>>,
     names: mpsc::UnboundedReceiver<Input>,
     reports: mpsc::UnboundedReceiver<ActionUpdate>,
     notices: mpsc::UnboundedReceiver<String>,
@@ -313,12 +310,21 @@ impl Dashboard {
                     }
                     dirty = true;
                 }
-                connected = until_connected(&mut channels.connecting) => {
-                    channels.connecting = None;
-                    match connected {
-                        Ok(c) => self.on_connected(c, &mut channels),
-                        Err(e) => {
-                            self.notice = Some(format!("Could not connect to Slack: {e}. Showing what the store held; restart to try again."));
+                attempt = until_connected(&mut channels.connecting) => {
+                    match attempt {
+                        Attempt::Up(c) => {
+                            channels.connecting = None;
+                            self.on_connected(*c, &mut channels);
+                        }
+                        Attempt::Failed { error, retry_in, attempts } => {
+                            // Shown where connection trouble always shows: the header.
+                            self.health.status = Some(Status {
+                                connected: 0,
+                                wanted: 2,
+                                reconnect_at: Some(Instant::now() + retry_in),
+                                reconnects: attempts,
+                                problem: Some(format!("Slack unreachable: {error}")),
+                            });
                         }
                     }
                     dirty = true;
@@ -1368,13 +1374,57 @@ async fn next_update(updates: &mut Option<mpsc::Receiver<Update>>) -> Option<Upd
     }
 }
 
-async fn until_connected(
-    connecting: &mut Option<oneshot::Receiver<Result<slack::Connected, slack::SlackError>>>,
-) -> Result<slack::Connected, String> {
+/// A try at connecting, started from the store: up, or not yet (tried again later).
+enum Attempt {
+    Up(Box<slack::Connected>),
+    Failed {
+        error: String,
+        retry_in: Duration,
+        attempts: u64,
+    },
+}
+
+/// Connects behind a restored screen, trying again with capped backoff for as long as
+/// it takes (a laptop that wakes up offline comes back on its own).
+async fn keep_connecting(
+    web: Arc<WebClient>,
+    config: slack::SlackConfig,
+    tx: mpsc::Sender<Attempt>,
+) {
+    let backoff = slack::Backoff {
+        base: Duration::from_secs(1),
+        cap: Duration::from_secs(60),
+    };
+    let mut attempts = 0;
+    loop {
+        match slack::connect_with(web.clone(), config.clone()).await {
+            Ok(c) => {
+                let _ = tx.send(Attempt::Up(Box::new(c))).await;
+                return;
+            }
+            Err(e) => {
+                attempts += 1;
+                let retry_in = backoff.delay(attempts as u32, 0.75);
+                tracing::warn!(error = %e, ?retry_in, "could not connect to Slack; will try again");
+                let failed = Attempt::Failed {
+                    error: e.to_string(),
+                    retry_in,
+                    attempts,
+                };
+                if tx.send(failed).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(retry_in).await;
+            }
+        }
+    }
+}
+
+async fn until_connected(connecting: &mut Option<mpsc::Receiver<Attempt>>) -> Attempt {
     match connecting {
-        Some(rx) => match rx.await {
-            Ok(result) => result.map_err(|e| e.to_string()),
-            Err(_) => Err("the connection task stopped".into()),
+        Some(rx) => match rx.recv().await {
+            Some(attempt) => attempt,
+            None => std::future::pending().await,
         },
         None => std::future::pending().await,
     }

@@ -513,7 +513,7 @@ async fn a_restart_shows_the_stored_swarms_before_slack_answers() {
         !screen.contains("● 2/2 connected"),
         "not connected: {screen}"
     );
-    second.wait_for("Could not connect to Slack");
+    second.wait_for("Slack unreachable");
     second.keys(&["q"]);
     second.wait_for("exited with 0");
     drop(first);

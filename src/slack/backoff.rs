@@ -13,7 +13,7 @@ impl Backoff {
     /// The wait before retry `attempt` (1 for the first retry): `base * 2^(attempt-1)`,
     /// capped, then scaled by a jitter factor in [0.5, 1.0) drawn from `unit` in [0, 1).
     /// Half-jitter keeps a floor, so a storm of clients still spreads but never spins.
-    pub(crate) fn delay(&self, attempt: u32, unit: f64) -> Duration {
+    pub fn delay(&self, attempt: u32, unit: f64) -> Duration {
         let exp = attempt.saturating_sub(1).min(30);
         let raw = self.base.saturating_mul(1u32 << exp).min(self.cap);
         raw.mul_f64(0.5 + 0.5 * unit.clamp(0.0, 0.999_999))
