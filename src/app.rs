@@ -513,7 +513,7 @@ impl Dashboard {
         let found: Vec<(String, String)> = connected
             .channels
             .iter()
-            .map(|c| (c.id.clone(), c.name.clone()))
+            .map(|c| crate::slack::translate::channel_name(&c.id, &c.name))
             .collect();
         let (pods, missing) = self.settings.pods(&found);
         for pod in pods {

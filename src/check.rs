@@ -241,7 +241,7 @@ async fn check_pods(settings: &Settings, web: &WebClient, lines: &mut Vec<Line>)
     };
     let channels: Vec<(String, String)> = member_of
         .iter()
-        .map(|c| (c.id.clone(), c.name.clone()))
+        .map(|c| crate::slack::translate::channel_name(&c.id, &c.name))
         .collect();
     let (pods, missing) = settings.pods(&channels);
     if settings.file.pods.is_empty() {

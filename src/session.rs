@@ -78,7 +78,11 @@ pub fn restore(
     else {
         return Ok(None);
     };
-    let channels = store.channels()?;
+    let channels: Vec<(String, String)> = store
+        .channels()?
+        .iter()
+        .map(|(id, name)| slack::translate::channel_name(id, name))
+        .collect();
     let (pods, missing) = settings.pods(&channels);
     let mut desk = Desk::new(settings.desk(), pods);
     for (id, name) in &channels {
@@ -164,7 +168,7 @@ pub async fn open(settings: &Settings, now: Ts, replay: Replay) -> Result<Sessio
     let channels: Vec<(String, String)> = connected
         .channels
         .iter()
-        .map(|c| (c.id.clone(), c.name.clone()))
+        .map(|c| crate::slack::translate::channel_name(&c.id, &c.name))
         .collect();
     let (pods, missing) = settings.pods(&channels);
     for channel in &missing {

@@ -263,12 +263,16 @@ fn draw_with(
     terminal
 }
 
-/// No cell holds a control character: nothing from Slack can act on the terminal.
+/// No cell holds a control or format character: nothing from Slack can act on the
+/// terminal or reorder what the lead reads.
 fn assert_clean(backend: &TestBackend) {
     for cell in backend.buffer().content() {
         assert!(
-            !cell.symbol().chars().any(|c| c.is_control()),
-            "a control character reached a cell: {:?}",
+            !cell
+                .symbol()
+                .chars()
+                .any(|c| c.is_control() || swarmdeck::domain::text::is_invisible_format(c)),
+            "a control or format character reached a cell: {:?}",
             cell.symbol()
         );
     }
@@ -536,4 +540,101 @@ fn search_results_show_how_similar_swarms_were_resolved() {
         selected: 1,
     }));
     snapshot_both_sizes!("search_results", desk, view);
+}
+
+/// Every hostile form Slack text can take — OSC (title, clipboard, hyperlink), CSI (clear,
+/// cursor, colours), C0 and C1 controls, bidi overrides, zero-width and tag characters —
+/// in subjects, replies, names, channel names and an incident channel: every view draws
+/// the words and none of the rest.
+#[test]
+fn hostile_slack_text_never_reaches_a_cell_raw() {
+    let nasty = |word: &str| {
+        format!(
+            "{word}\u{1b}]0;title\u{7}\u{1b}]52;c;cHduZWQ=\u{1b}\\\u{1b}]8;;https://evil.example\u{1b}\\here\u{1b}]8;;\u{1b}\\\u{1b}[2J\u{1b}[H\u{1b}[5;5H\u{1b}[31mred\u{1b}[0m\u{7}\u{8}\r\u{85}\u{9b}6n\u{202e}desrever\u{202c}\u{200b}\u{e0041}end"
+        )
+    };
+    let api = "C0SWARMAPI";
+    let mut desk = desk_with(vec![
+        request(api, 30, 29001, "Sev 1", &nasty("Subject")),
+        reply(api, 30, 20, "U0EVIL0001", &nasty("Reply")),
+        marker(
+            api,
+            30,
+            19,
+            "swarmdeck_promoted",
+            json!({"incident_channel": nasty("incident"), "incident_channel_id": "C0EVIL001"}),
+        ),
+        json!({"type": "message", "channel": "C0EVIL001", "user": "U0EVIL0001", "ts": ts(18), "text": nasty("Log")}),
+        json!({"type": "channel_rename", "channel": {"id": "C0EVIL001", "name": nasty("chan")}}),
+    ]);
+    let evil: swarmdeck::slack::wire::User = serde_json::from_value(json!({
+        "id": "U0EVIL0001", "name": "evil", "profile": {"display_name": nasty("Mallory")}
+    }))
+    .unwrap();
+    desk.apply(
+        Input::UserNamed {
+            user: evil.id.clone(),
+            name: swarmdeck::slack::translate::display_name(&evil),
+        },
+        Ts::from_secs(NOW),
+    );
+    let (id, name) = swarmdeck::slack::translate::channel_name("C0EVIL002", &nasty("pod"));
+    desk.apply(Input::ChannelNamed { id, name }, Ts::from_secs(NOW));
+    desk.apply(
+        Input::Expert {
+            user: "U0EVIL0001".into(),
+            name: "ignored".into(),
+            skills: vec!["api".into()],
+        },
+        Ts::from_secs(NOW),
+    );
+    let key = key_of(&desk, "29001");
+    let mut views = vec![view_after(&desk, &[]), view_after(&desk, &[Intent::Help])];
+    let mut detail = view_after(&desk, &[]);
+    detail.selected = Some(key.clone());
+    detail.screen = Screen::Detail;
+    views.push(detail);
+    let mut triage = view_after(&desk, &[]);
+    triage.triage = Some(Triage::start(&desk, Ts::from_secs(NOW)));
+    triage.screen = Screen::Triage;
+    views.push(triage);
+    let mut picker = view_after(&desk, &[]);
+    picker.dialog = Some(Dialog::Pick(Picker {
+        swarm: key,
+        unassign: false,
+        query: String::new(),
+        selected: 0,
+    }));
+    views.push(picker);
+    for view in &views {
+        for (w, h) in [(80u16, 24u16), (160, 48)] {
+            // draw() asserts every cell clean.
+            let terminal = draw(&desk, view, w, h, true);
+            let text: String = terminal
+                .backend()
+                .buffer()
+                .content()
+                .iter()
+                .map(|c| c.symbol())
+                .collect();
+            assert!(
+                !text.contains("title") && !text.contains("evil.example"),
+                "{text}"
+            );
+        }
+    }
+    let mut detail = view_after(&desk, &[]);
+    detail.selected = Some(key_of(&desk, "29001"));
+    detail.screen = Screen::Detail;
+    let terminal = draw(&desk, &detail, 160, 48, true);
+    let text: String = terminal
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    for word in ["Subject", "Reply", "Log", "Mallory", "desrever"] {
+        assert!(text.contains(word), "{word} is shown: {text}");
+    }
 }

@@ -154,6 +154,12 @@ impl Translator {
 }
 
 /// A person's name as Slack shows it: display name, else real name, else handle.
+/// A channel's id and name as the desk may show it (Slack restricts channel names, but
+/// anything that reaches a cell goes through the sanitiser).
+pub fn channel_name(id: &str, name: &str) -> (String, String) {
+    (id.to_string(), sanitize(name, 80))
+}
+
 pub fn display_name(user: &wire::User) -> String {
     let name = [
         user.profile.display_name.as_deref(),
