@@ -14,23 +14,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+#[path = "../benches/support/mod.rs"]
+mod support;
+
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use serde_json::json;
-use swarmdeck::domain::{Author, Desk, DeskConfig, Input, Msg, Pod, Ts};
+use support::{PODS, swarm, ts};
+use swarmdeck::domain::Desk;
 use swarmdeck::slack::wire::Event;
 use swarmdeck::store::{Write, Writer, record::record};
-use swarmdeck::ui::keymap::Keymap;
-use swarmdeck::ui::theme::Theme;
-use swarmdeck::ui::view::View;
-use swarmdeck::ui::{Health, Screenful, render};
 
-const PODS: [(&str, &str); 4] = [
-    ("C0SWARMAPI", "swarm-api"),
-    ("C0SWARMBIL", "swarm-billing"),
-    ("C0SWARMMOB", "swarm-mobile"),
-    ("C0SWARMDAT", "swarm-data"),
-];
 const SWARMS: usize = 10_000;
 
 fn main() {
@@ -82,93 +76,19 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Swarm `i`: its pod channel, its request's ts (seconds), and the request text.
-fn swarm(i: usize, now: i64) -> (&'static str, i64, String) {
-    let (channel, _) = PODS[i % PODS.len()];
-    let at = now - 3_600 - (i as i64 % 86_000);
-    let urgency = ["Sev 1", "Sev 2", "Sev 3", "Sev 4"][i % 4];
-    let text = format!(
-        "*Case number:* {}\n*Urgency:* {urgency}\n*Subject:* Synthetic swarm {i} about webhooks and invoices\n*Case link:* <https://support.acme.example/cases/{}|Case>\n*Requested by:* <@U0REQ00001>",
-        100_000 + i,
-        100_000 + i
-    );
-    (channel, at, text)
-}
-
-fn ts(secs: i64, i: usize) -> String {
-    format!("{secs}.{:06}", i % 1_000_000)
-}
-
 fn render_medians() -> (f64, f64) {
     let now = chrono::Utc::now().timestamp();
-    let pods = PODS.map(|(id, name)| Pod::discovered(id, name));
-    let mut desk = Desk::new(DeskConfig::default(), pods.clone());
-    let mut inputs = Vec::with_capacity(SWARMS * 2);
-    for i in 0..SWARMS {
-        let (channel, at, text) = swarm(i, now);
-        let root = Ts::parse(&ts(at, i)).unwrap();
-        let msg = |ts: Ts, thread: Option<Ts>, author: Author, text: String| Msg {
-            channel: channel.into(),
-            ts,
-            thread_ts: thread,
-            author,
-            text,
-            block_texts: vec![],
-            marker: None,
-            edited: None,
-            reactions: vec![],
-        };
-        inputs.push(Input::Message(msg(
-            root,
-            None,
-            Author::Person("U0REQ00001".into()),
-            text,
-        )));
-        inputs.push(Input::Message(msg(
-            root.plus_secs(60),
-            Some(root),
-            Author::Person("U0EXP00001".into()),
-            "Looking".into(),
-        )));
-    }
-    desk.restore(inputs, Ts::from_secs(now));
-    let empty = Desk::new(DeskConfig::default(), pods);
-    (draw_median(&desk, now), draw_median(&empty, now))
+    let full = support::desk(SWARMS, now);
+    let empty = support::desk(0, now);
+    (draw_median(&full, now), draw_median(&empty, now))
 }
 
 fn draw_median(desk: &Desk, now: i64) -> f64 {
     let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
-    let (keymap, theme) = (Keymap::default(), Theme::new(true));
-    let health = Health {
-        connected: 2,
-        wanted: 2,
-        ..Health::default()
-    };
-    let (attention, pending) = (Default::default(), Default::default());
     let mut times = Vec::new();
     for _ in 0..60 {
         let started = Instant::now();
-        // The whole per-frame cost, as the app pays it: rows, then the draw.
-        let view = View::default();
-        let now = Ts::from_secs(now);
-        let rows = view.rows(desk, now);
-        let screen = Screenful {
-            desk,
-            rows: &rows,
-            health: &health,
-            workspace: "Acme Support",
-            now,
-            today: Ts::from_secs(now.secs() - now.secs() % 86_400),
-            utc_offset: chrono::FixedOffset::east_opt(0).unwrap(),
-            keymap: &keymap,
-            theme: &theme,
-            attention: &attention,
-            notice: None,
-            pending: &pending,
-            activity: None,
-            similar: &[],
-        };
-        terminal.draw(|f| render(&screen, &view, f)).unwrap();
+        support::frame(&mut terminal, desk, now);
         times.push(started.elapsed().as_secs_f64() * 1e6);
     }
     median(times[10..].to_vec())

@@ -1,0 +1,76 @@
+//! `cargo bench`: the hot paths one by one — reading a request (intake), applying Slack
+//! events to the desk, and drawing the main view with 10,000 live swarms.
+
+mod support;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use std::hint::black_box;
+use swarmdeck::domain::{Input, IntakeRules, Ts};
+
+fn intake(c: &mut Criterion) {
+    let rules = IntakeRules::default();
+    let (_, _, text) = support::swarm(7, 1_700_000_000);
+    let blocks: Vec<String> = text.lines().map(|l| l.replacen(": ", ":\n", 1)).collect();
+    c.bench_function("intake: a Workflow Builder request (blocks)", |b| {
+        b.iter(|| rules.parse(black_box(&blocks), black_box(&text)))
+    });
+    c.bench_function("intake: a request typed by hand (text)", |b| {
+        b.iter(|| rules.parse(black_box(&[]), black_box(&text)))
+    });
+}
+
+fn desk(c: &mut Criterion) {
+    let now = 1_700_000_000;
+    let mut desk = support::desk(10_000, now);
+    let mut n = 0usize;
+    c.bench_function("desk: a reply into a desk of 10,000 swarms", |b| {
+        b.iter(|| {
+            // Round the swarms, so no thread grows long.
+            n += 1;
+            let i = n % 10_000;
+            let (channel, at, _) = support::swarm(i, now);
+            let root = Ts::parse(&support::ts(at, i)).unwrap();
+            let ts = Ts(root.0 + 120_000_000 + n as i64);
+            let reply = support::message(channel, ts, Some(root), "U0EXP00002", "on it".into());
+            desk.apply(Input::Message(reply), Ts::from_secs(now))
+        })
+    });
+    c.bench_function("desk: a new request", |b| {
+        let mut desk = support::desk(0, now);
+        let mut i = 0;
+        b.iter(|| {
+            i += 1;
+            let (channel, at, text) = support::swarm(20_000 + i, now);
+            let msg = support::message(
+                channel,
+                Ts::parse(&support::ts(at, i)).unwrap(),
+                None,
+                "U0REQ00001",
+                text,
+            );
+            desk.apply(Input::Message(msg), Ts::from_secs(now))
+        })
+    });
+}
+
+fn render(c: &mut Criterion) {
+    let now = 1_700_000_000;
+    let full = support::desk(10_000, now);
+    let empty = support::desk(0, now);
+    let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
+    c.bench_function("render: main view, 10,000 swarms", |b| {
+        b.iter(|| support::frame(&mut terminal, &full, now))
+    });
+    c.bench_function("render: main view, empty (floor)", |b| {
+        b.iter(|| support::frame(&mut terminal, &empty, now))
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20);
+    targets = intake, desk, render
+}
+criterion_main!(benches);
