@@ -993,6 +993,8 @@ impl Dashboard {
                 action: json,
                 progress: "{}".into(),
             });
+            // On disk before it can reach Slack (one small commit, on a keystroke).
+            s.writer.flush();
         }
         if let Err(e) = self.outbox.send(action) {
             self.activity = Some(Activity {
