@@ -673,11 +673,9 @@ impl Dashboard {
 
     fn mover(&mut self) -> Mover<'_> {
         self.seq += 1;
-        let now = now();
         Mover {
-            id: format!("{}-{}-{}", std::process::id(), now.0, self.seq),
+            id: format!("{}-{}-{}", std::process::id(), now().0, self.seq),
             lead: self.moves.lead.as_deref(),
-            now,
             resolved_reaction: &self.moves.resolved_reaction,
         }
     }
@@ -829,28 +827,98 @@ impl Dashboard {
 
     /// What a dialog settled on becomes a move (or the next question).
     fn on_submit(&mut self, submit: Submit) {
-        let swarm_of = |desk: &Desk, key: &SwarmKey| desk.swarm(&key.0, key.1).cloned();
-        let (key, action) = match submit {
-            Submit::Handoff { to } => {
-                match moves::destination(&self.desk, &to) {
-                    Ok(dest) => {
-                        let text =
-                            moves::handoff_text(&self.desk, self.moves.lead.as_deref(), now());
-                        let action = self.mover().handoff(&dest, to.trim(), text);
-                        self.send(action);
-                    }
+        let key = match submit.swarm() {
+            Some(key) if !matches!(submit, Submit::NextSteps { .. }) => key.clone(),
+            _ => return self.on_question(submit),
+        };
+        let Some(swarm) = self.desk.swarm(&key.0, key.1).cloned() else {
+            return;
+        };
+        let Some(action) = self.plan(&swarm, submit) else {
+            return;
+        };
+        // In triage, a move on the current swarm moves the queue on.
+        if self.view.screen == Screen::Triage
+            && let Some(t) = self.view.triage.as_mut()
+            && t.current(&self.desk).as_ref() == Some(&key)
+        {
+            t.next();
+            self.triage_moved_on();
+        }
+        self.send(action);
+    }
+
+    /// A move on one swarm, planned; `None` when the lead must answer again (a due time
+    /// that does not parse reopens its prompt).
+    fn plan(&mut self, swarm: &crate::domain::Swarm, submit: Submit) -> Option<Action> {
+        match submit {
+            Submit::Assign { expert, .. } => {
+                let name = self.desk.name_of(&expert).to_string();
+                Some(self.mover().assign(swarm, &expert, &name))
+            }
+            Submit::Unassign { expert, .. } => {
+                let name = self.desk.name_of(&expert).to_string();
+                Some(self.mover().unassign(swarm, &expert, &name))
+            }
+            Submit::Promote { promotion, .. } => Some(self.mover().promote(swarm, &promotion)),
+            Submit::Resolve {
+                swarm: key,
+                resolution,
+                archive,
+            } => {
+                let archive = match self.moves.archive {
+                    ArchivePolicy::Always => true,
+                    ArchivePolicy::Never => false,
+                    ArchivePolicy::Ask => archive,
+                };
+                let action = self.mover().resolve(swarm, &resolution, archive);
+                self.last_resolved = Some(key);
+                Some(action)
+            }
+            Submit::Reply { text, .. } => Some(self.mover().reply(swarm, &text)),
+            Submit::FollowUp {
+                swarm: key,
+                next_steps,
+                due,
+            } => {
+                let local = Utc::now().with_timezone(&today().1);
+                match moves::parse_due(&due, local) {
+                    Ok(at) => Some(self.mover().follow_up(swarm, &next_steps, at)),
                     Err(e) => {
-                        let open = self.desk.swarms().filter(|s| s.is_open()).count();
                         self.view.dialog = Some(Dialog::Ask(Prompt {
-                            swarm: None,
-                            asks: Asks::Handoff { open },
-                            input: to,
+                            swarm: Some(key),
+                            asks: Asks::Due { next_steps },
+                            input: due,
                             error: Some(e),
                         }));
+                        None
                     }
                 }
-                return;
             }
+            _ => None,
+        }
+    }
+
+    /// Submissions that are not a move on a swarm: handoff, search, a link, the next
+    /// question of the follow-up.
+    fn on_question(&mut self, submit: Submit) {
+        match submit {
+            Submit::Handoff { to } => match moves::destination(&self.desk, &to) {
+                Ok(dest) => {
+                    let text = moves::handoff_text(&self.desk, self.moves.lead.as_deref(), now());
+                    let action = self.mover().handoff(&dest, to.trim(), text);
+                    self.send(action);
+                }
+                Err(e) => {
+                    let open = self.desk.swarms().filter(|s| s.is_open()).count();
+                    self.view.dialog = Some(Dialog::Ask(Prompt {
+                        swarm: None,
+                        asks: Asks::Handoff { open },
+                        input: to,
+                        error: Some(e),
+                    }));
+                }
+            },
             Submit::Search { query } => {
                 let matches = match &self.stored {
                     Some(s) => s.store.similar(&query, None, 10).unwrap_or_else(|e| {
@@ -864,11 +932,9 @@ impl Dashboard {
                     matches,
                     selected: 0,
                 }));
-                return;
             }
             Submit::Open { link } => {
                 self.open_link(link, None);
-                return;
             }
             Submit::NextSteps { swarm, next_steps } => {
                 self.view.dialog = Some(Dialog::Ask(Prompt {
@@ -877,93 +943,9 @@ impl Dashboard {
                     input: "2h".into(),
                     error: None,
                 }));
-                return;
             }
-            Submit::Assign { swarm: key, expert } => {
-                let Some(swarm) = swarm_of(&self.desk, &key) else {
-                    return;
-                };
-                let name = self.desk.name_of(&expert).to_string();
-                let action = self.mover().assign(&swarm, &expert, &name);
-                (key, action)
-            }
-            Submit::Unassign { swarm: key, expert } => {
-                let Some(swarm) = swarm_of(&self.desk, &key) else {
-                    return;
-                };
-                let name = self.desk.name_of(&expert).to_string();
-                let action = self.mover().unassign(&swarm, &expert, &name);
-                (key, action)
-            }
-            Submit::Promote {
-                swarm: key,
-                promotion,
-            } => {
-                let Some(swarm) = swarm_of(&self.desk, &key) else {
-                    return;
-                };
-                let action = self.mover().promote(&swarm, &promotion);
-                (key, action)
-            }
-            Submit::Resolve {
-                swarm: key,
-                resolution,
-                archive,
-            } => {
-                let Some(swarm) = swarm_of(&self.desk, &key) else {
-                    return;
-                };
-                let archive = match self.moves.archive {
-                    ArchivePolicy::Always => true,
-                    ArchivePolicy::Never => false,
-                    ArchivePolicy::Ask => archive,
-                };
-                let action = self.mover().resolve(&swarm, &resolution, archive);
-                self.last_resolved = Some(key.clone());
-                (key, action)
-            }
-            Submit::Reply { swarm: key, text } => {
-                let Some(swarm) = swarm_of(&self.desk, &key) else {
-                    return;
-                };
-                let action = self.mover().reply(&swarm, &text);
-                (key, action)
-            }
-            Submit::FollowUp {
-                swarm: key,
-                next_steps,
-                due,
-            } => {
-                let Some(swarm) = swarm_of(&self.desk, &key) else {
-                    return;
-                };
-                let local = Utc::now().with_timezone(&today().1);
-                match moves::parse_due(&due, local) {
-                    Ok(at) => {
-                        let action = self.mover().follow_up(&swarm, &next_steps, at);
-                        (key, action)
-                    }
-                    Err(e) => {
-                        self.view.dialog = Some(Dialog::Ask(Prompt {
-                            swarm: Some(key),
-                            asks: Asks::Due { next_steps },
-                            input: due,
-                            error: Some(e),
-                        }));
-                        return;
-                    }
-                }
-            }
-        };
-        // In triage, a move on the current swarm moves the queue on.
-        if self.view.screen == Screen::Triage
-            && let Some(t) = self.view.triage.as_mut()
-            && t.current(&self.desk).as_ref() == Some(&key)
-        {
-            t.next();
-            self.triage_moved_on();
+            _ => {}
         }
-        self.send(action);
     }
 
     /// A new swarm in front of the lead in triage: its thread from the newest, and the

@@ -136,7 +136,6 @@ impl Rig {
         Mover {
             id: format!("T{}-{}", now().0, self.seq),
             lead: Some(LEAD),
-            now: now(),
             resolved_reaction: "white_check_mark",
         }
     }
@@ -180,18 +179,8 @@ impl Rig {
         self.calls().await.into_iter().skip(n).collect()
     }
 
-    async fn channel(&self, name: &str) -> Option<Value> {
-        let state = self.emu.state().await;
-        state["channels"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == name)
-            .cloned()
-    }
-
     async fn message(&self, channel: &str, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
-        let c = self.channel(channel).await.expect("channel exists");
+        let c = self.emu.channel_state(channel).await;
         c["messages"]
             .as_array()
             .unwrap()
@@ -346,10 +335,7 @@ async fn promotion_creates_the_channel_invites_sets_links_and_posts_once() {
         calls[1]["params"]["users"],
         format!("{REQUESTER},{EXPERT},{LEAD}")
     );
-    let channel = rig
-        .channel("support-api-sev1-27343")
-        .await
-        .expect("created");
+    let channel = rig.emu.channel_state("support-api-sev1-27343").await;
     let id = channel["id"].as_str().unwrap().to_string();
     for who in [REQUESTER, EXPERT, LEAD] {
         assert!(members(&channel).contains(&who), "{who} in {channel:#}");
@@ -406,10 +392,7 @@ async fn a_private_promotion_makes_a_private_channel() {
     plan.private = true;
     let promote = rig.mover().promote(&swarm, &plan);
     assert_eq!(rig.run(promote).await.last(), Some(&ActionState::Done));
-    let channel = rig
-        .channel("support-api-sev2-27400")
-        .await
-        .expect("created");
+    let channel = rig.emu.channel_state("support-api-sev2-27400").await;
     assert_eq!(channel["is_private"], true);
     assert!(members(&channel).contains(&REQUESTER));
 }
@@ -472,12 +455,9 @@ async fn a_taken_name_that_is_not_ours_gets_a_suffix() {
     let plan = Promotion::proposed(&rig.desk.lock().unwrap(), &swarm);
     let promote = rig.mover().promote(&swarm, &plan);
     assert_eq!(rig.run(promote).await.last(), Some(&ActionState::Done));
-    let ours = rig
-        .channel("support-api-sev1-27600-2")
-        .await
-        .expect("suffixed channel");
+    let ours = rig.emu.channel_state("support-api-sev1-27600-2").await;
     assert!(members(&ours).contains(&REQUESTER));
-    let theirs = rig.channel("support-api-sev1-27600").await.unwrap();
+    let theirs = rig.emu.channel_state("support-api-sev1-27600").await;
     assert_eq!(theirs["purpose"], "Last year's outage review", "left alone");
     assert!(!members(&theirs).contains(&REQUESTER));
     let s = rig
@@ -519,7 +499,7 @@ async fn a_429_and_a_5xx_mid_promotion_resume_without_repeating_a_step() {
     assert_eq!(count(&calls, "conversations.invite"), 1, "{names:?}");
     // The 503'd summary was looked for before it was posted again.
     assert!(names.contains(&"conversations.history"), "{names:?}");
-    let channel = rig.channel("support-api-sev1-27700").await.unwrap();
+    let channel = rig.emu.channel_state("support-api-sev1-27700").await;
     assert_eq!(
         channel["topic"],
         "Case 27700 · Sev1 · Checkout API timeouts"
@@ -604,7 +584,7 @@ async fn resolve_a_promoted_swarm_then_reopen_it() {
             .contains("white_check_mark"),
         "{root:?}"
     );
-    let incident = rig.channel("support-api-sev1-27800").await.unwrap();
+    let incident = rig.emu.channel_state("support-api-sev1-27800").await;
     assert_eq!(incident["is_archived"], true);
     assert!(
         incident["messages"]

@@ -88,7 +88,6 @@ pub enum Meta {
 pub struct Mover<'a> {
     pub id: String,
     pub lead: Option<&'a str>,
-    pub now: Ts,
     pub resolved_reaction: &'a str,
 }
 
@@ -707,7 +706,6 @@ mod tests {
         Mover {
             id: "A1".into(),
             lead,
-            now: Ts::from_secs(3_000),
             resolved_reaction: "white_check_mark",
         }
     }

@@ -119,6 +119,22 @@ pub enum Submit {
     },
 }
 
+impl Submit {
+    /// The swarm it is about, if it is about one.
+    pub fn swarm(&self) -> Option<&SwarmKey> {
+        match self {
+            Submit::Assign { swarm, .. }
+            | Submit::Unassign { swarm, .. }
+            | Submit::Promote { swarm, .. }
+            | Submit::Resolve { swarm, .. }
+            | Submit::Reply { swarm, .. }
+            | Submit::NextSteps { swarm, .. }
+            | Submit::FollowUp { swarm, .. } => Some(swarm),
+            Submit::Handoff { .. } | Submit::Search { .. } | Submit::Open { .. } => None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum DialogKey {
     Keep,
