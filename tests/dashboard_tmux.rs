@@ -351,12 +351,7 @@ async fn a_lead_promotes_a_sev1_with_p_and_enter() {
         .iter()
         .find(|c| c["name"] == "support-api-sev1-27343")
         .expect("the incident channel exists");
-    let members: Vec<&str> = incident["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|m| m.as_str())
-        .collect();
+    let members = common::members(incident);
     for who in ["U0REQ00001", "U0EXP00001", "U0LEAD0001"] {
         assert!(
             members.contains(&who),
@@ -579,12 +574,7 @@ async fn a_promotion_killed_half_way_completes_once_after_a_restart() {
         })
         .collect();
     assert_eq!(incident.len(), 1, "one channel");
-    let members: Vec<&str> = incident[0]["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|m| m.as_str())
-        .collect();
+    let members = common::members(incident[0]);
     for who in ["U0REQ00001", "U0LEAD0001"] {
         assert_eq!(
             members.iter().filter(|m| **m == who).count(),

@@ -254,15 +254,6 @@ fn meta_type(m: &Value) -> &str {
     m["metadata"]["event_type"].as_str().unwrap_or("")
 }
 
-fn members(channel: &Value) -> Vec<&str> {
-    channel["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m.as_str().unwrap())
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn assign_and_unassign_post_once_in_the_thread_naming_the_lead() {
     let mut rig = Rig::start(1.0).await;

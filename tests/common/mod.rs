@@ -261,3 +261,13 @@ impl Socket {
         }
     }
 }
+
+/// A channel's members, from `/_emulator/state`.
+pub fn members(channel: &Value) -> Vec<&str> {
+    channel["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .filter_map(|m| m.as_str())
+        .collect()
+}
