@@ -444,6 +444,11 @@ impl Dashboard {
                 let _ = self.online.send(status.connected > 0);
                 self.health.status = Some(status);
             }
+            Update::Covered { through_us } => {
+                if let Some(s) = &self.stored {
+                    session::record_covered(&s.writer, through_us);
+                }
+            }
             Update::Event(incoming) => {
                 self.health.last_event = Some(Instant::now());
                 if let Some(s) = &self.stored {

@@ -119,7 +119,7 @@ pub fn restore(
         }
     }
     let resume = Resume {
-        high_water: store.high_water()?,
+        high_water: resume_points(store)?,
         threads: desk
             .swarms()
             .filter(|s| s.is_open())
@@ -210,6 +210,34 @@ pub fn remember_connection(writer: &Writer, connected: &Connected) {
     }
 }
 
+/// The meta key of the wall-clock time (µs) up to which stored history is complete.
+const COVERED: &str = "covered_through";
+
+/// Where each channel's history resumes: its newest stored message, but never past the
+/// last finished gap fill. Live events overtake a fill: a run killed before its fill
+/// finished has stored newer messages than the history it has read, and resuming from
+/// those would skip the rest for good. No finished fill yet: read the whole lookback.
+fn resume_points(store: &Store) -> Result<std::collections::HashMap<String, i64>> {
+    let covered = store.meta(COVERED)?.and_then(|v| v.parse::<i64>().ok());
+    let Some(covered) = covered else {
+        return Ok(Default::default());
+    };
+    let mut points = store.high_water()?;
+    for hw in points.values_mut() {
+        *hw = (*hw).min(covered);
+    }
+    Ok(points)
+}
+
+/// Keeps how far history is complete (see [`resume_points`]): written after the
+/// events that made it so, through the same writer, so it is never ahead of them.
+pub fn record_covered(writer: &Writer, through_us: i64) {
+    writer.send(Write::Meta {
+        key: COVERED.into(),
+        value: through_us.to_string(),
+    });
+}
+
 /// Keeps an event the client delivered: the event as received, and its id for the
 /// dedupe window.
 pub fn record(writer: &Writer, incoming: &Incoming) {
@@ -283,4 +311,43 @@ pub fn purge(settings: &Settings, older: std::time::Duration) -> Result<crate::s
         None => Vec::new(),
     };
     store.purge(now.secs() - older.as_secs() as i64, &keep)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(channel: &str, ts: &str) -> Write {
+        let event: wire::Event = serde_json::from_value(serde_json::json!({
+            "type": "message", "channel": channel, "user": "U0REQ00001", "ts": ts, "text": "hi"
+        }))
+        .unwrap();
+        crate::store::record::record(&event).unwrap()
+    }
+
+    #[test]
+    fn history_resumes_at_the_last_finished_fill_not_past_it() {
+        let dir = std::env::temp_dir().join(format!("swarmdeck-resume-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let writer = Writer::spawn(&dir).unwrap();
+        // A live message at 2000 s overtook a fill that never finished.
+        writer.send(message("C1", "1000.000000"));
+        writer.send(message("C2", "2000.000000"));
+        writer.flush();
+        let store = Store::open(&dir).unwrap();
+        assert!(
+            resume_points(&store).unwrap().is_empty(),
+            "no finished fill: the whole lookback is read again"
+        );
+        record_covered(&writer, 1_500_000_000);
+        writer.flush();
+        let points = resume_points(&store).unwrap();
+        assert_eq!(
+            points["C1"], 1_000_000_000,
+            "a quiet channel: its newest message"
+        );
+        assert_eq!(points["C2"], 1_500_000_000, "never past the finished fill");
+        drop(writer);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -57,6 +57,12 @@ pub async fn run(settings: Settings, options: TailOptions) -> Result<()> {
                         }
                         events
                     }
+                    Some(Update::Covered { through_us }) => {
+                        if let Some(w) = &writer {
+                            crate::session::record_covered(w, through_us);
+                        }
+                        continue;
+                    }
                     Some(Update::Status(status)) => {
                         tracing::info!(?status, "connection status");
                         if let Some(problem) = &status.problem {

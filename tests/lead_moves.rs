@@ -80,6 +80,7 @@ impl Rig {
                             desk.apply(input, now());
                         }
                     }
+                    Update::Covered { .. } => {}
                 }
             }
         });

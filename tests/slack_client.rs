@@ -27,6 +27,8 @@ struct Seen {
     count: HashMap<(String, String), u32>,
     statuses: Vec<slack::Status>,
     gap_filled: usize,
+    /// Each `Covered` mark: its time (µs), and how many messages had come before it.
+    covered: Vec<(i64, usize)>,
 }
 
 impl Seen {
@@ -45,6 +47,7 @@ impl Seen {
                 }
             }
             Update::Status(s) => self.statuses.push(s),
+            Update::Covered { through_us } => self.covered.push((through_us, self.order.len())),
         }
     }
 
@@ -476,6 +479,25 @@ async fn outage_is_gap_filled(limits: HistoryLimits) {
     drain(&mut client, &mut seen, Duration::from_millis(500)).await;
     assert_once_and_in_thread_order(&seen, &lost);
     assert!(seen.gap_filled >= lost.len(), "they came from the gap fill");
+    // The fill says how far history is complete, after what it found and not past it.
+    let newest_lost = lost.iter().map(|(_, ts)| micros(ts)).max().unwrap();
+    let last_lost_at = lost
+        .iter()
+        .map(|(c, ts)| {
+            seen.order
+                .iter()
+                .position(|(oc, ots, _)| oc == c && ots == ts)
+                .unwrap()
+        })
+        .max()
+        .unwrap();
+    assert!(
+        seen.covered
+            .iter()
+            .any(|&(through, after)| through >= newest_lost && after > last_lost_at),
+        "a Covered mark after the lost messages: {:?}",
+        seen.covered
+    );
     assert!(emu.state().await["dropped_events"].as_u64().unwrap() >= 20);
 }
 
@@ -616,4 +638,9 @@ async fn a_bad_app_token_is_a_problem_to_show_not_a_storm() {
         opens <= 6,
         "backs off instead of hammering: {opens} attempts in ~2 s"
     );
+}
+
+fn micros(ts: &str) -> i64 {
+    let (secs, frac) = ts.split_once('.').unwrap();
+    secs.parse::<i64>().unwrap() * 1_000_000 + frac.parse::<i64>().unwrap()
 }

@@ -371,3 +371,13 @@ pub(crate) async fn faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Re
         Err(e) => bad_request(e),
     }
 }
+
+/// `POST /_emulator/calm`: the workload and `--chaos` stop (for good), so that a soak can
+/// compare what a client made of the trouble with the history at rest. Scripted faults
+/// and outages already under way run their course.
+pub(crate) async fn calm(State(shared): State<Arc<Shared>>) -> Response {
+    shared
+        .calm
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    Json(json!({"ok": true})).into_response()
+}

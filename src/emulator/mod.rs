@@ -25,6 +25,7 @@ use clock::Clock;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 use tokio::sync::Notify;
@@ -95,6 +96,8 @@ struct Shared {
     state: Mutex<State>,
     /// Wakes the delivery loop when something is queued, acked or connected.
     wake: Notify,
+    /// Set by `POST /_emulator/calm`: the workload and `--chaos` stop for good.
+    calm: AtomicBool,
 }
 
 /// The settings the running server consults.
@@ -106,6 +109,11 @@ struct Config {
 }
 
 impl Shared {
+    /// Whether `--chaos` is making trouble now.
+    fn chaotic(&self) -> bool {
+        self.config.chaos && !self.calm.load(Ordering::Relaxed)
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock leaves plain data behind; keep serving.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -126,8 +134,7 @@ impl Shared {
             let event_time = (Clock::now_micros() / 1_000_000) as i64;
             let payload = wire::event_callback(&state.world, event, &event_id, event_time);
             let chaos = self
-                .config
-                .chaos
+                .chaotic()
                 .then(|| faults::chaos_delivery(self.config.seed, n));
             state.hub.enqueue(event_id, payload, now, chaos);
             queued = true;
@@ -216,6 +223,7 @@ pub async fn start(config: EmulatorConfig) -> std::io::Result<RunningEmulator> {
             events_emitted: 0,
         }),
         wake: Notify::new(),
+        calm: AtomicBool::new(false),
     });
     let router = Router::new()
         .route("/api/{method}", any(web::api))
@@ -227,6 +235,7 @@ pub async fn start(config: EmulatorConfig) -> std::io::Result<RunningEmulator> {
         .route("/_emulator/disconnect", post(control::disconnect))
         .route("/_emulator/faults", post(control::faults))
         .route("/_emulator/deliveries", get(control::deliveries))
+        .route("/_emulator/calm", post(control::calm))
         // The Web API enforces its own limit with Slack's error shape.
         .layer(axum::extract::DefaultBodyLimit::max(web::MAX_BODY * 2))
         .with_state(shared.clone());

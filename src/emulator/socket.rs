@@ -459,6 +459,9 @@ pub(crate) async fn run_chaos_disconnects(shared: Arc<Shared>) {
     for index in 0.. {
         let (mode, wait, which) = super::faults::chaos_disconnect(shared.config.seed, index);
         tokio::time::sleep(shared.clock.scaled(wait)).await;
+        if !shared.chaotic() {
+            return;
+        }
         let ids = shared.lock().hub.connection_ids();
         if let Some(&id) = ids.get((which * ids.len() as f64) as usize) {
             tracing::debug!(connection = id, ?mode, "chaos disconnect");

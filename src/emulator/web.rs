@@ -153,7 +153,7 @@ async fn run(
     if let Some(failure) = state.faults.take_failure(method) {
         return Err(Answer::failure(failure));
     }
-    if shared.config.chaos
+    if shared.chaotic()
         && let Some(failure) = chaos_web(shared.config.seed, index)
     {
         return Err(Answer::failure(failure));

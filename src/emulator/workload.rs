@@ -417,6 +417,9 @@ pub(crate) async fn run(shared: Arc<Shared>, rate_per_minute: f64) {
         }
         let at = start + shared.clock.scaled(Duration::from_secs_f64(due));
         tokio::time::sleep_until(at.into()).await;
+        if shared.calm.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
         let mut state = shared.lock();
         let state = &mut *state;
         let events = plan.step(&mut state.world, &shared.clock);

@@ -18,8 +18,11 @@ const MAX_THREADS_PER_FILL: usize = 200;
 const THREAD_HORIZON: Duration = Duration::from_secs(24 * 3600);
 
 #[derive(Debug)]
-pub(crate) struct Found {
-    pub event: Event,
+pub(crate) enum Found {
+    Event(Event),
+    /// A fill that began at this wall-clock time (seconds) finished: with what it
+    /// passed on before this, history up to then is complete.
+    Covered(f64),
 }
 
 enum Request {
@@ -106,8 +109,12 @@ async fn run(
         if let Some(since) = since {
             tracing::info!(since, "gap fill starting");
             let started = Instant::now();
+            let began = wall_now();
             match fill(&ctx, since).await {
-                Ok(count) => tracing::info!(count, took = ?started.elapsed(), "gap fill done"),
+                Ok(count) => {
+                    tracing::info!(count, took = ?started.elapsed(), "gap fill done");
+                    let _ = ctx.out.send(Found::Covered(began));
+                }
                 Err(e) => {
                     // Try again later from the same point; dedupe makes overlap harmless.
                     tracing::warn!(error = %e, "gap fill incomplete; will retry");
@@ -169,20 +176,14 @@ async fn fill(ctx: &Ctx, since: f64) -> Result<usize, SlackError> {
     let mut count = 0;
     let mut done_threads = BTreeSet::new();
 
-    // 1. Threads being followed: their replies since the gap.
-    for t in threads.drain(..) {
-        let oldest = match resumed.get(&t.channel) {
-            Some(&r) => r,
-            None => t.last_ts.min(from_us),
-        };
-        count += read_thread(ctx, &t.channel, &t.thread_ts, oldest).await?;
-        done_threads.insert((t.channel, t.thread_ts));
-    }
-
-    // 2. Channels, the most recently active first.
+    // 1. Channels, the most recently active first: new requests matter most, and
+    // the channel history names the threads with new replies.
     let mut channels = high_water;
     channels.sort_by_key(|(_, hw)| std::cmp::Reverse(*hw));
     let mut new_threads = Vec::new();
+    // Threads whose parent the history listed: its `latest_reply` says whether they
+    // need reading, so following them costs no call of their own.
+    let mut listed = BTreeSet::new();
     for (channel, hw) in channels {
         let oldest = match resumed.get(&channel) {
             Some(&r) => r,
@@ -191,16 +192,33 @@ async fn fill(ctx: &Ctx, since: f64) -> Result<usize, SlackError> {
         let mut messages = read_pages(ctx, "conversations.history", &channel, None, oldest).await?;
         messages.sort_by_key(|m| m.ts.as_deref().and_then(ts_micros));
         for m in &messages {
+            if let Some(ts) = &m.ts {
+                listed.insert((channel.clone(), ts.clone()));
+            }
             let has_new_replies = m.reply_count.unwrap_or(0) > 0
+                // No latest_reply: cannot tell, so read it.
                 && m.latest_reply
                     .as_deref()
                     .and_then(ts_micros)
-                    .is_some_and(|l| l > oldest);
+                    .is_none_or(|l| l > oldest);
             if let Some(ts) = m.ts.clone().filter(|_| has_new_replies) {
                 new_threads.push((channel.clone(), ts, oldest));
             }
         }
         count += pass_on(ctx, &channel, messages);
+    }
+
+    // 2. Threads being followed: their replies since the gap.
+    for t in threads.drain(..) {
+        if listed.contains(&(t.channel.clone(), t.thread_ts.clone())) {
+            continue;
+        }
+        let oldest = match resumed.get(&t.channel) {
+            Some(&r) => r,
+            None => t.last_ts.min(from_us),
+        };
+        count += read_thread(ctx, &t.channel, &t.thread_ts, oldest).await?;
+        done_threads.insert((t.channel, t.thread_ts));
     }
 
     // 3. Threads that history shows have replies since the gap.
@@ -289,9 +307,7 @@ fn pass_on(ctx: &Ctx, channel: &str, messages: Vec<Message>) -> usize {
         m.channel = Some(channel.to_string());
         if ctx
             .out
-            .send(Found {
-                event: Event::Message(Box::new(m)),
-            })
+            .send(Found::Event(Event::Message(Box::new(m))))
             .is_ok()
         {
             n += 1;

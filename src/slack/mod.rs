@@ -48,6 +48,12 @@ pub struct Incoming {
 pub enum Update {
     Event(Box<Incoming>),
     Status(Status),
+    /// A gap fill finished: with the events delivered before this, history is complete
+    /// up to this wall-clock time (µs). Where a restart may resume reading history; the
+    /// newest event stored is not, as live events overtake an unfinished fill.
+    Covered {
+        through_us: i64,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -283,13 +289,16 @@ async fn run(
                     continue;
                 }
             },
-            Some(found) = fill_rx.recv() => {
-                let fresh = seen.lock().unwrap_or_else(|e| e.into_inner()).admit(None, &found.event);
-                if !fresh {
-                    continue;
+            Some(found) = fill_rx.recv() => match found {
+                gapfill::Found::Event(event) => {
+                    let fresh = seen.lock().unwrap_or_else(|e| e.into_inner()).admit(None, &event);
+                    if !fresh {
+                        continue;
+                    }
+                    Update::Event(Box::new(Incoming { event, event_id: None, source: Source::GapFill, received_at: Instant::now() }))
                 }
-                Update::Event(Box::new(Incoming { event: found.event, event_id: None, source: Source::GapFill, received_at: Instant::now() }))
-            }
+                gapfill::Found::Covered(through) => Update::Covered { through_us: (through * 1e6) as i64 },
+            },
             else => return,
         };
         if out.send(update).await.is_err() {
