@@ -72,6 +72,9 @@ pub struct Breach {
     pub clock: Clock,
     pub due: Option<Ts>,
     pub met_at: Option<Ts>,
+    /// The clock's target (seconds) under the pod's policy: kept with it, so that a
+    /// view of 10,000 swarms needs no policy lookups.
+    pub target: i64,
 }
 
 impl Breach {
@@ -154,11 +157,13 @@ impl Swarm {
                 clock: Clock::FirstResponse,
                 due: self.pauses.due(self.opened_at, policy.first_response(u)),
                 met_at: self.first_response_at.or(resolved),
+                target: policy.first_response(u),
             },
             Breach {
                 clock: Clock::Resolution,
                 due: self.pauses.due(self.opened_at, policy.resolution(u)),
                 met_at: resolved,
+                target: policy.resolution(u),
             },
         ];
         for &(since, answered) in &self.owed {
@@ -166,6 +171,7 @@ impl Swarm {
                 clock: Clock::NextResponse { since },
                 due: self.pauses.due(since, policy.first_response(u)),
                 met_at: answered.or(resolved),
+                target: policy.first_response(u),
             });
         }
         clocks

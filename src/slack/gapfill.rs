@@ -163,10 +163,9 @@ async fn fill(ctx: &Ctx, since: f64) -> Result<usize, SlackError> {
             .map(|c| (c.clone(), seen.high_water.get(c).copied()))
             .collect();
         let resumed: std::collections::HashMap<String, u64> = if first {
-            high_water
+            seen.resume_from
                 .iter()
-                .filter(|(c, _)| seen.resumed.contains(c))
-                .filter_map(|(c, hw)| hw.map(|h| (c.clone(), h.saturating_sub(margin_us))))
+                .map(|(c, from)| (c.clone(), from.saturating_sub(margin_us)))
                 .collect()
         } else {
             Default::default()

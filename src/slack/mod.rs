@@ -40,7 +40,7 @@ pub struct Incoming {
     /// Slack's event id (live events only: history has none).
     pub event_id: Option<String>,
     pub source: Source,
-    /// When swarmdeck read it.
+    /// When swarmdeck read it: its frame off the socket, or its history page.
     pub received_at: Instant,
 }
 
@@ -258,7 +258,7 @@ async fn run(
     loop {
         let update = tokio::select! {
             Some(m) = manager_rx.recv() => match m {
-                ManagerOut::Envelope(envelope) => {
+                ManagerOut::Envelope(envelope, read_at) => {
                     let retry_attempt = envelope.retry_attempt;
                     let callback = match envelope.parse_callback() {
                         Ok(cb) => cb,
@@ -276,7 +276,7 @@ async fn run(
                         event: callback.event,
                         event_id: Some(callback.event_id),
                         source: Source::Live { retry_attempt },
-                        received_at: Instant::now(),
+                        received_at: read_at,
                     }))
                 }
                 ManagerOut::Status(status) => Update::Status(status),

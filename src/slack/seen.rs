@@ -42,8 +42,10 @@ pub(crate) struct Seen {
     /// Newest message ts seen per channel.
     pub high_water: HashMap<String, u64>,
     pub threads: HashMap<(String, String), ThreadMark>,
-    /// Channels whose high-water mark came from a previous run.
-    pub resumed: HashSet<String>,
+    /// Where a previous run's history was complete, per channel (µs): the first gap
+    /// fill starts there. Kept apart from `high_water`, which live events move on
+    /// before that fill has read what lies between.
+    pub resume_from: HashMap<String, u64>,
 }
 
 impl Seen {
@@ -56,7 +58,7 @@ impl Seen {
             message_order: VecDeque::new(),
             high_water: HashMap::new(),
             threads: HashMap::new(),
-            resumed: HashSet::new(),
+            resume_from: HashMap::new(),
         }
     }
 
@@ -71,7 +73,8 @@ impl Seen {
         }
         for (channel, hw) in &resume.high_water {
             self.high_water.insert(channel.clone(), (*hw).max(0) as u64);
-            self.resumed.insert(channel.clone());
+            self.resume_from
+                .insert(channel.clone(), (*hw).max(0) as u64);
         }
         for (channel, thread_ts) in &resume.threads {
             self.follow(channel, thread_ts);

@@ -55,10 +55,23 @@ impl Default for SocketPolicy {
 /// What a connection task tells the manager.
 #[derive(Debug)]
 pub(crate) enum ConnEvent {
-    Up { id: u64 },
-    Envelope { id: u64, envelope: wire::Envelope },
-    Disconnect { id: u64, reason: DisconnectReason },
-    Down { id: u64, why: String },
+    Up {
+        id: u64,
+    },
+    /// `read_at`: when its frame came off the socket.
+    Envelope {
+        id: u64,
+        envelope: wire::Envelope,
+        read_at: Instant,
+    },
+    Disconnect {
+        id: u64,
+        reason: DisconnectReason,
+    },
+    Down {
+        id: u64,
+        why: String,
+    },
 }
 
 /// What the manager tells a connection task.
@@ -107,7 +120,9 @@ async fn connection(
     let url = format!("{}{}", open.url, policy.url_suffix);
     let (ws, _) = tokio::time::timeout(
         policy.hello_timeout,
-        tokio_tungstenite::connect_async(url.as_str()),
+        // Nagle off: an ack is a small write that must not wait for the previous
+        // one's TCP ack (with delayed acks, tens of milliseconds).
+        tokio_tungstenite::connect_async_with_config(url.as_str(), None, true),
     )
     .await
     .map_err(|_| "timed out connecting".to_string())?
@@ -142,7 +157,7 @@ async fn connection(
                     Ok(Frame::EventsApi(envelope)) => {
                         // Ack first: before any parsing or work on the event.
                         send_ack(&mut sink, &envelope.envelope_id).await?;
-                        let _ = events.send(ConnEvent::Envelope { id, envelope });
+                        let _ = events.send(ConnEvent::Envelope { id, envelope, read_at: last_heard });
                     }
                     Ok(Frame::Hello { .. }) => {
                         if !said_hello {
@@ -219,7 +234,8 @@ struct Conn {
 /// What the manager asks of the rest of the client.
 #[derive(Debug)]
 pub(crate) enum ManagerOut {
-    Envelope(wire::Envelope),
+    /// An envelope, and when its frame came off the socket.
+    Envelope(wire::Envelope, Instant),
     Status(Status),
     /// Events may have been missed since this wall-clock time (seconds since the epoch).
     GapSince(f64),
@@ -296,11 +312,11 @@ pub(crate) async fn run_manager(
                         }
                     }
                 }
-                ConnEvent::Envelope { id, envelope } => {
+                ConnEvent::Envelope { id, envelope, read_at } => {
                     if let Some(c) = conns.get_mut(&id) {
                         c.last_event = Some(Instant::now());
                     }
-                    if out.send(ManagerOut::Envelope(envelope)).is_err() {
+                    if out.send(ManagerOut::Envelope(envelope, read_at)).is_err() {
                         return;
                     }
                 }

@@ -100,7 +100,7 @@ pub(super) fn render_fields(s: &Screenful<'_>, sw: &Swarm, frame: &mut Frame<'_>
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let sla = match sla_view(s.desk, sw, s.now) {
+    let sla = match sla_view(sw, s.now) {
         Some(v) => {
             let what = match v.clock {
                 Clock::FirstResponse => "first response",

@@ -79,14 +79,11 @@ impl Row<'_> {
     }
 }
 
-pub fn sla_view(desk: &Desk, swarm: &Swarm, now: Ts) -> Option<SlaView> {
-    let policy = &desk.pod(&swarm.channel)?.sla;
-    let Breach { clock, due, .. } = swarm.next_clock?;
+pub fn sla_view(swarm: &Swarm, now: Ts) -> Option<SlaView> {
+    let Breach {
+        clock, due, target, ..
+    } = swarm.next_clock?;
     let due = due?;
-    let target = match clock {
-        Clock::Resolution => policy.resolution(swarm.urgency()),
-        _ => policy.first_response(swarm.urgency()),
-    };
     let left = due.secs_since(now);
     let state = if left <= 0 {
         SlaState::Breached
@@ -168,27 +165,23 @@ impl View {
             .filter(|s| terms.is_empty() || matches_filter(desk, s, &terms))
             .map(|s| Row {
                 swarm: s,
-                sla: sla_view(desk, s, now),
+                sla: sla_view(s, now),
                 needs_response: s.needs_response_since.is_some(),
             })
             .collect();
-        // Keys by reference: a sort compares n·log n times, and cloning a String per
-        // comparison was most of a frame's cost at 10,000 swarms.
+        // Each key is computed once (sort_by_cached_key): a comparison that reached
+        // into two swarms was most of a frame's cost at 10,000 of them.
         fn opened<'r>(r: &Row<'r>) -> (Ts, &'r str) {
             (r.swarm.opened_at, r.swarm.channel.as_str())
         }
         match self.sort {
-            Sort::Attention => rows.sort_by(|a, b| {
-                let key = |r: &Row<'_>| (!r.needs_response, r.sla.map_or(i64::MAX, |s| s.left));
-                key(a).cmp(&key(b)).then_with(|| opened(a).cmp(&opened(b)))
+            Sort::Attention => rows.sort_by_cached_key(|r| {
+                let left = r.sla.map_or(i64::MAX, |s| s.left);
+                (!r.needs_response, left, opened(r))
             }),
-            Sort::Newest => rows.sort_by(|a, b| opened(b).cmp(&opened(a))),
-            Sort::Urgency => rows.sort_by(|a, b| {
-                (a.swarm.urgency(), opened(a)).cmp(&(b.swarm.urgency(), opened(b)))
-            }),
-            Sort::Pod => rows.sort_by(|a, b| {
-                (a.swarm.pod.as_str(), opened(a)).cmp(&(b.swarm.pod.as_str(), opened(b)))
-            }),
+            Sort::Newest => rows.sort_by_cached_key(|r| std::cmp::Reverse(opened(r))),
+            Sort::Urgency => rows.sort_by_cached_key(|r| (r.swarm.urgency(), opened(r))),
+            Sort::Pod => rows.sort_by_cached_key(|r| (r.swarm.pod.as_str(), opened(r))),
         }
         rows
     }
@@ -387,7 +380,7 @@ pub fn counters(desk: &Desk, now: Ts) -> Counters {
         c.needs_response += s.needs_response_since.is_some() as usize;
         c.sev1 += (s.urgency() == Urgency::Sev1) as usize;
         c.follow_ups_due += s.follow_up_at.is_some_and(|f| f <= now) as usize;
-        match sla_view(desk, s, now).map(|v| v.state) {
+        match sla_view(s, now).map(|v| v.state) {
             Some(SlaState::Breached) => c.breaching += 1,
             Some(SlaState::Warning) => c.due_soon += 1,
             _ => {}

@@ -1,5 +1,4 @@
-//! `cargo run --release --example bench -- [--json]`: start-up and drawing with 10,000
-//! swarms, each reported beside a floor measured in the same run on the same machine.
+//! Start-up and drawing with 10,000 swarms, each beside a floor measured in the same run.
 //!
 //! - `first_frame_10k_ms`: the real binary, started in a tmux pane on a store holding
 //!   10,000 swarms (20,000 events), Slack unreachable: from process start to the first
@@ -7,63 +6,22 @@
 //!   (`first_frame_floor_ms`). Median of 5 runs each.
 //! - `render_10k_median_us`: one full draw of the main view (160×48, TestBackend) with
 //!   10,000 open swarms. Floor: the same view with none (`render_floor_median_us`).
-//!
-//! The last line of output is one JSON object (with `--json`, the only line).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-#[path = "../benches/support/mod.rs"]
-mod support;
-
+use super::support::{self, PODS, swarm, ts};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use serde_json::json;
-use support::{PODS, swarm, ts};
 use swarmdeck::domain::Desk;
 use swarmdeck::slack::wire::Event;
 use swarmdeck::store::{Write, Writer, record::record};
 
-const SWARMS: usize = 10_000;
+pub const SWARMS: usize = 10_000;
 
-fn main() {
-    let json_only = std::env::args().any(|a| a == "--json");
-    let say = |line: String| {
-        if !json_only {
-            println!("{line}");
-        }
-    };
-
-    let (render, render_floor) = render_medians();
-    say(format!(
-        "render, main view 160x48: {SWARMS} swarms {render:.0} µs, empty {render_floor:.0} µs (ratio {:.1})",
-        render / render_floor.max(1.0)
-    ));
-
-    let (first, first_floor) = match first_frames() {
-        Ok(pair) => pair,
-        Err(e) => {
-            eprintln!("first frame not measured: {e}");
-            (f64::NAN, f64::NAN)
-        }
-    };
-    say(format!(
-        "first frame from process start: {SWARMS} swarms in the store {first:.0} ms, empty store {first_floor:.0} ms (ratio {:.2})",
-        first / first_floor
-    ));
-    let out = json!({
-        "render_10k_median_us": round(render),
-        "render_floor_median_us": round(render_floor),
-        "render_ratio": round(render / render_floor.max(1.0)),
-        "first_frame_10k_ms": round(first),
-        "first_frame_floor_ms": round(first_floor),
-        "first_frame_ratio": round(first / first_floor),
-    });
-    println!("{out}");
-}
-
-fn round(x: f64) -> serde_json::Value {
+pub fn round(x: f64) -> serde_json::Value {
     if x.is_finite() {
         json!((x * 10.0).round() / 10.0)
     } else {
@@ -71,12 +29,12 @@ fn round(x: f64) -> serde_json::Value {
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
 }
 
-fn render_medians() -> (f64, f64) {
+pub fn render_medians() -> (f64, f64) {
     let now = chrono::Utc::now().timestamp();
     let full = support::desk(SWARMS, now);
     let empty = support::desk(0, now);
@@ -126,7 +84,7 @@ fn store_with(dir: &Path, swarms: usize) {
     writer.flush();
 }
 
-fn binary() -> Result<PathBuf, String> {
+pub fn binary() -> Result<PathBuf, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     // target/<profile>/examples/bench → target/<profile>/swarmdeck
     let bin = exe
@@ -146,7 +104,7 @@ fn binary() -> Result<PathBuf, String> {
     Ok(bin)
 }
 
-fn first_frames() -> Result<(f64, f64), String> {
+pub fn first_frames() -> Result<(f64, f64), String> {
     let tmux_ok = Command::new("tmux")
         .arg("-V")
         .output()
