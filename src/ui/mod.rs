@@ -41,7 +41,7 @@ pub struct Health {
 pub struct Screenful<'a> {
     pub desk: &'a Desk,
     /// The table's rows for the view, computed once per frame (`View::rows`).
-    pub rows: &'a [view::Row<'a>],
+    pub rows: &'a view::Rows<'a>,
     pub health: &'a Health,
     pub workspace: &'a str,
     pub now: Ts,
@@ -154,7 +154,7 @@ fn render_header(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Re
             t.dim(),
         ));
     }
-    let c = view::counters(s.desk, s.now);
+    let c = s.rows.counters;
     let count = |n: usize, label: &str, style| {
         Span::styled(format!("{n} {label}"), if n > 0 { style } else { t.dim() })
     };

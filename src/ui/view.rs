@@ -66,6 +66,7 @@ pub struct SlaView {
     pub state: SlaState,
 }
 
+#[derive(Clone, Copy)]
 pub struct Row<'a> {
     pub swarm: &'a Swarm,
     pub sla: Option<SlaView>,
@@ -151,39 +152,50 @@ pub enum Outcome {
 }
 
 impl View {
-    /// The table's rows: open swarms of the shown pod matching the filter, sorted.
-    pub fn rows<'a>(&self, desk: &'a Desk, now: Ts) -> Vec<Row<'a>> {
+    /// The table's rows: open swarms of the shown pod matching the filter, sorted; and
+    /// the header's counters over every open swarm, from the same pass over the desk.
+    pub fn rows<'a>(&self, desk: &'a Desk, now: Ts) -> Rows<'a> {
         let terms: Vec<String> = self
             .filter
             .split_whitespace()
             .map(str::to_lowercase)
             .collect();
-        let mut rows: Vec<Row<'a>> = desk
-            .swarms()
-            .filter(|s| s.is_open())
-            .filter(|s| self.pod.as_ref().is_none_or(|p| *p == s.channel))
-            .filter(|s| terms.is_empty() || matches_filter(desk, s, &terms))
-            .map(|s| Row {
-                swarm: s,
-                sla: sla_view(s, now),
-                needs_response: s.needs_response_since.is_some(),
-            })
-            .collect();
-        // Each key is computed once (sort_by_cached_key): a comparison that reached
-        // into two swarms was most of a frame's cost at 10,000 of them.
+        let mut counters = Counters::default();
+        let mut rows: Vec<Row<'a>> = Vec::new();
+        for s in desk.swarms().filter(|s| s.is_open()) {
+            let sla = sla_view(s, now);
+            counters.count(s, sla, now);
+            let shown = self.pod.as_ref().is_none_or(|p| *p == s.channel)
+                && (terms.is_empty() || matches_filter(desk, s, &terms));
+            if shown {
+                rows.push(Row {
+                    swarm: s,
+                    sla,
+                    needs_response: s.needs_response_since.is_some(),
+                });
+            }
+        }
+        // Keys are computed once per row: a comparison that reached into two swarms
+        // was most of a frame's cost at 10,000 of them.
         fn opened<'r>(r: &Row<'r>) -> (Ts, &'r str) {
             (r.swarm.opened_at, r.swarm.channel.as_str())
         }
-        match self.sort {
-            Sort::Attention => rows.sort_by_cached_key(|r| {
-                let left = r.sla.map_or(i64::MAX, |s| s.left);
-                (!r.needs_response, left, opened(r))
-            }),
-            Sort::Newest => rows.sort_by_cached_key(|r| std::cmp::Reverse(opened(r))),
-            Sort::Urgency => rows.sort_by_cached_key(|r| (r.swarm.urgency(), opened(r))),
-            Sort::Pod => rows.sort_by_cached_key(|r| (r.swarm.pod.as_str(), opened(r))),
-        }
-        rows
+        let rows = match self.sort {
+            Sort::Attention => by_packed_key(rows, attention_key),
+            Sort::Newest => {
+                rows.sort_by_cached_key(|r| std::cmp::Reverse(opened(r)));
+                rows
+            }
+            Sort::Urgency => {
+                rows.sort_by_cached_key(|r| (r.swarm.urgency(), opened(r)));
+                rows
+            }
+            Sort::Pod => {
+                rows.sort_by_cached_key(|r| (r.swarm.pod.as_str(), opened(r)));
+                rows
+            }
+        };
+        Rows { rows, counters }
     }
 
     /// Where the selection is in `rows`: on its swarm if it is there, else at the same
@@ -372,26 +384,118 @@ pub struct Counters {
     pub sev1: usize,
 }
 
-pub fn counters(desk: &Desk, now: Ts) -> Counters {
-    let mut c = Counters::default();
-    for s in desk.swarms().filter(|s| s.is_open()) {
-        c.open += 1;
-        c.unassigned += s.experts.is_empty() as usize;
-        c.needs_response += s.needs_response_since.is_some() as usize;
-        c.sev1 += (s.urgency() == Urgency::Sev1) as usize;
-        c.follow_ups_due += s.follow_up_at.is_some_and(|f| f <= now) as usize;
-        match sla_view(s, now).map(|v| v.state) {
-            Some(SlaState::Breached) => c.breaching += 1,
-            Some(SlaState::Warning) => c.due_soon += 1,
+impl Counters {
+    /// Counts one open swarm (with its clock as shown).
+    fn count(&mut self, s: &Swarm, sla: Option<SlaView>, now: Ts) {
+        self.open += 1;
+        self.unassigned += s.experts.is_empty() as usize;
+        self.needs_response += s.needs_response_since.is_some() as usize;
+        self.sev1 += (s.urgency() == Urgency::Sev1) as usize;
+        self.follow_ups_due += s.follow_up_at.is_some_and(|f| f <= now) as usize;
+        match sla.map(|v| v.state) {
+            Some(SlaState::Breached) => self.breaching += 1,
+            Some(SlaState::Warning) => self.due_soon += 1,
             _ => {}
         }
     }
-    c
+}
+
+/// The main view's rows, with the header's counters (over every open swarm, whatever
+/// the pod or filter shown).
+pub struct Rows<'a> {
+    rows: Vec<Row<'a>>,
+    pub counters: Counters,
+}
+
+impl<'a> std::ops::Deref for Rows<'a> {
+    type Target = [Row<'a>];
+
+    fn deref(&self) -> &[Row<'a>] {
+        &self.rows
+    }
+}
+
+/// The attention order packed in one integer: waiting for us first, then the soonest
+/// clock (none last), then the oldest. Its fields are kept in range, so integer order
+/// is the tuple's order.
+fn attention_key(r: &Row<'_>) -> u128 {
+    let flip = |x: i64| (x as u64 ^ (1 << 63)) as u128;
+    let waiting = u128::from(!r.needs_response);
+    // Seconds left, clamped to ±68 years: no clock is that far out.
+    let left = r.sla.map_or(i32::MAX as i64, |s| {
+        s.left.clamp(i32::MIN as i64, i32::MAX as i64 - 1)
+    });
+    let left = (left as i32 as u32 ^ (1 << 31)) as u128;
+    (waiting << 96) | (left << 64) | flip(r.swarm.opened_at.0)
+}
+
+/// Sorts rows by a packed key, the channel breaking ties: a sort of integers.
+fn by_packed_key<'a>(rows: Vec<Row<'a>>, key: impl Fn(&Row<'a>) -> u128) -> Vec<Row<'a>> {
+    let mut keyed: Vec<(u128, u32)> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (key(r), i as u32))
+        .collect();
+    keyed.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0).then_with(|| {
+            rows[a.1 as usize]
+                .swarm
+                .channel
+                .cmp(&rows[b.1 as usize].swarm.channel)
+        })
+    });
+    keyed.iter().map(|&(_, i)| rows[i as usize]).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn a_swarm() -> Swarm {
+        use crate::domain::{Author, DeskConfig, Input, Msg, Pod};
+        let mut desk = Desk::new(
+            DeskConfig::default(),
+            vec![Pod::discovered("C1", "swarm-api")],
+        );
+        let text = "Case: 27343\nUrgency: Sev 1\nSubject: Webhooks time out".to_string();
+        let ts = Ts::from_secs(1_700_000_000);
+        desk.apply(
+            Input::Message(Msg {
+                channel: "C1".into(),
+                ts,
+                thread_ts: None,
+                author: Author::Person("U1".into()),
+                text,
+                block_texts: vec![],
+                marker: None,
+                edited: None,
+                reactions: vec![],
+            }),
+            ts,
+        );
+        desk.swarms().next().expect("a swarm").clone()
+    }
+
+    proptest::proptest! {
+        /// The packed attention key orders rows as the tuple it packs.
+        #[test]
+        fn the_packed_attention_key_keeps_the_tuple_order(
+            a in (proptest::bool::ANY, proptest::option::of(-4_000_000_000i64..4_000_000_000), 0i64..4_000_000_000_000_000),
+            b in (proptest::bool::ANY, proptest::option::of(-4_000_000_000i64..4_000_000_000), 0i64..4_000_000_000_000_000),
+        ) {
+            let key = |(needs, left, opened): (bool, Option<i64>, i64)| {
+                let left = left.map(|l| l.clamp(i32::MIN as i64, i32::MAX as i64 - 1));
+                let mut swarm = a_swarm();
+                swarm.opened_at = Ts(opened);
+                let sla = left.map(|left| SlaView { clock: crate::domain::Clock::Resolution, left, state: SlaState::Normal });
+                let packed = attention_key(&Row { swarm: &swarm, sla, needs_response: needs });
+                (packed, (!needs, left.unwrap_or(i64::MAX), opened))
+            };
+            let (ka, ta) = key(a);
+            let (kb, tb) = key(b);
+            proptest::prop_assert_eq!(ka.cmp(&kb), ta.cmp(&tb));
+        }
+    }
 
     #[test]
     fn fuzzy_matching() {
