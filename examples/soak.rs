@@ -6,9 +6,9 @@
 
 #[path = "../tests/support/soak.rs"]
 mod soak;
+#[path = "../benches/support/mod.rs"]
+mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 fn main() {
@@ -22,7 +22,7 @@ fn main() {
     };
     let minutes = arg("--minutes", 5.0);
     let seed = arg("--seed", 1.0) as u64;
-    let bin = binary().unwrap_or_else(|e| {
+    let bin = support::binary().unwrap_or_else(|e| {
         eprintln!("{e}");
         std::process::exit(2)
     });
@@ -42,24 +42,4 @@ fn main() {
             std::process::exit(1);
         }
     }
-}
-
-/// The `swarmdeck` binary of the same profile, built if need be.
-fn binary() -> Result<PathBuf, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|d| d.join("swarmdeck"))
-        .ok_or("no target directory")?;
-    let release = bin.to_string_lossy().contains("/release/");
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--bin", "swarmdeck"])
-        .args(release.then_some("--release"))
-        .status()
-        .map_err(|e| e.to_string())?;
-    if !status.success() || !bin.exists() {
-        return Err("could not build the swarmdeck binary".into());
-    }
-    Ok(bin)
 }

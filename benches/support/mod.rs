@@ -5,6 +5,8 @@
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use swarmdeck::domain::{Author, Desk, DeskConfig, Input, Msg, Pod, Ts};
 use swarmdeck::ui::keymap::Keymap;
 use swarmdeck::ui::theme::Theme;
@@ -112,4 +114,54 @@ pub fn frame(terminal: &mut Terminal<TestBackend>, desk: &Desk, now: i64) {
         similar: &[],
     };
     terminal.draw(|f| render(&screen, &view, f)).unwrap();
+}
+
+/// The `swarmdeck` binary of the same profile as the running example, built if need be.
+pub fn binary() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    // target/<profile>/examples/bench → target/<profile>/swarmdeck
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("swarmdeck"))
+        .ok_or("no target directory")?;
+    let release = bin.to_string_lossy().contains("/release/");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--bin", "swarmdeck"])
+        .args(release.then_some("--release"))
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !status.success() || !bin.exists() {
+        return Err("could not build the swarmdeck binary".into());
+    }
+    Ok(bin)
+}
+
+/// Runs `tmux -L <socket> <args>`; its stdout (empty if tmux failed).
+pub fn tmux(socket: &str, args: &[&str]) -> String {
+    Command::new("tmux")
+        .arg("-L")
+        .arg(socket)
+        .args(args)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+/// A detached 160×48 tmux session `b` on `socket` running `command`.
+pub fn tmux_session(socket: &str, command: &str) {
+    tmux(
+        socket,
+        &[
+            "new-session",
+            "-d",
+            "-s",
+            "b",
+            "-x",
+            "160",
+            "-y",
+            "48",
+            command,
+        ],
+    );
 }

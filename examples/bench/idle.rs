@@ -3,7 +3,6 @@
 //! every second), its CPU time over 10 s from /proc, as a percentage of one core.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 use swarmdeck::emulator::{self, EmulatorConfig};
 
@@ -20,15 +19,7 @@ pub async fn idle_cpu(bin: &Path) -> Result<f64, String> {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let socket = format!("swarmdeck-bench-idle-{}", std::process::id());
-    let tmux = |args: &[&str]| {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&socket)
-            .args(args)
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default()
-    };
+    let tmux = |args: &[&str]| super::support::tmux(&socket, args);
     // `exec`: the pane's process is the dashboard itself.
     let command = format!(
         "exec env SLACK_API_URL={}/api/ SLACK_APP_TOKEN=xapp-1-bench-000 SLACK_BOT_TOKEN=xoxb-bench-0000 \
@@ -37,17 +28,7 @@ pub async fn idle_cpu(bin: &Path) -> Result<f64, String> {
         d = dir.display(),
         bin = bin.display()
     );
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        "b",
-        "-x",
-        "160",
-        "-y",
-        "48",
-        &command,
-    ]);
+    super::support::tmux_session(&socket, &command);
     let result = measure(&tmux).await;
     tmux(&["kill-server"]);
     let _ = std::fs::remove_dir_all(&dir);

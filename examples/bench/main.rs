@@ -109,7 +109,7 @@ fn main() {
     ));
 
     let idle = if wanted("idle") {
-        start::binary()
+        support::binary()
             .and_then(|bin| runtime.block_on(idle::idle_cpu(&bin)))
             .unwrap_or_else(|e| {
                 eprintln!("idle CPU not measured: {e}");

@@ -7,7 +7,7 @@
 //! - `render_10k_median_us`: one full draw of the main view (160×48, TestBackend) with
 //!   10,000 open swarms. Floor: the same view with none (`render_floor_median_us`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -84,26 +84,6 @@ fn store_with(dir: &Path, swarms: usize) {
     writer.flush();
 }
 
-pub fn binary() -> Result<PathBuf, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    // target/<profile>/examples/bench → target/<profile>/swarmdeck
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|d| d.join("swarmdeck"))
-        .ok_or("no target directory")?;
-    let release = bin.to_string_lossy().contains("/release/");
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--bin", "swarmdeck"])
-        .args(release.then_some("--release"))
-        .status()
-        .map_err(|e| e.to_string())?;
-    if !status.success() || !bin.exists() {
-        return Err("could not build the swarmdeck binary".into());
-    }
-    Ok(bin)
-}
-
 pub fn first_frames() -> Result<(f64, f64), String> {
     let tmux_ok = Command::new("tmux")
         .arg("-V")
@@ -112,7 +92,7 @@ pub fn first_frames() -> Result<(f64, f64), String> {
     if !tmux_ok {
         return Err("tmux is not installed".into());
     }
-    let bin = binary()?;
+    let bin = support::binary()?;
     let root = std::env::temp_dir().join(format!("swarmdeck-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     let mut results = Vec::new();
@@ -141,25 +121,8 @@ fn first_frame(bin: &Path, dir: &Path, run: &str, swarms: usize) -> Result<f64, 
         s = state.display(),
         bin = bin.display()
     );
-    let tmux = |args: &[&str]| {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&socket)
-            .args(args)
-            .output()
-    };
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        "b",
-        "-x",
-        "160",
-        "-y",
-        "48",
-        &command,
-    ])
-    .map_err(|e| e.to_string())?;
+    let tmux = |args: &[&str]| support::tmux(&socket, args);
+    support::tmux_session(&socket, &command);
     let log = state.join("swarmdeck/swarmdeck.log");
     let deadline = Instant::now() + Duration::from_secs(60);
     let found = loop {
@@ -172,10 +135,8 @@ fn first_frame(bin: &Path, dir: &Path, run: &str, swarms: usize) -> Result<f64, 
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let pane = tmux(&["capture-pane", "-p", "-t", "b"])
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default();
-    let _ = tmux(&["kill-server"]);
+    let pane = tmux(&["capture-pane", "-p", "-t", "b"]);
+    tmux(&["kill-server"]);
     let line = found.ok_or_else(|| {
         format!(
             "no first frame logged in {}; the pane shows:\n{pane}",
