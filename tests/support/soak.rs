@@ -543,8 +543,9 @@ impl Pane {
         let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
             .unwrap_or_default();
         if let Some(pid) = children.split_whitespace().next() {
+            // Already gone (quit with q) is fine.
             let _ = Command::new("sh")
-                .args(["-c", &format!("kill -{signal} {pid}")])
+                .args(["-c", &format!("kill -{signal} {pid} 2>/dev/null")])
                 .status();
         }
     }
