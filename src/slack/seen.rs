@@ -237,6 +237,24 @@ mod tests {
     }
 
     #[test]
+    fn live_messages_do_not_move_where_a_restart_resumes() {
+        let mut seen = Seen::new(Duration::from_secs(600));
+        seen.resume(&super::super::Resume {
+            high_water: [("C1".to_string(), 10_000_001)].into(),
+            ..Default::default()
+        });
+        assert!(seen.admit(None, &message("C1", "99.000001", None)));
+        assert_eq!(
+            seen.high_water["C1"], 99_000_001,
+            "live messages raise the mark"
+        );
+        assert_eq!(
+            seen.resume_from["C1"], 10_000_001,
+            "the first fill still starts here"
+        );
+    }
+
+    #[test]
     fn edits_are_not_mistaken_for_their_message() {
         let mut seen = Seen::new(Duration::from_secs(600));
         assert!(seen.admit(Some("Ev1"), &message("C1", "10.000001", None)));
