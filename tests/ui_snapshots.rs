@@ -8,15 +8,14 @@ use ratatui::backend::TestBackend;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use swarmdeck::domain::moves::Promotion;
-use swarmdeck::domain::{Desk, DeskConfig, Input, Pod, Ts};
+use swarmdeck::domain::{Desk, DeskConfig, Input, Pod, Similar, SwarmId, Ts};
 use swarmdeck::slack::translate::Translator;
 use swarmdeck::slack::wire::Event;
-use swarmdeck::store::Match;
 use swarmdeck::ui::dialog::{Asks, Dialog, Found, Picker, PromoteForm, Prompt};
 use swarmdeck::ui::keymap::{Intent, Keymap};
 use swarmdeck::ui::theme::Theme;
 use swarmdeck::ui::triage::Triage;
-use swarmdeck::ui::view::{Screen, SwarmKey, View};
+use swarmdeck::ui::view::{Screen, View};
 use swarmdeck::ui::{Activity, Health, Screenful, Tone, render};
 
 const NOW: i64 = 1_795_440_000; // 2026-11-22 13:20 UTC, a fixed "now"
@@ -191,20 +190,18 @@ fn draw(desk: &Desk, view: &View, w: u16, h: u16, color: bool) -> Terminal<TestB
 }
 
 /// Resolved swarms as the store's search would find them.
-fn similar() -> Vec<Match> {
+fn similar() -> Vec<Similar> {
     vec![
-        Match {
-            channel: "C0SWARMMOB".into(),
-            thread_ts: 1,
+        Similar {
+            swarm: SwarmId::new("C0SWARMMOB", Ts(1)),
             case: "26012".into(),
             pod: "mobile".into(),
             subject: "iOS crash on launch".into(),
             resolution: "Rolled back the keychain migration".into(),
             link: "https://acme.slack.com/archives/C0SWARMMOB/p1".into(),
         },
-        Match {
-            channel: "C0SWARMMOB".into(),
-            thread_ts: 2,
+        Similar {
+            swarm: SwarmId::new("C0SWARMMOB", Ts(2)),
             case: "25877".into(),
             pod: "mobile".into(),
             subject: "App crashes after update".into(),
@@ -220,7 +217,7 @@ fn draw_with(
     w: u16,
     h: u16,
     color: bool,
-    pending: &HashSet<SwarmKey>,
+    pending: &HashSet<SwarmId>,
     activity: Option<&Activity>,
 ) -> Terminal<TestBackend> {
     let similar = if view.screen == Screen::List {
@@ -240,7 +237,7 @@ fn draw_with(
     };
     let keymap = Keymap::default();
     let theme = Theme::new(color);
-    let attention = HashSet::from([("C0SWARMAPI".to_string(), Ts::parse(&ts(11)).unwrap())]);
+    let attention = HashSet::from([SwarmId::new("C0SWARMAPI", Ts::parse(&ts(11)).unwrap())]);
     let rows = view.rows(desk, Ts::from_secs(NOW));
     let screen = Screenful {
         desk,
@@ -409,9 +406,8 @@ fn until_the_lead_moves_the_top_row_is_selected_as_the_backlog_arrives() {
     );
 }
 
-fn key_of(desk: &Desk, case: &str) -> SwarmKey {
-    let s = desk.swarms().find(|s| s.case() == case).unwrap();
-    (s.channel.clone(), s.thread_ts)
+fn key_of(desk: &Desk, case: &str) -> SwarmId {
+    desk.swarms().find(|s| s.case() == case).unwrap().id()
 }
 
 /// The busy desk, with the api pod's experts known (as the group loader tells the desk).
@@ -466,7 +462,7 @@ fn the_assign_picker_ranks_by_skill_presence_and_load() {
 fn the_promote_dialog_shows_severity_name_and_access() {
     let desk = busy_desk();
     let key = key_of(&desk, "27343");
-    let swarm = desk.swarm(&key.0, key.1).unwrap();
+    let swarm = desk.by_id(&key).unwrap();
     let mut view = view_after(&desk, &[]);
     view.dialog = Some(Dialog::Promote(PromoteForm {
         promotion: Promotion::proposed(&desk, swarm),
@@ -500,7 +496,7 @@ fn triage_walks_the_queue_with_suggestions() {
     assert_eq!(triage.left(), triage.total());
     let first = triage.current(&desk).unwrap();
     assert_eq!(
-        desk.swarm(&first.0, first.1).unwrap().case(),
+        desk.by_id(&first).unwrap().case(),
         "27346",
         "unanswered and past its first-response target: first"
     );

@@ -3,9 +3,10 @@
 
 use super::input::{Author, Input, Msg};
 use super::intake::{IntakeRules, Request};
-use super::swarm::{self, Clock, DeriveCtx, ReactionTimes, Swarm};
+use super::lifecycle::{Lifecycle, LifecycleKind};
+use super::swarm::{self, DeriveCtx, ReactionTimes, Swarm};
 use super::timers::SlaPolicy;
-use super::{Ts, Urgency};
+use super::{SwarmId, Ts};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// A pod: a product or region team and its public swarm channel.
@@ -66,92 +67,6 @@ pub struct Expert {
     pub skills: Vec<String>,
     /// `None` until presence is known.
     pub active: Option<bool>,
-}
-
-/// Something that happened to a swarm, once: what `tail` prints and the dashboard flags.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Lifecycle {
-    /// Stable across replays and restarts, so each event is emitted once per consumer.
-    pub key: String,
-    pub at: Ts,
-    pub pod: String,
-    pub channel: String,
-    pub thread_ts: Ts,
-    pub case: Option<String>,
-    pub kind: LifecycleKind,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum LifecycleKind {
-    SwarmOpened {
-        urgency: Urgency,
-        subject: String,
-        requester: Option<String>,
-        link: Option<String>,
-    },
-    /// The request was edited (a new urgency, subject or link).
-    Updated {
-        urgency: Urgency,
-        subject: String,
-        link: Option<String>,
-    },
-    Reply {
-        user: Option<String>,
-        ts: Ts,
-        text: String,
-        first_response: bool,
-    },
-    Assigned {
-        expert: String,
-        lead: Option<String>,
-    },
-    Unassigned {
-        expert: String,
-        lead: Option<String>,
-    },
-    Promoted {
-        incident_channel: String,
-        incident_channel_id: String,
-        lead: Option<String>,
-    },
-    Resolved {
-        resolution: Option<String>,
-        by: Option<String>,
-    },
-    Reopened {
-        by: Option<String>,
-    },
-    NeedsResponse {
-        user: Option<String>,
-    },
-    SlaBreached {
-        clock: Clock,
-        due: Ts,
-    },
-    FollowUpDue {
-        next_steps: String,
-    },
-    Withdrawn,
-}
-
-impl LifecycleKind {
-    /// The `type` of the event in `tail --json`.
-    pub fn name(&self) -> &'static str {
-        match self {
-            LifecycleKind::SwarmOpened { .. } => "swarm_opened",
-            LifecycleKind::Updated { .. } => "updated",
-            LifecycleKind::Reply { .. } => "reply",
-            LifecycleKind::Assigned { .. } => "assigned",
-            LifecycleKind::Unassigned { .. } => "unassigned",
-            LifecycleKind::Promoted { .. } => "promoted",
-            LifecycleKind::Resolved { .. } => "resolved",
-            LifecycleKind::Reopened { .. } => "reopened",
-            LifecycleKind::NeedsResponse { .. } => "needs_response",
-            LifecycleKind::SlaBreached { .. } => "sla_breached",
-            LifecycleKind::FollowUpDue { .. } => "follow_up_due",
-            LifecycleKind::Withdrawn => "withdrawn",
-        }
-    }
 }
 
 /// A Slack thread in a pod channel as far as the desk has seen it.
@@ -229,6 +144,10 @@ impl Desk {
         self.threads
             .get(&(channel.to_string(), thread_ts))
             .and_then(|t| t.swarm.as_ref())
+    }
+
+    pub fn by_id(&self, id: &SwarmId) -> Option<&Swarm> {
+        self.swarm(&id.channel, id.thread_ts)
     }
 
     /// A swarm's thread as it stands: the request, then its replies in order.

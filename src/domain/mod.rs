@@ -6,6 +6,7 @@
 pub mod desk;
 pub mod input;
 pub mod intake;
+pub mod lifecycle;
 pub mod metrics;
 pub mod moves;
 pub mod naming;
@@ -13,9 +14,10 @@ pub mod swarm;
 pub mod text;
 pub mod timers;
 
-pub use desk::{Desk, DeskConfig, Lifecycle, LifecycleKind, Pod};
+pub use desk::{Desk, DeskConfig, Pod};
 pub use input::{Author, Input, Marker, MarkerKind, Msg};
 pub use intake::{IntakeRules, Request};
+pub use lifecycle::{Lifecycle, LifecycleKind};
 pub use swarm::{Breach, Clock, Status, Swarm};
 pub use timers::SlaPolicy;
 
@@ -85,6 +87,33 @@ impl fmt::Display for Ts {
             self.0.rem_euclid(1_000_000)
         )
     }
+}
+
+/// A swarm's identity: its pod channel and the ts of its request, which is its thread.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SwarmId {
+    pub channel: String,
+    pub thread_ts: Ts,
+}
+
+impl SwarmId {
+    pub fn new(channel: impl Into<String>, thread_ts: Ts) -> SwarmId {
+        SwarmId {
+            channel: channel.into(),
+            thread_ts,
+        }
+    }
+}
+
+/// A resolved swarm found by search: how a case like this one was resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Similar {
+    pub swarm: SwarmId,
+    pub case: String,
+    pub pod: String,
+    pub subject: String,
+    pub resolution: String,
+    pub link: String,
 }
 
 /// How urgent a swarm request is, as the pod's SLA policy knows it.

@@ -8,7 +8,7 @@ use super::input::MarkerKind;
 use super::naming::{MAX_CHANNEL_NAME, incident_channel_name};
 use super::swarm::{Status, Swarm};
 use super::text::one_line;
-use super::{Ts, Urgency};
+use super::{SwarmId, Ts, Urgency};
 use chrono::{DateTime, Duration, FixedOffset, NaiveTime, TimeZone};
 
 /// One lead's move on one swarm (or, for a handoff, on the desk), ready to carry out.
@@ -635,7 +635,7 @@ pub fn destination(desk: &Desk, typed: &str) -> Result<String, String> {
 /// The triage queue: open swarms in the order a triage session takes them — waiting
 /// on a response from us first, then breached, then unassigned, then by urgency and by
 /// the soonest clock.
-pub fn triage_order(desk: &Desk, now: Ts) -> Vec<(String, Ts)> {
+pub fn triage_order(desk: &Desk, now: Ts) -> Vec<SwarmId> {
     let mut open: Vec<&Swarm> = desk
         .swarms()
         .filter(|s| s.is_open() && s.status != Status::WaitingOnCustomer)
@@ -661,9 +661,7 @@ pub fn triage_order(desk: &Desk, now: Ts) -> Vec<(String, Ts)> {
         )
     };
     open.sort_by_cached_key(|s| key(s));
-    open.into_iter()
-        .map(|s| (s.channel.clone(), s.thread_ts))
-        .collect()
+    open.into_iter().map(Swarm::id).collect()
 }
 
 #[cfg(test)]
@@ -1079,7 +1077,7 @@ mod tests {
         );
         let order: Vec<String> = triage_order(&desk, Ts::from_secs(1_300))
             .into_iter()
-            .map(|(c, t)| desk.swarm(&c, t).unwrap().case().to_string())
+            .map(|id| desk.by_id(&id).unwrap().case().to_string())
             .collect();
         assert_eq!(order, ["3", "1", "2"]);
     }

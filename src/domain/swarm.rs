@@ -2,12 +2,12 @@
 //! its clocks. Derivation is a fold over the thread in ts order, so the same messages give
 //! the same swarm whatever order they arrived in, and two leads on a pod agree.
 
-use super::desk::{Lifecycle, LifecycleKind};
 use super::input::{Author, MarkerKind, Msg};
 use super::intake::Request;
+use super::lifecycle::{Lifecycle, LifecycleKind};
 use super::text::one_line;
 use super::timers::{Pauses, SlaPolicy};
-use super::{Ts, Urgency};
+use super::{SwarmId, Ts, Urgency};
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -128,6 +128,10 @@ pub struct Swarm {
 }
 
 impl Swarm {
+    pub fn id(&self) -> SwarmId {
+        SwarmId::new(self.channel.clone(), self.thread_ts)
+    }
+
     pub fn case(&self) -> &str {
         &self.request.case
     }

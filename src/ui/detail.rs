@@ -17,7 +17,7 @@ pub fn render(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Rect)
     let Some(swarm) = view
         .selection(rows)
         .map(|i| rows[i].swarm)
-        .or_else(|| view.selected.as_ref().and_then(|k| s.desk.swarm(&k.0, k.1)))
+        .or_else(|| view.selected.as_ref().and_then(|k| s.desk.by_id(k)))
     else {
         frame.render_widget(Paragraph::new("No swarm selected. Esc goes back."), area);
         return;

@@ -5,9 +5,9 @@
 
 use super::Screenful;
 use super::text::fit;
-use super::view::{SwarmKey, fuzzy};
+use super::view::fuzzy;
 use crate::domain::moves::{Promotion, rank_experts};
-use crate::domain::{Desk, Urgency};
+use crate::domain::{Desk, Similar, SwarmId, Urgency};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
 use ratatui::text::{Line, Span};
@@ -24,14 +24,14 @@ pub enum Dialog {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Found {
     pub query: String,
-    pub matches: Vec<crate::store::Match>,
+    pub matches: Vec<Similar>,
     pub selected: usize,
 }
 
 /// Choosing an expert to assign (or, with `unassign`, one of those assigned).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Picker {
-    pub swarm: SwarmKey,
+    pub swarm: SwarmId,
     pub unassign: bool,
     pub query: String,
     pub selected: usize,
@@ -39,7 +39,7 @@ pub struct Picker {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct PromoteForm {
-    pub swarm: SwarmKey,
+    pub swarm: SwarmId,
     pub promotion: Promotion,
     /// The lead typed a name: changing the severity no longer renames it.
     pub name_edited: bool,
@@ -47,7 +47,7 @@ pub struct PromoteForm {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Prompt {
-    pub swarm: Option<SwarmKey>,
+    pub swarm: Option<SwarmId>,
     pub asks: Asks,
     pub input: String,
     /// Why the last Enter was refused (a due time that does not parse).
@@ -78,32 +78,32 @@ pub enum Asks {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Submit {
     Assign {
-        swarm: SwarmKey,
+        swarm: SwarmId,
         expert: String,
     },
     Unassign {
-        swarm: SwarmKey,
+        swarm: SwarmId,
         expert: String,
     },
     Promote {
-        swarm: SwarmKey,
+        swarm: SwarmId,
         promotion: Promotion,
     },
     Resolve {
-        swarm: SwarmKey,
+        swarm: SwarmId,
         resolution: String,
         archive: bool,
     },
     Reply {
-        swarm: SwarmKey,
+        swarm: SwarmId,
         text: String,
     },
     NextSteps {
-        swarm: SwarmKey,
+        swarm: SwarmId,
         next_steps: String,
     },
     FollowUp {
-        swarm: SwarmKey,
+        swarm: SwarmId,
         next_steps: String,
         due: String,
     },
@@ -121,7 +121,7 @@ pub enum Submit {
 
 impl Submit {
     /// The swarm it is about, if it is about one.
-    pub fn swarm(&self) -> Option<&SwarmKey> {
+    pub fn swarm(&self) -> Option<&SwarmId> {
         match self {
             Submit::Assign { swarm, .. }
             | Submit::Unassign { swarm, .. }
@@ -156,7 +156,7 @@ pub struct PickItem {
 impl Picker {
     /// The picker's lines for its query: ranked candidates, or the assigned experts.
     pub fn items(&self, desk: &Desk) -> Vec<PickItem> {
-        let Some(swarm) = desk.swarm(&self.swarm.0, self.swarm.1) else {
+        let Some(swarm) = desk.by_id(&self.swarm) else {
             return Vec::new();
         };
         let query = self.query.to_lowercase();
@@ -272,7 +272,7 @@ impl Dialog {
                         (level + 1).min(3)
                     };
                     let urgency = Urgency::ALL[level];
-                    if let Some(swarm) = desk.swarm(&f.swarm.0, f.swarm.1) {
+                    if let Some(swarm) = desk.by_id(&f.swarm) {
                         let fresh =
                             Promotion::with_urgency(desk, swarm, urgency, f.promotion.private);
                         if !f.name_edited {
@@ -355,9 +355,9 @@ pub fn render(s: &Screenful<'_>, dialog: &Dialog, frame: &mut Frame<'_>) {
     let width = area.width.saturating_sub(4).clamp(20, 76);
     let inner = width.saturating_sub(4) as usize;
     let label = |l: &str| Span::styled(format!("{l:<12}"), t.dim());
-    let case = |key: &SwarmKey| {
+    let case = |key: &SwarmId| {
         s.desk
-            .swarm(&key.0, key.1)
+            .by_id(key)
             .map(|sw| sw.case().to_string())
             .unwrap_or_default()
     };
@@ -552,7 +552,7 @@ mod tests {
     use super::*;
     use crate::domain::{DeskConfig, Input, Msg, Pod, Ts};
 
-    fn desk() -> (Desk, SwarmKey) {
+    fn desk() -> (Desk, SwarmId) {
         let mut desk = Desk::new(DeskConfig::default(), [Pod::discovered("C1", "swarm-api")]);
         desk.apply(
             Input::Message(Msg {
@@ -581,7 +581,7 @@ mod tests {
                 Ts(0),
             );
         }
-        (desk, ("C1".into(), Ts::from_secs(100)))
+        (desk, SwarmId::new("C1", Ts::from_secs(100)))
     }
 
     fn key(code: KeyCode) -> KeyEvent {
@@ -622,7 +622,7 @@ mod tests {
     #[test]
     fn the_promote_form_follows_severity_until_the_name_is_edited() {
         let (desk, swarm) = desk();
-        let sw = desk.swarm(&swarm.0, swarm.1).unwrap();
+        let sw = desk.by_id(&swarm).unwrap();
         let mut d = Dialog::Promote(PromoteForm {
             swarm: swarm.clone(),
             promotion: Promotion::proposed(&desk, sw),

@@ -20,7 +20,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use std::collections::HashSet;
 use theme::Theme;
-use view::{Screen, SwarmKey, View};
+use view::{Screen, View};
 
 /// The Slack connection as the header shows it, with times already turned into ages so
 /// that drawing reads no clock.
@@ -51,15 +51,15 @@ pub struct Screenful<'a> {
     pub keymap: &'a Keymap,
     pub theme: &'a Theme,
     /// Rows to highlight: a new Sev1, a fresh breach.
-    pub attention: &'a HashSet<SwarmKey>,
+    pub attention: &'a HashSet<crate::domain::SwarmId>,
     /// A message for the lead in the footer (a failed call, a hint).
     pub notice: Option<&'a str>,
     /// Swarms with a move on its way to Slack.
-    pub pending: &'a HashSet<SwarmKey>,
+    pub pending: &'a HashSet<crate::domain::SwarmId>,
     /// The latest news from the outbox, shown in the header.
     pub activity: Option<&'a Activity>,
     /// Resolved swarms like the one shown (detail, triage), from the store's search.
-    pub similar: &'a [crate::store::Match],
+    pub similar: &'a [crate::domain::Similar],
 }
 
 /// What the outbox is doing, as one line for the lead.

@@ -6,9 +6,9 @@ use super::Screenful;
 use super::detail::{render_fields, render_thread, similar_lines};
 use super::keymap::Intent;
 use super::text::fit;
-use super::view::SwarmKey;
+
 use crate::domain::moves::{rank_experts, triage_order};
-use crate::domain::{Desk, Ts};
+use crate::domain::{Desk, SwarmId, Ts};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -17,14 +17,14 @@ use std::collections::VecDeque;
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Triage {
-    queue: VecDeque<SwarmKey>,
+    queue: VecDeque<SwarmId>,
     total: usize,
 }
 
 impl Triage {
     /// The queue as it stands now; swarms arriving later wait for the next session.
     pub fn start(desk: &Desk, now: Ts) -> Triage {
-        let queue: VecDeque<SwarmKey> = triage_order(desk, now).into();
+        let queue: VecDeque<SwarmId> = triage_order(desk, now).into();
         Triage {
             total: queue.len(),
             queue,
@@ -32,9 +32,9 @@ impl Triage {
     }
 
     /// The swarm to triage now; swarms closed meanwhile (by another lead) drop out.
-    pub fn current(&mut self, desk: &Desk) -> Option<SwarmKey> {
+    pub fn current(&mut self, desk: &Desk) -> Option<SwarmId> {
         while let Some(k) = self.queue.front() {
-            if desk.swarm(&k.0, k.1).is_some_and(|s| s.is_open()) {
+            if desk.by_id(k).is_some_and(|s| s.is_open()) {
                 return Some(k.clone());
             }
             self.queue.pop_front();
@@ -55,7 +55,7 @@ impl Triage {
         self.total
     }
 
-    fn peek(&self) -> Option<&SwarmKey> {
+    fn peek(&self) -> Option<&SwarmId> {
         self.queue.front()
     }
 }
@@ -72,7 +72,7 @@ pub fn render(
         Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(area);
     let swarm = triage
         .peek()
-        .and_then(|k| s.desk.swarm(&k.0, k.1))
+        .and_then(|k| s.desk.by_id(k))
         .filter(|sw| sw.is_open());
     let Some(swarm) = swarm else {
         let done = format!(

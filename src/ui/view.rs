@@ -3,14 +3,7 @@
 
 use super::keymap::Intent;
 use crate::domain::swarm::{Breach, Clock};
-use crate::domain::{Desk, Swarm, Ts, Urgency};
-
-/// A swarm's identity: its pod channel and thread.
-pub type SwarmKey = (String, Ts);
-
-pub fn key_of(s: &Swarm) -> SwarmKey {
-    (s.channel.clone(), s.thread_ts)
-}
+use crate::domain::{Desk, Swarm, SwarmId, Ts, Urgency};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Screen {
@@ -75,8 +68,8 @@ pub struct Row<'a> {
 }
 
 impl Row<'_> {
-    pub fn key(&self) -> SwarmKey {
-        key_of(self.swarm)
+    pub fn key(&self) -> SwarmId {
+        self.swarm.id()
     }
 }
 
@@ -101,7 +94,7 @@ pub struct View {
     pub screen: Screen,
     pub help: bool,
     /// The selected swarm; the selection follows it as rows arrive and re-sort.
-    pub selected: Option<SwarmKey>,
+    pub selected: Option<SwarmId>,
     /// Where the selection was, for when its swarm leaves the table.
     pub selected_index: usize,
     /// Show one pod (its channel id), or all.
@@ -206,7 +199,7 @@ impl View {
         }
         let found = self.selected.as_ref().and_then(|k| {
             rows.iter()
-                .position(|r| r.swarm.channel == k.0 && r.swarm.thread_ts == k.1)
+                .position(|r| r.swarm.channel == k.channel && r.swarm.thread_ts == k.thread_ts)
         });
         Some(found.unwrap_or(self.selected_index.min(rows.len() - 1)))
     }

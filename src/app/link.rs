@@ -1,0 +1,121 @@
+//! The dashboard's link to Slack: connecting behind a screen restored from the store
+//! (trying again with capped backoff for as long as it takes), and the health the header
+//! shows.
+
+use crate::slack::{self, Status, WebClient};
+use crate::ui::Health;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// A try at connecting, started from the store: up, or not yet (tried again later).
+pub(crate) enum Attempt {
+    Up(Box<slack::Connected>),
+    Failed {
+        error: String,
+        retry_in: Duration,
+        attempts: u64,
+    },
+}
+
+/// Connects behind a restored screen, trying again with capped backoff for as long as
+/// it takes (a laptop that wakes up offline comes back on its own).
+pub(crate) async fn keep_connecting(
+    web: Arc<WebClient>,
+    config: slack::SlackConfig,
+    tx: mpsc::Sender<Attempt>,
+) {
+    let backoff = slack::Backoff {
+        base: Duration::from_secs(1),
+        cap: Duration::from_secs(60),
+    };
+    let mut attempts = 0;
+    loop {
+        match slack::connect_with(web.clone(), config.clone()).await {
+            Ok(c) => {
+                let _ = tx.send(Attempt::Up(Box::new(c))).await;
+                return;
+            }
+            Err(e) => {
+                attempts += 1;
+                let retry_in = backoff.delay(attempts as u32, 0.75);
+                tracing::warn!(error = %e, ?retry_in, "could not connect to Slack; will try again");
+                let failed = Attempt::Failed {
+                    error: e.to_string(),
+                    retry_in,
+                    attempts,
+                };
+                if tx.send(failed).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(retry_in).await;
+            }
+        }
+    }
+}
+
+/// The connection as last reported, with the instants the header turns into ages.
+pub(crate) struct Connection {
+    /// Sockets the client keeps open (its policy), shown before the first status.
+    wanted: usize,
+    status: Option<Status>,
+    last_event: Option<Instant>,
+}
+
+impl Connection {
+    pub fn new(wanted: usize) -> Connection {
+        Connection {
+            wanted,
+            status: None,
+            last_event: None,
+        }
+    }
+
+    pub fn status(&mut self, status: Status) {
+        self.status = Some(status);
+    }
+
+    pub fn event_arrived(&mut self) {
+        self.last_event = Some(Instant::now());
+    }
+
+    /// Slack could not be reached at all (no socket yet): said in the header.
+    pub fn unreachable(&mut self, error: &str, retry_in: Duration, attempts: u64) {
+        self.status = Some(Status {
+            connected: 0,
+            wanted: self.wanted,
+            reconnect_at: Some(Instant::now() + retry_in),
+            reconnects: attempts,
+            problem: Some(format!("Slack unreachable: {error}")),
+        });
+    }
+
+    pub fn health(&self) -> Health {
+        let now = Instant::now();
+        let s = self.status.clone().unwrap_or(Status {
+            connected: 0,
+            wanted: self.wanted,
+            reconnect_at: None,
+            reconnects: 0,
+            problem: None,
+        });
+        Health {
+            connected: s.connected,
+            wanted: s.wanted,
+            reconnect_in: s
+                .reconnect_at
+                .map(|at| at.saturating_duration_since(now).as_secs()),
+            reconnects: s.reconnects,
+            problem: s.problem,
+            last_event_age: self.last_event.map(|t| now.duration_since(t).as_secs()),
+        }
+    }
+}
+
+/// Waits for the next value of an optional receiver; never, when there is none.
+pub(crate) async fn next<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}

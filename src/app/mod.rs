@@ -1,0 +1,644 @@
+//! The one loop: terminal input, Slack updates, ticks and signals in one `select!`; the
+//! desk is changed only here, and a frame is drawn only when something changed or a
+//! visible timer ticked. What a key means is decided by the pure [`lead`] controller;
+//! the loop carries out its commands. The terminal is the lead's: it is restored on every
+//! way out.
+
+mod activity;
+mod lead;
+mod link;
+mod people;
+mod search;
+mod terminal;
+
+pub use terminal::restore_terminal;
+
+use crate::config::Settings;
+use crate::domain::{Desk, Input, Lifecycle, LifecycleKind, Similar, SwarmId, Ts, Urgency};
+use crate::session::{self, Replay, Stored};
+use crate::shutdown_signal;
+use crate::slack::actions::{ActionUpdate, Outbox, OutboxConfig};
+use crate::slack::{self, Update, WebClient, translate::Translator, wire};
+use crate::store::Write;
+use crate::ui::keymap::Keymap;
+use crate::ui::theme::Theme;
+use crate::ui::view::{Screen, View};
+use crate::ui::{self, Screenful};
+use activity::Moves;
+use chrono::{Local, Offset, TimeZone, Utc};
+use color_eyre::eyre::{Result, WrapErr};
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use futures_util::StreamExt;
+use lead::{Command, Lead, Moment, MoveSettings};
+use link::{Attempt, Connection};
+use people::People;
+use search::{Question, Searcher};
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+use terminal::{Term, TerminalGuard};
+use tokio::sync::{mpsc, watch};
+
+/// Events older than this when they arrive (history read at start) ring no bell.
+const FRESH_SECS: i64 = 120;
+
+pub struct AppOptions {
+    pub keymap: Keymap,
+    pub bell: bool,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        AppOptions {
+            keymap: Keymap::default(),
+            bell: true,
+        }
+    }
+}
+
+pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
+    let started = now();
+    let stored = Stored::open(&settings);
+    let restored = stored.as_ref().and_then(|s| {
+        session::restore(&settings, &s.store, started, Replay::State).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "could not read the store; starting from Slack");
+            None
+        })
+    });
+    let mut config = settings.slack()?;
+    let mut connecting = None;
+    // With a store, the screen opens at once on what it held and Slack catches up
+    // behind it; the first run waits for Slack, so a bad token is said plainly.
+    let (identity, translator, desk, missing, web, up) = match restored {
+        Some(r) => {
+            config.resume = r.resume.clone();
+            let web = slack::web_client(&config)?;
+            let (tx, rx) = mpsc::channel(4);
+            tokio::spawn(link::keep_connecting(web.clone(), config.clone(), tx));
+            connecting = Some(rx);
+            (r.identity, r.translator, r.desk, r.missing, web, None)
+        }
+        None => {
+            eprintln!("swarmdeck: connecting to Slack at {} …", settings.api_url);
+            let web = slack::web_client(&config)?;
+            let connected = slack::connect_with(web.clone(), config.clone())
+                .await
+                .wrap_err_with(|| format!("could not connect to Slack at {}", settings.api_url))?;
+            let desk = Desk::new(settings.desk(), Vec::new());
+            let translator = Translator::new(&connected.identity);
+            let identity = connected.identity.clone();
+            (identity, translator, desk, Vec::new(), web, Some(connected))
+        }
+    };
+    let (inputs_tx, inputs) = mpsc::unbounded_channel();
+    let (online_tx, online_rx) = watch::channel(false);
+    let (report_tx, reports) = mpsc::unbounded_channel();
+    let outbox = Outbox::spawn(
+        web.clone(),
+        OutboxConfig::new(&identity.bot_user_id, settings.time_scale),
+        online_rx,
+        report_tx,
+    );
+    let (notice_tx, notices) = mpsc::unbounded_channel();
+    let (answers_tx, answers) = mpsc::unbounded_channel();
+    let actions = &settings.file.actions;
+    let lead = Lead::new(
+        MoveSettings {
+            lead: settings.file.lead.clone(),
+            resolved_reaction: desk.config().resolved_reaction.clone(),
+            archive: actions.archive_incident.unwrap_or_default(),
+            handoff_to: actions.handoff_to.clone(),
+            searchable: stored.is_some(),
+        },
+        std::process::id().to_string(),
+    );
+    let mut dashboard = Dashboard {
+        translator,
+        workspace: identity.team.clone(),
+        team_url: identity.url.clone(),
+        desk,
+        view: View::default(),
+        health: Connection::new(config.socket.connections),
+        attention: HashSet::new(),
+        keymap: options.keymap,
+        theme: Theme::from_env(),
+        bell: options.bell,
+        notice: None,
+        people: People::new(web.clone(), inputs_tx),
+        web,
+        threads: None,
+        moves: Moves::new(outbox),
+        online: online_tx,
+        lead,
+        remind_experts: actions.remind_experts.unwrap_or(false),
+        notice_tx,
+        searcher: Searcher::spawn(settings.data_dir.clone(), answers_tx),
+        similar: None,
+        stored,
+        settings,
+    };
+    dashboard.purge_in_background();
+    dashboard.missing_pods(&missing);
+    if let Some(s) = &dashboard.stored {
+        dashboard.moves.resume(&s.store, &s.writer);
+    }
+    dashboard.index_resolved();
+    let mut channels = Channels {
+        updates: None,
+        connecting,
+        inputs,
+        reports,
+        notices,
+        answers,
+    };
+    if let Some(connected) = up {
+        dashboard.on_connected(connected, &mut channels);
+    }
+    let mut terminal = TerminalGuard::enter()?;
+    let result = dashboard.run(&mut terminal.terminal, channels).await;
+    drop(terminal);
+    if let Some(s) = &dashboard.stored {
+        s.writer.flush();
+    }
+    result
+}
+
+struct Dashboard {
+    translator: Translator,
+    workspace: String,
+    team_url: String,
+    desk: Desk,
+    view: View,
+    health: Connection,
+    /// Swarms flagged for the lead (a new Sev1, a breach, a follow-up due) until seen.
+    attention: HashSet<SwarmId>,
+    keymap: Keymap,
+    theme: Theme,
+    bell: bool,
+    notice: Option<String>,
+    people: People,
+    web: Arc<WebClient>,
+    /// The client's followed threads, once connected.
+    threads: Option<slack::Threads>,
+    moves: Moves,
+    /// Whether Slack is connected: the outbox holds moves while it is not.
+    online: watch::Sender<bool>,
+    lead: Lead,
+    remind_experts: bool,
+    notice_tx: mpsc::UnboundedSender<String>,
+    searcher: Searcher,
+    /// Resolved swarms like the one shown, and which one that was (`None` found: asked).
+    similar: Option<(SwarmId, Option<Vec<Similar>>)>,
+    stored: Option<Stored>,
+    settings: Settings,
+}
+
+/// What the loop listens to besides the terminal.
+struct Channels {
+    updates: Option<mpsc::Receiver<Update>>,
+    connecting: Option<mpsc::Receiver<Attempt>>,
+    inputs: mpsc::UnboundedReceiver<Input>,
+    reports: mpsc::UnboundedReceiver<ActionUpdate>,
+    notices: mpsc::UnboundedReceiver<String>,
+    answers: mpsc::UnboundedReceiver<search::Answer>,
+}
+
+impl Dashboard {
+    async fn run(&mut self, terminal: &mut Term, mut channels: Channels) -> Result<()> {
+        let mut keys = EventStream::new();
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        let shutdown = shutdown_signal();
+        tokio::pin!(shutdown);
+        let mut dirty = true;
+        let mut first = true;
+        loop {
+            if dirty {
+                self.draw(terminal)?;
+                dirty = false;
+                if first {
+                    first = false;
+                    let swarms = self.desk.swarms().count();
+                    let ms = crate::since_start().as_secs_f64() * 1e3;
+                    tracing::info!(ms, swarms, "first frame drawn");
+                }
+            }
+            tokio::select! {
+                key = keys.next() => match key {
+                    Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
+                        if self.on_key(k) {
+                            return Ok(());
+                        }
+                        dirty = true;
+                    }
+                    Some(Ok(Event::Resize(..))) => dirty = true,
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Err(e).wrap_err("reading the terminal"),
+                    None => return Ok(()),
+                },
+                update = link::next(&mut channels.updates) => {
+                    let Some(update) = update else {
+                        color_eyre::eyre::bail!("the Slack client stopped");
+                    };
+                    self.on_update(update);
+                    // Drain a burst before drawing once (capped, so keys stay responsive).
+                    if let Some(updates) = channels.updates.as_mut() {
+                        for _ in 0..256 {
+                            match updates.try_recv() {
+                                Ok(u) => self.on_update(u),
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                    dirty = true;
+                }
+                attempt = link::next(&mut channels.connecting) => {
+                    match attempt {
+                        Some(Attempt::Up(c)) => {
+                            channels.connecting = None;
+                            self.on_connected(*c, &mut channels);
+                        }
+                        // Shown where connection trouble always shows: the header.
+                        Some(Attempt::Failed { error, retry_in, attempts }) => {
+                            self.health.unreachable(&error, retry_in, attempts)
+                        }
+                        None => channels.connecting = None,
+                    }
+                    dirty = true;
+                }
+                Some(input) = channels.inputs.recv() => {
+                    self.desk.apply(input, now());
+                    dirty = true;
+                }
+                Some(report) = channels.reports.recv() => {
+                    let writer = self.stored.as_ref().map(|s| &s.writer);
+                    self.moves.on_report(report, writer);
+                    dirty = true;
+                }
+                Some(notice) = channels.notices.recv() => {
+                    self.notice = Some(notice);
+                    dirty = true;
+                }
+                Some(answer) = channels.answers.recv() => {
+                    self.on_answer(answer);
+                    dirty = true;
+                }
+                _ = tick.tick() => {
+                    let events = self.desk.tick(now());
+                    self.notice_events(&events);
+                    // Ages and countdowns on screen move every second.
+                    dirty = true;
+                }
+                _ = &mut shutdown => return Ok(()),
+            }
+        }
+    }
+
+    fn draw(&mut self, terminal: &mut Term) -> Result<()> {
+        let now = now();
+        self.ask_similar();
+        let similar = match &self.similar {
+            Some((_, Some(found))) => found.as_slice(),
+            _ => &[],
+        };
+        let rows = self.view.rows(&self.desk, now);
+        self.view.reconcile(&rows);
+        let health = self.health.health();
+        let (today, utc_offset) = today();
+        let size = terminal.size()?;
+        self.view.page = size.height.saturating_sub(5).max(1) as usize;
+        let pending = self.moves.swarms();
+        let screen = Screenful {
+            desk: &self.desk,
+            rows: &rows,
+            health: &health,
+            workspace: &self.workspace,
+            now,
+            today,
+            utc_offset,
+            keymap: &self.keymap,
+            theme: &self.theme,
+            attention: &self.attention,
+            notice: self.notice.as_deref(),
+            pending: &pending,
+            activity: self.moves.line(),
+            similar,
+        };
+        terminal.draw(|frame| ui::render(&screen, &self.view, frame))?;
+        Ok(())
+    }
+
+    /// A key: the controller decides, the loop carries it out. `true`: quit.
+    fn on_key(&mut self, key: crossterm::event::KeyEvent) -> bool {
+        self.notice = None;
+        let at = Moment {
+            now: now(),
+            offset: today().1,
+        };
+        let commands = self
+            .lead
+            .on_key(&mut self.view, key, &self.keymap, &self.desk, at);
+        let mut quit = false;
+        for command in commands {
+            match command {
+                Command::Quit => quit = true,
+                command => self.carry_out(command),
+            }
+        }
+        quit
+    }
+
+    fn carry_out(&mut self, command: Command) {
+        match command {
+            Command::Send(action) => {
+                let writer = self.stored.as_ref().map(|s| &s.writer);
+                self.moves.send(action, writer);
+            }
+            Command::Search { query } => {
+                self.searcher.ask(Question::Words { query });
+            }
+            Command::Browse { swarm } => self.browse(&swarm),
+            Command::Open { link } => self.notice = Some(terminal::opened(&link, None)),
+            Command::AskPresence { users } => self.people.ask_presence(users),
+            Command::Seen(swarm) => {
+                self.attention.remove(&swarm);
+            }
+            Command::Notice(text) => self.notice = Some(text),
+            Command::Quit => {}
+        }
+    }
+
+    fn on_update(&mut self, update: Update) {
+        match update {
+            Update::Status(status) => {
+                let online = status.connected > 0;
+                let _ = self.online.send(online);
+                self.moves.set_online(online);
+                self.health.status(status);
+            }
+            Update::Covered { through_us } => {
+                if let Some(s) = &self.stored {
+                    session::record_covered(&s.writer, through_us);
+                }
+            }
+            Update::Event(incoming) => {
+                self.health.event_arrived();
+                if let Some(s) = &self.stored {
+                    session::record(&s.writer, &incoming);
+                }
+                if let Some(user) = author(&incoming.event) {
+                    self.people.ask_name(&self.desk, user);
+                }
+                let mut events = Vec::new();
+                for input in self.translator.translate(&incoming.event) {
+                    events.extend(self.desk.apply(input, now()));
+                }
+                self.notice_events(&events);
+            }
+        }
+    }
+
+    /// Follows open swarms' threads for the gap fill, and flags what needs the lead now.
+    fn notice_events(&mut self, events: &[Lifecycle]) {
+        let now = now();
+        let mut ring = false;
+        for e in events {
+            let id = e.swarm();
+            let ts = e.thread_ts.to_string();
+            let fresh = now.secs_since(e.at) <= FRESH_SECS;
+            match &e.kind {
+                LifecycleKind::SwarmOpened { urgency, .. } => {
+                    self.follow(&e.channel, &ts, true);
+                    if *urgency == Urgency::Sev1 && fresh {
+                        self.attention.insert(id);
+                        ring = true;
+                    }
+                }
+                LifecycleKind::SlaBreached { .. } if fresh => {
+                    self.attention.insert(id);
+                    ring = true;
+                }
+                LifecycleKind::Resolved { .. } | LifecycleKind::Withdrawn => {
+                    self.follow(&e.channel, &ts, false);
+                    if matches!(e.kind, LifecycleKind::Resolved { .. }) {
+                        self.index(&id);
+                    }
+                    self.attention.remove(&id);
+                }
+                LifecycleKind::Reopened { .. } => self.follow(&e.channel, &ts, true),
+                LifecycleKind::FollowUpDue { .. } if fresh => {
+                    self.remind(e, &id);
+                    self.attention.insert(id);
+                    ring = true;
+                }
+                _ => {}
+            }
+        }
+        if ring && self.bell {
+            // The terminal bell is the one thing written outside a frame: it is how a
+            // terminal gets attention, over SSH too.
+            use std::io::Write;
+            let mut out = std::io::stdout();
+            let _ = out.write_all(b"\x07").and_then(|_| out.flush());
+        }
+    }
+
+    /// Slack is up: keep who and where we are, add pods found since, start the loaders,
+    /// and listen.
+    fn on_connected(&mut self, connected: slack::Connected, channels: &mut Channels) {
+        if let Some(s) = &self.stored {
+            session::remember_connection(&s.writer, &connected);
+        }
+        let found: Vec<(String, String)> = connected
+            .channels
+            .iter()
+            .map(|c| crate::slack::translate::channel_name(&c.id, &c.name))
+            .collect();
+        let (pods, missing) = self.settings.pods(&found);
+        for pod in pods {
+            self.desk.add_pod(pod);
+        }
+        for (id, name) in found {
+            self.desk.apply(Input::ChannelNamed { id, name }, now());
+        }
+        self.missing_pods(&missing);
+        self.translator = Translator::new(&connected.identity);
+        self.workspace = connected.identity.team.clone();
+        self.team_url = connected.identity.url.clone();
+        for s in self.desk.swarms().filter(|s| s.is_open()) {
+            connected
+                .threads
+                .follow(&s.channel, &s.thread_ts.to_string());
+        }
+        self.threads = Some(connected.threads.clone());
+        self.people.load(&self.settings, &self.desk);
+        channels.updates = Some(connected.updates);
+    }
+
+    fn missing_pods(&mut self, missing: &[String]) {
+        if !missing.is_empty() {
+            self.notice = Some(format!(
+                "The bot is not in {}: type /invite @swarmdeck there.",
+                missing.join(", ")
+            ));
+        }
+    }
+
+    /// History past the retention goes, off the start-up path; open swarms stay
+    /// whatever their age.
+    fn purge_in_background(&self) {
+        if self.stored.is_none() {
+            return;
+        }
+        let keep: Vec<(String, i64)> = self
+            .desk
+            .swarms()
+            .filter(|s| s.is_open())
+            .map(|s| (s.channel.clone(), s.thread_ts.0))
+            .collect();
+        let before = now().secs() - self.settings.retention().as_secs() as i64;
+        let dir = self.settings.data_dir.clone();
+        tokio::task::spawn_blocking(move || {
+            match crate::store::Store::open(&dir).and_then(|s| s.purge(before, &keep)) {
+                Ok(p) => tracing::info!(
+                    events = p.events,
+                    resolved = p.resolved,
+                    "purged old history"
+                ),
+                Err(e) => tracing::warn!(error = %e, "could not purge old history"),
+            }
+        });
+    }
+
+    /// Resolved swarms not in the search index yet (resolved while no dashboard ran).
+    fn index_resolved(&mut self) {
+        let Some(s) = &self.stored else { return };
+        let known = s.store.indexed().unwrap_or_default();
+        let missing: Vec<SwarmId> = self
+            .desk
+            .swarms()
+            .filter(|sw| !sw.is_open() && !known.contains(&(sw.channel.clone(), sw.thread_ts.0)))
+            .map(|sw| sw.id())
+            .collect();
+        for id in missing {
+            self.index(&id);
+        }
+    }
+
+    fn index(&self, id: &SwarmId) {
+        let (Some(s), Some(swarm)) = (&self.stored, self.desk.by_id(id)) else {
+            return;
+        };
+        let doc = session::indexed(&self.desk, swarm, &self.team_url);
+        s.writer.send(Write::Index(Box::new(doc)));
+    }
+
+    fn follow(&self, channel: &str, ts: &str, on: bool) {
+        if let Some(t) = &self.threads {
+            if on {
+                t.follow(channel, ts);
+            } else {
+                t.unfollow(channel, ts);
+            }
+        }
+    }
+
+    /// The swarm shown (detail, triage) changed: ask for resolved swarms like it, off
+    /// the loop.
+    fn ask_similar(&mut self) {
+        let shown = match self.view.screen {
+            Screen::Detail => self.view.selected.clone(),
+            Screen::Triage => self
+                .view
+                .triage
+                .as_mut()
+                .and_then(|t| t.current(&self.desk)),
+            _ => None,
+        };
+        let Some(id) = shown else { return };
+        if self.stored.is_none() || self.similar.as_ref().is_some_and(|(s, _)| *s == id) {
+            return;
+        }
+        let Some(swarm) = self.desk.by_id(&id) else {
+            return;
+        };
+        let subject = swarm.request.subject.clone();
+        self.searcher.ask(Question::Like {
+            swarm: id.clone(),
+            subject,
+        });
+        self.similar = Some((id, None));
+    }
+
+    fn on_answer(&mut self, answer: search::Answer) {
+        if !self.searcher.is_latest(&answer) {
+            return;
+        }
+        match answer.question {
+            Question::Like { swarm, .. } => self.similar = Some((swarm, Some(answer.found))),
+            Question::Words { query } => lead::show_found(&mut self.view, query, answer.found),
+        }
+    }
+
+    /// A follow-up fell due: remind the assigned experts in the thread, once (if asked).
+    fn remind(&mut self, e: &Lifecycle, id: &SwarmId) {
+        if !self.remind_experts {
+            return;
+        }
+        let (Some(s), Some(swarm)) = (&self.stored, self.desk.by_id(id)) else {
+            return;
+        };
+        match s.store.claim("dashboard-reminders", &e.key, e.at.secs()) {
+            Ok(true) => {
+                let action = self.lead.mover(now()).remind(swarm);
+                self.moves.send(action, Some(&s.writer));
+            }
+            Ok(false) => {}
+            Err(err) => tracing::warn!(error = %err, "could not record a reminder; not sent"),
+        }
+    }
+
+    /// Opens the thread in a browser where there is one; otherwise shows the links.
+    fn browse(&self, id: &SwarmId) {
+        let Some(swarm) = self.desk.by_id(id) else {
+            return;
+        };
+        let (web, tx) = (self.web.clone(), self.notice_tx.clone());
+        let (channel, ts) = (swarm.channel.clone(), swarm.thread_ts.to_string());
+        let case_link = swarm.request.link.clone();
+        tokio::spawn(async move {
+            let permalink = slack::directory::permalink(&web, &channel, &ts).await.ok();
+            let Some(url) = permalink.or(case_link.clone()) else {
+                let _ = tx.send("No link for this swarm: Slack gave no permalink and the request has no case link.".into());
+                return;
+            };
+            let _ = tx.send(terminal::opened(&url, case_link.as_deref()));
+        });
+    }
+}
+
+/// Who wrote a message event, for fetching their name.
+fn author(event: &wire::Event) -> Option<&str> {
+    let wire::Event::Message(m) = event else {
+        return None;
+    };
+    m.user
+        .as_deref()
+        .or_else(|| m.message.as_ref().and_then(|i| i.user.as_deref()))
+}
+
+fn now() -> Ts {
+    Ts::from_datetime(Utc::now())
+}
+
+/// Local midnight (as a Ts) and the local UTC offset.
+fn today() -> (Ts, chrono::FixedOffset) {
+    let local = Local::now();
+    let offset = local.offset().fix();
+    let midnight = local
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .and_then(|m| Local.from_local_datetime(&m).earliest())
+        .map(|m| Ts::from_datetime(m.with_timezone(&Utc)))
+        .unwrap_or_else(|| Ts::from_datetime(Utc::now()));
+    (midnight, offset)
+}

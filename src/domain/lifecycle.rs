@@ -1,0 +1,98 @@
+//! What happened to a swarm, once each: what `tail` prints, the dashboard flags, and
+//! the store's consumers keep their place by.
+
+use super::swarm::Clock;
+use super::{SwarmId, Ts, Urgency};
+
+/// Something that happened to a swarm, once: what `tail` prints and the dashboard flags.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lifecycle {
+    /// Stable across replays and restarts, so each event is emitted once per consumer.
+    pub key: String,
+    pub at: Ts,
+    pub pod: String,
+    pub channel: String,
+    pub thread_ts: Ts,
+    pub case: Option<String>,
+    pub kind: LifecycleKind,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum LifecycleKind {
+    SwarmOpened {
+        urgency: Urgency,
+        subject: String,
+        requester: Option<String>,
+        link: Option<String>,
+    },
+    /// The request was edited (a new urgency, subject or link).
+    Updated {
+        urgency: Urgency,
+        subject: String,
+        link: Option<String>,
+    },
+    Reply {
+        user: Option<String>,
+        ts: Ts,
+        text: String,
+        first_response: bool,
+    },
+    Assigned {
+        expert: String,
+        lead: Option<String>,
+    },
+    Unassigned {
+        expert: String,
+        lead: Option<String>,
+    },
+    Promoted {
+        incident_channel: String,
+        incident_channel_id: String,
+        lead: Option<String>,
+    },
+    Resolved {
+        resolution: Option<String>,
+        by: Option<String>,
+    },
+    Reopened {
+        by: Option<String>,
+    },
+    NeedsResponse {
+        user: Option<String>,
+    },
+    SlaBreached {
+        clock: Clock,
+        due: Ts,
+    },
+    FollowUpDue {
+        next_steps: String,
+    },
+    Withdrawn,
+}
+
+impl LifecycleKind {
+    /// The `type` of the event in `tail --json`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            LifecycleKind::SwarmOpened { .. } => "swarm_opened",
+            LifecycleKind::Updated { .. } => "updated",
+            LifecycleKind::Reply { .. } => "reply",
+            LifecycleKind::Assigned { .. } => "assigned",
+            LifecycleKind::Unassigned { .. } => "unassigned",
+            LifecycleKind::Promoted { .. } => "promoted",
+            LifecycleKind::Resolved { .. } => "resolved",
+            LifecycleKind::Reopened { .. } => "reopened",
+            LifecycleKind::NeedsResponse { .. } => "needs_response",
+            LifecycleKind::SlaBreached { .. } => "sla_breached",
+            LifecycleKind::FollowUpDue { .. } => "follow_up_due",
+            LifecycleKind::Withdrawn => "withdrawn",
+        }
+    }
+}
+
+impl Lifecycle {
+    /// The swarm it happened to.
+    pub fn swarm(&self) -> SwarmId {
+        SwarmId::new(self.channel.clone(), self.thread_ts)
+    }
+}
