@@ -1,0 +1,551 @@
+//! The controller as the lead uses it: keys in, commands out.
+use super::*;
+use crate::domain::input::{Author, Input, Marker, MarkerKind, Msg};
+use crate::domain::moves::{Meta, Step, Target};
+use crate::domain::{DeskConfig, Pod};
+use crossterm::event::KeyCode;
+
+const POD: &str = "C0SWARMAPI";
+const NOW: i64 = 10_000;
+
+fn msg(secs: i64, thread: Option<i64>, author: Author, text: &str) -> Msg {
+    Msg {
+        channel: POD.into(),
+        ts: Ts::from_secs(secs),
+        thread_ts: thread.map(Ts::from_secs),
+        author,
+        text: text.into(),
+        block_texts: vec![],
+        marker: None,
+        edited: None,
+        reactions: vec![],
+    }
+}
+
+/// A pod with two open swarms (26901 the older, a Sev1; 26902 a Sev3) and two
+/// experts who know the pod's product.
+fn desk() -> Desk {
+    let mut desk = Desk::new(DeskConfig::default(), [Pod::discovered(POD, "swarm-api")]);
+    for (i, (case, sev)) in [("26901", "Sev 1"), ("26902", "Sev 3")].iter().enumerate() {
+        let text = format!(
+            "Case: {case}\nUrgency: {sev}\nSubject: Webhooks {case}\nLink: https://crm.example/{case}"
+        );
+        let request = msg(
+            1_000 + i as i64,
+            None,
+            Author::Person("U0REQ1".into()),
+            &text,
+        );
+        desk.apply(Input::Message(request), Ts::from_secs(NOW));
+    }
+    for (user, name) in [("U0EXP1", "Priya Raman"), ("U0EXP2", "Tomas Ek")] {
+        let skills = vec!["api".into()];
+        let (user, name) = (user.into(), name.into());
+        desk.apply(Input::Expert { user, name, skills }, Ts(0));
+    }
+    desk
+}
+
+/// A marker on a swarm's thread, as the bot posts it.
+fn mark(desk: &mut Desk, thread: i64, secs: i64, kind: MarkerKind) {
+    let mut m = msg(secs, Some(thread), Author::Us, "marker");
+    m.marker = Some(Marker {
+        kind,
+        lead: Some("U0LEAD".into()),
+    });
+    desk.apply(Input::Message(m), Ts::from_secs(NOW));
+}
+
+fn lead() -> Lead {
+    Lead::new(
+        MoveSettings {
+            lead: Some("U0LEAD".into()),
+            resolved_reaction: "white_check_mark".into(),
+            archive: ArchivePolicy::Ask,
+            handoff_to: Some("#swarm-leads".into()),
+            searchable: true,
+        },
+        "test",
+    )
+}
+
+fn at() -> Moment {
+    Moment {
+        now: Ts::from_secs(NOW),
+        offset: FixedOffset::east_opt(0).unwrap(),
+    }
+}
+
+/// The lead at the desk: keys in, commands out.
+struct Rig {
+    lead: Lead,
+    view: View,
+    desk: Desk,
+    keymap: Keymap,
+}
+
+impl Rig {
+    fn new(desk: Desk) -> Rig {
+        Rig {
+            lead: lead(),
+            view: View::default(),
+            desk,
+            keymap: Keymap::default(),
+        }
+    }
+
+    fn key(&mut self, code: KeyCode) -> Vec<Command> {
+        self.press(KeyEvent::new(code, KeyModifiers::NONE))
+    }
+
+    fn press(&mut self, key: KeyEvent) -> Vec<Command> {
+        let keymap = self.keymap.clone();
+        self.lead
+            .on_key(&mut self.view, key, &keymap, &self.desk, at())
+    }
+
+    fn char(&mut self, c: char) -> Vec<Command> {
+        self.key(KeyCode::Char(c))
+    }
+
+    fn typed(&mut self, text: &str) {
+        for c in text.chars() {
+            assert_eq!(
+                self.char(c),
+                vec![],
+                "typing {c:?} into a dialog does nothing else"
+            );
+        }
+    }
+
+    /// Selects the row of this case.
+    fn select(&mut self, case: &str) {
+        self.char('g');
+        for _ in 0..10 {
+            let rows = self.view.rows(&self.desk, Ts::from_secs(NOW));
+            let i = self.view.selection(&rows).unwrap();
+            if rows[i].swarm.case() == case {
+                return;
+            }
+            drop(rows);
+            self.char('j');
+        }
+        panic!("no row for case {case}");
+    }
+
+    fn id(&self, case: &str) -> SwarmId {
+        self.desk.swarms().find(|s| s.case() == case).unwrap().id()
+    }
+}
+
+fn sent(commands: &[Command]) -> &Action {
+    match commands {
+        [Command::Send(action), ..] => action,
+        other => panic!("expected a move sent first, got {other:?}"),
+    }
+}
+
+fn markers(action: &Action) -> Vec<&MarkerKind> {
+    action
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Post {
+                meta: Meta::Marker(k),
+                ..
+            } => Some(k),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn assign_opens_the_picker_on_the_selected_swarm_and_enter_assigns() {
+    let mut rig = Rig::new(desk());
+    rig.select("26902");
+    let asked = rig.char('a');
+    let Some(Dialog::Pick(p)) = &rig.view.dialog else {
+        panic!("the picker opens: {:?}", rig.view.dialog)
+    };
+    assert_eq!(p.swarm, rig.id("26902"));
+    assert!(!p.unassign);
+    assert!(
+        matches!(&asked[..], [Command::AskPresence { users }] if users.len() == 2),
+        "the suggestions' presence is asked: {asked:?}"
+    );
+    rig.typed("tomas");
+    let c = rig.key(KeyCode::Enter);
+    let action = sent(&c);
+    assert_eq!(action.thread_ts, Some(rig.id("26902").thread_ts));
+    assert_eq!(
+        markers(action),
+        [&MarkerKind::Assigned {
+            expert: "U0EXP2".into()
+        }]
+    );
+    assert!(rig.view.dialog.is_none(), "the picker closed");
+}
+
+#[test]
+fn unassign_says_so_when_nobody_is_assigned_and_picks_among_the_assigned() {
+    let mut rig = Rig::new(desk());
+    rig.select("26901");
+    assert!(matches!(&rig.char('u')[..], [Command::Notice(n)] if n.contains("Nobody is assigned")));
+    assert!(rig.view.dialog.is_none());
+    let thread = rig.id("26901").thread_ts.secs();
+    let mut desk = desk();
+    mark(
+        &mut desk,
+        thread,
+        1_100,
+        MarkerKind::Assigned {
+            expert: "U0EXP1".into(),
+        },
+    );
+    let mut rig = Rig::new(desk);
+    rig.select("26901");
+    rig.char('u');
+    assert!(matches!(&rig.view.dialog, Some(Dialog::Pick(p)) if p.unassign));
+    let c = rig.key(KeyCode::Enter);
+    assert_eq!(
+        markers(sent(&c)),
+        [&MarkerKind::Unassigned {
+            expert: "U0EXP1".into()
+        }]
+    );
+}
+
+#[test]
+fn promote_opens_the_form_with_the_template_name_and_enter_creates_the_channel() {
+    let mut rig = Rig::new(desk());
+    rig.select("26901");
+    assert_eq!(rig.char('p'), vec![]);
+    let Some(Dialog::Promote(f)) = &rig.view.dialog else {
+        panic!("the promote form opens: {:?}", rig.view.dialog)
+    };
+    assert_eq!(f.promotion.channel_name, "support-api-sev1-26901");
+    let c = rig.key(KeyCode::Enter);
+    let action = sent(&c);
+    assert!(matches!(
+        &action.steps[0],
+        Step::CreateChannel { name, private: false } if name == "support-api-sev1-26901"
+    ));
+}
+
+#[test]
+fn promoting_a_promoted_swarm_says_where_it_went() {
+    let mut desk = desk();
+    let promoted = MarkerKind::Promoted {
+        channel_id: "C0INC".into(),
+        channel_name: "support-api-sev1-26901".into(),
+    };
+    mark(&mut desk, 1_000, 1_100, promoted);
+    let mut rig = Rig::new(desk);
+    rig.select("26901");
+    let c = rig.char('p');
+    assert!(
+        matches!(&c[..], [Command::Notice(n)] if n.contains("#support-api-sev1-26901")),
+        "{c:?}"
+    );
+    assert!(rig.view.dialog.is_none());
+}
+
+#[test]
+fn resolve_asks_for_the_resolution_and_reopen_undoes_the_last_one() {
+    let mut rig = Rig::new(desk());
+    rig.select("26902");
+    rig.char('r');
+    assert!(matches!(
+        &rig.view.dialog,
+        Some(Dialog::Ask(Prompt {
+            asks: Asks::Resolution {
+                incident: None,
+                archive: None
+            },
+            ..
+        }))
+    ));
+    assert!(
+        matches!(&rig.key(KeyCode::Enter)[..], []),
+        "an empty resolution is refused"
+    );
+    rig.typed("restarted the worker");
+    let c = rig.key(KeyCode::Enter);
+    let action = sent(&c);
+    assert_eq!(
+        markers(action),
+        [&MarkerKind::Resolved {
+            resolution: "restarted the worker".into()
+        }]
+    );
+    assert!(!action.steps.contains(&Step::ArchiveIncident));
+    // Slack's echo of the marker resolves it on the desk; `R` then reopens it though
+    // the selection moved on to the other swarm.
+    let thread = rig.id("26902").thread_ts.secs();
+    let resolved = MarkerKind::Resolved {
+        resolution: "restarted the worker".into(),
+    };
+    mark(&mut rig.desk, thread, 1_200, resolved);
+    let c = rig.char('R');
+    let action = sent(&c);
+    assert_eq!(action.thread_ts, Some(Ts::from_secs(thread)));
+    assert_eq!(markers(action), [&MarkerKind::Reopened]);
+}
+
+#[test]
+fn reopen_with_nothing_resolved_says_so() {
+    let mut rig = Rig::new(desk());
+    let c = rig.char('R');
+    assert!(
+        matches!(&c[..], [Command::Notice(n)] if n.contains("Nothing resolved")),
+        "{c:?}"
+    );
+}
+
+#[test]
+fn resolving_a_promoted_swarm_offers_the_archive_and_tab_declines_it() {
+    let mut desk = desk();
+    let promoted = MarkerKind::Promoted {
+        channel_id: "C0INC".into(),
+        channel_name: "support-api-sev1-26901".into(),
+    };
+    mark(&mut desk, 1_000, 1_100, promoted);
+    let mut rig = Rig::new(desk);
+    rig.select("26901");
+    rig.char('r');
+    assert!(matches!(
+        &rig.view.dialog,
+        Some(Dialog::Ask(Prompt {
+            asks: Asks::Resolution {
+                archive: Some(true),
+                ..
+            },
+            ..
+        }))
+    ));
+    rig.typed("fixed");
+    rig.key(KeyCode::Tab);
+    let c = rig.key(KeyCode::Enter);
+    assert!(
+        !sent(&c).steps.contains(&Step::ArchiveIncident),
+        "Tab said no"
+    );
+    // Policy `always` archives whatever the dialog said.
+    rig.lead.settings.archive = ArchivePolicy::Always;
+    rig.char('r');
+    rig.typed("fixed");
+    rig.key(KeyCode::Tab);
+    let c = rig.key(KeyCode::Enter);
+    assert!(sent(&c).steps.contains(&Step::ArchiveIncident));
+}
+
+#[test]
+fn waiting_is_one_key() {
+    let mut rig = Rig::new(desk());
+    rig.select("26901");
+    let c = rig.char('w');
+    assert_eq!(markers(sent(&c)), [&MarkerKind::Waiting { on: true }]);
+    assert!(rig.view.dialog.is_none());
+}
+
+#[test]
+fn follow_up_asks_next_steps_then_when_and_a_bad_time_asks_again() {
+    let mut rig = Rig::new(desk());
+    rig.select("26901");
+    rig.char('f');
+    assert!(matches!(
+        &rig.view.dialog,
+        Some(Dialog::Ask(Prompt {
+            asks: Asks::NextSteps,
+            ..
+        }))
+    ));
+    rig.typed("call the customer");
+    assert_eq!(rig.key(KeyCode::Enter), vec![]);
+    let Some(Dialog::Ask(p)) = &rig.view.dialog else {
+        panic!("the time is asked next")
+    };
+    assert_eq!(
+        p.asks,
+        Asks::Due {
+            next_steps: "call the customer".into()
+        }
+    );
+    assert_eq!(p.input, "2h");
+    rig.press(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+    rig.typed("soonish");
+    assert_eq!(rig.key(KeyCode::Enter), vec![]);
+    let Some(Dialog::Ask(p)) = &rig.view.dialog else {
+        panic!("a time that does not parse asks again")
+    };
+    assert!(p.error.is_some());
+    assert_eq!(p.input, "soonish");
+    rig.press(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+    rig.typed("45m");
+    let c = rig.key(KeyCode::Enter);
+    assert_eq!(
+        markers(sent(&c)),
+        [&MarkerKind::FollowUp {
+            next_steps: "call the customer".into(),
+            due: Ts::from_secs(NOW + 45 * 60),
+        }]
+    );
+}
+
+#[test]
+fn reply_posts_in_the_thread_and_browse_asks_for_the_link() {
+    let mut rig = Rig::new(desk());
+    rig.select("26902");
+    rig.char('c');
+    assert!(matches!(
+        &rig.view.dialog,
+        Some(Dialog::Ask(Prompt {
+            asks: Asks::Reply,
+            ..
+        }))
+    ));
+    rig.typed("on it");
+    let c = rig.key(KeyCode::Enter);
+    assert!(matches!(
+        &sent(&c).steps[..],
+        [Step::Post { to: Target::Thread, text, .. }] if text.contains("on it")
+    ));
+    assert_eq!(
+        rig.char('o'),
+        vec![Command::Browse {
+            swarm: rig.id("26902")
+        }]
+    );
+}
+
+#[test]
+fn handoff_is_prefilled_and_a_bad_destination_asks_again() {
+    let mut rig = Rig::new(desk());
+    rig.char('H');
+    let Some(Dialog::Ask(p)) = &rig.view.dialog else {
+        panic!("the handoff asks where")
+    };
+    assert_eq!(
+        (&p.asks, p.input.as_str()),
+        (&Asks::Handoff { open: 2 }, "#swarm-leads")
+    );
+    assert_eq!(
+        rig.key(KeyCode::Enter),
+        vec![],
+        "the bot is in no #swarm-leads"
+    );
+    assert!(matches!(&rig.view.dialog, Some(Dialog::Ask(p)) if p.error.is_some()));
+    rig.press(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+    rig.typed("U0LEAD0002");
+    let c = rig.key(KeyCode::Enter);
+    let action = sent(&c);
+    assert!(
+        action.label.contains("handoff to U0LEAD0002"),
+        "{}",
+        action.label
+    );
+}
+
+#[test]
+fn search_needs_a_store_and_asks_for_words() {
+    let mut rig = Rig::new(desk());
+    rig.lead.settings.searchable = false;
+    assert!(matches!(&rig.char('S')[..], [Command::Notice(n)] if n.contains("store")));
+    rig.lead.settings.searchable = true;
+    rig.char('S');
+    rig.typed("webhooks");
+    assert_eq!(
+        rig.key(KeyCode::Enter),
+        vec![Command::Search {
+            query: "webhooks".into()
+        }]
+    );
+    let found = crate::domain::Similar {
+        swarm: SwarmId::new(POD, Ts::from_secs(1)),
+        case: "1".into(),
+        pod: "api".into(),
+        subject: "old".into(),
+        resolution: "fixed".into(),
+        link: "https://acme.slack.com/archives/C/p1".into(),
+    };
+    show_found(&mut rig.view, "webhooks".into(), vec![found]);
+    assert_eq!(
+        rig.key(KeyCode::Enter),
+        vec![Command::Open {
+            link: "https://acme.slack.com/archives/C/p1".into()
+        }]
+    );
+}
+
+#[test]
+fn triage_keys_assign_the_top_expert_skip_pick_and_leave() {
+    let mut rig = Rig::new(desk());
+    let c = rig.char('t');
+    assert_eq!(rig.view.screen, Screen::Triage);
+    assert!(matches!(&c[..], [Command::AskPresence { .. }]));
+    let first = rig
+        .view
+        .triage
+        .as_mut()
+        .unwrap()
+        .current(&rig.desk)
+        .unwrap();
+    assert_eq!(first, rig.id("26901"), "the Sev1 first");
+    // `a`: the top suggestion, at once; the queue moves on.
+    let c = rig.char('a');
+    let action = sent(&c);
+    assert_eq!(action.thread_ts, Some(first.thread_ts));
+    assert!(matches!(markers(action)[..], [MarkerKind::Assigned { .. }]));
+    let second = rig
+        .view
+        .triage
+        .as_mut()
+        .unwrap()
+        .current(&rig.desk)
+        .unwrap();
+    assert_eq!(second, rig.id("26902"));
+    // `A`: pick another; Esc closes the picker, not triage.
+    rig.char('A');
+    assert!(matches!(&rig.view.dialog, Some(Dialog::Pick(p)) if p.swarm == second));
+    rig.key(KeyCode::Esc);
+    assert_eq!(rig.view.screen, Screen::Triage);
+    // `n` skips; the queue comes round to the first again.
+    rig.char('n');
+    let next = rig.view.triage.as_mut().unwrap().current(&rig.desk);
+    assert_ne!(next, Some(second));
+    // Esc leaves.
+    rig.key(KeyCode::Esc);
+    assert_eq!(rig.view.screen, Screen::List);
+    assert!(rig.view.triage.is_none());
+}
+
+#[test]
+fn a_move_with_no_swarm_says_so_and_opening_one_marks_it_seen() {
+    let mut empty = Rig::new(Desk::new(DeskConfig::default(), []));
+    assert!(matches!(&empty.char('a')[..], [Command::Notice(n)] if n.contains("No swarm")));
+    let mut rig = Rig::new(desk());
+    rig.select("26902");
+    assert_eq!(
+        rig.key(KeyCode::Enter),
+        vec![Command::Seen(rig.id("26902"))]
+    );
+    assert_eq!(rig.view.screen, Screen::Detail);
+}
+
+#[test]
+fn ctrl_c_quits_from_a_dialog_and_the_filter_takes_letters() {
+    let mut rig = Rig::new(desk());
+    rig.char('c');
+    let c = rig.press(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert_eq!(c, vec![Command::Quit]);
+    let mut rig = Rig::new(desk());
+    rig.char('/');
+    for c in "aq".chars() {
+        assert_eq!(rig.char(c), vec![], "{c} is typed, not a move or quit");
+    }
+    assert_eq!(rig.view.filter, "aq");
+    assert!(rig.view.dialog.is_none());
+    assert_eq!(rig.char('q'), vec![]);
+    rig.key(KeyCode::Enter);
+    assert_eq!(rig.char('q'), vec![Command::Quit]);
+}
