@@ -434,7 +434,7 @@ impl Settings {
             resolved_reaction: intake
                 .resolved_reaction
                 .clone()
-                .unwrap_or_else(|| "white_check_mark".into()),
+                .unwrap_or_else(|| crate::domain::desk::RESOLVED_REACTION.into()),
         }
     }
 

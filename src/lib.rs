@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod check;
+pub mod columns;
 pub mod config;
 pub mod domain;
 pub mod emulator;

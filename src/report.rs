@@ -177,7 +177,7 @@ fn to_csv(r: &Report) -> String {
 }
 
 fn human(secs: Option<i64>) -> String {
-    secs.map_or("—".into(), crate::ui::text::duration)
+    secs.map_or("—".into(), crate::columns::duration)
 }
 
 fn to_table(r: &Report, desk: &Desk) -> String {
@@ -211,7 +211,7 @@ fn to_table(r: &Report, desk: &Desk) -> String {
         let _ = writeln!(
             out,
             "{:<12} {:>6} {:>8} {:>5} {:>9} {:>13} {:>13} {:>13} {:>8} {:>5}",
-            crate::ui::text::fit(pod, 12),
+            crate::columns::fit(pod, 12),
             m.opened,
             m.resolved,
             m.open,
@@ -228,8 +228,8 @@ fn to_table(r: &Report, desk: &Desk) -> String {
     let _ = writeln!(
         out,
         "\ntimes are p50/p90 · support {} vs customer {} · days to close {}",
-        crate::ui::text::duration(m.support_time_s),
-        crate::ui::text::duration(m.customer_time_s),
+        crate::columns::duration(m.support_time_s),
+        crate::columns::duration(m.customer_time_s),
         m.days_to_close.map_or("—".into(), |d| format!("{d:.1}"))
     );
     if !m.experts.is_empty() {

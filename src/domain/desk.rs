@@ -50,11 +50,14 @@ pub struct DeskConfig {
     pub resolved_reaction: String,
 }
 
+/// The reaction that marks a request resolved, unless the config names another.
+pub const RESOLVED_REACTION: &str = "white_check_mark";
+
 impl Default for DeskConfig {
     fn default() -> Self {
         DeskConfig {
             intake: IntakeRules::default(),
-            resolved_reaction: "white_check_mark".into(),
+            resolved_reaction: RESOLVED_REACTION.into(),
         }
     }
 }
