@@ -5,7 +5,7 @@
 
 use super::Screenful;
 use super::text::fit;
-use super::view::fuzzy;
+use super::rank::Ranker;
 use crate::domain::moves::{Promotion, rank_experts};
 use crate::domain::{Desk, Similar, SwarmId, Urgency};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -159,7 +159,6 @@ impl Picker {
         let Some(swarm) = desk.by_id(&self.swarm) else {
             return Vec::new();
         };
-        let query = self.query.to_lowercase();
         let items: Vec<PickItem> = if self.unassign {
             swarm
                 .experts
@@ -189,16 +188,19 @@ impl Picker {
                 })
                 .collect()
         };
-        items
+        let Some(mut ranker) = Ranker::new(&self.query) else {
+            return items;
+        };
+        let mut ranked: Vec<(u32, PickItem)> = items
             .into_iter()
-            .filter(|i| {
-                query.is_empty()
-                    || fuzzy(
-                        &format!("{} {}", i.name, i.skills.join(" ")).to_lowercase(),
-                        &query,
-                    )
+            .filter_map(|i| {
+                let score = ranker.score(&format!("{} {}", i.name, i.skills.join(" ")))?;
+                Some((score, i))
             })
-            .collect()
+            .collect();
+        // Best match first; the suggestion order among equals.
+        ranked.sort_by_key(|(score, _)| std::cmp::Reverse(*score));
+        ranked.into_iter().map(|(_, i)| i).collect()
     }
 }
 

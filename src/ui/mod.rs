@@ -6,6 +6,7 @@ mod detail;
 pub mod dialog;
 pub mod keymap;
 mod metrics;
+mod rank;
 mod table;
 pub mod text;
 pub mod theme;

@@ -2,6 +2,7 @@
 //! change it. The rows of the table are a pure function of the desk and this view.
 
 use super::keymap::Intent;
+use super::rank::Ranker;
 use crate::domain::swarm::{Breach, Clock};
 use crate::domain::{Desk, Swarm, SwarmId, Ts, Urgency};
 
@@ -65,6 +66,8 @@ pub struct Row<'a> {
     pub sla: Option<SlaView>,
     /// The requester's side answered and support has not yet.
     pub needs_response: bool,
+    /// How well it matches the filter (higher first; 0 with no filter).
+    pub rank: u32,
 }
 
 impl Row<'_> {
@@ -148,23 +151,25 @@ impl View {
     /// The table's rows: open swarms of the shown pod matching the filter, sorted; and
     /// the header's counters over every open swarm, from the same pass over the desk.
     pub fn rows<'a>(&self, desk: &'a Desk, now: Ts) -> Rows<'a> {
-        let terms: Vec<String> = self
-            .filter
-            .split_whitespace()
-            .map(str::to_lowercase)
-            .collect();
+        let mut ranker = Ranker::new(&self.filter);
         let mut counters = Counters::default();
         let mut rows: Vec<Row<'a>> = Vec::new();
         for s in desk.swarms().filter(|s| s.is_open()) {
             let sla = sla_view(s, now);
             counters.count(s, sla, now);
-            let shown = self.pod.as_ref().is_none_or(|p| *p == s.channel)
-                && (terms.is_empty() || matches_filter(desk, s, &terms));
-            if shown {
+            if self.pod.as_ref().is_some_and(|p| *p != s.channel) {
+                continue;
+            }
+            let rank = match ranker.as_mut() {
+                None => Some(0),
+                Some(r) => filter_rank(desk, s, r, &self.filter),
+            };
+            if let Some(rank) = rank {
                 rows.push(Row {
                     swarm: s,
                     sla,
                     needs_response: s.needs_response_since.is_some(),
+                    rank,
                 });
             }
         }
@@ -188,6 +193,11 @@ impl View {
                 rows
             }
         };
+        let mut rows = rows;
+        if ranker.is_some() {
+            // Best match first; the chosen order among equals (the sort is stable).
+            rows.sort_by_key(|r| std::cmp::Reverse(r.rank));
+        }
         Rows { rows, counters }
     }
 
@@ -330,12 +340,18 @@ impl View {
     }
 
     /// A key typed while the filter is being edited: Enter keeps the filter, Esc clears it.
+    /// Whenever the filter changes the selection goes to the best match, so Enter opens
+    /// the swarm the lead typed, never one selected before that still matches.
     pub fn type_filter(&mut self, key: crossterm::event::KeyCode) {
         use crossterm::event::KeyCode;
         match key {
-            KeyCode::Char(c) => self.filter.push(c),
+            KeyCode::Char(c) => {
+                self.filter.push(c);
+                self.select_best_match();
+            }
             KeyCode::Backspace => {
                 self.filter.pop();
+                self.select_best_match();
             }
             KeyCode::Enter => self.filtering = false,
             KeyCode::Esc => {
@@ -345,24 +361,33 @@ impl View {
             _ => {}
         }
     }
+
+    /// Pasted text into the filter (a line: newlines become spaces).
+    pub fn paste_filter(&mut self, text: &str) {
+        self.filter
+            .extend(text.chars().map(|c| if c.is_control() { ' ' } else { c }));
+        self.select_best_match();
+    }
+
+    fn select_best_match(&mut self) {
+        self.selected = None;
+        self.selected_index = 0;
+        self.at_top_until_moved = false;
+    }
 }
 
-/// Every term must match, fuzzily (its letters in order), somewhere in the case, the
-/// subject, the pod or an assignee's name.
-fn matches_filter(desk: &Desk, s: &Swarm, terms: &[String]) -> bool {
+/// How well a swarm matches the filter over its case, subject, pod and assignees'
+/// names; a word that is the case number itself ranks above any fuzzy match.
+fn filter_rank(desk: &Desk, s: &Swarm, ranker: &mut Ranker, filter: &str) -> Option<u32> {
+    if filter.split_whitespace().any(|w| w == s.request.case) {
+        return Some(u32::MAX);
+    }
     let mut haystack = format!("{} {} {}", s.request.case, s.request.subject, s.pod);
     for e in &s.experts {
         haystack.push(' ');
         haystack.push_str(desk.name_of(e));
     }
-    let haystack = haystack.to_lowercase();
-    terms.iter().all(|t| fuzzy(&haystack, t))
-}
-
-/// Whether the characters of `needle` appear in order in `haystack`.
-pub fn fuzzy(haystack: &str, needle: &str) -> bool {
-    let mut chars = haystack.chars();
-    needle.chars().all(|n| chars.any(|h| h == n))
+    ranker.score(&haystack)
 }
 
 /// How urgent things look, for the header.
@@ -481,7 +506,7 @@ mod tests {
                 let mut swarm = a_swarm();
                 swarm.opened_at = Ts(opened);
                 let sla = left.map(|left| SlaView { clock: crate::domain::Clock::Resolution, left, state: SlaState::Normal });
-                let packed = attention_key(&Row { swarm: &swarm, sla, needs_response: needs });
+                let packed = attention_key(&Row { swarm: &swarm, sla, needs_response: needs, rank: 0 });
                 (packed, (!needs, left.unwrap_or(i64::MAX), opened))
             };
             let (ka, ta) = key(a);
@@ -490,10 +515,4 @@ mod tests {
         }
     }
 
-    #[test]
-    fn fuzzy_matching() {
-        assert!(fuzzy("27343 webhooks time out api", "whto"));
-        assert!(fuzzy("27343 webhooks", "2734"));
-        assert!(!fuzzy("27343 webhooks", "hookw"));
-    }
 }
