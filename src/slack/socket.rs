@@ -106,6 +106,8 @@ async fn run_connection(
     let _ = events.send(ConnEvent::Down { id, why });
 }
 
+/// The connection's I/O shell: frames in, acks and pings out; `Liveness` decides when to
+/// ping and when the socket is dead.
 async fn connection(
     id: u64,
     web: &WebClient,
@@ -128,17 +130,9 @@ async fn connection(
     .map_err(|_| "timed out connecting".to_string())?
     .map_err(|e| format!("could not connect: {e}"))?;
     let (mut sink, mut stream) = ws.split();
-    let mut said_hello = false;
-    let mut last_heard = Instant::now();
-    let mut ping = tokio::time::interval(policy.ping_every);
-    ping.tick().await;
+    let mut liveness = Liveness::new(policy, Instant::now());
     loop {
-        let silence_limit = if said_hello {
-            policy.dead_after
-        } else {
-            policy.hello_timeout
-        };
-        let deadline = last_heard + silence_limit;
+        let wake = liveness.next_deadline();
         tokio::select! {
             frame = stream.next() => {
                 let frame = match frame {
@@ -146,7 +140,8 @@ async fn connection(
                     Some(Err(e)) => return Err(format!("socket error: {e}")),
                     None => return Ok("closed by Slack".into()),
                 };
-                last_heard = Instant::now();
+                let read_at = Instant::now();
+                liveness.on_frame(read_at);
                 let text = match frame {
                     WsMessage::Text(text) => text,
                     WsMessage::Close(_) => return Ok("closed by Slack".into()),
@@ -157,11 +152,10 @@ async fn connection(
                     Ok(Frame::EventsApi(envelope)) => {
                         // Ack first: before any parsing or work on the event.
                         send_ack(&mut sink, &envelope.envelope_id).await?;
-                        let _ = events.send(ConnEvent::Envelope { id, envelope, read_at: last_heard });
+                        let _ = events.send(ConnEvent::Envelope { id, envelope, read_at });
                     }
                     Ok(Frame::Hello { .. }) => {
-                        if !said_hello {
-                            said_hello = true;
+                        if liveness.on_hello(read_at) {
                             let _ = events.send(ConnEvent::Up { id });
                         }
                     }
@@ -187,23 +181,108 @@ async fn connection(
                     }
                 }
             }
-            _ = ping.tick() => {
-                sink.send(WsMessage::Ping(Vec::new().into())).await.map_err(|e| format!("ping failed: {e}"))?;
-            }
             command = commands.recv() => match command {
                 Some(Command::Close) | None => {
                     let _ = sink.send(WsMessage::Close(None)).await;
                     return Ok("replaced".into());
                 }
             },
-            _ = tokio::time::sleep_until(deadline.into()) => {
-                return Err(if said_hello {
-                    format!("silent for {}s: treated as dead", silence_limit.as_secs())
-                } else {
-                    "no hello from Slack".into()
-                });
+            _ = tokio::time::sleep_until(wake.into()) => {
+                while let Some(beat) = liveness.poll(Instant::now()) {
+                    match beat {
+                        Beat::Ping => {
+                            sink.send(WsMessage::Ping(Vec::new().into())).await.map_err(|e| format!("ping failed: {e}"))?;
+                        }
+                        Beat::Dead { why } => return Err(why),
+                    }
+                }
             }
         }
+    }
+}
+
+/// One connection's health as a state machine: frames and time in, pings and a verdict
+/// out (rule 4). Server pings alone miss half-open sockets behind NAT, so we ping too, and
+/// silence (no frame, no pong) past `dead_after` is a dead socket.
+#[derive(Clone, Debug)]
+pub(crate) struct Liveness {
+    ping_every: Duration,
+    dead_after: Duration,
+    hello_timeout: Duration,
+    said_hello: bool,
+    last_heard: Instant,
+    next_ping: Instant,
+}
+
+/// What `Liveness` asks of its connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Beat {
+    /// Send our own ping now.
+    Ping,
+    /// Give up on this socket.
+    Dead { why: String },
+}
+
+impl Liveness {
+    /// A socket that has just connected at `now`.
+    pub(crate) fn new(policy: &SocketPolicy, now: Instant) -> Self {
+        // A zero period would ping in a busy loop.
+        let ping_every = policy.ping_every.max(Duration::from_millis(1));
+        Self {
+            ping_every,
+            dead_after: policy.dead_after,
+            hello_timeout: policy.hello_timeout,
+            said_hello: false,
+            last_heard: now,
+            next_ping: now + ping_every,
+        }
+    }
+
+    /// Any frame (text, ping, pong) proves the socket alive.
+    pub(crate) fn on_frame(&mut self, now: Instant) {
+        self.last_heard = self.last_heard.max(now);
+    }
+
+    /// Slack's `hello`; true the first time, when the connection counts as up.
+    pub(crate) fn on_hello(&mut self, now: Instant) -> bool {
+        self.on_frame(now);
+        !std::mem::replace(&mut self.said_hello, true)
+    }
+
+    /// Until hello, the silence allowed is the hello timeout; after it, `dead_after`.
+    fn silence_limit(&self) -> Duration {
+        if self.said_hello {
+            self.dead_after
+        } else {
+            self.hello_timeout
+        }
+    }
+
+    /// What is due at `now`, if anything; call again until `None`.
+    pub(crate) fn poll(&mut self, now: Instant) -> Option<Beat> {
+        if now >= self.last_heard + self.silence_limit() {
+            return Some(Beat::Dead {
+                why: if self.said_hello {
+                    format!("silent for {}s: treated as dead", self.dead_after.as_secs())
+                } else {
+                    "no hello from Slack".into()
+                },
+            });
+        }
+        if now >= self.next_ping {
+            self.next_ping += self.ping_every;
+            // After a stall, one ping, not a burst of the missed ones.
+            if self.next_ping <= now {
+                self.next_ping = now + self.ping_every;
+            }
+            return Some(Beat::Ping);
+        }
+        None
+    }
+
+    /// When `poll` next has something to say.
+    pub(crate) fn next_deadline(&self) -> Instant {
+        self.next_ping.min(self.last_heard + self.silence_limit())
     }
 }
 
@@ -438,4 +517,105 @@ fn wall_now() -> f64 {
 
 fn instant_to_wall(t: Instant) -> f64 {
     wall_now() - Instant::now().saturating_duration_since(t).as_secs_f64()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> SocketPolicy {
+        SocketPolicy {
+            ping_every: Duration::from_secs(10),
+            dead_after: Duration::from_secs(30),
+            hello_timeout: Duration::from_secs(15),
+            ..SocketPolicy::default()
+        }
+    }
+
+    fn secs(s: f64) -> Duration {
+        Duration::from_secs_f64(s)
+    }
+
+    /// Everything `poll` has to say at `now`.
+    fn due(l: &mut Liveness, now: Instant) -> Vec<Beat> {
+        std::iter::from_fn(|| l.poll(now)).take(5).collect()
+    }
+
+    fn is_dead(beats: &[Beat]) -> bool {
+        beats.iter().any(|b| matches!(b, Beat::Dead { .. }))
+    }
+
+    // Rule 4: our own pings, every ping_every.
+    #[test]
+    fn our_ping_is_due_every_ping_every() {
+        let t0 = Instant::now();
+        let mut l = Liveness::new(&policy(), t0);
+        assert!(l.on_hello(t0));
+        assert_eq!(l.next_deadline(), t0 + secs(10.0));
+        assert!(due(&mut l, t0 + secs(9.999)).is_empty());
+        let mut pings = 0;
+        for step in 1..=100 {
+            let now = t0 + secs(f64::from(step) * 0.5);
+            // Frames keep it alive; they do not replace our pings.
+            l.on_frame(now);
+            let beats = due(&mut l, now);
+            assert!(!is_dead(&beats), "{beats:?} at {step}");
+            pings += beats.len();
+        }
+        assert_eq!(pings, 5, "one ping per 10 s over 50 s");
+        assert_eq!(l.next_deadline(), t0 + secs(60.0));
+        // After a stall: one ping, not the backlog.
+        let late = t0 + secs(95.0);
+        l.on_frame(late);
+        assert_eq!(due(&mut l, late), vec![Beat::Ping]);
+        assert_eq!(l.next_deadline(), late + secs(10.0));
+    }
+
+    // Rule 4: ~30 s without a pong or any frame is a dead socket; any frame resets it.
+    #[test]
+    fn silence_past_dead_after_is_a_dead_socket_and_a_frame_resets_it() {
+        let t0 = Instant::now();
+        let mut l = Liveness::new(&policy(), t0);
+        l.on_hello(t0);
+        l.on_frame(t0 + secs(20.0));
+        assert!(
+            !is_dead(&due(&mut l, t0 + secs(30.0))),
+            "the frame at 20 s counts"
+        );
+        assert!(!is_dead(&due(&mut l, t0 + secs(49.9))));
+        assert_eq!(l.next_deadline(), t0 + secs(50.0));
+        let beats = due(&mut l, t0 + secs(50.0));
+        assert_eq!(
+            beats.first(),
+            Some(&Beat::Dead {
+                why: "silent for 30s: treated as dead".into()
+            }),
+            "dead comes before any ping: {beats:?}"
+        );
+    }
+
+    // Rule 4: a socket that never says hello is given up after hello_timeout.
+    #[test]
+    fn no_hello_within_the_hello_timeout_is_a_dead_socket() {
+        let t0 = Instant::now();
+        let mut l = Liveness::new(&policy(), t0);
+        assert_eq!(due(&mut l, t0 + secs(10.0)), vec![Beat::Ping]);
+        assert_eq!(
+            l.next_deadline(),
+            t0 + secs(15.0),
+            "the hello deadline is sooner"
+        );
+        assert!(due(&mut l, t0 + secs(14.9)).is_empty());
+        assert_eq!(
+            due(&mut l, t0 + secs(15.0)).first(),
+            Some(&Beat::Dead {
+                why: "no hello from Slack".into()
+            })
+        );
+        // Once hello came, the longer dead_after applies.
+        let mut l = Liveness::new(&policy(), t0);
+        assert!(l.on_hello(t0 + secs(1.0)));
+        assert!(!l.on_hello(t0 + secs(2.0)), "up once");
+        assert!(!is_dead(&due(&mut l, t0 + secs(20.0))));
+    }
 }
