@@ -6,6 +6,12 @@
 //! apps.connections.open for a fresh URL, with capped, jittered backoff (5); on `warning`
 //! or `refresh_requested` the replacement opens before the old one closes (6);
 //! `too_many_websockets` and `link_disabled` are shown, not stormed (7).
+//!
+//! The rules live in two sans-IO state machines, `Liveness` (per socket) and
+//! `manager::Manager` (the set of sockets), which take time as an argument; the tasks
+//! here are thin shells that read clocks and move frames, events and commands.
+
+mod manager;
 
 use super::backoff::{Backoff, jitter};
 use super::web::WebClient;
@@ -16,6 +22,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+use manager::{Cmd, Manager, Now};
 
 #[derive(Clone, Debug)]
 pub struct SocketPolicy {
@@ -300,16 +308,6 @@ where
         .map_err(|e| format!("ack failed: {e}"))
 }
 
-#[derive(Debug)]
-struct Conn {
-    commands: mpsc::UnboundedSender<Command>,
-    up: bool,
-    /// Being replaced: it no longer counts toward the wanted number.
-    retiring: bool,
-    opened: Instant,
-    last_event: Option<Instant>,
-}
-
 /// What the manager asks of the rest of the client.
 #[derive(Debug)]
 pub(crate) enum ManagerOut {
@@ -323,183 +321,55 @@ pub(crate) enum ManagerOut {
 }
 
 /// Keeps `policy.connections` sockets up. Runs until `out` is closed.
+///
+/// The I/O shell around `Manager`: it reads the clocks, moves events in and commands out,
+/// and owns the connection tasks.
 pub(crate) async fn run_manager(
     web: Arc<WebClient>,
     policy: SocketPolicy,
     out: mpsc::UnboundedSender<ManagerOut>,
     mut probe_said_busy: mpsc::UnboundedReceiver<()>,
 ) {
-    let scale = web.policy().time_scale.max(1e-9);
+    let mut manager = Manager::new(
+        &policy,
+        web.policy().time_scale,
+        Box::new(jitter),
+        Instant::now(),
+    );
     let (events_tx, mut events) = mpsc::unbounded_channel();
-    let mut conns: BTreeMap<u64, Conn> = BTreeMap::new();
-    let mut next_id = 0;
-    let mut failures: u32 = 0;
-    let mut next_attempt = Instant::now();
-    let mut reconnects = 0;
-    let mut problem: Option<String> = None;
-    // When every socket went down (wall clock), for the gap fill.
-    let mut all_down_since: Option<f64> = None;
-    let mut ever_up = false;
-    let mut last_probe = Instant::now();
-    let mut last_status: Option<Status> = None;
+    let mut conns: BTreeMap<u64, mpsc::UnboundedSender<Command>> = BTreeMap::new();
     let mut tick = tokio::time::interval(Duration::from_millis(200));
-
-    let spawn = |conns: &mut BTreeMap<u64, Conn>, next_id: &mut u64| {
-        *next_id += 1;
-        let (tx, rx) = mpsc::unbounded_channel();
-        conns.insert(
-            *next_id,
-            Conn {
-                commands: tx,
-                up: false,
-                retiring: false,
-                opened: Instant::now(),
-                last_event: None,
-            },
-        );
-        tokio::spawn(run_connection(
-            *next_id,
-            web.clone(),
-            policy.clone(),
-            events_tx.clone(),
-            rx,
-        ));
-    };
-
     loop {
-        tokio::select! {
-            Some(event) = events.recv() => match event {
-                ConnEvent::Up { id } => {
-                    let was_down = !conns.values().any(|c| c.up);
-                    if let Some(c) = conns.get_mut(&id) {
-                        c.up = true;
-                    }
-                    failures = 0;
-                    problem = None;
-                    // The replacement is up: now the one it replaces may go.
-                    for (rid, c) in &conns {
-                        if c.retiring && *rid != id {
-                            let _ = c.commands.send(Command::Close);
-                        }
-                    }
-                    if was_down {
-                        let since = if ever_up { all_down_since.unwrap_or_else(wall_now) } else { f64::NEG_INFINITY };
-                        ever_up = true;
-                        all_down_since = None;
-                        if out.send(ManagerOut::GapSince(since)).is_err() {
-                            return;
-                        }
-                    }
+        let cmds = tokio::select! {
+            Some(event) = events.recv() => {
+                if let ConnEvent::Down { id, .. } = &event {
+                    conns.remove(id);
                 }
-                ConnEvent::Envelope { id, envelope, read_at } => {
-                    if let Some(c) = conns.get_mut(&id) {
-                        c.last_event = Some(Instant::now());
-                    }
-                    if out.send(ManagerOut::Envelope(envelope, read_at)).is_err() {
-                        return;
-                    }
-                }
-                ConnEvent::Disconnect { id, reason } => {
-                    tracing::info!(connection = id, ?reason, "Slack asked to disconnect");
-                    match reason {
-                        DisconnectReason::Warning | DisconnectReason::RefreshRequested => {
-                            let retire = conns.get_mut(&id).is_some_and(|c| !std::mem::replace(&mut c.retiring, true));
-                            if retire {
-                                // Open the replacement now; the old one closes when it is up.
-                                reconnects += 1;
-                                spawn(&mut conns, &mut next_id);
-                            }
-                        }
-                        DisconnectReason::TooManyWebsockets => {
-                            problem = Some("Slack refused the socket: too many websockets for this app (another swarmdeck running?)".into());
-                            next_attempt = Instant::now() + policy.refused_wait.div_f64(scale);
-                        }
-                        DisconnectReason::LinkDisabled => {
-                            problem = Some("Socket Mode is disabled for this app (link_disabled): turn it on in the app settings".into());
-                            next_attempt = Instant::now() + policy.refused_wait.div_f64(scale);
-                        }
-                        DisconnectReason::Other(reason) => tracing::warn!(connection = id, reason, "unknown disconnect reason"),
-                    }
-                }
-                ConnEvent::Down { id, why } => {
-                    let conn = conns.remove(&id);
-                    tracing::info!(connection = id, why, "socket down");
-                    let was_up = conn.as_ref().is_some_and(|c| c.up);
-                    if !was_up {
-                        failures += 1;
-                        if why.contains("invalid_auth") || why.contains("not_allowed_token_type") || why.contains("not_authed") {
-                            problem = Some(format!("Slack refused the app token: {why}"));
-                        }
-                        let wait = policy.backoff.delay(failures, jitter()).div_f64(scale);
-                        next_attempt = next_attempt.max(Instant::now() + wait);
-                    } else if !conn.as_ref().is_some_and(|c| c.retiring) {
-                        reconnects += 1;
-                    }
-                    if ever_up && !conns.values().any(|c| c.up) && all_down_since.is_none() {
-                        all_down_since = Some(wall_now());
-                    }
-                }
-            },
-            Some(()) = probe_said_busy.recv() => {
-                // The workspace moved on while every socket stayed quiet: replace them all.
-                tracing::warn!("sockets silent while the workspace is busy: replacing them");
-                let since = conns.values().filter_map(|c| c.last_event.or(Some(c.opened))).min().map(instant_to_wall).unwrap_or_else(wall_now);
-                for c in conns.values_mut().filter(|c| !c.retiring) {
-                    c.retiring = true;
-                }
-                for _ in 0..policy.connections {
-                    reconnects += 1;
-                    spawn(&mut conns, &mut next_id);
-                }
-                let _ = out.send(ManagerOut::GapSince(since));
+                manager.on_event(event, now())
             }
-            _ = tick.tick() => {
-                let now = Instant::now();
-                // A socket quiet for mute_after while another delivered: replace it.
-                let mute_after = policy.mute_after.div_f64(scale);
-                let busy_elsewhere = |me: u64, conns: &BTreeMap<u64, Conn>| conns.iter().any(|(i, c)| *i != me && c.up && c.last_event.is_some_and(|t| now - t < mute_after));
-                let muted: Vec<u64> = conns
-                    .iter()
-                    .filter(|(_, c)| c.up && !c.retiring && now - c.last_event.unwrap_or(c.opened) > mute_after)
-                    .map(|(i, _)| *i)
-                    .filter(|i| busy_elsewhere(*i, &conns))
-                    .collect();
-                for id in muted {
-                    tracing::warn!(connection = id, "socket delivers nothing while others do: replacing it");
-                    let since = conns.get(&id).map(|c| instant_to_wall(c.last_event.unwrap_or(c.opened))).unwrap_or_else(wall_now);
-                    if let Some(c) = conns.get_mut(&id) {
-                        c.retiring = true;
-                    }
-                    reconnects += 1;
-                    spawn(&mut conns, &mut next_id);
-                    let _ = out.send(ManagerOut::GapSince(since));
+            Some(()) = probe_said_busy.recv() => manager.on_probe_busy(now()),
+            _ = tick.tick() => manager.on_tick(now()),
+        };
+        for cmd in cmds {
+            match cmd {
+                Cmd::Open { id } => {
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    conns.insert(id, tx);
+                    tokio::spawn(run_connection(
+                        id,
+                        web.clone(),
+                        policy.clone(),
+                        events_tx.clone(),
+                        rx,
+                    ));
                 }
-                // Every socket quiet: ask whether the workspace is quiet too.
-                let any_recent = conns.values().any(|c| c.last_event.or(Some(c.opened)).is_some_and(|t| now - t < mute_after));
-                let any_up = conns.values().any(|c| c.up);
-                if any_up && !any_recent && now - last_probe > mute_after {
-                    last_probe = now;
-                    let _ = out.send(ManagerOut::Probe);
-                }
-                // Keep the wanted number of sockets, pacing attempts after failures.
-                let live = conns.values().filter(|c| !c.retiring).count();
-                if live < policy.connections && now >= next_attempt {
-                    spawn(&mut conns, &mut next_id);
-                    // One attempt at a time while failing; all at once when healthy.
-                    if failures > 0 {
-                        next_attempt = now + policy.backoff.delay(failures, jitter()).div_f64(scale);
+                Cmd::Close { id } => {
+                    if let Some(tx) = conns.get(&id) {
+                        let _ = tx.send(Command::Close);
                     }
                 }
-                let status = Status {
-                    connected: conns.values().filter(|c| c.up).count().min(policy.connections.max(1)),
-                    wanted: policy.connections,
-                    reconnect_at: (live < policy.connections && next_attempt > now).then_some(next_attempt),
-                    reconnects,
-                    problem: problem.clone(),
-                };
-                if last_status.as_ref() != Some(&status) {
-                    last_status = Some(status.clone());
-                    if out.send(ManagerOut::Status(status)).is_err() {
+                Cmd::Out(m) => {
+                    if out.send(m).is_err() {
                         return;
                     }
                 }
@@ -508,15 +378,15 @@ pub(crate) async fn run_manager(
     }
 }
 
-fn wall_now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
-
-fn instant_to_wall(t: Instant) -> f64 {
-    wall_now() - Instant::now().saturating_duration_since(t).as_secs_f64()
+/// Both clocks, read once per event: the only clock reads of the manager.
+fn now() -> Now {
+    Now {
+        mono: Instant::now(),
+        wall: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0),
+    }
 }
 
 #[cfg(test)]
