@@ -483,6 +483,7 @@ fn the_resolve_prompt_offers_to_archive_the_incident_channel() {
             archive: Some(true),
         },
         input: "Rolled back 8.4.1".into(),
+        suggested: false,
         error: None,
     }));
     snapshot_both_sizes!("resolve_prompt", desk, view);

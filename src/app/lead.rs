@@ -126,6 +126,19 @@ impl Lead {
         }
     }
 
+    /// Pasted text: into the open dialog's field or the filter, whole; never keys.
+    pub fn on_paste(&mut self, view: &mut View, text: &str) -> Vec<Command> {
+        if let Some(dialog) = view.dialog.as_mut() {
+            dialog.on_paste(text);
+            Vec::new()
+        } else if view.filtering {
+            view.paste_filter(text);
+            Vec::new()
+        } else {
+            notice("Pasted text goes into a text field: c to reply, / to filter.")
+        }
+    }
+
     /// An intent from the keymap: the view's own, or one of the lead's moves.
     pub fn on_intent(
         &mut self,
@@ -184,7 +197,7 @@ impl Lead {
             Intent::Handoff => {
                 let open = desk.swarms().filter(|s| s.is_open()).count();
                 let to = self.settings.handoff_to.clone().unwrap_or_default();
-                view.dialog = Some(ask(None, Asks::Handoff { open }, to));
+                view.dialog = Some(suggest(None, Asks::Handoff { open }, to));
                 return Vec::new();
             }
             _ => {}
@@ -355,6 +368,7 @@ impl Lead {
                             swarm: Some(id),
                             asks: Asks::Due { next_steps },
                             input: due,
+                            suggested: false,
                             error: Some(e),
                         }));
                         None
@@ -390,6 +404,7 @@ impl Lead {
                         swarm: None,
                         asks: Asks::Handoff { open },
                         input: to,
+                        suggested: false,
                         error: Some(e),
                     }));
                     Vec::new()
@@ -398,7 +413,7 @@ impl Lead {
             Submit::Search { query } => vec![Command::Search { query }],
             Submit::Open { link } => vec![Command::Open { link }],
             Submit::NextSteps { swarm, next_steps } => {
-                view.dialog = Some(ask(Some(swarm), Asks::Due { next_steps }, "2h".into()));
+                view.dialog = Some(suggest(Some(swarm), Asks::Due { next_steps }, "2h".into()));
                 Vec::new()
             }
             _ => Vec::new(),
@@ -415,10 +430,17 @@ pub(crate) fn show_found(view: &mut View, query: String, matches: Vec<crate::dom
     }));
 }
 
-/// The swarm a move is about: triage's current one, else the selected row.
+/// The swarm a move is about: triage's current one, the one the detail shows (even once
+/// it left the table, resolved), else the selected row.
 fn target(view: &mut View, desk: &Desk, now: Ts) -> Option<SwarmId> {
-    if view.screen == Screen::Triage {
-        return view.triage.as_mut()?.current(desk);
+    match view.screen {
+        Screen::Triage => return view.triage.as_mut()?.current(desk),
+        Screen::Detail => {
+            if let Some(shown) = view.selected.clone().filter(|id| desk.by_id(id).is_some()) {
+                return Some(shown);
+            }
+        }
+        _ => {}
     }
     let rows = view.rows(desk, now);
     view.selection(&rows).map(|i| rows[i].key())
@@ -452,6 +474,19 @@ fn ask(swarm: Option<SwarmId>, asks: Asks, input: String) -> Dialog {
         swarm,
         asks,
         input,
+        suggested: false,
+        error: None,
+    })
+}
+
+/// A prompt holding a suggestion that the first typed character replaces.
+fn suggest(swarm: Option<SwarmId>, asks: Asks, input: String) -> Dialog {
+    let suggested = !input.is_empty();
+    Dialog::Ask(Prompt {
+        swarm,
+        asks,
+        input,
+        suggested,
         error: None,
     })
 }

@@ -230,6 +230,12 @@ impl Dashboard {
                         }
                         dirty = true;
                     }
+                    Some(Ok(Event::Paste(text))) => {
+                        self.notice = None;
+                        let commands = self.lead.on_paste(&mut self.view, &text);
+                        commands.into_iter().for_each(|c| self.carry_out(c));
+                        dirty = true;
+                    }
                     Some(Ok(Event::Resize(..))) => dirty = true,
                     Some(Ok(_)) => {}
                     Some(Err(e)) => return Err(e).wrap_err("reading the terminal"),

@@ -24,6 +24,9 @@ impl TerminalGuard {
         crossterm::execute!(
             stdout,
             crossterm::terminal::EnterAlternateScreen,
+            // Pasted text arrives as one paste, never as keys: a pasted `s` or `c` must
+            // not re-sort the table or open a reply.
+            crossterm::event::EnableBracketedPaste,
             crossterm::cursor::Hide
         )?;
         let terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
@@ -41,6 +44,7 @@ pub fn restore_terminal() {
     let _ = crossterm::terminal::disable_raw_mode();
     let _ = crossterm::execute!(
         std::io::stdout(),
+        crossterm::event::DisableBracketedPaste,
         crossterm::terminal::LeaveAlternateScreen,
         crossterm::cursor::Show
     );

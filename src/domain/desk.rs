@@ -204,6 +204,22 @@ impl Desk {
             })
     }
 
+    /// Handles (names without spaces) of the people the desk knows that start with
+    /// `prefix`, ignoring case: what `@pri` may complete to.
+    pub fn handles_starting(&self, prefix: &str) -> Vec<&str> {
+        let prefix = prefix.to_lowercase();
+        let mut names: Vec<&str> = self
+            .names
+            .values()
+            .chain(self.experts.values().map(|e| &e.name))
+            .map(String::as_str)
+            .filter(|n| !n.contains(char::is_whitespace) && n.to_lowercase().starts_with(&prefix))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
     /// A channel by name (with or without `#`).
     pub fn find_channel(&self, name: &str) -> Option<&str> {
         let name = name.trim_start_matches('#');

@@ -14,10 +14,13 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 
 pub fn render(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Rect) {
     let rows = s.rows;
+    // The swarm opened, even once it left the table; the selected row only before the
+    // first draw settled the selection.
     let Some(swarm) = view
-        .selection(rows)
-        .map(|i| rows[i].swarm)
-        .or_else(|| view.selected.as_ref().and_then(|k| s.desk.by_id(k)))
+        .selected
+        .as_ref()
+        .and_then(|k| s.desk.by_id(k))
+        .or_else(|| view.selection(rows).map(|i| rows[i].swarm))
     else {
         frame.render_widget(Paragraph::new("No swarm selected. Esc goes back."), area);
         return;

@@ -4,8 +4,8 @@
 //! turns a submission into a move. Nothing here talks to Slack.
 
 use super::Screenful;
-use super::text::fit;
 use super::rank::Ranker;
+use super::text::fit;
 use crate::domain::moves::{Promotion, rank_experts};
 use crate::domain::{Desk, Similar, SwarmId, Urgency};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -50,6 +50,9 @@ pub struct Prompt {
     pub swarm: Option<SwarmId>,
     pub asks: Asks,
     pub input: String,
+    /// The input is a suggestion (`2h`, the usual handoff channel): the first character
+    /// typed replaces it rather than being added to it.
+    pub suggested: bool,
     /// Why the last Enter was refused (a due time that does not parse).
     pub error: Option<String>,
 }
@@ -204,11 +207,17 @@ impl Picker {
     }
 }
 
+/// Lines of a long answer shown while typing it.
+const MAX_INPUT_LINES: usize = 6;
+
+/// Longest text a field takes (a Slack message holds far more; a lead types far less).
+const MAX_INPUT: usize = 4_000;
+
 fn edit(input: &mut String, key: &KeyEvent) -> bool {
     match key.code {
         KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => input.clear(),
         KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-            if input.chars().count() < 2_000 {
+            if input.chars().count() < MAX_INPUT {
                 input.push(c);
             }
         }
@@ -220,7 +229,69 @@ fn edit(input: &mut String, key: &KeyEvent) -> bool {
     true
 }
 
+/// Pasted text into a field: kept as text, never read as keys. `lines`: whether the
+/// field takes several lines (a reply); elsewhere a newline becomes a space.
+fn paste(input: &mut String, text: &str, lines: bool) {
+    let room = MAX_INPUT.saturating_sub(input.chars().count());
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    input.extend(
+        text.chars()
+            .map(|c| match c {
+                '\n' if lines => '\n',
+                '\t' => ' ',
+                c if c.is_control() => ' ',
+                c => c,
+            })
+            .take(room),
+    );
+}
+
+/// A channel name as Slack takes it: lowercase, `a-z0-9-_` (spaces become `-`), at
+/// most 80 characters.
+fn channel_chars(name: &str) -> String {
+    name.trim()
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_whitespace() { '-' } else { c })
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        .take(crate::domain::naming::MAX_CHANNEL_NAME)
+        .collect()
+}
+
+/// Whether Enter here means "a new line" rather than "send": Alt-Enter, and Shift-Enter
+/// where the terminal reports it (the chat convention).
+fn is_newline(key: &KeyEvent) -> bool {
+    key.code == KeyCode::Enter
+        && key
+            .modifiers
+            .intersects(KeyModifiers::ALT | KeyModifiers::SHIFT)
+}
+
 impl Dialog {
+    /// Text pasted while the dialog is open goes into its text field, whole.
+    pub fn on_paste(&mut self, text: &str) {
+        match self {
+            Dialog::Pick(p) => {
+                paste(&mut p.query, text, false);
+                p.selected = 0;
+            }
+            Dialog::Promote(f) => {
+                let mut name = f.promotion.channel_name.clone();
+                paste(&mut name, text, false);
+                f.promotion.channel_name = channel_chars(&name);
+                f.name_edited = true;
+            }
+            Dialog::Ask(p) => {
+                if std::mem::take(&mut p.suggested) {
+                    p.input.clear();
+                }
+                paste(&mut p.input, text, p.asks == Asks::Reply);
+                p.error = None;
+            }
+            Dialog::Found(_) => {}
+        }
+    }
+
     pub fn on_key(&mut self, key: KeyEvent, desk: &Desk) -> DialogKey {
         if key.code == KeyCode::Esc {
             return DialogKey::Close;
@@ -305,6 +376,10 @@ impl Dialog {
                 }
             },
             Dialog::Ask(p) => match key.code {
+                KeyCode::Enter if is_newline(&key) && p.asks == Asks::Reply => {
+                    p.input.push('\n');
+                }
+                KeyCode::Tab if p.asks == Asks::Reply => complete_mention(&mut p.input, desk),
                 KeyCode::Tab => {
                     if let Asks::Resolution {
                         archive: Some(a), ..
@@ -326,7 +401,10 @@ impl Dialog {
                             resolution: text,
                             archive: archive.unwrap_or(false),
                         },
-                        Asks::Reply => Submit::Reply { swarm, text },
+                        Asks::Reply => Submit::Reply {
+                            swarm,
+                            text: with_mentions(&text, desk),
+                        },
                         Asks::NextSteps => Submit::NextSteps {
                             swarm,
                             next_steps: text,
@@ -341,6 +419,9 @@ impl Dialog {
                     });
                 }
                 _ => {
+                    if std::mem::take(&mut p.suggested) && matches!(key.code, KeyCode::Char(_)) {
+                        p.input.clear();
+                    }
                     if edit(&mut p.input, &key) {
                         p.error = None;
                     }
@@ -349,6 +430,79 @@ impl Dialog {
         }
         DialogKey::Keep
     }
+}
+
+/// `@handle` → `<@U…>` for the people the desk knows, so Slack notifies them; an
+/// unknown handle stays as typed.
+pub fn with_mentions(text: &str, desk: &Desk) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('@') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let len = after
+            .find(|c: char| !is_handle_char(c))
+            .unwrap_or(after.len());
+        // A handle ends before trailing punctuation ("@priya.raman, can you…").
+        let handle = after[..len].trim_end_matches(['.', '-']);
+        let starts_word = out.chars().last().is_none_or(|c| !c.is_alphanumeric());
+        match desk
+            .find_person(handle)
+            .filter(|_| starts_word && !handle.is_empty())
+        {
+            Some(user) => {
+                out.push_str(&format!("<@{user}>"));
+                rest = &after[handle.len()..];
+            }
+            None => {
+                out.push('@');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn is_handle_char(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '.' | '_' | '-')
+}
+
+/// Tab after `@pri` completes the handle of the one person it can mean, or as much as
+/// the people it can mean share.
+fn complete_mention(input: &mut String, desk: &Desk) {
+    // The word being typed runs from the last character a handle cannot hold.
+    let Some((at, '@')) = input
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !is_handle_char(*c))
+    else {
+        return;
+    };
+    let names = desk.handles_starting(&input[at + 1..]);
+    if let Some(common) = common_prefix(&names) {
+        input.truncate(at + 1);
+        input.push_str(&common);
+        if names.len() == 1 {
+            input.push(' ');
+        }
+    }
+}
+
+/// The longest start every name shares (`None` for no names).
+fn common_prefix(names: &[&str]) -> Option<String> {
+    let first = names.first()?;
+    let mut len = first.len();
+    for n in &names[1..] {
+        len = first
+            .char_indices()
+            .zip(n.chars())
+            .take_while(|((_, a), b)| a.eq_ignore_ascii_case(b))
+            .last()
+            .map_or(0, |((i, a), _)| i + a.len_utf8())
+            .min(len);
+    }
+    Some(first[..len].to_string())
 }
 
 pub fn render(s: &Screenful<'_>, dialog: &Dialog, frame: &mut Frame<'_>) {
@@ -363,14 +517,33 @@ pub fn render(s: &Screenful<'_>, dialog: &Dialog, frame: &mut Frame<'_>) {
             .map(|sw| sw.case().to_string())
             .unwrap_or_default()
     };
+    // Every move's dialog names the swarm in full, so a lead never acts on a case number
+    // alone: pod, case, urgency, subject.
+    let about = |key: &SwarmId| -> Line<'static> {
+        let Some(sw) = s.desk.by_id(key) else {
+            return Line::styled("(this swarm is gone)", t.bad());
+        };
+        let head = format!("{} · #{} · ", sw.pod, sw.case());
+        let sev = format!("Sev{}", sw.urgency().level());
+        let room = inner.saturating_sub(super::text::width(&head) + sev.len() + 3);
+        Line::from(vec![
+            Span::styled(head, t.dim()),
+            Span::styled(sev, t.urgency(sw.urgency())),
+            Span::styled(" · ", t.dim()),
+            Span::styled(fit(&sw.request.subject, room), t.title()),
+        ])
+    };
     let (title, lines, keys): (String, Vec<Line>, &str) = match dialog {
         Dialog::Pick(p) => {
             let items = p.items(s.desk);
-            let mut lines = vec![Line::from(vec![
-                label("search"),
-                Span::raw(p.query.clone()),
-                Span::styled("▏", t.attention()),
-            ])];
+            let mut lines = vec![
+                about(&p.swarm),
+                Line::from(vec![
+                    label("search"),
+                    Span::raw(p.query.clone()),
+                    Span::styled("▏", t.attention()),
+                ]),
+            ];
             if items.is_empty() {
                 let why = if p.unassign {
                     "nobody is assigned"
@@ -460,6 +633,7 @@ pub fn render(s: &Screenful<'_>, dialog: &Dialog, frame: &mut Frame<'_>) {
         Dialog::Promote(f) => {
             let p = &f.promotion;
             let lines = vec![
+                about(&f.swarm),
                 Line::from(vec![
                     label("severity"),
                     Span::styled(format!("Sev{}", p.urgency.level()), t.urgency(p.urgency)),
@@ -502,11 +676,28 @@ pub fn render(s: &Screenful<'_>, dialog: &Dialog, frame: &mut Frame<'_>) {
                 Asks::Handoff { .. } => ("shift handoff", "post to"),
                 Asks::Search => ("search resolved swarms", "words"),
             };
-            let mut lines = vec![Line::from(vec![
-                label(what),
-                Span::raw(fit(&p.input, inner.saturating_sub(13))),
-                Span::styled("▏", t.attention()),
-            ])];
+            let mut lines: Vec<Line> = p.swarm.iter().map(about).collect();
+            // The input wrapped, its last lines shown: what is being typed stays in view.
+            let typed = super::text::wrap(&p.input, inner.saturating_sub(14).max(8));
+            let shown = typed.len().saturating_sub(MAX_INPUT_LINES);
+            let last = typed.len() - 1;
+            for (i, text) in typed.into_iter().enumerate().skip(shown) {
+                let mut spans = vec![if i == shown {
+                    label(what)
+                } else {
+                    Span::raw(" ".repeat(12))
+                }];
+                let style = if p.suggested {
+                    t.dim()
+                } else {
+                    ratatui::style::Style::default()
+                };
+                spans.push(Span::styled(text, style));
+                if i == last {
+                    spans.push(Span::styled("▏", t.attention()));
+                }
+                lines.push(Line::from(spans));
+            }
             match &p.asks {
                 Asks::Resolution {
                     incident: Some(channel),
@@ -541,7 +732,12 @@ pub fn render(s: &Screenful<'_>, dialog: &Dialog, frame: &mut Frame<'_>) {
                 Some(k) => format!(" {title} · {} ", case(k)),
                 None => format!(" {title} "),
             };
-            (title, lines, "Enter confirm · Esc cancel")
+            let keys = if p.asks == Asks::Reply {
+                "Enter send · Alt-Enter new line · Tab complete @name · Esc cancel"
+            } else {
+                "Enter confirm · Esc cancel"
+            };
+            (title, lines, keys)
         }
     };
     let mut lines = lines;
@@ -659,6 +855,7 @@ mod tests {
                 archive: Some(true),
             },
             input: String::new(),
+            suggested: false,
             error: None,
         });
         assert_eq!(d.on_key(key(KeyCode::Enter), &desk), DialogKey::Keep);
@@ -673,5 +870,121 @@ mod tests {
             })
         );
         assert_eq!(d.on_key(key(KeyCode::Esc), &desk), DialogKey::Close);
+    }
+
+    fn prompt(swarm: Option<SwarmId>, asks: Asks, input: &str, suggested: bool) -> Dialog {
+        Dialog::Ask(Prompt {
+            swarm,
+            asks,
+            input: input.into(),
+            suggested,
+            error: None,
+        })
+    }
+
+    fn input(d: &Dialog) -> &str {
+        match d {
+            Dialog::Ask(p) => &p.input,
+            other => panic!("a prompt: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_reply_takes_pasted_lines_whole_and_alt_enter_adds_one() {
+        let (desk, swarm) = desk();
+        let mut d = prompt(Some(swarm.clone()), Asks::Reply, "", false);
+        d.on_paste("first line\r\nsecond: s c a p r H\x1b[31m");
+        assert_eq!(input(&d), "first line\nsecond: s c a p r H [31m");
+        let alt = KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT);
+        assert_eq!(
+            d.on_key(alt, &desk),
+            DialogKey::Keep,
+            "Alt-Enter is a new line"
+        );
+        let shift = KeyEvent::new(KeyCode::Enter, KeyModifiers::SHIFT);
+        assert_eq!(d.on_key(shift, &desk), DialogKey::Keep, "so is Shift-Enter");
+        typed(&mut d, &desk, "third");
+        assert_eq!(
+            d.on_key(key(KeyCode::Enter), &desk),
+            DialogKey::Submit(Submit::Reply {
+                swarm,
+                text: "first line\nsecond: s c a p r H [31m\n\nthird".into()
+            })
+        );
+        // One-line fields turn pasted newlines into spaces.
+        let mut d = prompt(None, Asks::Search, "", false);
+        d.on_paste("refund\nstuck");
+        assert_eq!(input(&d), "refund stuck");
+    }
+
+    #[test]
+    fn a_suggestion_is_replaced_by_what_the_lead_types() {
+        let (desk, swarm) = desk();
+        let next_steps = "call back".to_string();
+        let mut d = prompt(Some(swarm.clone()), Asks::Due { next_steps }, "2h", true);
+        typed(&mut d, &desk, "1m");
+        assert_eq!(input(&d), "1m", "not 2h1m");
+        let mut d = prompt(None, Asks::Handoff { open: 3 }, "#swarm-leads", true);
+        d.on_paste("#night-shift");
+        assert_eq!(input(&d), "#night-shift");
+        let mut d = prompt(None, Asks::Handoff { open: 3 }, "#swarm-leads", true);
+        d.on_key(key(KeyCode::Backspace), &desk);
+        typed(&mut d, &desk, "x");
+        assert_eq!(input(&d), "#swarm-leadx", "once edited, typing adds");
+    }
+
+    #[test]
+    fn handles_become_mentions_and_tab_completes_them() {
+        let (mut desk, swarm) = desk();
+        for (user, name) in [
+            ("U7", "priya.raman"),
+            ("U8", "priya.rao"),
+            ("U9", "tomas.ek"),
+        ] {
+            let (user, name) = (user.into(), name.into());
+            desk.apply(crate::domain::Input::UserNamed { user, name }, Ts(0));
+        }
+        assert_eq!(
+            with_mentions(
+                "@tomas.ek, can you look? mail me@example.com @nobody",
+                &desk
+            ),
+            "<@U9>, can you look? mail me@example.com @nobody"
+        );
+        let mut d = prompt(Some(swarm.clone()), Asks::Reply, "", false);
+        typed(&mut d, &desk, "thanks @pri");
+        d.on_key(key(KeyCode::Tab), &desk);
+        assert_eq!(input(&d), "thanks @priya.ra", "as far as both share");
+        typed(&mut d, &desk, "o");
+        d.on_key(key(KeyCode::Tab), &desk);
+        assert_eq!(input(&d), "thanks @priya.rao ");
+        assert_eq!(
+            d.on_key(key(KeyCode::Enter), &desk),
+            DialogKey::Submit(Submit::Reply {
+                swarm,
+                text: "thanks <@U8>".into()
+            })
+        );
+    }
+
+    #[test]
+    fn pasted_text_into_the_promote_form_is_a_channel_name() {
+        let (desk, swarm) = desk();
+        let sw = desk.by_id(&swarm).unwrap();
+        let mut d = Dialog::Promote(PromoteForm {
+            swarm: swarm.clone(),
+            promotion: Promotion::proposed(&desk, sw),
+            name_edited: false,
+        });
+        let Dialog::Promote(f) = &mut d else {
+            unreachable!()
+        };
+        f.promotion.channel_name.clear();
+        d.on_paste("Support API Sev1!\n");
+        let Dialog::Promote(f) = &d else {
+            unreachable!()
+        };
+        assert_eq!(f.promotion.channel_name, "support-api-sev1");
+        assert!(f.name_edited);
     }
 }

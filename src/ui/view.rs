@@ -220,6 +220,17 @@ impl View {
             self.selected = None;
             self.selected_index = 0;
         }
+        // The detail stays on its swarm when it leaves the table (resolved from there):
+        // showing the next row instead would put the lead's next key on another case.
+        let shown_left = self.screen == Screen::Detail
+            && self.selected.as_ref().is_some_and(|k| {
+                !rows
+                    .iter()
+                    .any(|r| r.swarm.channel == k.channel && r.swarm.thread_ts == k.thread_ts)
+            });
+        if shown_left {
+            return;
+        }
         match self.selection(rows) {
             Some(i) => {
                 self.selected = Some(rows[i].key());
@@ -274,9 +285,10 @@ impl View {
             Intent::Top => select(self, 0),
             Intent::Bottom => select(self, last),
             Intent::Open => {
-                if current.is_some() {
+                // The detail is of the row the lead sees selected, pinned from here on.
+                if let Some(i) = current {
+                    select(self, i);
                     self.screen = Screen::Detail;
-                    self.detail_scroll = 0;
                 }
             }
             Intent::Close => {
@@ -514,5 +526,4 @@ mod tests {
             proptest::prop_assert_eq!(ka.cmp(&kb), ta.cmp(&tb));
         }
     }
-
 }

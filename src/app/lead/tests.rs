@@ -549,3 +549,83 @@ fn ctrl_c_quits_from_a_dialog_and_the_filter_takes_letters() {
     rig.key(KeyCode::Enter);
     assert_eq!(rig.char('q'), vec![Command::Quit]);
 }
+
+#[test]
+fn pasted_text_is_never_keys() {
+    let mut rig = Rig::new(desk());
+    rig.select("26902");
+    // No field open: a paste of move keys does nothing but say where pastes go.
+    let c = rig.lead.on_paste(&mut rig.view, "s c a p r H\nq");
+    assert!(matches!(&c[..], [Command::Notice(_)]), "{c:?}");
+    assert!(rig.view.dialog.is_none());
+    assert_eq!(rig.view.sort, crate::ui::view::Sort::Attention);
+    // Into a reply: the text, newlines kept; no move until Enter.
+    rig.char('c');
+    let c = rig
+        .lead
+        .on_paste(&mut rig.view, "first line\nsecond s c a p r H");
+    assert_eq!(c, vec![]);
+    let c = rig.key(KeyCode::Enter);
+    assert!(matches!(
+        &sent(&c).steps[..],
+        [Step::Post { text, .. }] if text == "first line\nsecond s c a p r H"
+    ));
+    // Into the filter: the best match is selected.
+    rig.char('/');
+    rig.lead.on_paste(&mut rig.view, "26901\n");
+    assert_eq!(rig.view.filter, "26901 ");
+    assert_eq!(rig.key(KeyCode::Enter), vec![]);
+    assert_eq!(
+        rig.key(KeyCode::Enter),
+        vec![Command::Seen(rig.id("26901"))]
+    );
+}
+
+#[test]
+fn a_filter_selects_the_case_typed_even_when_the_selection_still_matches() {
+    let mut rig = Rig::new(desk());
+    rig.select("26902");
+    rig.char('/');
+    // "2690" matches both; the selection goes to the best (then first) match, and the
+    // full case number puts that case first.
+    rig.typed("26901");
+    rig.key(KeyCode::Enter);
+    assert_eq!(
+        rig.key(KeyCode::Enter),
+        vec![Command::Seen(rig.id("26901"))]
+    );
+    assert_eq!(rig.view.selected, Some(rig.id("26901")));
+}
+
+#[test]
+fn a_move_from_the_detail_lands_on_the_swarm_shown_after_it_left_the_table() {
+    let mut rig = Rig::new(desk());
+    rig.select("26902");
+    rig.key(KeyCode::Enter);
+    // Resolved meanwhile (its marker came back): it leaves the open rows.
+    let thread = rig.id("26902").thread_ts.secs();
+    let resolved = MarkerKind::Resolved {
+        resolution: "done".into(),
+    };
+    mark(&mut rig.desk, thread, 1_200, resolved);
+    let rows = rig.view.rows(&rig.desk, Ts::from_secs(NOW));
+    rig.view.reconcile(&rows);
+    drop(rows);
+    assert_eq!(
+        rig.view.selected,
+        Some(rig.id("26902")),
+        "the detail stays on it"
+    );
+    let c = rig.char('R');
+    assert_eq!(
+        sent(&c).thread_ts,
+        Some(Ts::from_secs(thread)),
+        "R reopens the one shown"
+    );
+    let c = rig.char('w');
+    assert_eq!(
+        sent(&c).thread_ts,
+        Some(Ts::from_secs(thread)),
+        "never the next row's swarm"
+    );
+}
