@@ -607,3 +607,114 @@ async fn a_promotion_killed_half_way_completes_once_after_a_restart() {
     drop(first);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Select a case, then filter for another whose request the old selection still fuzzily
+/// matches: Enter, Enter opens the case typed, not the one selected before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_filter_opens_the_case_typed_not_the_one_selected_before() {
+    if !tmux_available() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let emu = common::quiet().await;
+    let tmux = start_dashboard(&emu, "wrongswarm");
+    tmux.wait_for("connected");
+    // "27667 SSO 2FA loop" holds 2, 7, 6, 7, 2 in order: a subsequence match for "27672".
+    for (case, subject) in [("27667", "SSO 2FA loop"), ("27672", "Exports time out")] {
+        emu.inject(
+            json!({"type": "message", "channel": "C0SWARMAPI", "user": "U0REQ00001",
+            "text": format!("Case: {case}\nUrgency: Sev 2\nSubject: {subject}")}),
+        )
+        .await;
+        tmux.wait_for(case);
+    }
+    // Select 27667 and check it is the one the detail opens.
+    tmux.keys(&["g"]);
+    for _ in 0..3 {
+        tmux.keys(&["Enter"]);
+        let detail = tmux.wait_for("thread ·");
+        if detail.contains("SSO 2FA loop") {
+            break;
+        }
+        tmux.keys(&["Escape", "j"]);
+    }
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("Exports time out");
+    for key in ["/", "2", "7", "6", "7", "2", "Enter", "Enter"] {
+        tmux.keys(&[key]);
+    }
+    let detail = tmux.wait_for("thread ·");
+    assert!(
+        detail.contains("Exports time out") && !detail.contains("SSO 2FA loop"),
+        "the detail of 27672: {detail}"
+    );
+    tmux.keys(&["Escape", "Escape", "q"]);
+    tmux.wait_for("exited with 0");
+}
+
+/// Two lines pasted into the reply box, full of move keys: no Slack call, no other
+/// dialog, the text in the box; pasted outside a field, nothing happens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pasted_move_keys_stay_text() {
+    if !tmux_available() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let emu = common::quiet().await;
+    let tmux = start_dashboard(&emu, "paste");
+    tmux.wait_for("connected");
+    emu.inject(
+        json!({"type": "message", "channel": "C0SWARMAPI", "user": "U0REQ00001",
+        "text": "Case: 27700\nUrgency: Sev 3\nSubject: Paste me"}),
+    )
+    .await;
+    tmux.wait_for("27700");
+    let posts = |calls: &serde_json::Value| {
+        calls
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["method"] == "chat.postMessage")
+            .count()
+    };
+    let before = posts(&emu.control_get("calls").await);
+    let paste = |text: &str| {
+        tmux.run(&["set-buffer", "-b", "lead-paste", text]);
+        tmux.run(&["paste-buffer", "-p", "-d", "-b", "lead-paste", "-t", "lead"]);
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    // Outside a field: the keys in it do nothing (no sort, no dialog, no quit).
+    paste("s c a p r H q\nt");
+    let screen = tmux.wait_for("Pasted text goes into a text field");
+    assert!(screen.contains("27700"), "still the table: {screen}");
+    // Into the reply box: the text, both lines, nothing sent.
+    tmux.keys(&["c"]);
+    tmux.wait_for("reply in the thread");
+    paste("first line s c a p r H\nsecond line q");
+    let screen = tmux.wait_for("second line q");
+    assert!(screen.contains("first line s c a p r H"), "{screen}");
+    assert!(
+        screen.contains("reply in the thread"),
+        "the reply box is still open: {screen}"
+    );
+    assert!(!screen.contains("assign to") && !screen.contains("promote 27700"));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let calls = emu.control_get("calls").await;
+    assert_eq!(posts(&calls), before, "nothing was posted");
+    // Enter sends the two lines as one reply.
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("✓ reply on 27700");
+    let pod = emu.channel_state("swarm-api").await;
+    let reply = pod["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["text"].as_str().unwrap_or("").contains("second line q"))
+        .expect("the reply is in Slack");
+    assert_eq!(
+        reply["text"].as_str().unwrap(),
+        "first line s c a p r H\nsecond line q"
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_for("exited with 0");
+}
