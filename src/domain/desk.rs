@@ -102,6 +102,8 @@ pub struct Desk {
     /// The latest messages of channels that are not pods (incident channels), for the
     /// detail view to follow.
     logs: HashMap<String, BTreeMap<Ts, Msg>>,
+    /// Channels swarms were promoted to (from their markers).
+    incident_channels: HashSet<String>,
 }
 
 /// Messages kept per incident channel: the detail view shows the latest.
@@ -119,11 +121,28 @@ impl Desk {
             names: HashMap::new(),
             channel_names: HashMap::new(),
             logs: HashMap::new(),
+            incident_channels: HashSet::new(),
         }
     }
 
+    /// Adds a pod, unless it is known already or is one of our incident channels (the
+    /// bot is a member of those too, and a name edited in the promote dialog matches no
+    /// template).
     pub fn add_pod(&mut self, pod: Pod) {
+        if self.incident_channels.contains(&pod.channel) {
+            return;
+        }
         self.pods.entry(pod.channel.clone()).or_insert(pod);
+    }
+
+    /// A channel a swarm was promoted to is an incident channel, never a pod: if it was
+    /// taken for one (a restart before its marker was read), it stops being one.
+    fn incident_channel(&mut self, channel: &str) {
+        if !self.incident_channels.insert(channel.to_string()) || !self.pods.contains_key(channel) {
+            return;
+        }
+        self.pods.remove(channel);
+        self.threads.retain(|(c, _), _| c != channel);
     }
 
     pub fn pods(&self) -> impl Iterator<Item = &Pod> {
@@ -460,6 +479,10 @@ impl Desk {
         }
         events.retain(|e| thread.emitted.insert(e.key.clone()));
         events.sort_by_key(|e| e.at);
+        let incident = thread.swarm.as_ref().and_then(|s| s.incident.as_ref());
+        if let Some(channel) = incident.map(|i| i.channel_id.clone()) {
+            self.incident_channel(&channel);
+        }
         events
     }
 }
