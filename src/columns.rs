@@ -33,6 +33,40 @@ pub fn fit(text: &str, max: usize) -> String {
     out
 }
 
+/// One line cut to `max` columns in the middle, keeping its start and its end: for
+/// names whose end tells them apart (`#support-api-sev2-27343-2`).
+pub fn fit_middle(text: &str, max: usize) -> String {
+    let line = one_line(text);
+    if width(&line) <= max || max < 5 {
+        return fit(&line, max);
+    }
+    let chars: Vec<char> = line.chars().collect();
+    let budget = max - 1;
+    let mut tail = Vec::new();
+    let mut used = 0;
+    // The end gets the larger half: it holds what differs.
+    for c in chars.iter().rev() {
+        let w = c.width().unwrap_or(0);
+        if used + w > budget - budget / 3 {
+            break;
+        }
+        tail.push(*c);
+        used += w;
+    }
+    let mut head = String::new();
+    for c in &chars {
+        let w = c.width().unwrap_or(0);
+        if used + w > budget {
+            break;
+        }
+        head.push(*c);
+        used += w;
+    }
+    head.push('…');
+    head.extend(tail.iter().rev());
+    head
+}
+
 /// A duration for a cell: `45s`, `12m`, `3h05`, `2d4h`; negative is "ago"-free (the
 /// caller says which way it points).
 pub fn duration(secs: i64) -> String {
@@ -51,5 +85,20 @@ pub fn countdown(secs: i64) -> String {
         format!("{}:{:02}", secs.abs() / 60, secs.abs() % 60)
     } else {
         duration(secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_cut_in_the_middle_keeps_what_tells_it_apart() {
+        let a = fit_middle("#support-api-sev2-27343", 16);
+        let b = fit_middle("#support-api-sev2-27343-2", 16);
+        assert_ne!(a, b);
+        assert!(b.ends_with("27343-2") && b.starts_with("#sup"), "{b}");
+        assert_eq!(width(&b), 16);
+        assert_eq!(fit_middle("#short", 16), "#short");
     }
 }

@@ -2,6 +2,7 @@
 //! Only the rows on screen are built, so the cost follows the terminal, not the backlog.
 
 use super::text::{countdown, duration, fit};
+use crate::columns::fit_middle;
 use super::view::{Row, SlaState, View};
 use super::{Screenful, text};
 use crate::domain::Status;
@@ -161,6 +162,15 @@ fn table_row<'a>(
         Cell::from(Line::from(sla).right_aligned()),
         Cell::from(experts_cell),
         Cell::from(Line::from(fit(&sw.reply_count.to_string(), w[7] as usize)).right_aligned()),
-        Cell::from(Span::styled(fit(&status, w[8] as usize), status_style)),
+        // An incident channel keeps its end (case number, `-2`): two channels of one case
+        // must not read alike.
+        Cell::from(Span::styled(
+            if status.contains('#') {
+                fit_middle(&status, w[8] as usize)
+            } else {
+                fit(&status, w[8] as usize)
+            },
+            status_style,
+        )),
     ])
 }
