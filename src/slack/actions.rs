@@ -157,23 +157,10 @@ struct Failure {
 
 impl From<SlackError> for Failure {
     fn from(error: SlackError) -> Self {
-        let (retry, uncertain) = match &error {
-            SlackError::RateLimited { .. } => (true, false),
-            SlackError::Transport { .. } => (true, true),
-            SlackError::Http { status, .. } => (*status >= 500, *status >= 500),
-            SlackError::Api { error, .. } => {
-                let transient = matches!(
-                    error.as_str(),
-                    "internal_error"
-                        | "fatal_error"
-                        | "service_unavailable"
-                        | "request_timeout"
-                        | "ratelimited"
-                );
-                (transient, transient)
-            }
-            SlackError::Decode { .. } => (false, false),
-        };
+        let retry = error.is_transient();
+        // Still rate limited means Slack did nothing; any other transient failure may
+        // have landed.
+        let uncertain = retry && !matches!(error, SlackError::RateLimited { .. });
         Failure {
             error,
             retry,

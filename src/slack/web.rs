@@ -67,12 +67,32 @@ pub enum SlackError {
     Decode { method: String, detail: String },
 }
 
+/// Slack's errors that say "not now" rather than "no": trying again may succeed.
+const TRANSIENT_ERRORS: &[&str] = &[
+    "internal_error",
+    "fatal_error",
+    "service_unavailable",
+    "request_timeout",
+    "ratelimited",
+];
+
 impl SlackError {
     /// Slack's own error string, when Slack gave one.
     pub fn slack_error(&self) -> Option<&str> {
         match self {
             Self::Api { error, .. } => Some(error),
             _ => None,
+        }
+    }
+
+    /// Whether the same call may succeed later: rate limits, transport failures, 5xx,
+    /// and Slack's transient errors. The rest are answers that retrying will not change.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::RateLimited { .. } | Self::Transport { .. } => true,
+            Self::Http { status, .. } => *status >= 500,
+            Self::Api { error, .. } => TRANSIENT_ERRORS.contains(&error.as_str()),
+            Self::Decode { .. } => false,
         }
     }
 }
@@ -529,18 +549,12 @@ impl WebClient {
             }
         };
         if !parsed.ok {
-            let error = parsed.error.unwrap_or_else(|| "unknown_error".into());
-            // Slack's transient errors are worth another try; the rest are answers.
-            let transient = matches!(
-                error.as_str(),
-                "internal_error" | "fatal_error" | "service_unavailable" | "request_timeout"
-            );
             let e = SlackError::Api {
                 method: method.into(),
-                error,
+                error: parsed.error.unwrap_or_else(|| "unknown_error".into()),
                 needed: parsed.needed,
             };
-            return if transient {
+            return if e.is_transient() {
                 Attempt::Retry(e)
             } else {
                 Attempt::Fail(e)
@@ -588,9 +602,105 @@ fn redact(detail: &str) -> String {
     out
 }
 
+/// A stand-in Slack for unit tests: `answer(method, form)` is the body of every answer.
+#[cfg(test)]
+pub(crate) mod fake {
+    use super::*;
+    use axum::extract::Path;
+
+    pub(crate) async fn slack(
+        answer: impl Fn(&str, &str) -> String + Clone + Send + Sync + 'static,
+    ) -> WebClient {
+        let app = axum::Router::new().route(
+            "/api/{method}",
+            axum::routing::post(move |Path(method): Path<String>, form: String| {
+                let answer = answer.clone();
+                async move { answer(&method, &form) }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        let addr = listener.local_addr().expect("its address");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let policy = WebPolicy {
+            time_scale: 1000.0,
+            ..WebPolicy::default()
+        };
+        WebClient::new(
+            &format!("http://{addr}/api/"),
+            Token::new("xoxb-test"),
+            None,
+            policy,
+        )
+        .expect("a client")
+    }
+
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::slack::wire::AuthTest;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test]
+    async fn transient_answers_are_retried_and_the_rest_are_not() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = calls.clone();
+        let web = fake::slack(move |method, _| {
+            let n = counted.fetch_add(1, Ordering::SeqCst);
+            match (method, n) {
+                // Both lists had internal_error; only the outbox's had ratelimited.
+                ("auth.test", 0) => r#"{"ok":false,"error":"internal_error"}"#.into(),
+                ("auth.test", 1) => r#"{"ok":false,"error":"ratelimited"}"#.into(),
+                ("auth.test", _) => r#"{"ok":true,"user_id":"U1"}"#.into(),
+                _ => r#"{"ok":false,"error":"user_not_found"}"#.into(),
+            }
+        })
+        .await;
+        let auth: AuthTest = web.call("auth.test", &[]).await.unwrap();
+        assert_eq!(auth.user_id, "U1");
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        let err = web.call::<AuthTest>("users.info", &[]).await.unwrap_err();
+        assert_eq!(err.slack_error(), Some("user_not_found"));
+        assert_eq!(calls.load(Ordering::SeqCst), 4, "an answer is not retried");
+    }
+
+    #[test]
+    fn which_errors_are_transient() {
+        let api = |error: &str| SlackError::Api {
+            method: "m".into(),
+            error: error.into(),
+            needed: None,
+        };
+        for error in TRANSIENT_ERRORS {
+            assert!(api(error).is_transient(), "{error}");
+        }
+        assert!(!api("channel_not_found").is_transient());
+        assert!(!api("name_taken").is_transient());
+        let http = |status| SlackError::Http {
+            method: "m".into(),
+            status,
+        };
+        assert!(http(503).is_transient());
+        assert!(!http(404).is_transient());
+        assert!(
+            SlackError::Transport {
+                method: "m".into(),
+                detail: "reset".into()
+            }
+            .is_transient()
+        );
+        assert!(SlackError::RateLimited { method: "m".into() }.is_transient());
+        assert!(
+            !SlackError::Decode {
+                method: "m".into(),
+                detail: "missing field `id`".into()
+            }
+            .is_transient()
+        );
+    }
 
     #[test]
     fn tokens_never_show() {
