@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::fmt;
+use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -364,6 +365,55 @@ impl WebClient {
             .await
     }
 
+    /// Every item of every page of a cursor-paginated `method`.
+    pub(crate) async fn pages<P: Page>(
+        &self,
+        method: &str,
+        params: &[(&str, String)],
+    ) -> Result<Vec<P::Item>, SlackError> {
+        let mut all = Vec::new();
+        self.each_page::<P>(method, params, usize::MAX, |items| {
+            all.extend(items);
+            ControlFlow::Continue(())
+        })
+        .await?;
+        Ok(all)
+    }
+
+    /// Calls `method` page by page, following `next_cursor`, until the last page,
+    /// `max_pages`, or `take` says stop.
+    async fn each_page<P: Page>(
+        &self,
+        method: &str,
+        params: &[(&str, String)],
+        max_pages: usize,
+        mut take: impl FnMut(Vec<P::Item>) -> ControlFlow<()>,
+    ) -> Result<(), SlackError> {
+        let mut cursor = String::new();
+        for _ in 0..max_pages {
+            let mut page_params = params.to_vec();
+            if !cursor.is_empty() {
+                page_params.push(("cursor", cursor.clone()));
+            }
+            let page: P = self.call(method, &page_params).await?;
+            let next = page.next_cursor().to_string();
+            let items = page.items();
+            tracing::debug!(method, got = items.len(), more = !next.is_empty(), "page");
+            if take(items).is_break() || next.is_empty() {
+                return Ok(());
+            }
+            // A cursor that does not move would be read forever.
+            if next == cursor {
+                return Err(SlackError::Decode {
+                    method: method.into(),
+                    detail: "the same next_cursor twice".into(),
+                });
+            }
+            cursor = next;
+        }
+        Ok(())
+    }
+
     async fn call_with<T: DeserializeOwned>(
         &self,
         method: &str,
@@ -570,6 +620,14 @@ impl WebClient {
     }
 }
 
+/// One page of a cursor-paginated answer (users.list, conversations.history, …).
+pub(crate) trait Page: DeserializeOwned {
+    type Item;
+    fn items(self) -> Vec<Self::Item>;
+    /// Where the next page starts; empty on the last page.
+    fn next_cursor(&self) -> &str;
+}
+
 /// The channel a JSON-bodied call posts to, for the per-channel posting budget.
 fn json_channel(body: &serde_json::Value) -> Option<String> {
     body.get("channel")
@@ -636,13 +694,77 @@ pub(crate) mod fake {
         .expect("a client")
     }
 
+    /// A form field of a request, as the fake received it.
+    pub(crate) fn field<'a>(form: &'a str, key: &str) -> Option<&'a str> {
+        form.split('&')
+            .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::slack::wire::AuthTest;
+    use crate::slack::wire::{AuthTest, ChannelPage, MessagePage};
     use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// conversations.list in three pages of two: cursor "" → "p2" → "p3" → end.
+    fn three_pages(calls: Arc<AtomicUsize>) -> impl Fn(&str, &str) -> String + Clone {
+        move |_, form| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            let (channels, next) = match fake::field(form, "cursor") {
+                None => (["C1", "C2"], "p2"),
+                Some("p2") => (["C3", "C4"], "p3"),
+                _ => (["C5", "C6"], ""),
+            };
+            format!(
+                r#"{{"ok":true,"channels":[{{"id":"{}"}},{{"id":"{}"}}],"response_metadata":{{"next_cursor":"{next}"}}}}"#,
+                channels[0], channels[1]
+            )
+        }
+    }
+
+    #[tokio::test]
+    async fn pages_follow_the_cursor_to_the_last_page() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let web = fake::slack(three_pages(calls.clone())).await;
+        let channels = web
+            .pages::<ChannelPage>("conversations.list", &[])
+            .await
+            .unwrap();
+        let ids: Vec<&str> = channels.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["C1", "C2", "C3", "C4", "C5", "C6"]);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_cursor_that_does_not_move_is_an_error_not_a_loop() {
+        let web = fake::slack(|_, _| {
+            r#"{"ok":true,"channels":[],"response_metadata":{"next_cursor":"same"}}"#.into()
+        })
+        .await;
+        let err = web
+            .pages::<ChannelPage>("conversations.list", &[])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, SlackError::Decode { .. }), "{err}");
+    }
+
+    #[tokio::test]
+    async fn history_ends_where_has_more_says_whatever_the_cursor() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = calls.clone();
+        let web = fake::slack(move |_, _| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            r#"{"ok":true,"messages":[{"ts":"1.0"}],"has_more":false,"response_metadata":{"next_cursor":"stale"}}"#.into()
+        })
+        .await;
+        let messages = web
+            .pages::<MessagePage>("conversations.history", &[])
+            .await
+            .unwrap();
+        assert_eq!(messages.len(), 1);
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
 
     #[tokio::test]
     async fn transient_answers_are_retried_and_the_rest_are_not() {

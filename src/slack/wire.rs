@@ -6,6 +6,7 @@
 //! still in hand, so the caller can ack it (else Slack redelivers it forever) and skip it.
 //! Nothing here is shared with the emulator: they meet only on the wire.
 
+use super::web::Page;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -403,6 +404,21 @@ pub struct MessagePage {
     pub response_metadata: ResponseMetadata,
 }
 
+impl Page for MessagePage {
+    type Item = Message;
+    fn items(self) -> Vec<Message> {
+        self.messages
+    }
+    /// History says `has_more: false` on its last page, whatever the cursor.
+    fn next_cursor(&self) -> &str {
+        if self.has_more {
+            &self.response_metadata.next_cursor
+        } else {
+            ""
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct Channel {
@@ -418,6 +434,16 @@ pub struct Channel {
 pub struct ChannelPage {
     pub channels: Vec<Channel>,
     pub response_metadata: ResponseMetadata,
+}
+
+impl Page for ChannelPage {
+    type Item = Channel;
+    fn items(self) -> Vec<Channel> {
+        self.channels
+    }
+    fn next_cursor(&self) -> &str {
+        &self.response_metadata.next_cursor
+    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
