@@ -380,6 +380,29 @@ impl WebClient {
         Ok(all)
     }
 
+    /// The first item that `is_it`, reading only the pages needed and at most
+    /// `max_pages` of them: a search, where a long history must not cost every page.
+    pub(crate) async fn find<P: Page>(
+        &self,
+        method: &str,
+        params: &[(&str, String)],
+        max_pages: usize,
+        mut is_it: impl FnMut(&P::Item) -> bool,
+    ) -> Result<Option<P::Item>, SlackError> {
+        let mut found = None;
+        self.each_page::<P>(method, params, max_pages, |items| {
+            match items.into_iter().find(|i| is_it(i)) {
+                Some(item) => {
+                    found = Some(item);
+                    ControlFlow::Break(())
+                }
+                None => ControlFlow::Continue(()),
+            }
+        })
+        .await?;
+        Ok(found)
+    }
+
     /// Calls `method` page by page, following `next_cursor`, until the last page,
     /// `max_pages`, or `take` says stop.
     async fn each_page<P: Page>(
@@ -733,6 +756,24 @@ mod tests {
             .unwrap();
         let ids: Vec<&str> = channels.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(ids, ["C1", "C2", "C3", "C4", "C5", "C6"]);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn find_reads_only_the_pages_it_needs_and_at_most_its_budget() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let web = fake::slack(three_pages(calls.clone())).await;
+        let found = web
+            .find::<ChannelPage>("conversations.list", &[], 50, |c| c.id == "C3")
+            .await
+            .unwrap();
+        assert_eq!(found.map(|c| c.id), Some("C3".into()));
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        let missing = web
+            .find::<ChannelPage>("conversations.list", &[], 1, |c| c.id == "C5")
+            .await
+            .unwrap();
+        assert!(missing.is_none(), "past the budget is not looked at");
         assert_eq!(calls.load(Ordering::SeqCst), 3);
     }
 

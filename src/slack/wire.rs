@@ -419,14 +419,32 @@ impl Page for MessagePage {
     }
 }
 
+/// A channel as the listings, conversations.info, .create and .open describe it. Its id
+/// is required: a channel recorded as `""` would send every later step nowhere.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
-#[serde(default)]
 pub struct Channel {
     pub id: String,
+    #[serde(default)]
     pub name: String,
+    #[serde(default)]
     pub is_member: bool,
+    #[serde(default)]
     pub is_archived: bool,
+    #[serde(default)]
     pub is_private: bool,
+    #[serde(default)]
+    pub creator: Option<String>,
+    #[serde(default)]
+    pub topic: ChannelText,
+    #[serde(default)]
+    pub purpose: ChannelText,
+}
+
+/// A channel's topic or purpose.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ChannelText {
+    pub value: String,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -463,6 +481,65 @@ pub struct Profile {
     pub display_name: Option<String>,
     pub real_name: Option<String>,
     pub title: Option<String>,
+}
+
+/// An answer whose only news is `ok: true` (invites, reactions, topics, archives, …).
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct Ack {}
+
+/// conversations.create, conversations.info and conversations.open.
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct ChannelAnswer {
+    pub channel: Channel,
+}
+
+/// chat.postMessage: where the post landed.
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct Posted {
+    pub channel: String,
+    pub ts: String,
+}
+
+/// chat.getPermalink.
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct Permalink {
+    pub permalink: String,
+}
+
+/// bookmarks.list.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct Bookmarks {
+    pub bookmarks: Vec<Bookmark>,
+}
+
+/// A bookmark; folders and some other kinds have no link.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct Bookmark {
+    pub link: Option<String>,
+}
+
+/// What the outbox looks for in a swarmdeck post's metadata payload, to tell whether a
+/// post is there already: the action step that made it, its case, and its note.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub(crate) struct PostMark {
+    pub action: Option<String>,
+    pub case: Option<String>,
+    pub note: Option<String>,
+}
+
+impl Message {
+    /// The mark of a post swarmdeck made; `None` for anyone else's message, or a payload
+    /// that does not read as one.
+    pub(crate) fn swarmdeck_mark(&self) -> Option<PostMark> {
+        let meta = self
+            .metadata
+            .as_ref()
+            .filter(|m| m.event_type.starts_with("swarmdeck_"))?;
+        PostMark::deserialize(&meta.event_payload).ok()
+    }
 }
 
 #[cfg(test)]
@@ -608,5 +685,34 @@ mod tests {
             panic!()
         };
         assert_eq!(m.metadata.unwrap().event_payload["expert"], "U2");
+    }
+
+    #[test]
+    fn swarmdecks_own_posts_carry_a_mark_and_others_do_not() {
+        let page: MessagePage = serde_json::from_str(
+            r#"{"messages":[
+                {"ts":"1.0","metadata":{"event_type":"swarmdeck_note","event_payload":{"case":"27343","note":"summary","action":"a1/3"}}},
+                {"ts":"2.0","metadata":{"event_type":"other_app","event_payload":{"action":"a1/3"}}},
+                {"ts":"3.0","metadata":{"event_type":"swarmdeck_assigned","event_payload":{"case":12}}},
+                {"ts":"4.0"}
+            ],"has_more":true,"response_metadata":{"next_cursor":"n"}}"#,
+        )
+        .unwrap();
+        assert_eq!(page.next_cursor(), "n");
+        let marks: Vec<Option<PostMark>> =
+            page.items().iter().map(Message::swarmdeck_mark).collect();
+        assert_eq!(
+            marks[0],
+            Some(PostMark {
+                action: Some("a1/3".into()),
+                case: Some("27343".into()),
+                note: Some("summary".into()),
+            })
+        );
+        assert_eq!(
+            marks[1..],
+            [None, None, None],
+            "another app's, a payload that is not ours, none"
+        );
     }
 }
