@@ -7,6 +7,7 @@
 
 pub mod actions;
 mod backoff;
+pub mod directory;
 mod gapfill;
 mod seen;
 pub mod socket;

@@ -464,14 +464,19 @@ impl Page for ChannelPage {
     }
 }
 
+/// A user. The id is required; the rest Slack may leave out.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
-#[serde(default)]
 pub struct User {
     pub id: String,
+    #[serde(default)]
     pub name: String,
+    #[serde(default)]
     pub real_name: Option<String>,
+    #[serde(default)]
     pub is_bot: bool,
+    #[serde(default)]
     pub tz: Option<String>,
+    #[serde(default)]
     pub profile: Profile,
 }
 
@@ -540,6 +545,57 @@ impl Message {
             .filter(|m| m.event_type.starts_with("swarmdeck_"))?;
         PostMark::deserialize(&meta.event_payload).ok()
     }
+}
+
+/// users.info.
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct UserInfo {
+    pub user: User,
+}
+
+/// A page of users.list.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct UserPage {
+    pub members: Vec<User>,
+    pub response_metadata: ResponseMetadata,
+}
+
+impl Page for UserPage {
+    type Item = User;
+    fn items(self) -> Vec<User> {
+        self.members
+    }
+    fn next_cursor(&self) -> &str {
+        &self.response_metadata.next_cursor
+    }
+}
+
+/// users.getPresence: `active` or `away`.
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct Presence {
+    pub presence: String,
+}
+
+/// usergroups.list.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct UserGroups {
+    pub usergroups: Vec<UserGroup>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub(crate) struct UserGroup {
+    pub id: String,
+    #[serde(default)]
+    pub handle: String,
+}
+
+/// usergroups.users.list: the members' ids.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct GroupMembers {
+    pub users: Vec<String>,
 }
 
 #[cfg(test)]
@@ -685,6 +741,40 @@ mod tests {
             panic!()
         };
         assert_eq!(m.metadata.unwrap().event_payload["expert"], "U2");
+    }
+
+    #[test]
+    fn answers_missing_what_is_required_do_not_decode() {
+        // A created channel with no id would send every later step nowhere.
+        assert!(
+            serde_json::from_str::<ChannelAnswer>(r#"{"ok":true,"channel":{"name":"x"}}"#).is_err()
+        );
+        assert!(serde_json::from_str::<ChannelAnswer>(r#"{"ok":true}"#).is_err());
+        assert!(serde_json::from_str::<Permalink>(r#"{"ok":true}"#).is_err());
+        assert!(serde_json::from_str::<Posted>(r#"{"ok":true,"channel":"C1"}"#).is_err());
+        assert!(serde_json::from_str::<UserInfo>(r#"{"ok":true,"user":{"name":"x"}}"#).is_err());
+        assert!(serde_json::from_str::<Presence>(r#"{"ok":true}"#).is_err());
+        assert!(serde_json::from_str::<UserGroups>(r#"{"usergroups":[{"handle":"x"}]}"#).is_err());
+        // What may be absent defaults.
+        let info: ChannelAnswer = serde_json::from_str(
+            r#"{"ok":true,"channel":{"id":"C1","creator":"U1","purpose":{"value":"p","creator":"U1"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                info.channel.id.as_str(),
+                info.channel.purpose.value.as_str(),
+                info.channel.topic.value.as_str()
+            ),
+            ("C1", "p", "")
+        );
+        assert!(
+            serde_json::from_str::<Bookmarks>(r#"{"ok":true}"#)
+                .unwrap()
+                .bookmarks
+                .is_empty()
+        );
+        assert!(serde_json::from_str::<Ack>(r#"{"ok":true,"channel":{"id":"C1"}}"#).is_ok());
     }
 
     #[test]
