@@ -215,7 +215,7 @@ pub async fn run(overrides: &Overrides) -> Vec<Line> {
             "lead: not set, so swarmdeck invites no lead to incident channels",
             "add `lead = \"U…\"` (your Slack member id: profile → ⋮ → Copy member ID) to the config",
         )),
-        Some(lead) => match web.call::<serde_json::Value>("users.info", &[("user", lead.clone())]).await {
+        Some(lead) => match slack::directory::person(&web, lead).await {
             Ok(_) => lines.push(Line::pass(format!("lead: {lead}"))),
             Err(e) => lines.push(Line::fail(
                 format!("lead: {lead} is not a user here ({e})"),

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub const DEFAULT_API_URL: &str = "https://slack.com/api/";
+pub use crate::slack::web::DEFAULT_API_URL;
 
 /// The config file as written.
 #[derive(Debug, Default, Deserialize)]

@@ -18,9 +18,13 @@
 use super::backoff::{Backoff, jitter};
 use super::translate::encode_marker;
 use super::web::{SlackError, WebClient};
+use super::wire::{
+    Ack, Bookmarks, Channel, ChannelAnswer, ChannelPage, Message, MessagePage, Permalink, PostMark,
+    Posted,
+};
 use crate::domain::moves::{Action, Meta, Step, Target, suffixed};
 use crate::domain::{Marker, MarkerKind};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -157,23 +161,10 @@ struct Failure {
 
 impl From<SlackError> for Failure {
     fn from(error: SlackError) -> Self {
-        let (retry, uncertain) = match &error {
-            SlackError::RateLimited { .. } => (true, false),
-            SlackError::Transport { .. } => (true, true),
-            SlackError::Http { status, .. } => (*status >= 500, *status >= 500),
-            SlackError::Api { error, .. } => {
-                let transient = matches!(
-                    error.as_str(),
-                    "internal_error"
-                        | "fatal_error"
-                        | "service_unavailable"
-                        | "request_timeout"
-                        | "ratelimited"
-                );
-                (transient, transient)
-            }
-            SlackError::Decode { .. } => (false, false),
-        };
+        let retry = error.is_transient();
+        // Still rate limited means Slack did nothing; any other transient failure may
+        // have landed.
+        let uncertain = retry && !matches!(error, SlackError::RateLimited { .. });
         Failure {
             error,
             retry,
@@ -183,6 +174,9 @@ impl From<SlackError> for Failure {
 }
 
 type StepResult<T = ()> = Result<T, Failure>;
+
+/// Pages read looking for a channel or an earlier post before giving up on finding it.
+const MAX_SEARCH_PAGES: usize = 50;
 
 struct Worker {
     web: Arc<WebClient>,
@@ -315,9 +309,7 @@ impl Worker {
                     ("force", "true".into()),
                 ];
                 tolerate(
-                    self.web
-                        .call::<Value>("conversations.invite", &params)
-                        .await,
+                    self.web.call::<Ack>("conversations.invite", &params).await,
                     &["already_in_channel", "cant_invite_self"],
                 )
             }
@@ -329,29 +321,34 @@ impl Worker {
                 let channel = incident(p)?;
                 let value = self.fill(a, p, text).await?;
                 if p.uncertain || p.reused {
-                    let info: Value = self
+                    let info: ChannelAnswer = self
                         .web
                         .call("conversations.info", &[("channel", channel.clone())])
                         .await?;
-                    if info["channel"][key]["value"].as_str() == Some(value.as_str()) {
+                    let now = match step {
+                        Step::SetTopic(_) => &info.channel.topic,
+                        _ => &info.channel.purpose,
+                    };
+                    if now.value == value {
                         return Ok(());
                     }
                 }
                 self.web
-                    .call::<Value>(method, &[("channel", channel), (key, value)])
+                    .call::<Ack>(method, &[("channel", channel), (key, value)])
                     .await?;
                 Ok(())
             }
             Step::Post { to, text, meta } => self.post(a, p, to, text, meta).await,
             Step::Bookmark { title, link } => {
                 let channel = incident(p)?;
-                let list: Value = self
+                let list: Bookmarks = self
                     .web
                     .call("bookmarks.list", &[("channel_id", channel.clone())])
                     .await?;
-                let there = list["bookmarks"]
-                    .as_array()
-                    .is_some_and(|bs| bs.iter().any(|b| b["link"].as_str() == Some(link)));
+                let there = list
+                    .bookmarks
+                    .iter()
+                    .any(|b| b.link.as_deref() == Some(link.as_str()));
                 if there {
                     return Ok(());
                 }
@@ -361,7 +358,7 @@ impl Worker {
                     ("type", "link".into()),
                     ("link", link.clone()),
                 ];
-                self.web.call::<Value>("bookmarks.add", &params).await?;
+                self.web.call::<Ack>("bookmarks.add", &params).await?;
                 Ok(())
             }
             Step::React { name, add } => {
@@ -376,13 +373,13 @@ impl Worker {
                 } else {
                     ("reactions.remove", "no_reaction")
                 };
-                tolerate(self.web.call::<Value>(method, &params).await, &[fine])
+                tolerate(self.web.call::<Ack>(method, &params).await, &[fine])
             }
             Step::ArchiveIncident => {
                 let channel = incident(p)?;
                 tolerate(
                     self.web
-                        .call::<Value>("conversations.archive", &[("channel", channel)])
+                        .call::<Ack>("conversations.archive", &[("channel", channel)])
                         .await,
                     &["already_archived"],
                 )
@@ -411,11 +408,11 @@ impl Worker {
             ];
             match self
                 .web
-                .call::<Value>("conversations.create", &params)
+                .call::<ChannelAnswer>("conversations.create", &params)
                 .await
             {
-                Ok(v) => {
-                    let id = v["channel"]["id"].as_str().unwrap_or_default().to_string();
+                Ok(created) => {
+                    let id = created.channel.id;
                     tracing::info!(action = a.id, channel = id, name = candidate, "created");
                     p.channel = Some((id, candidate));
                     return Ok(());
@@ -425,7 +422,7 @@ impl Worker {
                     if let Some(existing) = existing
                         && self.is_ours(a, p, &existing).await?
                     {
-                        let id = existing["id"].as_str().unwrap_or_default().to_string();
+                        let id = existing.id;
                         tracing::info!(action = a.id, channel = id, "reusing this swarm's channel");
                         p.channel = Some((id, candidate));
                         p.reused = true;
@@ -447,59 +444,29 @@ impl Worker {
         })
     }
 
-    async fn is_ours(&self, a: &Action, p: &mut Progress, channel: &Value) -> StepResult<bool> {
-        if channel["is_archived"].as_bool() == Some(true) {
+    async fn is_ours(&self, a: &Action, p: &mut Progress, channel: &Channel) -> StepResult<bool> {
+        if channel.is_archived {
             return Ok(false);
         }
-        let purpose = channel["purpose"]["value"].as_str().unwrap_or_default();
+        let purpose = channel.purpose.value.as_str();
         if purpose.is_empty() {
-            return Ok(channel["creator"].as_str() == Some(self.config.bot_user.as_str()));
+            return Ok(channel.creator.as_deref() == Some(self.config.bot_user.as_str()));
         }
         let permalink = self.permalink(a, p).await?;
         Ok(purpose.contains(&permalink))
     }
 
-    async fn find_channel(&self, name: &str) -> StepResult<Option<Value>> {
+    async fn find_channel(&self, name: &str) -> StepResult<Option<Channel>> {
         let params = [
             ("types", "public_channel,private_channel".to_string()),
             ("limit", "200".to_string()),
         ];
-        self.find_in_pages("conversations.list", &params, "channels", |c| {
-            c["name"].as_str() == Some(name)
-        })
-        .await
-    }
-
-    /// The first item of `list` in the pages of `method` that satisfies `is_it`.
-    async fn find_in_pages(
-        &self,
-        method: &str,
-        params: &[(&str, String)],
-        list: &str,
-        is_it: impl Fn(&Value) -> bool,
-    ) -> StepResult<Option<Value>> {
-        let mut cursor = String::new();
-        for _ in 0..50 {
-            let mut page_params = params.to_vec();
-            if !cursor.is_empty() {
-                page_params.push(("cursor", cursor.clone()));
-            }
-            let page: Value = self.web.call(method, &page_params).await?;
-            if let Some(found) = page[list]
-                .as_array()
-                .and_then(|items| items.iter().find(|i| is_it(i)))
-            {
-                return Ok(Some(found.clone()));
-            }
-            cursor = page["response_metadata"]["next_cursor"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            if cursor.is_empty() {
-                break;
-            }
-        }
-        Ok(None)
+        Ok(self
+            .web
+            .find::<ChannelPage>("conversations.list", &params, MAX_SEARCH_PAGES, |c| {
+                c.name == name
+            })
+            .await?)
     }
 
     async fn permalink(&self, a: &Action, p: &mut Progress) -> StepResult<String> {
@@ -510,10 +477,9 @@ impl Worker {
             ("channel", a.channel.clone()),
             ("message_ts", thread_ts(a)?),
         ];
-        let v: Value = self.web.call("chat.getPermalink", &params).await?;
-        let link = v["permalink"].as_str().unwrap_or_default().to_string();
-        p.permalink = Some(link.clone());
-        Ok(link)
+        let answer: Permalink = self.web.call("chat.getPermalink", &params).await?;
+        p.permalink = Some(answer.permalink.clone());
+        Ok(answer.permalink)
     }
 
     /// Fills `{permalink}` and `{incident}` in a text.
@@ -544,12 +510,11 @@ impl Worker {
             Target::Elsewhere(dest) => (self.destination(dest).await?, None),
         };
         let metadata = self.metadata(a, p, meta, &key)?;
-        let note = metadata["event_payload"]["note"]
-            .as_str()
-            .map(str::to_string);
         if p.uncertain
             && self
-                .posted(&channel, thread.as_deref(), |m| m["action"] == key.as_str())
+                .posted(&channel, thread.as_deref(), |m| {
+                    m.action.as_deref() == Some(key.as_str())
+                })
                 .await?
         {
             tracing::info!(
@@ -561,10 +526,14 @@ impl Worker {
         }
         if p.reused && matches!(to, Target::Incident) {
             // Another lead's promotion may have posted the same summary already.
-            let case = a.case.as_str();
-            let same = |m: &Value| m["case"] == case && m["note"].as_str() == note.as_deref();
-            if note.is_some() && self.posted(&channel, None, same).await? {
-                return Ok(());
+            if let Meta::Note(note) = meta {
+                let same = |m: &PostMark| {
+                    m.case.as_deref() == Some(a.case.as_str())
+                        && m.note.as_deref() == Some(note.as_str())
+                };
+                if self.posted(&channel, None, same).await? {
+                    return Ok(());
+                }
             }
         }
         let text = self.fill(a, p, text).await?;
@@ -574,10 +543,19 @@ impl Worker {
         }
         match self
             .web
-            .call_json_once::<Value>("chat.postMessage", &body)
+            .call_json_once::<Posted>("chat.postMessage", &body)
             .await
         {
-            Ok(_) => Ok(()),
+            Ok(posted) => {
+                tracing::debug!(
+                    action = a.id,
+                    key,
+                    channel = posted.channel,
+                    ts = posted.ts,
+                    "posted"
+                );
+                Ok(())
+            }
             // An uncertain failure is looked for before the next try (above).
             Err(e) => Err(e.into()),
         }
@@ -588,14 +566,21 @@ impl Worker {
         if !(dest.starts_with('U') || dest.starts_with('W')) {
             return Ok(dest.to_string());
         }
-        let v: Value = self
+        let opened: ChannelAnswer = self
             .web
             .call("conversations.open", &[("users", dest.to_string())])
             .await?;
-        Ok(v["channel"]["id"].as_str().unwrap_or(dest).to_string())
+        Ok(opened.channel.id)
     }
 
-    fn metadata(&self, a: &Action, p: &Progress, meta: &Meta, key: &str) -> StepResult<Value> {
+    /// The post's metadata (a request body): the marker or note, and the step's key.
+    fn metadata(
+        &self,
+        a: &Action,
+        p: &Progress,
+        meta: &Meta,
+        key: &str,
+    ) -> StepResult<serde_json::Value> {
         let marker = |kind: MarkerKind| Marker {
             lead: a.lead.clone(),
             kind,
@@ -624,13 +609,13 @@ impl Worker {
         Ok(v)
     }
 
-    /// Whether a post whose metadata payload satisfies `is_it` is in the thread (or, with
+    /// Whether a swarmdeck post whose mark satisfies `is_it` is in the thread (or, with
     /// no thread, among the channel's recent messages).
     async fn posted(
         &self,
         channel: &str,
         thread: Option<&str>,
-        is_it: impl Fn(&Value) -> bool,
+        is_it: impl Fn(&PostMark) -> bool,
     ) -> StepResult<bool> {
         let (method, mut params) = match thread {
             Some(t) => ("conversations.replies", vec![("ts", t.to_string())]),
@@ -640,19 +625,16 @@ impl Worker {
         params.push(("include_all_metadata", "true".into()));
         params.push(("limit", "200".into()));
         let found = self
-            .find_in_pages(method, &params, "messages", |m| {
-                let meta = &m["metadata"];
-                meta["event_type"]
-                    .as_str()
-                    .is_some_and(|t| t.starts_with("swarmdeck_"))
-                    && is_it(&meta["event_payload"])
+            .web
+            .find::<MessagePage>(method, &params, MAX_SEARCH_PAGES, |m: &Message| {
+                m.swarmdeck_mark().is_some_and(|mark| is_it(&mark))
             })
             .await?;
         Ok(found.is_some())
     }
 }
 
-fn tolerate(result: Result<Value, SlackError>, fine: &[&str]) -> StepResult {
+fn tolerate(result: Result<Ack, SlackError>, fine: &[&str]) -> StepResult {
     match result {
         Ok(_) => Ok(()),
         Err(e) if e.slack_error().is_some_and(|err| fine.contains(&err)) => Ok(()),
@@ -689,4 +671,75 @@ fn thread_ts(a: &Action) -> StepResult<String> {
         retry: false,
         uncertain: false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::slack::web::fake;
+    use std::sync::Mutex;
+
+    #[tokio::test]
+    async fn a_created_channel_without_an_id_fails_the_action_rather_than_recording_none() {
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let seen = calls.clone();
+        let web = fake::slack(move |method, _| {
+            seen.lock().unwrap().push(method.to_string());
+            match method {
+                "conversations.create" => {
+                    r#"{"ok":true,"channel":{"name":"support-api-sev1-27343"}}"#
+                }
+                _ => r#"{"ok":true}"#,
+            }
+            .to_string()
+        })
+        .await;
+        let (_online_tx, online) = watch::channel(true);
+        let (report, mut reports) = mpsc::unbounded_channel();
+        let outbox = Outbox::spawn(
+            Arc::new(web),
+            OutboxConfig::new("U0BOT", 1000.0),
+            online,
+            report,
+        );
+        let action = Action {
+            id: "a1".into(),
+            lead: None,
+            case: "27343".into(),
+            channel: "C1".into(),
+            thread_ts: None,
+            incident: None,
+            label: "promote 27343".into(),
+            steps: vec![
+                Step::CreateChannel {
+                    name: "support-api-sev1-27343".into(),
+                    private: false,
+                },
+                Step::SetTopic("Sev 1".into()),
+            ],
+        };
+        outbox.send(action).unwrap();
+        let state = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                let update = reports.recv().await.expect("the outbox reports");
+                if matches!(update.state, ActionState::Done | ActionState::Failed { .. }) {
+                    return update.state;
+                }
+            }
+        })
+        .await
+        .expect("the action settles");
+        let ActionState::Failed { error } = state else {
+            panic!("{state:?}");
+        };
+        assert!(
+            error.contains("conversations.create") && error.contains("`id`"),
+            "{error}"
+        );
+        assert_eq!(
+            *calls.lock().unwrap(),
+            ["conversations.create"],
+            "no step ran on a channel of \"\""
+        );
+    }
 }

@@ -258,7 +258,7 @@ async fn read_thread(
     Ok(pass_on(ctx, channel, messages))
 }
 
-/// Follows the cursor of conversations.history or conversations.replies.
+/// Every page of conversations.history or conversations.replies since `oldest` (µs).
 async fn read_pages(
     ctx: &Ctx,
     method: &str,
@@ -266,38 +266,21 @@ async fn read_pages(
     thread_ts: Option<&str>,
     oldest: u64,
 ) -> Result<Vec<Message>, SlackError> {
-    let mut all = Vec::new();
-    let mut cursor = String::new();
-    loop {
-        let mut params = vec![
-            ("channel", channel.to_string()),
-            (
-                "oldest",
-                format!("{}.{:06}", oldest / 1_000_000, oldest % 1_000_000),
-            ),
-            ("limit", "200".to_string()),
-            ("include_all_metadata", "true".to_string()),
-        ];
-        if let Some(ts) = thread_ts {
-            params.push(("ts", ts.to_string()));
-        }
-        if !cursor.is_empty() {
-            params.push(("cursor", cursor.clone()));
-        }
-        let page: MessagePage = ctx.web.call(method, &params).await?;
-        tracing::debug!(
-            method,
-            channel,
-            got = page.messages.len(),
-            has_more = page.has_more,
-            "history page"
-        );
-        all.extend(page.messages);
-        cursor = page.response_metadata.next_cursor;
-        if cursor.is_empty() || !page.has_more {
-            return Ok(all);
-        }
+    let mut params = vec![
+        ("channel", channel.to_string()),
+        (
+            "oldest",
+            format!("{}.{:06}", oldest / 1_000_000, oldest % 1_000_000),
+        ),
+        ("limit", "200".to_string()),
+        ("include_all_metadata", "true".to_string()),
+    ];
+    if let Some(ts) = thread_ts {
+        params.push(("ts", ts.to_string()));
     }
+    let messages = ctx.web.pages::<MessagePage>(method, &params).await?;
+    tracing::debug!(method, channel, got = messages.len(), "history read");
+    Ok(messages)
 }
 
 fn pass_on(ctx: &Ctx, channel: &str, messages: Vec<Message>) -> usize {

@@ -210,24 +210,12 @@ pub async fn list_channels(
     web: &WebClient,
     method: &str,
 ) -> Result<Vec<wire::Channel>, SlackError> {
-    let mut channels = Vec::new();
-    let mut cursor = String::new();
-    loop {
-        let mut params = vec![
-            ("types", "public_channel,private_channel".to_string()),
-            ("exclude_archived", "true".into()),
-            ("limit", "200".into()),
-        ];
-        if !cursor.is_empty() {
-            params.push(("cursor", cursor.clone()));
-        }
-        let page: wire::ChannelPage = web.call(method, &params).await?;
-        channels.extend(page.channels);
-        cursor = page.response_metadata.next_cursor;
-        if cursor.is_empty() {
-            return Ok(channels);
-        }
-    }
+    let params = [
+        ("types", "public_channel,private_channel".to_string()),
+        ("exclude_archived", "true".into()),
+        ("limit", "200".into()),
+    ];
+    web.pages::<wire::ChannelPage>(method, &params).await
 }
 
 /// The stream: envelopes from the sockets and pages from the gap fill, deduplicated,

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::fmt;
+use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -67,12 +68,32 @@ pub enum SlackError {
     Decode { method: String, detail: String },
 }
 
+/// Slack's errors that say "not now" rather than "no": trying again may succeed.
+const TRANSIENT_ERRORS: &[&str] = &[
+    "internal_error",
+    "fatal_error",
+    "service_unavailable",
+    "request_timeout",
+    "ratelimited",
+];
+
 impl SlackError {
     /// Slack's own error string, when Slack gave one.
     pub fn slack_error(&self) -> Option<&str> {
         match self {
             Self::Api { error, .. } => Some(error),
             _ => None,
+        }
+    }
+
+    /// Whether the same call may succeed later: rate limits, transport failures, 5xx,
+    /// and Slack's transient errors. The rest are answers that retrying will not change.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::RateLimited { .. } | Self::Transport { .. } => true,
+            Self::Http { status, .. } => *status >= 500,
+            Self::Api { error, .. } => TRANSIENT_ERRORS.contains(&error.as_str()),
+            Self::Decode { .. } => false,
         }
     }
 }
@@ -344,6 +365,78 @@ impl WebClient {
             .await
     }
 
+    /// Every item of every page of a cursor-paginated `method`.
+    pub(crate) async fn pages<P: Page>(
+        &self,
+        method: &str,
+        params: &[(&str, String)],
+    ) -> Result<Vec<P::Item>, SlackError> {
+        let mut all = Vec::new();
+        self.each_page::<P>(method, params, usize::MAX, |items| {
+            all.extend(items);
+            ControlFlow::Continue(())
+        })
+        .await?;
+        Ok(all)
+    }
+
+    /// The first item that `is_it`, reading only the pages needed and at most
+    /// `max_pages` of them: a search, where a long history must not cost every page.
+    pub(crate) async fn find<P: Page>(
+        &self,
+        method: &str,
+        params: &[(&str, String)],
+        max_pages: usize,
+        mut is_it: impl FnMut(&P::Item) -> bool,
+    ) -> Result<Option<P::Item>, SlackError> {
+        let mut found = None;
+        self.each_page::<P>(method, params, max_pages, |items| {
+            match items.into_iter().find(|i| is_it(i)) {
+                Some(item) => {
+                    found = Some(item);
+                    ControlFlow::Break(())
+                }
+                None => ControlFlow::Continue(()),
+            }
+        })
+        .await?;
+        Ok(found)
+    }
+
+    /// Calls `method` page by page, following `next_cursor`, until the last page,
+    /// `max_pages`, or `take` says stop.
+    async fn each_page<P: Page>(
+        &self,
+        method: &str,
+        params: &[(&str, String)],
+        max_pages: usize,
+        mut take: impl FnMut(Vec<P::Item>) -> ControlFlow<()>,
+    ) -> Result<(), SlackError> {
+        let mut cursor = String::new();
+        for _ in 0..max_pages {
+            let mut page_params = params.to_vec();
+            if !cursor.is_empty() {
+                page_params.push(("cursor", cursor.clone()));
+            }
+            let page: P = self.call(method, &page_params).await?;
+            let next = page.next_cursor().to_string();
+            let items = page.items();
+            tracing::debug!(method, got = items.len(), more = !next.is_empty(), "page");
+            if take(items).is_break() || next.is_empty() {
+                return Ok(());
+            }
+            // A cursor that does not move would be read forever.
+            if next == cursor {
+                return Err(SlackError::Decode {
+                    method: method.into(),
+                    detail: "the same next_cursor twice".into(),
+                });
+            }
+            cursor = next;
+        }
+        Ok(())
+    }
+
     async fn call_with<T: DeserializeOwned>(
         &self,
         method: &str,
@@ -529,18 +622,12 @@ impl WebClient {
             }
         };
         if !parsed.ok {
-            let error = parsed.error.unwrap_or_else(|| "unknown_error".into());
-            // Slack's transient errors are worth another try; the rest are answers.
-            let transient = matches!(
-                error.as_str(),
-                "internal_error" | "fatal_error" | "service_unavailable" | "request_timeout"
-            );
             let e = SlackError::Api {
                 method: method.into(),
-                error,
+                error: parsed.error.unwrap_or_else(|| "unknown_error".into()),
                 needed: parsed.needed,
             };
-            return if transient {
+            return if e.is_transient() {
                 Attempt::Retry(e)
             } else {
                 Attempt::Fail(e)
@@ -554,6 +641,14 @@ impl WebClient {
             }),
         }
     }
+}
+
+/// One page of a cursor-paginated answer (users.list, conversations.history, …).
+pub(crate) trait Page: DeserializeOwned {
+    type Item;
+    fn items(self) -> Vec<Self::Item>;
+    /// Where the next page starts; empty on the last page.
+    fn next_cursor(&self) -> &str;
 }
 
 /// The channel a JSON-bodied call posts to, for the per-channel posting budget.
@@ -588,9 +683,187 @@ fn redact(detail: &str) -> String {
     out
 }
 
+/// A stand-in Slack for unit tests: `answer(method, form)` is the body of every answer.
+#[cfg(test)]
+pub(crate) mod fake {
+    use super::*;
+    use axum::extract::Path;
+
+    pub(crate) async fn slack(
+        answer: impl Fn(&str, &str) -> String + Clone + Send + Sync + 'static,
+    ) -> WebClient {
+        let app = axum::Router::new().route(
+            "/api/{method}",
+            axum::routing::post(move |Path(method): Path<String>, form: String| {
+                let answer = answer.clone();
+                async move { answer(&method, &form) }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        let addr = listener.local_addr().expect("its address");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let policy = WebPolicy {
+            time_scale: 1000.0,
+            ..WebPolicy::default()
+        };
+        WebClient::new(
+            &format!("http://{addr}/api/"),
+            Token::new("xoxb-test"),
+            None,
+            policy,
+        )
+        .expect("a client")
+    }
+
+    /// A form field of a request, as the fake received it.
+    pub(crate) fn field<'a>(form: &'a str, key: &str) -> Option<&'a str> {
+        form.split('&')
+            .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::slack::wire::{AuthTest, ChannelPage, MessagePage};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// conversations.list in three pages of two: cursor "" → "p2" → "p3" → end.
+    fn three_pages(calls: Arc<AtomicUsize>) -> impl Fn(&str, &str) -> String + Clone {
+        move |_, form| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            let (channels, next) = match fake::field(form, "cursor") {
+                None => (["C1", "C2"], "p2"),
+                Some("p2") => (["C3", "C4"], "p3"),
+                _ => (["C5", "C6"], ""),
+            };
+            format!(
+                r#"{{"ok":true,"channels":[{{"id":"{}"}},{{"id":"{}"}}],"response_metadata":{{"next_cursor":"{next}"}}}}"#,
+                channels[0], channels[1]
+            )
+        }
+    }
+
+    #[tokio::test]
+    async fn pages_follow_the_cursor_to_the_last_page() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let web = fake::slack(three_pages(calls.clone())).await;
+        let channels = web
+            .pages::<ChannelPage>("conversations.list", &[])
+            .await
+            .unwrap();
+        let ids: Vec<&str> = channels.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["C1", "C2", "C3", "C4", "C5", "C6"]);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn find_reads_only_the_pages_it_needs_and_at_most_its_budget() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let web = fake::slack(three_pages(calls.clone())).await;
+        let found = web
+            .find::<ChannelPage>("conversations.list", &[], 50, |c| c.id == "C3")
+            .await
+            .unwrap();
+        assert_eq!(found.map(|c| c.id), Some("C3".into()));
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        let missing = web
+            .find::<ChannelPage>("conversations.list", &[], 1, |c| c.id == "C5")
+            .await
+            .unwrap();
+        assert!(missing.is_none(), "past the budget is not looked at");
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_cursor_that_does_not_move_is_an_error_not_a_loop() {
+        let web = fake::slack(|_, _| {
+            r#"{"ok":true,"channels":[],"response_metadata":{"next_cursor":"same"}}"#.into()
+        })
+        .await;
+        let err = web
+            .pages::<ChannelPage>("conversations.list", &[])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, SlackError::Decode { .. }), "{err}");
+    }
+
+    #[tokio::test]
+    async fn history_ends_where_has_more_says_whatever_the_cursor() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = calls.clone();
+        let web = fake::slack(move |_, _| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            r#"{"ok":true,"messages":[{"ts":"1.0"}],"has_more":false,"response_metadata":{"next_cursor":"stale"}}"#.into()
+        })
+        .await;
+        let messages = web
+            .pages::<MessagePage>("conversations.history", &[])
+            .await
+            .unwrap();
+        assert_eq!(messages.len(), 1);
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn transient_answers_are_retried_and_the_rest_are_not() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = calls.clone();
+        let web = fake::slack(move |method, _| {
+            let n = counted.fetch_add(1, Ordering::SeqCst);
+            match (method, n) {
+                // Both lists had internal_error; only the outbox's had ratelimited.
+                ("auth.test", 0) => r#"{"ok":false,"error":"internal_error"}"#.into(),
+                ("auth.test", 1) => r#"{"ok":false,"error":"ratelimited"}"#.into(),
+                ("auth.test", _) => r#"{"ok":true,"user_id":"U1"}"#.into(),
+                _ => r#"{"ok":false,"error":"user_not_found"}"#.into(),
+            }
+        })
+        .await;
+        let auth: AuthTest = web.call("auth.test", &[]).await.unwrap();
+        assert_eq!(auth.user_id, "U1");
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        let err = web.call::<AuthTest>("users.info", &[]).await.unwrap_err();
+        assert_eq!(err.slack_error(), Some("user_not_found"));
+        assert_eq!(calls.load(Ordering::SeqCst), 4, "an answer is not retried");
+    }
+
+    #[test]
+    fn which_errors_are_transient() {
+        let api = |error: &str| SlackError::Api {
+            method: "m".into(),
+            error: error.into(),
+            needed: None,
+        };
+        for error in TRANSIENT_ERRORS {
+            assert!(api(error).is_transient(), "{error}");
+        }
+        assert!(!api("channel_not_found").is_transient());
+        assert!(!api("name_taken").is_transient());
+        let http = |status| SlackError::Http {
+            method: "m".into(),
+            status,
+        };
+        assert!(http(503).is_transient());
+        assert!(!http(404).is_transient());
+        assert!(
+            SlackError::Transport {
+                method: "m".into(),
+                detail: "reset".into()
+            }
+            .is_transient()
+        );
+        assert!(SlackError::RateLimited { method: "m".into() }.is_transient());
+        assert!(
+            !SlackError::Decode {
+                method: "m".into(),
+                detail: "missing field `id`".into()
+            }
+            .is_transient()
+        );
+    }
 
     #[test]
     fn tokens_never_show() {

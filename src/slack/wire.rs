@@ -6,6 +6,7 @@
 //! still in hand, so the caller can ack it (else Slack redelivers it forever) and skip it.
 //! Nothing here is shared with the emulator: they meet only on the wire.
 
+use super::web::Page;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -403,14 +404,47 @@ pub struct MessagePage {
     pub response_metadata: ResponseMetadata,
 }
 
+impl Page for MessagePage {
+    type Item = Message;
+    fn items(self) -> Vec<Message> {
+        self.messages
+    }
+    /// History says `has_more: false` on its last page, whatever the cursor.
+    fn next_cursor(&self) -> &str {
+        if self.has_more {
+            &self.response_metadata.next_cursor
+        } else {
+            ""
+        }
+    }
+}
+
+/// A channel as the listings, conversations.info, .create and .open describe it. Its id
+/// is required: a channel recorded as `""` would send every later step nowhere.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
-#[serde(default)]
 pub struct Channel {
     pub id: String,
+    #[serde(default)]
     pub name: String,
+    #[serde(default)]
     pub is_member: bool,
+    #[serde(default)]
     pub is_archived: bool,
+    #[serde(default)]
     pub is_private: bool,
+    #[serde(default)]
+    pub creator: Option<String>,
+    #[serde(default)]
+    pub topic: ChannelText,
+    #[serde(default)]
+    pub purpose: ChannelText,
+}
+
+/// A channel's topic or purpose.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ChannelText {
+    pub value: String,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -420,14 +454,29 @@ pub struct ChannelPage {
     pub response_metadata: ResponseMetadata,
 }
 
+impl Page for ChannelPage {
+    type Item = Channel;
+    fn items(self) -> Vec<Channel> {
+        self.channels
+    }
+    fn next_cursor(&self) -> &str {
+        &self.response_metadata.next_cursor
+    }
+}
+
+/// A user. The id is required; the rest Slack may leave out.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
-#[serde(default)]
 pub struct User {
     pub id: String,
+    #[serde(default)]
     pub name: String,
+    #[serde(default)]
     pub real_name: Option<String>,
+    #[serde(default)]
     pub is_bot: bool,
+    #[serde(default)]
     pub tz: Option<String>,
+    #[serde(default)]
     pub profile: Profile,
 }
 
@@ -437,6 +486,116 @@ pub struct Profile {
     pub display_name: Option<String>,
     pub real_name: Option<String>,
     pub title: Option<String>,
+}
+
+/// An answer whose only news is `ok: true` (invites, reactions, topics, archives, …).
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct Ack {}
+
+/// conversations.create, conversations.info and conversations.open.
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct ChannelAnswer {
+    pub channel: Channel,
+}
+
+/// chat.postMessage: where the post landed.
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct Posted {
+    pub channel: String,
+    pub ts: String,
+}
+
+/// chat.getPermalink.
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct Permalink {
+    pub permalink: String,
+}
+
+/// bookmarks.list.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct Bookmarks {
+    pub bookmarks: Vec<Bookmark>,
+}
+
+/// A bookmark; folders and some other kinds have no link.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct Bookmark {
+    pub link: Option<String>,
+}
+
+/// What the outbox looks for in a swarmdeck post's metadata payload, to tell whether a
+/// post is there already: the action step that made it, its case, and its note.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub(crate) struct PostMark {
+    pub action: Option<String>,
+    pub case: Option<String>,
+    pub note: Option<String>,
+}
+
+impl Message {
+    /// The mark of a post swarmdeck made; `None` for anyone else's message, or a payload
+    /// that does not read as one.
+    pub(crate) fn swarmdeck_mark(&self) -> Option<PostMark> {
+        let meta = self
+            .metadata
+            .as_ref()
+            .filter(|m| m.event_type.starts_with("swarmdeck_"))?;
+        PostMark::deserialize(&meta.event_payload).ok()
+    }
+}
+
+/// users.info.
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct UserInfo {
+    pub user: User,
+}
+
+/// A page of users.list.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct UserPage {
+    pub members: Vec<User>,
+    pub response_metadata: ResponseMetadata,
+}
+
+impl Page for UserPage {
+    type Item = User;
+    fn items(self) -> Vec<User> {
+        self.members
+    }
+    fn next_cursor(&self) -> &str {
+        &self.response_metadata.next_cursor
+    }
+}
+
+/// users.getPresence: `active` or `away`.
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct Presence {
+    pub presence: String,
+}
+
+/// usergroups.list.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct UserGroups {
+    pub usergroups: Vec<UserGroup>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub(crate) struct UserGroup {
+    pub id: String,
+    #[serde(default)]
+    pub handle: String,
+}
+
+/// usergroups.users.list: the members' ids.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct GroupMembers {
+    pub users: Vec<String>,
 }
 
 #[cfg(test)]
@@ -582,5 +741,68 @@ mod tests {
             panic!()
         };
         assert_eq!(m.metadata.unwrap().event_payload["expert"], "U2");
+    }
+
+    #[test]
+    fn answers_missing_what_is_required_do_not_decode() {
+        // A created channel with no id would send every later step nowhere.
+        assert!(
+            serde_json::from_str::<ChannelAnswer>(r#"{"ok":true,"channel":{"name":"x"}}"#).is_err()
+        );
+        assert!(serde_json::from_str::<ChannelAnswer>(r#"{"ok":true}"#).is_err());
+        assert!(serde_json::from_str::<Permalink>(r#"{"ok":true}"#).is_err());
+        assert!(serde_json::from_str::<Posted>(r#"{"ok":true,"channel":"C1"}"#).is_err());
+        assert!(serde_json::from_str::<UserInfo>(r#"{"ok":true,"user":{"name":"x"}}"#).is_err());
+        assert!(serde_json::from_str::<Presence>(r#"{"ok":true}"#).is_err());
+        assert!(serde_json::from_str::<UserGroups>(r#"{"usergroups":[{"handle":"x"}]}"#).is_err());
+        // What may be absent defaults.
+        let info: ChannelAnswer = serde_json::from_str(
+            r#"{"ok":true,"channel":{"id":"C1","creator":"U1","purpose":{"value":"p","creator":"U1"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                info.channel.id.as_str(),
+                info.channel.purpose.value.as_str(),
+                info.channel.topic.value.as_str()
+            ),
+            ("C1", "p", "")
+        );
+        assert!(
+            serde_json::from_str::<Bookmarks>(r#"{"ok":true}"#)
+                .unwrap()
+                .bookmarks
+                .is_empty()
+        );
+        assert!(serde_json::from_str::<Ack>(r#"{"ok":true,"channel":{"id":"C1"}}"#).is_ok());
+    }
+
+    #[test]
+    fn swarmdecks_own_posts_carry_a_mark_and_others_do_not() {
+        let page: MessagePage = serde_json::from_str(
+            r#"{"messages":[
+                {"ts":"1.0","metadata":{"event_type":"swarmdeck_note","event_payload":{"case":"27343","note":"summary","action":"a1/3"}}},
+                {"ts":"2.0","metadata":{"event_type":"other_app","event_payload":{"action":"a1/3"}}},
+                {"ts":"3.0","metadata":{"event_type":"swarmdeck_assigned","event_payload":{"case":12}}},
+                {"ts":"4.0"}
+            ],"has_more":true,"response_metadata":{"next_cursor":"n"}}"#,
+        )
+        .unwrap();
+        assert_eq!(page.next_cursor(), "n");
+        let marks: Vec<Option<PostMark>> =
+            page.items().iter().map(Message::swarmdeck_mark).collect();
+        assert_eq!(
+            marks[0],
+            Some(PostMark {
+                action: Some("a1/3".into()),
+                case: Some("27343".into()),
+                note: Some("summary".into()),
+            })
+        );
+        assert_eq!(
+            marks[1..],
+            [None, None, None],
+            "another app's, a payload that is not ours, none"
+        );
     }
 }
