@@ -3,7 +3,7 @@
 
 use crate::config::Settings;
 use crate::domain::{Desk, Input, Ts};
-use crate::slack::{self, Connected, Identity, Incoming, Resume, translate::Translator, wire};
+use crate::slack::{self, Connected, Identity, Incoming, Resume, translate::Translator};
 use crate::store::{Indexed, Store, Write, Writer};
 use color_eyre::eyre::{Result, WrapErr};
 
@@ -98,9 +98,9 @@ pub fn restore(
     let started = std::time::Instant::now();
     let mut inputs = Vec::new();
     let mut unreadable = 0;
-    let events = store.each_event(|json| match serde_json::from_str::<wire::Event>(json) {
-        Ok(event) => inputs.extend(translator.translate(&event)),
-        Err(_) => unreadable += 1,
+    let events = store.each_event(|json| match slack::record::stored(json) {
+        Some(event) => inputs.extend(translator.translate(&event)),
+        None => unreadable += 1,
     })?;
     if unreadable > 0 {
         tracing::warn!(
@@ -241,22 +241,8 @@ pub fn record_covered(writer: &Writer, through_us: i64) {
 /// Keeps an event the client delivered: the event as received, and its id for the
 /// dedupe window.
 pub fn record(writer: &Writer, incoming: &Incoming) {
-    if let Some(record) = crate::store::record::record(&incoming.event) {
-        writer.send(record);
-    }
-    if let Some(id) = &incoming.event_id {
-        writer.send(Write::SeenEvent {
-            event_id: id.clone(),
-            at: chrono::Utc::now().timestamp(),
-        });
-    }
-    if let wire::Event::ChannelCreated { channel } | wire::Event::ChannelRename { channel } =
-        &incoming.event
-    {
-        writer.send(Write::Channel {
-            id: channel.id.clone(),
-            name: channel.name.clone(),
-        });
+    for row in slack::record::rows(incoming, chrono::Utc::now().timestamp()) {
+        writer.send(row);
     }
 }
 
@@ -318,11 +304,11 @@ mod tests {
     use super::*;
 
     fn message(channel: &str, ts: &str) -> Write {
-        let event: wire::Event = serde_json::from_value(serde_json::json!({
+        let event: slack::wire::Event = serde_json::from_value(serde_json::json!({
             "type": "message", "channel": channel, "user": "U0REQ00001", "ts": ts, "text": "hi"
         }))
         .unwrap();
-        crate::store::record::record(&event).unwrap()
+        slack::record::record(&event).unwrap()
     }
 
     #[test]

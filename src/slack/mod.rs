@@ -8,6 +8,7 @@
 pub mod actions;
 mod backoff;
 mod gapfill;
+pub mod record;
 mod seen;
 pub mod socket;
 pub mod translate;
