@@ -1,21 +1,218 @@
-//! What the dashboard and `tail` both start with: the store, the desk it restores, a
-//! connected Slack client, and the one place that records what the client delivers.
+//! What the dashboard and `tail` both own: the store, the desk it restores, and the one
+//! path from what the Slack client delivers to the desk (record, translate, apply,
+//! follow). Built from the store before the network is up; Slack joins it later.
 
 use crate::config::Settings;
-use crate::domain::{Desk, Input, Ts};
-use crate::slack::{self, Connected, Identity, Incoming, Resume, translate::Translator, wire};
+use crate::domain::{Desk, Input, Lifecycle, LifecycleKind, Ts};
+use crate::slack::{
+    self, Connected, Identity, Incoming, Resume, SlackConfig, record, translate::Translator, wire,
+};
 use crate::store::{Indexed, Store, Write, Writer};
 use color_eyre::eyre::{Result, WrapErr};
+use std::sync::Arc;
 
+/// The desk and everything that feeds it.
 pub struct Session {
-    pub connected: Connected,
-    pub translator: Translator,
+    settings: Arc<Settings>,
     pub desk: Desk,
+    /// Who the bot is: as the store remembers it until Slack says.
+    pub(crate) identity: Option<Identity>,
+    /// `None` only before the first connection ever (nothing to translate yet).
+    translator: Option<Translator>,
+    pub(crate) store: Option<Stored>,
+    /// The client's followed threads, once connected.
+    threads: Option<Box<dyn Follow>>,
     /// Configured pod channels the bot is not in.
-    pub missing: Vec<String>,
-    pub store: Option<Stored>,
-    /// What the stored history held (with `Replay::Events`).
-    pub lifecycle: Vec<crate::domain::Lifecycle>,
+    pub(crate) missing: Vec<String>,
+    /// Where a previous run left off, for the connection to resume from.
+    resume: Resume,
+    /// With `Replay::Events`, what the stored history held (see [`Session::take_backlog`]).
+    backlog: Vec<Lifecycle>,
+}
+
+/// The threads the gap fill re-reads after a gap: the client's [`slack::Threads`]. A
+/// seam, so that what a session follows can be checked without a connection.
+trait Follow: Send {
+    fn follow(&self, channel: &str, thread_ts: &str);
+    fn unfollow(&self, channel: &str, thread_ts: &str);
+}
+
+impl Follow for slack::Threads {
+    fn follow(&self, channel: &str, thread_ts: &str) {
+        slack::Threads::follow(self, channel, thread_ts)
+    }
+
+    fn unfollow(&self, channel: &str, thread_ts: &str) {
+        slack::Threads::unfollow(self, channel, thread_ts)
+    }
+}
+
+impl Session {
+    /// Opens the store and rebuilds the desk from it; with no store, or one never
+    /// connected, the desk starts empty and the first connection fills it.
+    pub fn restore(settings: Arc<Settings>, now: Ts, replay: Replay) -> Session {
+        let store = Stored::open(&settings);
+        Session::from_store(settings, store, now, replay)
+    }
+
+    /// [`Session::restore`] on a store opened already (or none: nothing is kept).
+    pub fn from_store(
+        settings: Arc<Settings>,
+        store: Option<Stored>,
+        now: Ts,
+        replay: Replay,
+    ) -> Session {
+        let restored = store.as_ref().and_then(|s| {
+            restore(&settings, &s.store, now, replay).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "could not read the store; starting from Slack");
+                None
+            })
+        });
+        let mut session = Session {
+            desk: Desk::new(settings.desk(), Vec::new()),
+            settings,
+            identity: None,
+            translator: None,
+            store,
+            threads: None,
+            missing: Vec::new(),
+            resume: Resume::default(),
+            backlog: Vec::new(),
+        };
+        if let Some(r) = restored {
+            session.desk = r.desk;
+            session.identity = Some(r.identity);
+            session.translator = Some(r.translator);
+            session.missing = r.missing;
+            session.resume = r.resume;
+            session.backlog = r.lifecycle;
+        }
+        session
+    }
+
+    /// The Slack client's settings, resuming where the store left off.
+    pub(crate) fn slack_config(&self) -> Result<SlackConfig> {
+        let mut config = self.settings.slack()?;
+        config.resume = self.resume.clone();
+        Ok(config)
+    }
+
+    /// Connects (waiting for Slack, so that a bad token is said plainly) and takes the
+    /// connection in; the caller listens to its updates.
+    pub(crate) async fn connect(&mut self) -> Result<Connected> {
+        let connected = slack::connect(self.slack_config()?)
+            .await
+            .wrap_err_with(|| format!("could not connect to Slack at {}", self.settings.api_url))?;
+        self.on_connected(&connected, Ts::from_datetime(chrono::Utc::now()));
+        Ok(connected)
+    }
+
+    /// What the stored history held, once (with `Replay::Events`): for a consumer to put
+    /// out those it has not yet, before anything live.
+    pub(crate) fn take_backlog(&mut self) -> Vec<Lifecycle> {
+        std::mem::take(&mut self.backlog)
+    }
+
+    /// Slack is up: keep who and where we are, add the pods found since, name the
+    /// channels, and follow every open swarm's thread for the gap fill.
+    pub fn on_connected(&mut self, connected: &Connected, now: Ts) {
+        if let Some(s) = &self.store {
+            remember_connection(&s.writer, connected);
+        }
+        let channels: Vec<(String, String)> = connected
+            .channels
+            .iter()
+            .map(|c| slack::translate::channel_name(&c.id, &c.name))
+            .collect();
+        self.joined(
+            &connected.identity,
+            channels,
+            Box::new(connected.threads.clone()),
+            now,
+        );
+    }
+
+    /// [`Session::on_connected`] past what only a live client has.
+    fn joined(
+        &mut self,
+        identity: &Identity,
+        channels: Vec<(String, String)>,
+        threads: Box<dyn Follow>,
+        now: Ts,
+    ) {
+        let (pods, missing) = self.settings.pods(&channels);
+        for channel in &missing {
+            tracing::warn!(channel, "a configured pod channel the bot is not in");
+        }
+        for pod in pods {
+            self.desk.add_pod(pod);
+        }
+        for (id, name) in channels {
+            self.desk.apply(Input::ChannelNamed { id, name }, now);
+        }
+        self.missing = missing;
+        self.translator = Some(Translator::new(identity));
+        self.identity = Some(identity.clone());
+        for s in self.desk.swarms().filter(|s| s.is_open()) {
+            threads.follow(&s.channel, &s.thread_ts.to_string());
+        }
+        self.threads = Some(threads);
+    }
+
+    /// One delivered event: kept in the store, translated, applied to the desk, and its
+    /// swarm's thread followed (opened, reopened) or left (resolved, withdrawn). Returns
+    /// what happened to the swarms, for the caller to ring or print.
+    pub fn ingest(&mut self, incoming: &Incoming, now: Ts) -> Vec<Lifecycle> {
+        if let Some(s) = &self.store {
+            record_at(&s.writer, incoming, now);
+        }
+        let Some(translator) = &self.translator else {
+            // Events come from a connection, and a connection brings the translator.
+            tracing::warn!("an event before any connection was kept but not applied");
+            return Vec::new();
+        };
+        let events = apply(&mut self.desk, translator, &incoming.event, now);
+        if let Some(threads) = &self.threads {
+            follow(threads.as_ref(), &events);
+        }
+        events
+    }
+
+    /// A gap fill finished: history is complete up to `through_us` (see [`Update::Covered`]).
+    ///
+    /// [`Update::Covered`]: slack::Update::Covered
+    pub fn on_covered(&self, through_us: i64) {
+        if let Some(s) = &self.store {
+            record_covered(&s.writer, through_us);
+        }
+    }
+}
+
+/// The one path from a Slack event to the desk: its inputs, applied in order.
+fn apply(desk: &mut Desk, translator: &Translator, event: &wire::Event, now: Ts) -> Vec<Lifecycle> {
+    let mut events = Vec::new();
+    for input in translator.translate(event) {
+        events.extend(desk.apply(input, now));
+    }
+    events
+}
+
+/// Open swarms' threads are followed, so that a gap fill reads their replies even
+/// before the first reply makes them threads; closed ones are left, as every followed
+/// thread costs a history call per gap fill.
+fn follow(threads: &dyn Follow, events: &[Lifecycle]) {
+    for e in events {
+        let ts = e.thread_ts.to_string();
+        match e.kind {
+            LifecycleKind::SwarmOpened { .. } | LifecycleKind::Reopened { .. } => {
+                threads.follow(&e.channel, &ts)
+            }
+            LifecycleKind::Resolved { .. } | LifecycleKind::Withdrawn => {
+                threads.unfollow(&e.channel, &ts)
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The store, read and written.
@@ -52,7 +249,7 @@ pub struct Restored {
     pub events: usize,
     /// With `Replay::Events`, the lifecycle events the stored history holds, for a
     /// consumer to put out those it has not yet (its claims say which).
-    pub lifecycle: Vec<crate::domain::Lifecycle>,
+    pub lifecycle: Vec<Lifecycle>,
 }
 
 /// How the store is replayed into the desk.
@@ -66,6 +263,7 @@ pub enum Replay {
 }
 
 /// Rebuilds the desk from the store: `None` when the store has never been connected.
+/// (Also `report` and `purge`, which need the desk but no session.)
 pub fn restore(
     settings: &Settings,
     store: &Store,
@@ -96,11 +294,19 @@ pub fn restore(
     }
     let translator = Translator::new(&identity);
     let started = std::time::Instant::now();
-    let mut inputs = Vec::new();
     let mut unreadable = 0;
-    let events = store.each_event(|json| match serde_json::from_str::<wire::Event>(json) {
-        Ok(event) => inputs.extend(translator.translate(&event)),
-        Err(_) => unreadable += 1,
+    let mut lifecycle = Vec::new();
+    let mut inputs = Vec::new();
+    let events = store.each_event(|json| {
+        let Some(event) = record::stored(json) else {
+            unreadable += 1;
+            return;
+        };
+        match replay {
+            // Folded in one go below: each thread is derived once, not once per message.
+            Replay::State => inputs.extend(translator.translate(&event)),
+            Replay::Events => lifecycle.extend(apply(&mut desk, &translator, &event, now)),
+        }
     })?;
     if unreadable > 0 {
         tracing::warn!(
@@ -109,14 +315,8 @@ pub fn restore(
         );
     }
     let read = started.elapsed();
-    let mut lifecycle = Vec::new();
-    match replay {
-        Replay::State => desk.restore(inputs, now),
-        Replay::Events => {
-            for input in inputs {
-                lifecycle.extend(desk.apply(input, now));
-            }
-        }
+    if replay == Replay::State {
+        desk.restore(inputs, now);
     }
     let resume = Resume {
         high_water: resume_points(store)?,
@@ -145,56 +345,8 @@ pub fn restore(
     }))
 }
 
-/// Connects, starting from the store when it has been connected before.
-pub async fn open(settings: &Settings, now: Ts, replay: Replay) -> Result<Session> {
-    let store = Stored::open(settings);
-    let restored = match &store {
-        Some(s) => restore(settings, &s.store, now, replay).unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "could not read the store; starting from Slack");
-            None
-        }),
-        None => None,
-    };
-    let mut config = settings.slack()?;
-    if let Some(r) = &restored {
-        config.resume = r.resume.clone();
-    }
-    let connected = slack::connect(config)
-        .await
-        .wrap_err_with(|| format!("could not connect to Slack at {}", settings.api_url))?;
-    if let Some(s) = &store {
-        remember_connection(&s.writer, &connected);
-    }
-    let channels: Vec<(String, String)> = connected
-        .channels
-        .iter()
-        .map(|c| crate::slack::translate::channel_name(&c.id, &c.name))
-        .collect();
-    let (pods, missing) = settings.pods(&channels);
-    for channel in &missing {
-        tracing::warn!(channel, "a configured pod channel the bot is not in");
-    }
-    let (mut desk, lifecycle) = match restored {
-        Some(r) => (r.desk, r.lifecycle),
-        None => (Desk::new(settings.desk(), Vec::new()), Vec::new()),
-    };
-    for pod in pods {
-        desk.add_pod(pod);
-    }
-    for (id, name) in channels {
-        desk.apply(Input::ChannelNamed { id, name }, now);
-    }
-    Ok(Session {
-        translator: Translator::new(&connected.identity),
-        connected,
-        desk,
-        missing,
-        store,
-        lifecycle,
-    })
-}
-
 /// Keeps who the bot is and which channels it is in, so a restart knows its pods offline.
+/// (`pub` for the dashboard until it moves to [`Session::on_connected`].)
 pub fn remember_connection(writer: &Writer, connected: &Connected) {
     if let Ok(identity) = serde_json::to_string(&connected.identity) {
         writer.send(Write::Meta {
@@ -231,6 +383,7 @@ fn resume_points(store: &Store) -> Result<std::collections::HashMap<String, i64>
 
 /// Keeps how far history is complete (see [`resume_points`]): written after the
 /// events that made it so, through the same writer, so it is never ahead of them.
+/// (`pub` for the dashboard until it moves to [`Session::on_covered`].)
 pub fn record_covered(writer: &Writer, through_us: i64) {
     writer.send(Write::Meta {
         key: COVERED.into(),
@@ -239,24 +392,14 @@ pub fn record_covered(writer: &Writer, through_us: i64) {
 }
 
 /// Keeps an event the client delivered: the event as received, and its id for the
-/// dedupe window.
+/// dedupe window. (The dashboard moves to [`Session::ingest`]; then this goes.)
 pub fn record(writer: &Writer, incoming: &Incoming) {
-    if let Some(record) = crate::store::record::record(&incoming.event) {
-        writer.send(record);
-    }
-    if let Some(id) = &incoming.event_id {
-        writer.send(Write::SeenEvent {
-            event_id: id.clone(),
-            at: chrono::Utc::now().timestamp(),
-        });
-    }
-    if let wire::Event::ChannelCreated { channel } | wire::Event::ChannelRename { channel } =
-        &incoming.event
-    {
-        writer.send(Write::Channel {
-            id: channel.id.clone(),
-            name: channel.name.clone(),
-        });
+    record_at(writer, incoming, Ts::from_datetime(chrono::Utc::now()));
+}
+
+fn record_at(writer: &Writer, incoming: &Incoming, now: Ts) {
+    for row in record::rows(incoming, now.secs()) {
+        writer.send(row);
     }
 }
 
@@ -316,13 +459,256 @@ pub fn purge(settings: &Settings, older: std::time::Duration) -> Result<crate::s
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::slack::Source;
+    use serde_json::{Value, json};
+    use std::sync::Mutex;
+
+    const POD: &str = "C0SWARMAPI";
+    const BOT: &str = "U0SWARMBOT";
+
+    /// What a session asked the gap fill to follow, in order: (channel, thread, on).
+    #[derive(Clone, Default)]
+    struct Followed(Arc<Mutex<Vec<(String, String, bool)>>>);
+
+    impl Follow for Followed {
+        fn follow(&self, channel: &str, thread_ts: &str) {
+            self.0
+                .lock()
+                .unwrap()
+                .push((channel.into(), thread_ts.into(), true));
+        }
+        fn unfollow(&self, channel: &str, thread_ts: &str) {
+            self.0
+                .lock()
+                .unwrap()
+                .push((channel.into(), thread_ts.into(), false));
+        }
+    }
+
+    impl Followed {
+        fn log(&self) -> Vec<(String, String, bool)> {
+            self.0.lock().unwrap().clone()
+        }
+    }
+
+    fn temp_dir(name: &str) -> std::path::PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("swarmdeck-session-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn identity() -> Identity {
+        Identity {
+            bot_user_id: BOT.into(),
+            bot_id: Some("B0SWARMBOT".into()),
+            team: "Acme".into(),
+            team_id: "T0ACME".into(),
+            url: "https://acme.slack.com/".into(),
+        }
+    }
+
+    /// A session on the store in `dir` (`None`: no store), connected to a workspace
+    /// whose one pod is `swarm-api`.
+    fn connected(dir: Option<&std::path::Path>, replay: Replay) -> (Session, Followed) {
+        let settings = Settings::demo(
+            "http://127.0.0.1:9/api/",
+            dir.map_or_else(|| temp_dir("none"), |d| d.to_path_buf()),
+        );
+        let store = dir.and_then(|_| Stored::open(&settings));
+        let mut session = Session::from_store(Arc::new(settings), store, now(), replay);
+        let followed = join(&mut session);
+        (session, followed)
+    }
+
+    /// Connects a session to the workspace, as far as a test can.
+    fn join(session: &mut Session) -> Followed {
+        let followed = Followed::default();
+        session.joined(
+            &identity(),
+            vec![(POD.into(), "swarm-api".into())],
+            Box::new(followed.clone()),
+            now(),
+        );
+        followed
+    }
+
+    fn now() -> Ts {
+        Ts::from_secs(1_700_000_600)
+    }
+
+    fn incoming(event: Value, event_id: Option<&str>) -> Incoming {
+        Incoming {
+            event: serde_json::from_value(event).unwrap(),
+            event_id: event_id.map(str::to_string),
+            source: Source::Live { retry_attempt: 0 },
+            received_at: std::time::Instant::now(),
+        }
+    }
+
+    fn request(ts: &str) -> Incoming {
+        incoming(
+            json!({"type": "message", "channel": POD, "user": "U0REQ00001", "ts": ts,
+                   "text": "*Case number:* 27343\n*Urgency:* Sev 2\n*Subject:* Webhooks delayed"}),
+            Some(&format!("Ev{ts}")),
+        )
+    }
+
+    fn kinds(events: &[Lifecycle]) -> Vec<&str> {
+        events.iter().map(|e| e.kind.name()).collect()
+    }
+
+    #[test]
+    fn a_request_then_a_reply_open_the_swarm_then_reply_and_follow_its_thread() {
+        let (mut session, followed) = connected(None, Replay::State);
+        let opened = session.ingest(&request("1700000000.000100"), now());
+        assert_eq!(kinds(&opened), ["swarm_opened"]);
+        assert_eq!(opened[0].case.as_deref(), Some("27343"));
+        let reply = incoming(
+            json!({"type": "message", "channel": POD, "user": "U0EXP00001", "ts": "1700000060.000100",
+                   "thread_ts": "1700000000.000100", "text": "Looking"}),
+            Some("Ev2"),
+        );
+        let replied = session.ingest(&reply, now());
+        assert!(kinds(&replied).contains(&"reply"), "{:?}", kinds(&replied));
+        assert_eq!(
+            followed.log(),
+            [(POD.to_string(), "1700000000.000100".to_string(), true)],
+            "the open swarm's thread is followed, once"
+        );
+    }
+
+    #[test]
+    fn a_duplicate_is_recorded_once_and_changes_nothing() {
+        let dir = temp_dir("duplicate");
+        let (mut session, _) = connected(Some(&dir), Replay::State);
+        // The writer keeps delivered ids for an hour of wall-clock time: a live request.
+        let now = Ts::from_datetime(chrono::Utc::now());
+        let ts = format!("{}.000100", now.secs() - 10);
+        let first = session.ingest(&request(&ts), now);
+        assert_eq!(kinds(&first), ["swarm_opened"]);
+        // The same message again, as a gap fill reads it: no event id this time.
+        let mut again = request(&ts);
+        again.event_id = None;
+        again.source = Source::GapFill;
+        assert!(session.ingest(&again, now).is_empty());
+        let Some(stored) = &session.store else {
+            panic!("a store")
+        };
+        stored.writer.flush();
+        assert_eq!(stored.store.each_event(|_| {}).unwrap(), 1);
+        assert_eq!(stored.store.seen_events(0).unwrap(), [format!("Ev{ts}")]);
+        drop(session);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_resolved_swarm_is_unfollowed() {
+        let (mut session, followed) = connected(None, Replay::State);
+        session.ingest(&request("1700000000.000100"), now());
+        let resolved = session.ingest(
+            &incoming(
+                json!({"type": "reaction_added", "user": "U0LEAD0001", "reaction": "white_check_mark",
+                       "item": {"type": "message", "channel": POD, "ts": "1700000000.000100"},
+                       "event_ts": "1700000300.000100"}),
+                Some("Ev3"),
+            ),
+            now(),
+        );
+        assert_eq!(kinds(&resolved), ["resolved"]);
+        assert_eq!(
+            followed.log().last(),
+            Some(&(POD.to_string(), "1700000000.000100".to_string(), false))
+        );
+    }
+
+    #[test]
+    fn a_restart_replays_the_store_and_follows_what_is_still_open() {
+        let dir = temp_dir("restart");
+        let (mut first, _) = connected(Some(&dir), Replay::Events);
+        first.ingest(&request("1700000000.000100"), now());
+        first.ingest(&request("1700000100.000100"), now());
+        first.ingest(
+            &incoming(
+                json!({"type": "reaction_added", "user": "U0LEAD0001", "reaction": "white_check_mark",
+                       "item": {"type": "message", "channel": POD, "ts": "1700000100.000100"},
+                       "event_ts": "1700000300.000100"}),
+                None,
+            ),
+            now(),
+        );
+        // Who the bot is and its channels come with a connection; a test has none.
+        let Some(s) = &first.store else {
+            panic!("a store")
+        };
+        s.writer.send(Write::Meta {
+            key: "identity".into(),
+            value: serde_json::to_string(&identity()).unwrap(),
+        });
+        s.writer.send(Write::Channel {
+            id: POD.into(),
+            name: "swarm-api".into(),
+        });
+        s.writer.flush();
+        drop(first);
+
+        let settings = Arc::new(Settings::demo("http://127.0.0.1:9/api/", dir.clone()));
+        let mut tail = Session::restore(settings.clone(), now(), Replay::Events);
+        assert!(tail.identity.is_some(), "known before any connection");
+        assert_eq!(
+            kinds(&tail.take_backlog()),
+            ["swarm_opened", "swarm_opened", "resolved"],
+            "`tail` gets the stored history's events, to claim"
+        );
+        assert!(tail.take_backlog().is_empty(), "once");
+        assert_eq!(tail.slack_config().unwrap().resume.threads.len(), 1);
+        let followed = join(&mut tail);
+        assert_eq!(
+            followed.log(),
+            [(POD.to_string(), "1700000000.000100".to_string(), true)],
+            "only the open swarm is followed"
+        );
+        drop(tail);
+
+        let mut dashboard = Session::restore(settings, now(), Replay::State);
+        assert!(
+            dashboard.take_backlog().is_empty(),
+            "the dashboard restores quietly"
+        );
+        assert_eq!(dashboard.desk.swarms().filter(|s| s.is_open()).count(), 1);
+        drop(dashboard);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn configured_pods_the_bot_is_not_in_are_missing_until_it_is() {
+        let mut settings = Settings::demo("http://127.0.0.1:9/api/", temp_dir("missing"));
+        settings.file = toml::from_str("[[pods]]\nchannel = \"swarm-api\"\n").unwrap();
+        let mut session = Session::from_store(Arc::new(settings), None, now(), Replay::State);
+        session.joined(
+            &identity(),
+            Vec::new(),
+            Box::new(Followed::default()),
+            now(),
+        );
+        assert_eq!(session.missing, ["swarm-api"]);
+        assert!(session.identity.is_some());
+        session.joined(
+            &identity(),
+            vec![(POD.into(), "swarm-api".into())],
+            Box::new(Followed::default()),
+            now(),
+        );
+        assert!(session.missing.is_empty());
+        assert!(session.desk.pod(POD).is_some());
+    }
 
     fn message(channel: &str, ts: &str) -> Write {
         let event: wire::Event = serde_json::from_value(serde_json::json!({
             "type": "message", "channel": channel, "user": "U0REQ00001", "ts": ts, "text": "hi"
         }))
         .unwrap();
-        crate::store::record::record(&event).unwrap()
+        record::record(&event).unwrap()
     }
 
     #[test]

@@ -4,14 +4,15 @@
 
 use crate::config::Settings;
 use crate::domain::{Lifecycle, LifecycleKind, Ts};
-use crate::session::Replay;
+use crate::session::{Replay, Session};
 use crate::shutdown_signal;
-use crate::slack::{self, Update};
+use crate::slack::Update;
 use crate::store::Store;
 use chrono::{SecondsFormat, Utc};
 use color_eyre::eyre::Result;
 use serde_json::{Value, json};
 use std::io::Write;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub struct TailOptions {
@@ -23,7 +24,8 @@ pub struct TailOptions {
 
 pub async fn run(settings: Settings, options: TailOptions) -> Result<()> {
     let store = Store::open(&settings.data_dir)?;
-    let session = crate::session::open(&settings, now(), Replay::Events).await?;
+    let mut session = Session::restore(Arc::new(settings), now(), Replay::Events);
+    let mut connected = session.connect().await?;
     for channel in &session.missing {
         eprintln!(
             "warning: the bot is not in the pod channel {channel}; type /invite @swarmdeck there"
@@ -32,11 +34,8 @@ pub async fn run(settings: Settings, options: TailOptions) -> Result<()> {
     if session.desk.pods().next().is_none() {
         eprintln!("warning: no pod channels: invite the bot to the pods' swarm channels");
     }
-    let writer = session.store.map(|s| s.writer);
-    let (mut connected, translator, mut desk) =
-        (session.connected, session.translator, session.desk);
     // What the store held comes first; the claims skip what was printed before.
-    let mut backlog = Some(session.lifecycle);
+    let mut backlog = Some(session.take_backlog());
     let mut out = std::io::stdout().lock();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let shutdown = shutdown_signal();
@@ -47,20 +46,9 @@ pub async fn run(settings: Settings, options: TailOptions) -> Result<()> {
         } else {
             tokio::select! {
                 update = connected.updates.recv() => match update {
-                    Some(Update::Event(incoming)) => {
-                        if let Some(w) = &writer {
-                            crate::session::record(w, &incoming);
-                        }
-                        let mut events = Vec::new();
-                        for input in translator.translate(&incoming.event) {
-                            events.extend(desk.apply(input, now()));
-                        }
-                        events
-                    }
+                    Some(Update::Event(incoming)) => session.ingest(&incoming, now()),
                     Some(Update::Covered { through_us }) => {
-                        if let Some(w) = &writer {
-                            crate::session::record_covered(w, through_us);
-                        }
+                        session.on_covered(through_us);
                         continue;
                     }
                     Some(Update::Status(status)) => {
@@ -72,12 +60,11 @@ pub async fn run(settings: Settings, options: TailOptions) -> Result<()> {
                     }
                     None => color_eyre::eyre::bail!("the Slack client stopped"),
                 },
-                _ = tick.tick() => desk.tick(now()),
+                _ = tick.tick() => session.desk.tick(now()),
                 _ = &mut shutdown => return Ok(()),
             }
         };
         for e in events {
-            follow(&connected.threads, &e);
             if !store.claim(&options.consumer, &e.key, e.at.secs())? {
                 continue;
             }
@@ -93,21 +80,6 @@ pub async fn run(settings: Settings, options: TailOptions) -> Result<()> {
                 Err(e) => return Err(e.into()),
             }
         }
-    }
-}
-
-/// Open swarms' threads are followed, so that a gap fill reads their replies even
-/// before the first reply makes them threads.
-fn follow(threads: &slack::Threads, e: &Lifecycle) {
-    let ts = e.thread_ts.to_string();
-    match e.kind {
-        LifecycleKind::SwarmOpened { .. } | LifecycleKind::Reopened { .. } => {
-            threads.follow(&e.channel, &ts)
-        }
-        LifecycleKind::Resolved { .. } | LifecycleKind::Withdrawn => {
-            threads.unfollow(&e.channel, &ts)
-        }
-        _ => {}
     }
 }
 

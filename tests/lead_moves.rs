@@ -9,11 +9,12 @@ use common::*;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use swarmdeck::config::Settings;
 use swarmdeck::domain::moves::{Action, Mover, Promotion};
-use swarmdeck::domain::{Desk, Pod, Status, Swarm, Ts};
+use swarmdeck::domain::{Status, Swarm, Ts};
 use swarmdeck::emulator::EmulatorConfig;
+use swarmdeck::session::{Replay, Session};
 use swarmdeck::slack::actions::{ActionState, ActionUpdate, Outbox, OutboxConfig};
-use swarmdeck::slack::translate::Translator;
 use swarmdeck::slack::{self, SlackConfig, Token, Update};
 use tokio::sync::{mpsc, watch};
 
@@ -22,11 +23,11 @@ const LEAD: &str = "U0LEAD0001";
 const EXPERT: &str = "U0EXP00001";
 const REQUESTER: &str = "U0REQ00001";
 
-/// An emulator, a connected client feeding a desk, and an outbox: the dashboard's
-/// plumbing without the terminal.
+/// An emulator, a connected client feeding a session (no store), and an outbox: the
+/// dashboard's plumbing without the terminal.
 struct Rig {
     emu: Emu,
-    desk: Arc<Mutex<Desk>>,
+    session: Arc<Mutex<Session>>,
     outbox: Outbox,
     updates: mpsc::UnboundedReceiver<ActionUpdate>,
     online: watch::Receiver<bool>,
@@ -50,14 +51,11 @@ impl Rig {
         config.socket.backoff.base = Duration::from_millis(200);
         config.initial_lookback = Duration::from_secs(60);
         let connected = slack::connect(config).await.expect("connects");
-        let pods: Vec<Pod> = connected
-            .channels
-            .iter()
-            .filter(|c| c.name.starts_with("swarm-"))
-            .map(|c| Pod::discovered(&c.id, &c.name))
-            .collect();
-        let desk = Arc::new(Mutex::new(Desk::new(Default::default(), pods)));
-        let translator = Translator::new(&connected.identity);
+        // No pods configured: the bot's channels (the seeded swarm channels) are the pods.
+        let settings = Settings::demo(&emu.running.api_url(), std::env::temp_dir());
+        let mut session = Session::from_store(Arc::new(settings), None, now(), Replay::State);
+        session.on_connected(&connected, now());
+        let session = Arc::new(Mutex::new(session));
         let (online_tx, online) = watch::channel(false);
         let (report, updates) = mpsc::unbounded_channel();
         let outbox = Outbox::spawn(
@@ -66,7 +64,7 @@ impl Rig {
             online.clone(),
             report,
         );
-        let pump_desk = desk.clone();
+        let pump = session.clone();
         let mut stream = connected.updates;
         tokio::spawn(async move {
             while let Some(update) = stream.recv().await {
@@ -75,10 +73,7 @@ impl Rig {
                         let _ = online_tx.send(s.connected > 0);
                     }
                     Update::Event(incoming) => {
-                        let mut desk = pump_desk.lock().unwrap();
-                        for input in translator.translate(&incoming.event) {
-                            desk.apply(input, now());
-                        }
+                        pump.lock().unwrap().ingest(&incoming, now());
                     }
                     Update::Covered { .. } => {}
                 }
@@ -86,7 +81,7 @@ impl Rig {
         });
         let mut rig = Rig {
             emu,
-            desk,
+            session,
             outbox,
             updates,
             online,
@@ -120,13 +115,20 @@ impl Rig {
     async fn wait_swarm(&self, ts: Ts, ok: impl Fn(&Swarm) -> bool) -> Swarm {
         let deadline = tokio::time::Instant::now() + DEADLINE;
         loop {
-            if let Some(s) = self.desk.lock().unwrap().swarm(POD, ts).filter(|s| ok(s)) {
+            if let Some(s) = self
+                .session
+                .lock()
+                .unwrap()
+                .desk
+                .swarm(POD, ts)
+                .filter(|s| ok(s))
+            {
                 return s.clone();
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
                 "swarm {ts} never got there: {:?}",
-                self.desk.lock().unwrap().swarm(POD, ts)
+                self.session.lock().unwrap().desk.swarm(POD, ts)
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -301,7 +303,7 @@ async fn promotion_creates_the_channel_invites_sets_links_and_posts_once() {
     let swarm = rig
         .wait_swarm(swarm.thread_ts, |s| !s.experts.is_empty())
         .await;
-    let plan = Promotion::proposed(&rig.desk.lock().unwrap(), &swarm);
+    let plan = Promotion::proposed(&rig.session.lock().unwrap().desk, &swarm);
     assert_eq!(plan.channel_name, "support-api-sev1-27343");
     let before = rig.calls().await.len();
     let promote = rig.mover().promote(&swarm, &plan);
@@ -380,7 +382,7 @@ async fn promotion_creates_the_channel_invites_sets_links_and_posts_once() {
 async fn a_private_promotion_makes_a_private_channel() {
     let mut rig = Rig::start(1.0).await;
     let swarm = rig.request("27400", "Sev 2", "Legal hold on export").await;
-    let mut plan = Promotion::proposed(&rig.desk.lock().unwrap(), &swarm);
+    let mut plan = Promotion::proposed(&rig.session.lock().unwrap().desk, &swarm);
     plan.private = true;
     let promote = rig.mover().promote(&swarm, &plan);
     assert_eq!(rig.run(promote).await.last(), Some(&ActionState::Done));
@@ -411,7 +413,7 @@ async fn a_taken_name_that_is_this_swarms_own_channel_is_reused() {
         .await;
 
     let before = rig.calls().await.len();
-    let plan = Promotion::proposed(&rig.desk.lock().unwrap(), &swarm);
+    let plan = Promotion::proposed(&rig.session.lock().unwrap().desk, &swarm);
     let promote = rig.mover().promote(&swarm, &plan);
     assert_eq!(rig.run(promote).await.last(), Some(&ActionState::Done));
     let calls = rig.calls_after(before).await;
@@ -444,7 +446,7 @@ async fn a_taken_name_that_is_not_ours_gets_a_suffix() {
     let swarm = rig.request("27600", "Sev 1", "Webhook storm").await;
     rig.existing_channel("support-api-sev1-27600", "Last year's outage review")
         .await;
-    let plan = Promotion::proposed(&rig.desk.lock().unwrap(), &swarm);
+    let plan = Promotion::proposed(&rig.session.lock().unwrap().desk, &swarm);
     let promote = rig.mover().promote(&swarm, &plan);
     assert_eq!(rig.run(promote).await.last(), Some(&ActionState::Done));
     let ours = rig.emu.channel_state("support-api-sev1-27600-2").await;
@@ -477,7 +479,7 @@ async fn a_429_and_a_5xx_mid_promotion_resume_without_repeating_a_step() {
         assert_eq!(status, 200, "{body}");
     }
     let before = rig.calls().await.len();
-    let plan = Promotion::proposed(&rig.desk.lock().unwrap(), &swarm);
+    let plan = Promotion::proposed(&rig.session.lock().unwrap().desk, &swarm);
     let promote = rig.mover().promote(&swarm, &plan);
     let states = rig.run(promote).await;
     assert_eq!(states.last(), Some(&ActionState::Done), "{states:?}");
@@ -545,7 +547,7 @@ async fn a_post_that_landed_before_its_failure_is_not_repeated() {
 async fn resolve_a_promoted_swarm_then_reopen_it() {
     let mut rig = Rig::start(1.0).await;
     let swarm = rig.request("27800", "Sev 1", "Login loop").await;
-    let plan = Promotion::proposed(&rig.desk.lock().unwrap(), &swarm);
+    let plan = Promotion::proposed(&rig.session.lock().unwrap().desk, &swarm);
     let promote = rig.mover().promote(&swarm, &plan);
     assert_eq!(rig.run(promote).await.last(), Some(&ActionState::Done));
     let swarm = rig
@@ -655,8 +657,8 @@ async fn handoff_goes_to_a_channel_or_to_a_person() {
     rig.request("28000", "Sev 1", "Outage").await;
     rig.request("28001", "Sev 3", "Question").await;
     let text = {
-        let desk = rig.desk.lock().unwrap();
-        swarmdeck::domain::moves::handoff_text(&desk, Some(LEAD), now())
+        let session = rig.session.lock().unwrap();
+        swarmdeck::domain::moves::handoff_text(&session.desk, Some(LEAD), now())
     };
     let to_channel = rig
         .mover()

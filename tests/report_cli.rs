@@ -4,8 +4,9 @@
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use swarmdeck::slack::record::record;
 use swarmdeck::slack::wire::Event;
-use swarmdeck::store::{Write, Writer, record::record};
+use swarmdeck::store::{Write, Writer};
 
 const API: &str = "C0SWARMAPI";
 const BILLING: &str = "C0SWARMBIL";

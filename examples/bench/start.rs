@@ -16,8 +16,9 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use serde_json::json;
 use swarmdeck::domain::Desk;
+use swarmdeck::slack::record::record;
 use swarmdeck::slack::wire::Event;
-use swarmdeck::store::{Write, Writer, record::record};
+use swarmdeck::store::{Write, Writer};
 
 pub const SWARMS: usize = 10_000;
 

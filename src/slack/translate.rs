@@ -153,13 +153,24 @@ impl Translator {
     }
 }
 
-/// A person's name as Slack shows it: display name, else real name, else handle.
+/// Who wrote a message event (an edit's author is on the message inside it), for names
+/// to be asked of Slack: the user id, as Slack sent it.
+pub fn author(event: &Event) -> Option<&str> {
+    let Event::Message(m) = event else {
+        return None;
+    };
+    m.user
+        .as_deref()
+        .or_else(|| m.message.as_deref().and_then(|inner| inner.user.as_deref()))
+}
+
 /// A channel's id and name as the desk may show it (Slack restricts channel names, but
 /// anything that reaches a cell goes through the sanitiser).
 pub fn channel_name(id: &str, name: &str) -> (String, String) {
     (id.to_string(), sanitize(name, 80))
 }
 
+/// A person's name as Slack shows it: display name, else real name, else handle.
 pub fn display_name(user: &wire::User) -> String {
     let name = [
         user.profile.display_name.as_deref(),
@@ -427,5 +438,28 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(t.message(&forged, "C1").unwrap().marker, None);
+    }
+
+    #[test]
+    fn a_message_and_an_edit_name_their_author() {
+        let event = |v: Value| -> Event { serde_json::from_value(v).unwrap() };
+        let posted = event(
+            json!({"type": "message", "channel": "C1", "user": "U7", "ts": "1.1", "text": "x"}),
+        );
+        assert_eq!(author(&posted), Some("U7"));
+        let edited = event(
+            json!({"type": "message", "subtype": "message_changed", "channel": "C1", "ts": "2.0",
+            "message": {"user": "U8", "ts": "1.1", "text": "y"}}),
+        );
+        assert_eq!(author(&edited), Some("U8"));
+        let reaction = event(
+            json!({"type": "reaction_added", "user": "U7", "reaction": "eyes",
+            "item": {"type": "message", "channel": "C1", "ts": "1.1"}}),
+        );
+        assert_eq!(
+            author(&reaction),
+            None,
+            "only messages have authors to name"
+        );
     }
 }

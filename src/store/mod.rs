@@ -13,7 +13,6 @@
 //! own connection; a busy timeout lets a dashboard and a `tail` share one store.
 //! The store holds customers' words: its folder is 0700 and its files 0600.
 
-pub mod record;
 pub mod writer;
 
 pub use writer::{Indexed, Write, Writer};

@@ -1,17 +1,44 @@
 //! Which Slack events the store keeps, and under which key: a message by its channel,
 //! ts and edit (a copy from history and the live one are the same record), a deletion
 //! once, a reaction change by who, what and when. The JSON is the event as received,
-//! before sanitising (the sanitiser runs again on replay).
+//! before sanitising (the sanitiser runs again on replay). It sits beside `translate`
+//! because both read Slack's wire types; the store gets plain rows and knows no Slack.
 
-use super::Write;
-use crate::slack::wire::{Event, Message};
+use super::Incoming;
+use super::wire::{Event, Message};
+use crate::store::Write;
+
+/// The rows to keep for a delivery: the event (if the desk needs it), its id for the
+/// dedupe window, and a channel's new name. `at` (secs) is when it was delivered.
+pub(crate) fn rows(incoming: &Incoming, at: i64) -> Vec<Write> {
+    let mut rows: Vec<Write> = record(&incoming.event).into_iter().collect();
+    if let Some(id) = &incoming.event_id {
+        rows.push(Write::SeenEvent {
+            event_id: id.clone(),
+            at,
+        });
+    }
+    if let Event::ChannelCreated { channel } | Event::ChannelRename { channel } = &incoming.event {
+        rows.push(Write::Channel {
+            id: channel.id.clone(),
+            name: channel.name.clone(),
+        });
+    }
+    rows
+}
+
+/// A stored event's JSON read back (what [`record`] kept).
+pub(crate) fn stored(json: &str) -> Option<Event> {
+    serde_json::from_str(json).ok()
+}
 
 /// A timestamp string as microseconds.
 fn micros(ts: &str) -> Option<i64> {
     crate::domain::Ts::parse(ts).map(|t| t.0)
 }
 
-/// The record to keep for an event, if it is one the desk needs.
+/// The record to keep for an event, if it is one the desk needs (`pub`: tests and
+/// benchmarks build stores with it).
 pub fn record(event: &Event) -> Option<Write> {
     let (key, channel, ts, root) = match event {
         Event::Message(m) => message_key(m)?,
@@ -61,38 +88,27 @@ fn message_key(m: &Message) -> Option<(String, String, i64, i64)> {
                 micros(root)?,
             ))
         }
-        Some("message_changed") => {
-            let inner = m.message.as_ref()?;
-            let ts = inner.ts.as_deref()?;
-            let edited = inner
-                .edited
-                .as_ref()
-                .and_then(|e| e.ts.as_deref())
-                .unwrap_or("");
-            let root = inner.thread().unwrap_or(ts);
-            Some((
-                format!("{channel}|{ts}|{edited}"),
-                channel.clone(),
-                micros(ts)?,
-                micros(root)?,
-            ))
-        }
-        _ => {
-            let ts = m.ts.as_deref()?;
-            let edited = m
-                .edited
-                .as_ref()
-                .and_then(|e| e.ts.as_deref())
-                .unwrap_or("");
-            let root = m.thread().unwrap_or(ts);
-            Some((
-                format!("{channel}|{ts}|{edited}"),
-                channel.clone(),
-                micros(ts)?,
-                micros(root)?,
-            ))
-        }
+        // An edit is keyed as the message it changes, with its edit time.
+        Some("message_changed") => posted_key(&channel, m.message.as_ref()?),
+        _ => posted_key(&channel, m),
     }
+}
+
+/// A posted message (or its edited version) by channel, ts and edit.
+fn posted_key(channel: &str, m: &Message) -> Option<(String, String, i64, i64)> {
+    let ts = m.ts.as_deref()?;
+    let edited = m
+        .edited
+        .as_ref()
+        .and_then(|e| e.ts.as_deref())
+        .unwrap_or("");
+    let root = m.thread().unwrap_or(ts);
+    Some((
+        format!("{channel}|{ts}|{edited}"),
+        channel.to_string(),
+        micros(ts)?,
+        micros(root)?,
+    ))
 }
 
 #[cfg(test)]
@@ -151,5 +167,34 @@ mod tests {
             serde_json::json!({"type": "member_joined_channel", "user": "U1", "channel": "C1"}),
         );
         assert!(record(&joined).is_none());
+    }
+
+    #[test]
+    fn a_delivery_keeps_its_id_and_a_renamed_channel_its_name() {
+        let incoming = |event: Event, id: Option<&str>| Incoming {
+            event,
+            event_id: id.map(str::to_string),
+            source: super::super::Source::GapFill,
+            received_at: std::time::Instant::now(),
+        };
+        let message = event(
+            serde_json::json!({"type": "message", "channel": "C1", "user": "U1", "ts": "1.0", "text": "hi"}),
+        );
+        let rows = rows(&incoming(message.clone(), Some("Ev1")), 7);
+        assert!(
+            matches!(&rows[..], [Write::Event { .. }, Write::SeenEvent { event_id, at: 7 }] if event_id == "Ev1")
+        );
+        assert_eq!(
+            super::rows(&incoming(message, None), 7).len(),
+            1,
+            "history has no event id"
+        );
+        let renamed = event(
+            serde_json::json!({"type": "channel_rename", "channel": {"id": "C1", "name": "swarm-api", "created": 1}}),
+        );
+        let rows = super::rows(&incoming(renamed, None), 7);
+        assert!(
+            matches!(&rows[..], [Write::Channel { id, name }] if id == "C1" && name == "swarm-api")
+        );
     }
 }
