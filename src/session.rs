@@ -3,7 +3,7 @@
 //! follow). Built from the store before the network is up; Slack joins it later.
 
 use crate::config::Settings;
-use crate::domain::{Desk, Input, Lifecycle, LifecycleKind, Ts};
+use crate::domain::{Desk, Input, Lifecycle, LifecycleKind, SwarmId, Ts};
 use crate::slack::{
     self, Connected, Identity, Incoming, Resume, SlackConfig, record, translate::Translator, wire,
 };
@@ -163,19 +163,78 @@ impl Session {
     /// swarm's thread followed (opened, reopened) or left (resolved, withdrawn). Returns
     /// what happened to the swarms, for the caller to ring or print.
     pub fn ingest(&mut self, incoming: &Incoming, now: Ts) -> Vec<Lifecycle> {
+        self.ingest_noting(incoming, now).0
+    }
+
+    /// [`Session::ingest`], also naming the swarms whose threads the event touched
+    /// (lifecycle events or not): a resolution that arrives after the reaction that
+    /// resolved the swarm changes what search must index, and says nothing else.
+    pub fn ingest_noting(
+        &mut self,
+        incoming: &Incoming,
+        now: Ts,
+    ) -> (Vec<Lifecycle>, Vec<SwarmId>) {
         if let Some(s) = &self.store {
             record_at(&s.writer, incoming, now);
         }
         let Some(translator) = &self.translator else {
             // Events come from a connection, and a connection brings the translator.
             tracing::warn!("an event before any connection was kept but not applied");
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         };
-        let events = apply(&mut self.desk, translator, &incoming.event, now);
+        let mut touched = Vec::new();
+        let mut events = Vec::new();
+        for input in translator.translate(&incoming.event) {
+            if let Input::Message(m) = &input {
+                touched.push(SwarmId::new(m.channel.clone(), m.thread()));
+            }
+            events.extend(self.desk.apply(input, now));
+        }
         if let Some(threads) = &self.threads {
             follow(threads.as_ref(), &events);
         }
-        events
+        (events, touched)
+    }
+
+    /// History past the retention goes, off the start-up path; open swarms stay
+    /// whatever their age.
+    pub(crate) fn purge_in_background(&self, now: Ts) {
+        if self.store.is_none() {
+            return;
+        }
+        let keep = open_threads(&self.desk);
+        let before = now.secs() - self.settings.retention().as_secs() as i64;
+        let dir = self.settings.data_dir.clone();
+        tokio::task::spawn_blocking(move || {
+            match Store::open(&dir).and_then(|s| s.purge(before, &keep)) {
+                Ok(p) => tracing::info!(
+                    events = p.events,
+                    resolved = p.resolved,
+                    "purged old history"
+                ),
+                Err(e) => tracing::warn!(error = %e, "could not purge old history"),
+            }
+        });
+    }
+
+    /// Resolved swarms not in the search index yet (resolved while no dashboard ran).
+    pub(crate) fn index_resolved(&self) {
+        let Some(s) = &self.store else { return };
+        let known = s.store.indexed().unwrap_or_default();
+        self.desk
+            .swarms()
+            .filter(|sw| !sw.is_open() && !known.contains(&(sw.channel.clone(), sw.thread_ts.0)))
+            .for_each(|sw| self.index(&sw.id()));
+    }
+
+    /// A resolved swarm into the search index (again, when what it says changed).
+    pub(crate) fn index(&self, id: &SwarmId) {
+        let (Some(s), Some(swarm)) = (&self.store, self.desk.by_id(id)) else {
+            return;
+        };
+        let team_url = self.identity.as_ref().map_or("", |i| i.url.as_str());
+        let doc = indexed(&self.desk, swarm, team_url);
+        s.writer.send(Write::Index(Box::new(doc)));
     }
 
     /// A gap fill finished: history is complete up to `through_us` (see [`Update::Covered`]).
@@ -444,16 +503,19 @@ pub fn permalink(team_url: &str, channel: &str, ts: Ts) -> String {
 pub fn purge(settings: &Settings, older: std::time::Duration) -> Result<crate::store::Purged> {
     let store = Store::open(&settings.data_dir)?;
     let now = Ts::from_datetime(chrono::Utc::now());
-    let keep: Vec<(String, i64)> = match restore(settings, &store, now, Replay::State)? {
-        Some(r) => r
-            .desk
-            .swarms()
-            .filter(|s| s.is_open())
-            .map(|s| (s.channel.clone(), s.thread_ts.0))
-            .collect(),
+    let keep = match restore(settings, &store, now, Replay::State)? {
+        Some(r) => open_threads(&r.desk),
         None => Vec::new(),
     };
     store.purge(now.secs() - older.as_secs() as i64, &keep)
+}
+
+/// The open swarms' threads (channel, ts µs): a purge keeps them whatever their age.
+fn open_threads(desk: &Desk) -> Vec<(String, i64)> {
+    desk.swarms()
+        .filter(|s| s.is_open())
+        .map(|s| (s.channel.clone(), s.thread_ts.0))
+        .collect()
 }
 
 #[cfg(test)]
@@ -620,6 +682,57 @@ mod tests {
             followed.log().last(),
             Some(&(POD.to_string(), "1700000000.000100".to_string(), false))
         );
+    }
+
+    #[test]
+    fn the_resolution_is_indexed_whichever_of_marker_and_reaction_comes_first() {
+        for reaction_first in [true, false] {
+            let dir = temp_dir(&format!("index-{reaction_first}"));
+            let (mut session, _) = connected(Some(&dir), Replay::State);
+            session.ingest(&request("1700000000.000100"), now());
+            let reaction = incoming(
+                json!({"type": "reaction_added", "user": "U0LEAD0001", "reaction": "white_check_mark",
+                       "item": {"type": "message", "channel": POD, "ts": "1700000000.000100"},
+                       "event_ts": "1700000300.000100"}),
+                Some("Ev3"),
+            );
+            let marker = incoming(
+                json!({"type": "message", "channel": POD, "user": BOT, "bot_id": "B0SWARMBOT",
+                       "ts": "1700000301.000100", "thread_ts": "1700000000.000100",
+                       "text": "Resolved: rotated the signing secret",
+                       "metadata": {"event_type": "swarmdeck_resolved",
+                                    "event_payload": {"resolution": "rotated the signing secret"}}}),
+                Some("Ev4"),
+            );
+            let order = if reaction_first {
+                [reaction, marker]
+            } else {
+                [marker, reaction]
+            };
+            // What the dashboard does: index on `resolved`, and again for any resolved
+            // swarm an event touched.
+            for event in &order {
+                let (events, touched) = session.ingest_noting(event, now());
+                let resolved = events.iter().filter(|e| e.kind.name() == "resolved");
+                for id in resolved.map(Lifecycle::swarm).chain(touched) {
+                    if session.desk.by_id(&id).is_some_and(|s| !s.is_open()) {
+                        session.index(&id);
+                    }
+                }
+            }
+            let Some(stored) = &session.store else {
+                panic!("a store")
+            };
+            stored.writer.flush();
+            let found = stored.store.similar("Webhooks delayed", None, 3).unwrap();
+            assert_eq!(found.len(), 1, "reaction first: {reaction_first}");
+            assert_eq!(
+                found[0].resolution, "rotated the signing secret",
+                "reaction first: {reaction_first}"
+            );
+            drop(session);
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
 
     #[test]

@@ -14,12 +14,11 @@ mod terminal;
 pub use terminal::restore_terminal;
 
 use crate::config::Settings;
-use crate::domain::{Desk, Input, Lifecycle, LifecycleKind, Similar, SwarmId, Ts, Urgency};
-use crate::session::{self, Replay, Stored};
+use crate::domain::{Input, Lifecycle, LifecycleKind, SwarmId, Ts, Urgency};
+use crate::session::{Replay, Session};
 use crate::shutdown_signal;
 use crate::slack::actions::{ActionUpdate, Outbox, OutboxConfig};
-use crate::slack::{self, Update, WebClient, translate::Translator, wire};
-use crate::store::Write;
+use crate::slack::{self, Update, WebClient};
 use crate::ui::keymap::Keymap;
 use crate::ui::theme::Theme;
 use crate::ui::view::{Screen, View};
@@ -32,7 +31,7 @@ use futures_util::StreamExt;
 use lead::{Command, Lead, Moment, MoveSettings};
 use link::{Attempt, Connection};
 use people::People;
-use search::{Question, Searcher};
+use search::{Question, Search};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,39 +56,29 @@ impl Default for AppOptions {
 }
 
 pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
-    let started = now();
-    let stored = Stored::open(&settings);
-    let restored = stored.as_ref().and_then(|s| {
-        session::restore(&settings, &s.store, started, Replay::State).unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "could not read the store; starting from Slack");
-            None
-        })
-    });
-    let mut config = settings.slack()?;
-    let mut connecting = None;
+    let settings = Arc::new(settings);
     // With a store, the screen opens at once on what it held and Slack catches up
     // behind it; the first run waits for Slack, so a bad token is said plainly.
-    let (identity, translator, desk, missing, web, up) = match restored {
-        Some(r) => {
-            config.resume = r.resume.clone();
-            let web = slack::web_client(&config)?;
+    let session = Session::restore(settings.clone(), now(), Replay::State);
+    let config = session.slack_config()?;
+    let web = slack::web_client(&config)?;
+    let mut connecting = None;
+    let (identity, up) = match session.identity.clone() {
+        Some(identity) => {
             let (tx, rx) = mpsc::channel(4);
             tokio::spawn(link::keep_connecting(web.clone(), config.clone(), tx));
             connecting = Some(rx);
-            (r.identity, r.translator, r.desk, r.missing, web, None)
+            (identity, None)
         }
         None => {
             eprintln!("swarmdeck: connecting to Slack at {} …", settings.api_url);
-            let web = slack::web_client(&config)?;
             let connected = slack::connect_with(web.clone(), config.clone())
                 .await
                 .wrap_err_with(|| format!("could not connect to Slack at {}", settings.api_url))?;
-            let desk = Desk::new(settings.desk(), Vec::new());
-            let translator = Translator::new(&connected.identity);
-            let identity = connected.identity.clone();
-            (identity, translator, desk, Vec::new(), web, Some(connected))
+            (connected.identity.clone(), Some(connected))
         }
     };
+    let missing = session.missing.clone();
     let (inputs_tx, inputs) = mpsc::unbounded_channel();
     let (online_tx, online_rx) = watch::channel(false);
     let (report_tx, reports) = mpsc::unbounded_channel();
@@ -105,18 +94,17 @@ pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
     let lead = Lead::new(
         MoveSettings {
             lead: settings.file.lead.clone(),
-            resolved_reaction: desk.config().resolved_reaction.clone(),
+            resolved_reaction: session.desk.config().resolved_reaction.clone(),
             archive: actions.archive_incident.unwrap_or_default(),
             handoff_to: actions.handoff_to.clone(),
-            searchable: stored.is_some(),
+            searchable: session.store.is_some(),
         },
         std::process::id().to_string(),
     );
     let mut dashboard = Dashboard {
-        translator,
         workspace: identity.team.clone(),
         team_url: identity.url.clone(),
-        desk,
+        session,
         view: View::default(),
         health: Connection::new(config.socket.connections),
         attention: HashSet::new(),
@@ -126,23 +114,20 @@ pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
         notice: None,
         people: People::new(web.clone(), inputs_tx),
         web,
-        threads: None,
         moves: Moves::new(outbox),
         online: online_tx,
         lead,
         remind_experts: actions.remind_experts.unwrap_or(false),
         notice_tx,
-        searcher: Searcher::spawn(settings.data_dir.clone(), answers_tx),
-        similar: None,
-        stored,
+        search: Search::spawn(settings.data_dir.clone(), answers_tx),
         settings,
     };
-    dashboard.purge_in_background();
+    dashboard.session.purge_in_background(now());
     dashboard.missing_pods(&missing);
-    if let Some(s) = &dashboard.stored {
+    if let Some(s) = &dashboard.session.store {
         dashboard.moves.resume(&s.store, &s.writer);
     }
-    dashboard.index_resolved();
+    dashboard.session.index_resolved();
     let mut channels = Channels {
         updates: None,
         connecting,
@@ -157,17 +142,17 @@ pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
     let mut terminal = TerminalGuard::enter()?;
     let result = dashboard.run(&mut terminal.terminal, channels).await;
     drop(terminal);
-    if let Some(s) = &dashboard.stored {
+    if let Some(s) = &dashboard.session.store {
         s.writer.flush();
     }
     result
 }
 
 struct Dashboard {
-    translator: Translator,
     workspace: String,
     team_url: String,
-    desk: Desk,
+    /// The desk, the store and the one path from Slack's events to them.
+    session: Session,
     view: View,
     health: Connection,
     /// Swarms flagged for the lead (a new Sev1, a breach, a follow-up due) until seen.
@@ -178,19 +163,14 @@ struct Dashboard {
     notice: Option<String>,
     people: People,
     web: Arc<WebClient>,
-    /// The client's followed threads, once connected.
-    threads: Option<slack::Threads>,
     moves: Moves,
     /// Whether Slack is connected: the outbox holds moves while it is not.
     online: watch::Sender<bool>,
     lead: Lead,
     remind_experts: bool,
     notice_tx: mpsc::UnboundedSender<String>,
-    searcher: Searcher,
-    /// Resolved swarms like the one shown, and which one that was (`None` found: asked).
-    similar: Option<(SwarmId, Option<Vec<Similar>>)>,
-    stored: Option<Stored>,
-    settings: Settings,
+    search: Search,
+    settings: Arc<Settings>,
 }
 
 /// What the loop listens to besides the terminal.
@@ -217,7 +197,7 @@ impl Dashboard {
                 dirty = false;
                 if first {
                     first = false;
-                    let swarms = self.desk.swarms().count();
+                    let swarms = self.session.desk.swarms().count();
                     let ms = crate::since_start().as_secs_f64() * 1e3;
                     tracing::info!(ms, swarms, "first frame drawn");
                 }
@@ -272,11 +252,11 @@ impl Dashboard {
                     dirty = true;
                 }
                 Some(input) = channels.inputs.recv() => {
-                    self.desk.apply(input, now());
+                    self.session.desk.apply(input, now());
                     dirty = true;
                 }
                 Some(report) = channels.reports.recv() => {
-                    let writer = self.stored.as_ref().map(|s| &s.writer);
+                    let writer = self.session.store.as_ref().map(|s| &s.writer);
                     self.moves.on_report(report, writer);
                     dirty = true;
                 }
@@ -285,11 +265,13 @@ impl Dashboard {
                     dirty = true;
                 }
                 Some(answer) = channels.answers.recv() => {
-                    self.on_answer(answer);
+                    if let Some((query, found)) = self.search.on_answer(answer) {
+                        lead::show_found(&mut self.view, query, found);
+                    }
                     dirty = true;
                 }
                 _ = tick.tick() => {
-                    let events = self.desk.tick(now());
+                    let events = self.session.desk.tick(now());
                     self.notice_events(&events);
                     // Ages and countdowns on screen move every second.
                     dirty = true;
@@ -301,12 +283,19 @@ impl Dashboard {
 
     fn draw(&mut self, terminal: &mut Term) -> Result<()> {
         let now = now();
-        self.ask_similar();
-        let similar = match &self.similar {
-            Some((_, Some(found))) => found.as_slice(),
-            _ => &[],
-        };
-        let rows = self.view.rows(&self.desk, now);
+        if self.session.store.is_some() {
+            let shown = match self.view.screen {
+                Screen::Detail => self.view.selected.clone(),
+                Screen::Triage => self
+                    .view
+                    .triage
+                    .as_mut()
+                    .and_then(|t| t.current(&self.session.desk)),
+                _ => None,
+            };
+            self.search.like(shown, &self.session.desk);
+        }
+        let rows = self.view.rows(&self.session.desk, now);
         self.view.reconcile(&rows);
         let health = self.health.health();
         let (today, utc_offset) = today();
@@ -314,7 +303,7 @@ impl Dashboard {
         self.view.page = size.height.saturating_sub(5).max(1) as usize;
         let pending = self.moves.swarms();
         let screen = Screenful {
-            desk: &self.desk,
+            desk: &self.session.desk,
             rows: &rows,
             health: &health,
             workspace: &self.workspace,
@@ -327,7 +316,7 @@ impl Dashboard {
             notice: self.notice.as_deref(),
             pending: &pending,
             activity: self.moves.line(),
-            similar,
+            similar: self.search.similar(),
         };
         terminal.draw(|frame| ui::render(&screen, &self.view, frame))?;
         Ok(())
@@ -342,7 +331,7 @@ impl Dashboard {
         };
         let commands = self
             .lead
-            .on_key(&mut self.view, key, &self.keymap, &self.desk, at);
+            .on_key(&mut self.view, key, &self.keymap, &self.session.desk, at);
         let mut quit = false;
         for command in commands {
             match command {
@@ -356,11 +345,11 @@ impl Dashboard {
     fn carry_out(&mut self, command: Command) {
         match command {
             Command::Send(action) => {
-                let writer = self.stored.as_ref().map(|s| &s.writer);
+                let writer = self.session.store.as_ref().map(|s| &s.writer);
                 self.moves.send(action, writer);
             }
             Command::Search { query } => {
-                self.searcher.ask(Question::Words { query });
+                self.search.ask(Question::Words { query });
             }
             Command::Browse { swarm } => self.browse(&swarm),
             Command::Open { link } => self.notice = Some(terminal::opened(&link, None)),
@@ -381,56 +370,49 @@ impl Dashboard {
                 self.moves.set_online(online);
                 self.health.status(status);
             }
-            Update::Covered { through_us } => {
-                if let Some(s) = &self.stored {
-                    session::record_covered(&s.writer, through_us);
-                }
-            }
+            Update::Covered { through_us } => self.session.on_covered(through_us),
             Update::Event(incoming) => {
                 self.health.event_arrived();
-                if let Some(s) = &self.stored {
-                    session::record(&s.writer, &incoming);
+                if let Some(user) = slack::translate::author(&incoming.event) {
+                    self.people.ask_name(&self.session.desk, user);
                 }
-                if let Some(user) = author(&incoming.event) {
-                    self.people.ask_name(&self.desk, user);
-                }
-                let mut events = Vec::new();
-                for input in self.translator.translate(&incoming.event) {
-                    events.extend(self.desk.apply(input, now()));
-                }
+                let (events, touched) = self.session.ingest_noting(&incoming, now());
                 self.notice_events(&events);
+                // A resolution can arrive after the reaction that resolved the swarm:
+                // search indexes what it says once it says it.
+                for id in touched {
+                    if self.session.desk.by_id(&id).is_some_and(|s| !s.is_open()) {
+                        self.session.index(&id);
+                    }
+                }
             }
         }
     }
 
-    /// Follows open swarms' threads for the gap fill, and flags what needs the lead now.
+    /// Flags what needs the lead now: a new Sev1, a breach, a follow-up due.
     fn notice_events(&mut self, events: &[Lifecycle]) {
         let now = now();
         let mut ring = false;
         for e in events {
             let id = e.swarm();
-            let ts = e.thread_ts.to_string();
             let fresh = now.secs_since(e.at) <= FRESH_SECS;
             match &e.kind {
-                LifecycleKind::SwarmOpened { urgency, .. } => {
-                    self.follow(&e.channel, &ts, true);
-                    if *urgency == Urgency::Sev1 && fresh {
-                        self.attention.insert(id);
-                        ring = true;
-                    }
+                LifecycleKind::SwarmOpened { urgency, .. }
+                    if *urgency == Urgency::Sev1 && fresh =>
+                {
+                    self.attention.insert(id);
+                    ring = true;
                 }
                 LifecycleKind::SlaBreached { .. } if fresh => {
                     self.attention.insert(id);
                     ring = true;
                 }
                 LifecycleKind::Resolved { .. } | LifecycleKind::Withdrawn => {
-                    self.follow(&e.channel, &ts, false);
                     if matches!(e.kind, LifecycleKind::Resolved { .. }) {
-                        self.index(&id);
+                        self.session.index(&id);
                     }
                     self.attention.remove(&id);
                 }
-                LifecycleKind::Reopened { .. } => self.follow(&e.channel, &ts, true),
                 LifecycleKind::FollowUpDue { .. } if fresh => {
                     self.remind(e, &id);
                     self.attention.insert(id);
@@ -451,32 +433,12 @@ impl Dashboard {
     /// Slack is up: keep who and where we are, add pods found since, start the loaders,
     /// and listen.
     fn on_connected(&mut self, connected: slack::Connected, channels: &mut Channels) {
-        if let Some(s) = &self.stored {
-            session::remember_connection(&s.writer, &connected);
-        }
-        let found: Vec<(String, String)> = connected
-            .channels
-            .iter()
-            .map(|c| crate::slack::translate::channel_name(&c.id, &c.name))
-            .collect();
-        let (pods, missing) = self.settings.pods(&found);
-        for pod in pods {
-            self.desk.add_pod(pod);
-        }
-        for (id, name) in found {
-            self.desk.apply(Input::ChannelNamed { id, name }, now());
-        }
+        self.session.on_connected(&connected, now());
+        let missing = self.session.missing.clone();
         self.missing_pods(&missing);
-        self.translator = Translator::new(&connected.identity);
         self.workspace = connected.identity.team.clone();
         self.team_url = connected.identity.url.clone();
-        for s in self.desk.swarms().filter(|s| s.is_open()) {
-            connected
-                .threads
-                .follow(&s.channel, &s.thread_ts.to_string());
-        }
-        self.threads = Some(connected.threads.clone());
-        self.people.load(&self.settings, &self.desk);
+        self.people.load(&self.settings, &self.session.desk);
         channels.updates = Some(connected.updates);
     }
 
@@ -489,108 +451,12 @@ impl Dashboard {
         }
     }
 
-    /// History past the retention goes, off the start-up path; open swarms stay
-    /// whatever their age.
-    fn purge_in_background(&self) {
-        if self.stored.is_none() {
-            return;
-        }
-        let keep: Vec<(String, i64)> = self
-            .desk
-            .swarms()
-            .filter(|s| s.is_open())
-            .map(|s| (s.channel.clone(), s.thread_ts.0))
-            .collect();
-        let before = now().secs() - self.settings.retention().as_secs() as i64;
-        let dir = self.settings.data_dir.clone();
-        tokio::task::spawn_blocking(move || {
-            match crate::store::Store::open(&dir).and_then(|s| s.purge(before, &keep)) {
-                Ok(p) => tracing::info!(
-                    events = p.events,
-                    resolved = p.resolved,
-                    "purged old history"
-                ),
-                Err(e) => tracing::warn!(error = %e, "could not purge old history"),
-            }
-        });
-    }
-
-    /// Resolved swarms not in the search index yet (resolved while no dashboard ran).
-    fn index_resolved(&mut self) {
-        let Some(s) = &self.stored else { return };
-        let known = s.store.indexed().unwrap_or_default();
-        let missing: Vec<SwarmId> = self
-            .desk
-            .swarms()
-            .filter(|sw| !sw.is_open() && !known.contains(&(sw.channel.clone(), sw.thread_ts.0)))
-            .map(|sw| sw.id())
-            .collect();
-        for id in missing {
-            self.index(&id);
-        }
-    }
-
-    fn index(&self, id: &SwarmId) {
-        let (Some(s), Some(swarm)) = (&self.stored, self.desk.by_id(id)) else {
-            return;
-        };
-        let doc = session::indexed(&self.desk, swarm, &self.team_url);
-        s.writer.send(Write::Index(Box::new(doc)));
-    }
-
-    fn follow(&self, channel: &str, ts: &str, on: bool) {
-        if let Some(t) = &self.threads {
-            if on {
-                t.follow(channel, ts);
-            } else {
-                t.unfollow(channel, ts);
-            }
-        }
-    }
-
-    /// The swarm shown (detail, triage) changed: ask for resolved swarms like it, off
-    /// the loop.
-    fn ask_similar(&mut self) {
-        let shown = match self.view.screen {
-            Screen::Detail => self.view.selected.clone(),
-            Screen::Triage => self
-                .view
-                .triage
-                .as_mut()
-                .and_then(|t| t.current(&self.desk)),
-            _ => None,
-        };
-        let Some(id) = shown else { return };
-        if self.stored.is_none() || self.similar.as_ref().is_some_and(|(s, _)| *s == id) {
-            return;
-        }
-        let Some(swarm) = self.desk.by_id(&id) else {
-            return;
-        };
-        let subject = swarm.request.subject.clone();
-        self.searcher.ask(Question::Like {
-            swarm: id.clone(),
-            subject,
-        });
-        self.similar = Some((id, None));
-    }
-
-    fn on_answer(&mut self, answer: search::Answer) {
-        if !self.searcher.is_latest(&answer) {
-            return;
-        }
-        match answer.question {
-            Question::Like { swarm, .. } => self.similar = Some((swarm, Some(answer.found))),
-            Question::Words { query } => lead::show_found(&mut self.view, query, answer.found),
-        }
-    }
-
     /// A follow-up fell due: remind the assigned experts in the thread, once (if asked).
     fn remind(&mut self, e: &Lifecycle, id: &SwarmId) {
         if !self.remind_experts {
             return;
         }
-        let (Some(s), Some(swarm)) = (&self.stored, self.desk.by_id(id)) else {
+        let (Some(s), Some(swarm)) = (&self.session.store, self.session.desk.by_id(id)) else {
             return;
         };
         match s.store.claim("dashboard-reminders", &e.key, e.at.secs()) {
@@ -605,7 +471,7 @@ impl Dashboard {
 
     /// Opens the thread in a browser where there is one; otherwise shows the links.
     fn browse(&self, id: &SwarmId) {
-        let Some(swarm) = self.desk.by_id(id) else {
+        let Some(swarm) = self.session.desk.by_id(id) else {
             return;
         };
         let (web, tx) = (self.web.clone(), self.notice_tx.clone());
@@ -620,16 +486,6 @@ impl Dashboard {
             let _ = tx.send(terminal::opened(&url, case_link.as_deref()));
         });
     }
-}
-
-/// Who wrote a message event, for fetching their name.
-fn author(event: &wire::Event) -> Option<&str> {
-    let wire::Event::Message(m) = event else {
-        return None;
-    };
-    m.user
-        .as_deref()
-        .or_else(|| m.message.as_ref().and_then(|i| i.user.as_deref()))
 }
 
 fn now() -> Ts {

@@ -2,7 +2,7 @@
 //! store answers each question, tagged with a generation so that an answer the lead has
 //! moved past (the selection changed again) is dropped, never drawn.
 
-use crate::domain::{Similar, SwarmId, Ts};
+use crate::domain::{Desk, Similar, SwarmId, Ts};
 use crate::store::{Match, Store};
 use std::path::PathBuf;
 use tokio::sync::mpsc;
@@ -28,17 +28,19 @@ pub(crate) struct Answer {
 const LIKE: usize = 3;
 const WORDS: usize = 10;
 
-pub(crate) struct Searcher {
+pub(crate) struct Search {
     questions: std::sync::mpsc::Sender<(u64, Question)>,
     /// The latest generation of each kind of question: a new "like" question makes an
     /// older "like" answer stale, not the answer to the lead's own search.
     latest: [u64; 2],
     generation: u64,
+    /// Resolved swarms like the one shown, and which one that was (`None`: asked).
+    like: Option<(SwarmId, Option<Vec<Similar>>)>,
 }
 
-impl Searcher {
+impl Search {
     /// Starts the thread; answers come back on `answers`.
-    pub fn spawn(dir: PathBuf, answers: mpsc::UnboundedSender<Answer>) -> Searcher {
+    pub fn spawn(dir: PathBuf, answers: mpsc::UnboundedSender<Answer>) -> Search {
         let (questions, rx) = std::sync::mpsc::channel::<(u64, Question)>();
         std::thread::Builder::new()
             .name("swarmdeck-search".into())
@@ -66,10 +68,11 @@ impl Searcher {
                 }
             })
             .ok();
-        Searcher {
+        Search {
             questions,
             latest: [0; 2],
             generation: 0,
+            like: None,
         }
     }
 
@@ -81,8 +84,46 @@ impl Searcher {
         self.generation
     }
 
-    pub fn is_latest(&self, answer: &Answer) -> bool {
+    fn is_latest(&self, answer: &Answer) -> bool {
         self.latest[kind(&answer.question)] == answer.generation
+    }
+
+    /// The swarm shown (detail, triage): resolved swarms like it are asked for when it
+    /// changes, not on every frame.
+    pub fn like(&mut self, shown: Option<SwarmId>, desk: &Desk) {
+        let Some(id) = shown else { return };
+        if self.like.as_ref().is_some_and(|(s, _)| *s == id) {
+            return;
+        }
+        let Some(swarm) = desk.by_id(&id) else { return };
+        let subject = swarm.request.subject.clone();
+        self.ask(Question::Like {
+            swarm: id.clone(),
+            subject,
+        });
+        self.like = Some((id, None));
+    }
+
+    /// What was found like the swarm shown, once answered.
+    pub fn similar(&self) -> &[Similar] {
+        match &self.like {
+            Some((_, Some(found))) => found,
+            _ => &[],
+        }
+    }
+
+    /// An answer: kept if still the latest; the lead's own search comes back to be shown.
+    pub fn on_answer(&mut self, answer: Answer) -> Option<(String, Vec<Similar>)> {
+        if !self.is_latest(&answer) {
+            return None;
+        }
+        match answer.question {
+            Question::Like { swarm, .. } => {
+                self.like = Some((swarm, Some(answer.found)));
+                None
+            }
+            Question::Words { query } => Some((query, answer.found)),
+        }
     }
 }
 

@@ -2,9 +2,9 @@
 //! Only the rows on screen are built, so the cost follows the terminal, not the backlog.
 
 use super::text::{countdown, duration, fit};
-use crate::columns::fit_middle;
 use super::view::{Row, SlaState, View};
 use super::{Screenful, text};
+use crate::columns::fit_middle;
 use crate::domain::Status;
 use crate::domain::swarm::Clock;
 use ratatui::Frame;
