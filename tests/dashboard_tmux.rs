@@ -284,7 +284,8 @@ async fn the_demo_opens_on_a_backlog_from_several_pods() {
         "32",
         &command,
     ]);
-    tmux.wait_for("#support-mobile-se");
+    // The promoted one shows its incident channel, cut in the middle to keep its case.
+    tmux.wait_for("-sev1-26905");
     let screen = tmux.wait_for("connected");
     let pods: std::collections::HashSet<&str> = screen
         .lines()
