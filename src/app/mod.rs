@@ -373,7 +373,7 @@ impl Dashboard {
             Update::Covered { through_us } => self.session.on_covered(through_us),
             Update::Event(incoming) => {
                 self.health.event_arrived();
-                if let Some(user) = slack::translate::author(&incoming.event) {
+                if let Some(user) = incoming.author() {
                     self.people.ask_name(&self.session.desk, user);
                 }
                 let (events, touched) = self.session.ingest_noting(&incoming, now());

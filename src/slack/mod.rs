@@ -46,6 +46,13 @@ pub struct Incoming {
     pub received_at: Instant,
 }
 
+impl Incoming {
+    /// Who wrote it, when it is a message (an edit's author included).
+    pub fn author(&self) -> Option<&str> {
+        translate::author(&self.event)
+    }
+}
+
 #[derive(Clone, Debug)]
 pub enum Update {
     Event(Box<Incoming>),
