@@ -1,11 +1,13 @@
 //! `swarmdeck report`: what pods are judged on, from the local history (no Slack call):
 //! per pod and overall, swarms opened and resolved, medians and p90s of first response,
 //! assignment and resolution, same-day rate, days to close, breaches by urgency,
-//! support versus customer time, promotions and the experts who helped.
+//! support versus customer time, promotions and the experts who helped (by name where
+//! the store has kept one). The definitions are `domain::metrics`', shared with the
+//! live view.
 
 use crate::config::Settings;
 use crate::domain::metrics::{Metrics, Report, report};
-use crate::domain::{Desk, Ts, Urgency};
+use crate::domain::{Desk, Input, Ts, Urgency};
 use crate::session::{Replay, restore};
 use crate::store::Store;
 use chrono::{Local, Offset, Utc};
@@ -36,7 +38,12 @@ pub fn run(settings: &Settings, options: &ReportOptions) -> Result<String> {
             settings.data_dir.display()
         );
     };
-    let desk = restored.desk;
+    let mut desk = restored.desk;
+    // Names are not in the events: the dashboard keeps what users.list and user_change
+    // told it, and without them the experts would be user ids.
+    for (user, name) in store.people()? {
+        desk.apply(Input::UserNamed { user, name }, now);
+    }
     let since = now.plus_secs(-(options.since.as_secs() as i64));
     let mut pods: Vec<String> = desk.pods().map(|p| p.name.clone()).collect();
     if let Some(wanted) = &options.pod {
@@ -72,6 +79,8 @@ fn metrics_json(m: &Metrics, desk: &Desk) -> Value {
         "resolved": m.resolved,
         "open": m.open,
         "same_day_rate": m.same_day_rate,
+        "same_day_opened": m.same_day.opened,
+        "same_day_resolved": m.same_day.resolved,
         "first_response_p50_s": m.first_response_p50_s,
         "first_response_p90_s": m.first_response_p90_s,
         "assignment_p50_s": m.assignment_p50_s,
@@ -109,7 +118,7 @@ fn to_json(r: &Report, desk: &Desk) -> Value {
     })
 }
 
-const COLUMNS: [&str; 16] = [
+const COLUMNS: [&str; 18] = [
     "pod",
     "opened",
     "resolved",
@@ -126,6 +135,8 @@ const COLUMNS: [&str; 16] = [
     "support_time_s",
     "customer_time_s",
     "promotions",
+    "same_day_opened",
+    "same_day_resolved",
 ];
 
 fn cells(pod: &str, m: &Metrics) -> Vec<String> {
@@ -148,6 +159,8 @@ fn cells(pod: &str, m: &Metrics) -> Vec<String> {
         m.support_time_s.to_string(),
         m.customer_time_s.to_string(),
         m.promotions.to_string(),
+        m.same_day.opened.to_string(),
+        m.same_day.resolved.to_string(),
     ]
 }
 
@@ -215,7 +228,8 @@ fn to_table(r: &Report, desk: &Desk) -> String {
             m.opened,
             m.resolved,
             m.open,
-            m.same_day_rate
+            m.same_day
+                .rate()
                 .map_or("—".into(), |r| format!("{:.0}%", r * 100.0)),
             pair(m.first_response_p50_s, m.first_response_p90_s),
             pair(m.assignment_p50_s, m.assignment_p90_s),
@@ -227,7 +241,7 @@ fn to_table(r: &Report, desk: &Desk) -> String {
     let m = &r.overall;
     let _ = writeln!(
         out,
-        "\ntimes are p50/p90 · support {} vs customer {} · days to close {}",
+        "\ntimes are p50/p90 · same day: resolved the day opened ÷ opened, over days that are over\nsupport {} vs customer {} · days to close {}",
         crate::columns::duration(m.support_time_s),
         crate::columns::duration(m.customer_time_s),
         m.days_to_close.map_or("—".into(), |d| format!("{d:.1}"))

@@ -117,6 +117,16 @@ fn history(dir: &Path) -> i64 {
         let event: Event = serde_json::from_value(e).unwrap();
         writer.send(record(&event).expect("a stored event"));
     }
+    // Names: one as users.list gives it to the dashboard, one from a user_change event
+    // as the store records it; the requester's is never learnt.
+    writer.send(Write::Person {
+        id: "U0EXP00001".into(),
+        name: "priya.raman".into(),
+    });
+    let renamed: Event = serde_json::from_value(json!({"type": "user_change",
+        "user": {"id": "U0EXP00002", "name": "tomas", "profile": {"display_name": "tomás.ek"}}}))
+    .unwrap();
+    writer.send(record(&renamed).expect("a name kept"));
     writer.flush();
     t0
 }
@@ -169,7 +179,16 @@ fn report_figures_match_the_hand_computed_history() {
     assert_eq!(o["assignment_p90_s"], 600);
     assert_eq!(o["resolution_p50_s"], 3_600);
     assert_eq!(o["resolution_p90_s"], 87_400);
+    // Of the two resolved, A closed the day it opened (the key scripts read).
     assert_eq!(o["same_day_rate"], 0.5);
+    // The lead's rate: of the three opened three days ago, only A closed that day.
+    assert_eq!(
+        (
+            o["same_day_opened"].as_i64(),
+            o["same_day_resolved"].as_i64()
+        ),
+        (Some(3), Some(1))
+    );
     let days = o["days_to_close"].as_f64().unwrap();
     assert!(
         (days - (3_600.0 + 87_400.0) / 2.0 / 86_400.0).abs() < 1e-9,
@@ -184,8 +203,8 @@ fn report_figures_match_the_hand_computed_history() {
     assert_eq!(o["promotions"], 1);
     assert_eq!(
         o["experts"],
-        json!([{"expert": "U0EXP00001", "name": "U0EXP00001", "swarms": 2},
-               {"expert": "U0EXP00002", "name": "U0EXP00002", "swarms": 1}])
+        json!([{"expert": "U0EXP00001", "name": "priya.raman", "swarms": 2},
+               {"expert": "U0EXP00002", "name": "tomás.ek", "swarms": 1}])
     );
     let api = r["pods"]
         .as_array()
@@ -219,10 +238,20 @@ fn report_figures_match_the_hand_computed_history() {
         lines[1].starts_with("api,2,2,0,0.500,300,1800,120,600,3600,87400"),
         "{csv}"
     );
+    assert!(
+        lines[1].ends_with(",2,1"),
+        "same-day opened, resolved: {csv}"
+    );
     assert!(lines[2].starts_with("overall,2,2,0"), "{csv}");
     let (ok, table, _) = swarmdeck(&dir, &["report"]);
     assert!(
         ok && table.contains("overall") && table.contains("billing"),
+        "{table}"
+    );
+    let overall = table.lines().find(|l| l.starts_with("overall")).unwrap();
+    assert!(overall.contains(" 33% "), "1 of 3 the same day: {table}");
+    assert!(
+        table.contains("experts by swarms helped: priya.raman 2, tomás.ek 1"),
         "{table}"
     );
     let (ok, _, err) = swarmdeck(&dir, &["report", "--pod", "nope"]);

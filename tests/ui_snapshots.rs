@@ -58,7 +58,6 @@ fn desk_with(events: Vec<Value>) -> Desk {
         Pod::discovered("C0SWARMMOB", "swarm-mobile"),
     ];
     let mut desk = Desk::new(DeskConfig::default(), pods);
-    let t = Translator::from_ids("U0SWARMBOT", Some("B0SWARMBOT"));
     for (user, name) in [
         ("U0REQ00001", "ben.agent"),
         ("U0EXP00001", "priya.raman"),
@@ -74,6 +73,13 @@ fn desk_with(events: Vec<Value>) -> Desk {
             Ts::from_secs(NOW),
         );
     }
+    feed(&mut desk, events);
+    desk
+}
+
+/// Events through the same translation as live ones, then the clocks ticked to now.
+fn feed(desk: &mut Desk, events: Vec<Value>) {
+    let t = Translator::from_ids("U0SWARMBOT", Some("B0SWARMBOT"));
     for e in events {
         let event: Event = serde_json::from_value(e).unwrap();
         for input in t.translate(&event) {
@@ -81,7 +87,6 @@ fn desk_with(events: Vec<Value>) -> Desk {
         }
     }
     desk.tick(Ts::from_secs(NOW));
-    desk
 }
 
 fn busy_desk() -> Desk {
@@ -313,9 +318,82 @@ fn the_detail_view_of_a_promoted_swarm_with_an_escape_laden_reply() {
     snapshot_both_sizes!("detail", desk, view);
 }
 
+/// The busy desk and the week before it (times UTC, the lead's zone in these tests;
+/// now is 13:20): some swarms resolved the day they opened, one across midnight, one
+/// that waited on the customer overnight, one still open.
+fn busy_week() -> Desk {
+    const DAY: i64 = 1_440;
+    let (api, bil, mob) = ("C0SWARMAPI", "C0SWARMBIL", "C0SWARMMOB");
+    let resolved = |channel, root, at| {
+        marker(
+            channel,
+            root,
+            at,
+            "swarmdeck_resolved",
+            json!({"resolution": "fixed"}),
+        )
+    };
+    let waiting = |channel, root, at, on: bool| {
+        marker(
+            channel,
+            root,
+            at,
+            "swarmdeck_waiting",
+            json!({"waiting": on}),
+        )
+    };
+    // Yesterday 10:00: answered in 12 min, resolved in 3 h.
+    let a = DAY + 200;
+    // Two days ago 22:30: resolved at 02:00, the next day.
+    let b = 2 * DAY - 550;
+    // Three days ago 09:00: waiting on the customer from +1 h to +20 h, resolved at +26 h.
+    let c = 3 * DAY + 260;
+    // Five days ago 11:00: resolved in 50 min.
+    let d = 5 * DAY + 140;
+    // Four days ago 15:00: answered after 90 min, still open.
+    let e = 4 * DAY - 100;
+    // Six days ago 08:00 and 14:00: both resolved the same day.
+    let (f, g) = (6 * DAY + 320, 6 * DAY - 40);
+    let mut desk = busy_desk();
+    feed(
+        &mut desk,
+        vec![
+            request(api, a, 27301, "Sev 2", "Rate limits hit at 10% of quota"),
+            reply(api, a, a - 12, "U0EXP00001", "Quota cache was stale."),
+            resolved(api, a, a - 180),
+            request(api, b, 27302, "Sev 1", "Checkout API 502s in ap-south"),
+            reply(api, b, b - 25, "U0EXP00002", "Paging the edge team."),
+            resolved(api, b, b - 210),
+            request(bil, c, 27303, "Sev 3", "Duplicate charge on annual plan"),
+            reply(bil, c, c - 40, "U0EXP00002", "Which invoice?"),
+            waiting(bil, c, c - 60, true),
+            waiting(bil, c, c - 1_200, false),
+            resolved(bil, c, c - 1_560),
+            request(bil, d, 27304, "Sev 4", "Receipt language"),
+            reply(bil, d, d - 8, "U0EXP00002", "Locale fixed."),
+            resolved(bil, d, d - 50),
+            request(
+                mob,
+                e,
+                27305,
+                "Sev 2",
+                "Push notifications late on Android 15",
+            ),
+            reply(mob, e, e - 90, "U0EXP00003", "Reproduced on a Pixel 9."),
+            request(mob, f, 27306, "Sev 3", "Dark mode unreadable in settings"),
+            reply(mob, f, f - 5, "U0EXP00003", "Known, patch in 8.4.2."),
+            resolved(mob, f, f - 240),
+            request(api, g, 27307, "Sev 4", "Docs example uses the old endpoint"),
+            reply(api, g, g - 3, "U0EXP00001", "Updated the docs."),
+            resolved(api, g, g - 60),
+        ],
+    );
+    desk
+}
+
 #[test]
 fn the_metrics_view() {
-    let desk = busy_desk();
+    let desk = busy_week();
     snapshot_both_sizes!("metrics", desk, view_after(&desk, &[Intent::Metrics]));
 }
 

@@ -59,6 +59,13 @@ pub fn record(event: &Event) -> Option<Write> {
             let t = micros(ts)?;
             (key, channel, t, t)
         }
+        // A renamed person: kept apart from the events, so that the name outlives them.
+        Event::UserChange { user } => {
+            return Some(Write::Person {
+                id: user.id.clone(),
+                name: crate::slack::translate::display_name(user),
+            });
+        }
         _ => return None,
     };
     let json = serde_json::to_string(event).ok()?;

@@ -64,6 +64,9 @@ const MIGRATIONS: &[&str] = &[
         case_number, pod, subject, body, resolution, link UNINDEXED,
         tokenize = 'unicode61 remove_diacritics 2'
     );",
+    // 3: people's names as Slack last told them, so that `report` (offline) names
+    // experts rather than printing user ids.
+    "CREATE TABLE people (id TEXT PRIMARY KEY, name TEXT NOT NULL) WITHOUT ROWID;",
 ];
 
 /// A resolved swarm found by search.
@@ -163,6 +166,13 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare("SELECT id, name FROM channels ORDER BY name")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// People's names as last seen: (user id, name).
+    pub fn people(&self) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare("SELECT id, name FROM people")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -425,6 +435,7 @@ mod tests {
             "outbox",
             "resolved",
             "search",
+            "people",
         ] {
             assert!(names.iter().any(|n| n == t), "{t} in {names:?}");
         }

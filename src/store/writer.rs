@@ -45,6 +45,11 @@ pub enum Write {
         key: String,
         value: String,
     },
+    /// A person's name (users.list, users.info, user_change): the latest wins.
+    Person {
+        id: String,
+        name: String,
+    },
     /// An action taken: stored before it is sent.
     SaveAction {
         id: String,
@@ -148,6 +153,12 @@ fn commit(
             Write::Channel { id, name } => {
                 tx.execute(
                     "INSERT INTO channels (id, name) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+                    params![id, name],
+                )?;
+            }
+            Write::Person { id, name } => {
+                tx.execute(
+                    "INSERT INTO people (id, name) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET name = excluded.name",
                     params![id, name],
                 )?;
             }
