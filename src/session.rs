@@ -196,6 +196,18 @@ impl Session {
         (events, touched)
     }
 
+    /// What the directory learned (names, experts, presence) into the desk; names are
+    /// kept too, so that `report` can name people offline.
+    pub(crate) fn learn(&mut self, input: Input, now: Ts) {
+        if let (Input::UserNamed { user, name }, Some(s)) = (&input, &self.store) {
+            s.writer.send(Write::Person {
+                id: user.clone(),
+                name: name.clone(),
+            });
+        }
+        self.desk.apply(input, now);
+    }
+
     /// History past the retention goes, off the start-up path; open swarms stay
     /// whatever their age.
     pub(crate) fn purge_in_background(&self, now: Ts) {

@@ -209,7 +209,7 @@ async fn a_lead_drives_the_dashboard_in_a_real_terminal() {
     tmux.keys(&["Escape"]);
     tmux.wait_for("subject");
     tmux.keys(&["m"]);
-    tmux.wait_for("today, per pod");
+    tmux.wait_for("today so far");
     tmux.keys(&["m", "?"]);
     tmux.wait_for("keys — Esc closes");
     tmux.keys(&["Escape"]);

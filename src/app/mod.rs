@@ -252,7 +252,7 @@ impl Dashboard {
                     dirty = true;
                 }
                 Some(input) = channels.inputs.recv() => {
-                    self.session.desk.apply(input, now());
+                    self.session.learn(input, now());
                     dirty = true;
                 }
                 Some(report) = channels.reports.recv() => {
