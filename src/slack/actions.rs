@@ -143,6 +143,21 @@ pub struct Progress {
     uncertain: bool,
 }
 
+/// What a finished move says it did: a promotion names the channel it got (`-2` when
+/// the name asked for was taken), not only the one it asked for.
+fn done_label(action: &Action, progress: &Progress) -> String {
+    let asked = action.steps.iter().find_map(|s| match s {
+        Step::CreateChannel { name, .. } => Some(name),
+        _ => None,
+    });
+    match (asked, &progress.channel) {
+        (Some(asked), Some((_, got))) if asked != got => action
+            .label
+            .replace(&format!("#{asked}"), &format!("#{got}")),
+        _ => action.label.clone(),
+    }
+}
+
 impl Progress {
     fn start(action: &Action) -> Progress {
         Progress {
@@ -241,7 +256,12 @@ impl Worker {
             match self.steps(action, &mut progress).await {
                 Ok(()) => {
                     tracing::info!(action = action.id, label = action.label, "done");
-                    self.tell(action, ActionState::Done);
+                    let _ = self.report.send(ActionUpdate {
+                        id: action.id.clone(),
+                        label: done_label(action, &progress),
+                        state: ActionState::Done,
+                        progress: None,
+                    });
                     return;
                 }
                 Err(f) if f.retry => {
@@ -678,6 +698,28 @@ mod tests {
     use super::*;
     use crate::slack::web::fake;
     use std::sync::Mutex;
+
+    #[test]
+    fn a_finished_promotion_names_the_channel_it_got() {
+        let action = Action {
+            id: "A1".into(),
+            lead: None,
+            case: "27343".into(),
+            channel: "C1".into(),
+            thread_ts: None,
+            incident: None,
+            label: "promote 27343 to #general".into(),
+            steps: vec![Step::CreateChannel {
+                name: "general".into(),
+                private: false,
+            }],
+        };
+        let mut progress = Progress::start(&action);
+        progress.channel = Some(("C9".into(), "general-2".into()));
+        assert_eq!(done_label(&action, &progress), "promote 27343 to #general-2");
+        progress.channel = Some(("C9".into(), "general".into()));
+        assert_eq!(done_label(&action, &progress), "promote 27343 to #general");
+    }
 
     #[tokio::test]
     async fn a_created_channel_without_an_id_fails_the_action_rather_than_recording_none() {
