@@ -347,12 +347,16 @@ pub fn restore(
     else {
         return Ok(None);
     };
-    let channels: Vec<(String, String)> = store
-        .channels()?
-        .iter()
-        .map(|(id, name)| slack::translate::channel_name(id, name))
-        .collect();
-    let (pods, missing) = settings.pods(&channels);
+    let named = |channels: Vec<(String, String)>| -> Vec<(String, String)> {
+        channels
+            .iter()
+            .map(|(id, name)| slack::translate::channel_name(id, name))
+            .collect()
+    };
+    let channels = named(store.channels()?);
+    // Pods by the names their channels had when first seen: a rename in Slack relabels
+    // a pod, it does not make it another.
+    let (pods, missing) = settings.pods(&named(store.first_names()?));
     let mut desk = Desk::new(settings.desk(), pods);
     for (id, name) in &channels {
         desk.apply(

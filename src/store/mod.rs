@@ -67,6 +67,9 @@ const MIGRATIONS: &[&str] = &[
     // 3: people's names as Slack last told them, so that `report` (offline) names
     // experts rather than printing user ids.
     "CREATE TABLE people (id TEXT PRIMARY KEY, name TEXT NOT NULL) WITHOUT ROWID;",
+    // 4: each channel's name when first seen: a pod keeps its name (what `tail`, the
+    // report and the metrics group by) when its channel is renamed in Slack.
+    "ALTER TABLE channels ADD COLUMN first_name TEXT;",
 ];
 
 /// A resolved swarm found by search.
@@ -166,6 +169,16 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare("SELECT id, name FROM channels ORDER BY name")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Each channel's name when first seen: (id, name). A pod is named by it, so that a
+    /// rename relabels the pod and never makes it another.
+    pub fn first_names(&self) -> Result<Vec<(String, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, COALESCE(first_name, name) FROM channels ORDER BY name")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

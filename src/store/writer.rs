@@ -152,7 +152,8 @@ fn commit(
             }
             Write::Channel { id, name } => {
                 tx.execute(
-                    "INSERT INTO channels (id, name) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+                    "INSERT INTO channels (id, name, first_name) VALUES (?1, ?2, ?2)
+                     ON CONFLICT (id) DO UPDATE SET name = excluded.name",
                     params![id, name],
                 )?;
             }
