@@ -294,8 +294,10 @@ impl Mover<'_> {
     }
 
     /// Waiting on the customer, or back from it: the opposite of what the swarm is now.
+    /// Read from its pauses, not its status: a promoted swarm says `promoted` however it
+    /// waits, and `w` must still turn waiting off.
     pub fn toggle_waiting(&self, swarm: &Swarm) -> Action {
-        let on = swarm.status != Status::WaitingOnCustomer;
+        let on = !swarm.is_waiting();
         let text = if on {
             format!(
                 "Waiting on the customer{}: the support clock is paused.",
@@ -334,12 +336,10 @@ impl Mover<'_> {
         )
     }
 
+    /// The lead's reply, posted by the bot: its marker names the lead (in every post's
+    /// metadata), so that every swarmdeck counts it as the lead's own reply.
     pub fn reply(&self, swarm: &Swarm, text: &str) -> Action {
-        let step = Step::Post {
-            to: Target::Thread,
-            text: text.trim().to_string(),
-            meta: Meta::Note("reply".into()),
-        };
+        let step = self.thread_post(text.trim().to_string(), MarkerKind::Replied);
         self.action(swarm, format!("reply on {}", swarm.case()), vec![step])
     }
 
@@ -669,6 +669,7 @@ mod tests {
     use super::*;
     use crate::domain::desk::{DeskConfig, Pod};
     use crate::domain::input::{Author, Input, Marker, Msg};
+    use crate::domain::swarm::Status;
 
     const POD: &str = "C0SWARMAPI";
 
@@ -857,27 +858,76 @@ mod tests {
         assert_eq!(archived.steps.last(), Some(&Step::ArchiveIncident));
     }
 
+    /// What Slack gives back for an action's thread post: our bot's post, its marker
+    /// naming the acting lead, folded into the desk.
+    fn land(desk: &mut Desk, a: &Action, secs: i64) {
+        let [
+            Step::Post {
+                to: Target::Thread,
+                text,
+                meta: Meta::Marker(kind),
+            },
+        ] = a.steps.as_slice()
+        else {
+            panic!("one marked thread post: {:?}", a.steps)
+        };
+        let mut m = msg(&a.channel, secs, a.thread_ts.map(Ts::secs), "B", text);
+        m.author = Author::Us;
+        m.marker = Some(Marker {
+            lead: a.lead.clone(),
+            kind: kind.clone(),
+        });
+        desk.apply(Input::Message(m), Ts::from_secs(secs));
+    }
+
+    fn waiting_on(a: &Action) -> bool {
+        match a.steps.as_slice() {
+            [
+                Step::Post {
+                    meta: Meta::Marker(MarkerKind::Waiting { on }),
+                    ..
+                },
+            ] => *on,
+            other => panic!("one waiting post: {other:?}"),
+        }
+    }
+
     #[test]
     fn waiting_toggles_from_where_the_swarm_stands() {
-        let desk = desk_with(&[("1", "Sev 3", "s")]);
-        let mut swarm = first(&desk);
-        let on = mover(None).toggle_waiting(&swarm);
-        assert!(matches!(
-            &on.steps[0],
-            Step::Post {
-                meta: Meta::Marker(MarkerKind::Waiting { on: true }),
-                ..
-            }
-        ));
-        swarm.status = Status::WaitingOnCustomer;
-        let off = mover(None).toggle_waiting(&swarm);
-        assert!(matches!(
-            &off.steps[0],
-            Step::Post {
-                meta: Meta::Marker(MarkerKind::Waiting { on: false }),
-                ..
-            }
-        ));
+        let mut desk = desk_with(&[("1", "Sev 3", "s")]);
+        let on = mover(None).toggle_waiting(&first(&desk));
+        assert!(waiting_on(&on));
+        land(&mut desk, &on, 1_100);
+        assert_eq!(first(&desk).status, Status::WaitingOnCustomer);
+        assert!(!waiting_on(&mover(None).toggle_waiting(&first(&desk))));
+    }
+
+    #[test]
+    fn w_twice_on_a_promoted_swarm_turns_waiting_on_then_off() {
+        let mut desk = desk_with(&[("27343", "Sev 1", "API down")]);
+        let mut m = msg(POD, 1_050, Some(1_000), "B", "promoted");
+        m.author = Author::Us;
+        m.marker = Some(Marker {
+            lead: None,
+            kind: MarkerKind::Promoted {
+                channel_id: "C9".into(),
+                channel_name: "support-api-sev1-27343".into(),
+            },
+        });
+        desk.apply(Input::Message(m), Ts::from_secs(1_050));
+        let lead = mover(Some("U0LEAD"));
+        let on = lead.toggle_waiting(&first(&desk));
+        assert!(waiting_on(&on));
+        land(&mut desk, &on, 1_100);
+        let waiting = first(&desk);
+        assert_eq!(waiting.status, Status::Promoted, "promoted says promoted");
+        assert!(waiting.is_waiting() && waiting.next_clock.is_none());
+        let off = lead.toggle_waiting(&waiting);
+        assert!(!waiting_on(&off), "the second w turns waiting off");
+        land(&mut desk, &off, 1_200);
+        let back = first(&desk);
+        assert!(!back.is_waiting());
+        assert!(back.next_clock.is_some(), "the clock runs again");
     }
 
     #[test]

@@ -144,6 +144,12 @@ impl Swarm {
         self.status.is_open()
     }
 
+    /// Waiting on the customer: the support clock is stopped. Not the same as the
+    /// status, which says `promoted` for a promoted swarm however it waits.
+    pub fn is_waiting(&self) -> bool {
+        self.pauses.is_paused()
+    }
+
     /// The requester: named in the request, else the person who posted it.
     pub fn requester(&self) -> Option<&str> {
         self.request.requester.as_deref().or(match &self.posted_by {
@@ -306,78 +312,101 @@ pub(crate) fn derive(
         let ts = reply.ts;
         s.reply_count += 1;
         s.last_activity = s.last_activity.max(ts);
-        if let Author::Person(u) = &reply.author
-            && !s.participants.contains(u)
-        {
-            s.participants.push(u.clone());
-        }
         let lead = reply.marker.as_ref().and_then(|m| m.lead.clone());
         match (&reply.author, &reply.marker) {
-            (Author::Us, Some(marker)) => match &marker.kind {
-                MarkerKind::Assigned { expert } => {
-                    if !s.experts.contains(expert) {
-                        s.experts.push(expert.clone());
-                    }
-                    s.assigned_at.get_or_insert(ts);
-                    events.push(s.event(
-                        format!("assigned:{ts}"),
-                        ts,
-                        LifecycleKind::Assigned {
-                            expert: expert.clone(),
-                            lead,
-                        },
-                    ));
-                }
-                MarkerKind::Unassigned { expert } => {
-                    s.experts.retain(|e| e != expert);
-                    events.push(s.event(
-                        format!("unassigned:{ts}"),
-                        ts,
-                        LifecycleKind::Unassigned {
-                            expert: expert.clone(),
-                            lead,
-                        },
-                    ));
-                }
-                MarkerKind::Promoted {
-                    channel_id,
-                    channel_name,
-                } => {
-                    // The first promotion holds: a swarm has one incident channel.
-                    if s.incident.is_none() {
-                        s.incident = Some(Incident {
-                            channel_id: channel_id.clone(),
-                            channel_name: channel_name.clone(),
-                        });
+            (Author::Us, Some(marker)) if marker.kind != MarkerKind::Replied => {
+                match &marker.kind {
+                    MarkerKind::Assigned { expert } => {
+                        if !s.experts.contains(expert) {
+                            s.experts.push(expert.clone());
+                        }
+                        s.assigned_at.get_or_insert(ts);
                         events.push(s.event(
-                            "promoted".into(),
+                            format!("assigned:{ts}"),
                             ts,
-                            LifecycleKind::Promoted {
-                                incident_channel: channel_name.clone(),
-                                incident_channel_id: channel_id.clone(),
+                            LifecycleKind::Assigned {
+                                expert: expert.clone(),
                                 lead,
                             },
                         ));
                     }
+                    MarkerKind::Unassigned { expert } => {
+                        s.experts.retain(|e| e != expert);
+                        events.push(s.event(
+                            format!("unassigned:{ts}"),
+                            ts,
+                            LifecycleKind::Unassigned {
+                                expert: expert.clone(),
+                                lead,
+                            },
+                        ));
+                    }
+                    MarkerKind::Promoted {
+                        channel_id,
+                        channel_name,
+                    } => {
+                        // The first promotion holds: a swarm has one incident channel.
+                        if s.incident.is_none() {
+                            s.incident = Some(Incident {
+                                channel_id: channel_id.clone(),
+                                channel_name: channel_name.clone(),
+                            });
+                            events.push(s.event(
+                                "promoted".into(),
+                                ts,
+                                LifecycleKind::Promoted {
+                                    incident_channel: channel_name.clone(),
+                                    incident_channel_id: channel_id.clone(),
+                                    lead,
+                                },
+                            ));
+                        }
+                    }
+                    MarkerKind::Resolved { resolution } => {
+                        turns.push((ts, Turn::Resolve(Some(resolution.clone()), lead)));
+                    }
+                    MarkerKind::Reopened => turns.push((ts, Turn::Reopen(lead))),
+                    MarkerKind::Waiting { on: true } => {
+                        s.pauses.start(ts);
+                        // Waiting on the customer means support owes nothing: a lead who
+                        // pauses after the requester's reply ("thanks, I'll check") has
+                        // judged it needs no answer. So the response owed ends here — met
+                        // now, or still a breach if it was already late — rather than the
+                        // row showing both "needs response" and "paused".
+                        if s.needs_response_since.take().is_some()
+                            && let Some(owed) = s.owed.last_mut()
+                        {
+                            owed.1 = Some(ts);
+                        }
+                    }
+                    MarkerKind::Waiting { on: false } => s.pauses.stop(ts),
+                    MarkerKind::FollowUp { next_steps, due } => {
+                        s.next_steps = Some(next_steps.clone());
+                        s.follow_up_at = Some(*due);
+                        s.follow_up_set_at = Some(ts);
+                    }
+                    // Excluded above: a reply the lead wrote is a reply, below.
+                    MarkerKind::Replied => {}
                 }
-                MarkerKind::Resolved { resolution } => {
-                    turns.push((ts, Turn::Resolve(Some(resolution.clone()), lead)));
-                }
-                MarkerKind::Reopened => turns.push((ts, Turn::Reopen(lead))),
-                MarkerKind::Waiting { on: true } => s.pauses.start(ts),
-                MarkerKind::Waiting { on: false } => s.pauses.stop(ts),
-                MarkerKind::FollowUp { next_steps, due } => {
-                    s.next_steps = Some(next_steps.clone());
-                    s.follow_up_at = Some(*due);
-                    s.follow_up_set_at = Some(ts);
-                }
-            },
-            (author, _) => {
+            }
+            (author, marker) => {
+                // A reply the lead wrote in swarmdeck (`c`) is the lead's own support
+                // reply, though the bot posted it: it is a first response, and the
+                // lead is its author in the audit trail.
+                let lead_reply = *author == Author::Us
+                    && marker
+                        .as_ref()
+                        .is_some_and(|m| m.kind == MarkerKind::Replied);
                 let user = match author {
                     Author::Person(u) => Some(u.clone()),
+                    Author::Us if lead_reply => lead,
                     _ => None,
                 };
-                let from_requester = user.is_some() && user == requester;
+                if let Some(u) = user.as_ref().filter(|u| !s.participants.contains(u)) {
+                    s.participants.push(u.clone());
+                }
+                let from_requester =
+                    matches!(author, Author::Person(_)) && user.is_some() && user == requester;
                 let mut first = false;
                 let mut owed = false;
                 match author {
@@ -392,7 +421,10 @@ pub(crate) fn derive(
                         }
                     }
                     Author::Person(_) | Author::Us => {
-                        if matches!(author, Author::Person(_)) && s.first_response_at.is_none() {
+                        // A first response is a person's: the lead's from swarmdeck
+                        // counts, the bot's own notes (a reminder) do not.
+                        let by_a_person = matches!(author, Author::Person(_)) || lead_reply;
+                        if by_a_person && s.first_response_at.is_none() {
                             s.first_response_at = Some(ts);
                             first = true;
                         }
@@ -448,6 +480,10 @@ pub(crate) fn derive(
                 }
                 if s.resolved_at.is_none() {
                     s.resolved_at = Some(at);
+                    // Resolving ends any wait on the customer: reopened, the swarm is
+                    // support's again and its clocks run (a promoted Sev1 paused once
+                    // otherwise came back with no clock at all).
+                    s.pauses.end_at(at);
                     resolutions += 1;
                     events.push(s.event(
                         format!("resolved:{resolutions}"),

@@ -269,6 +269,7 @@ pub fn decode_marker(meta: &wire::Metadata) -> Result<Option<Marker>, String> {
             resolution: text("resolution").unwrap_or_default(),
         },
         "swarmdeck_reopened" => MarkerKind::Reopened,
+        "swarmdeck_replied" => MarkerKind::Replied,
         "swarmdeck_waiting" => MarkerKind::Waiting {
             on: p
                 .get("waiting")
@@ -310,7 +311,7 @@ pub fn encode_marker(marker: &Marker, case: &str) -> Value {
             payload["incident_channel"] = json!(channel_name);
         }
         MarkerKind::Resolved { resolution } => payload["resolution"] = json!(resolution),
-        MarkerKind::Reopened => {}
+        MarkerKind::Reopened | MarkerKind::Replied => {}
         MarkerKind::Waiting { on } => payload["waiting"] = json!(on),
         MarkerKind::FollowUp { next_steps, due } => {
             payload["next_steps"] = json!(next_steps);
@@ -345,6 +346,7 @@ mod tests {
                 resolution: "purged the cache".into(),
             },
             MarkerKind::Reopened,
+            MarkerKind::Replied,
             MarkerKind::Waiting { on: true },
             MarkerKind::FollowUp {
                 next_steps: "call them".into(),
