@@ -195,6 +195,22 @@ impl Swarm {
             .min_by_key(|b| b.due)
     }
 
+    /// Where the swarm stands in the lead's attention order at `now` (lower first). It
+    /// reads the desk's [`Swarm::next_clock`], so the order costs no policy lookups.
+    pub fn attention(&self, now: Ts) -> Attention {
+        let due = self.next_clock.and_then(|b| b.due);
+        let taken = !self.experts.is_empty() || self.is_waiting();
+        Attention {
+            answered: self.needs_response_since.is_none(),
+            taken,
+            urgency: (!taken).then_some(self.urgency()),
+            not_breached: due.is_none_or(|d| d > now),
+            no_follow_up_due: self.follow_up_at.is_none_or(|f| f > now),
+            due: due.unwrap_or(Ts(i64::MAX)),
+            opened_at: self.opened_at,
+        }
+    }
+
     /// Support time and customer (waiting) time in seconds, up to resolution or `now`.
     pub fn support_and_customer_secs(&self, now: Ts) -> (i64, i64) {
         let end = self.resolved_at.unwrap_or(now).max(self.opened_at);
@@ -249,6 +265,26 @@ impl Swarm {
             kind,
         }
     }
+}
+
+/// The attention order, as a lead works a queue (fields compare in this order, lower
+/// first): a response owed to the requester's side; then the unassigned, most urgent
+/// first (someone has to pick them up, and the clock of a new Sev3 must not hide a Sev1
+/// nobody has); then a breached clock; then a follow-up that is due; then the soonest
+/// clock (none last); then the oldest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Attention {
+    pub answered: bool,
+    /// Someone has it: an expert, or the customer (it waits on them), so there is
+    /// nothing to hand out yet. An unassigned swarm that waits is not the lead's to
+    /// pick up before a live Sev1.
+    pub taken: bool,
+    /// Only for the unassigned: an assigned swarm's clock already says how urgent it is.
+    pub urgency: Option<Urgency>,
+    pub not_breached: bool,
+    pub no_follow_up_due: bool,
+    pub due: Ts,
+    pub opened_at: Ts,
 }
 
 /// What the fold needs besides the thread.
