@@ -612,6 +612,7 @@ fn an_input() -> impl Strategy<Value = Input> {
         4 => MarkerKind::Reopened,
         5 => MarkerKind::Waiting { on: true },
         6 => MarkerKind::Waiting { on: false },
+        7 => MarkerKind::Replied,
         _ => MarkerKind::FollowUp {
             next_steps: "call".into(),
             due: t(ts + 3600),
@@ -632,7 +633,7 @@ fn an_input() -> impl Strategy<Value = Input> {
             r + dt * 16 + a as i64,
             authors()[a].clone()
         )),
-        (root.clone(), 1i64..900, 0usize..8).prop_map(move |(r, dt, k)| {
+        (root.clone(), 1i64..900, 0usize..9).prop_map(move |(r, dt, k)| {
             let ts = r + dt * 16 + 5 + k as i64;
             marker(r, ts, marker_kind(k, ts))
         }),
@@ -733,4 +734,121 @@ proptest! {
         restored.restore(inputs.clone(), t(3000));
         prop_assert_eq!(applied.snapshot(), restored.snapshot());
     }
+}
+
+fn replied(root: i64, at: i64) -> Input {
+    marker(root, at, MarkerKind::Replied)
+}
+
+#[test]
+fn the_leads_reply_from_swarmdeck_is_the_leads_first_response() {
+    let mut d = desk();
+    open(&mut d, 0, "1", "Sev 1"); // first response due at 15 min
+    let e = d.apply(replied(0, 300), t(300));
+    assert!(
+        matches!(
+            &e[..],
+            [Lifecycle {
+                kind: LifecycleKind::Reply {
+                    user: Some(user),
+                    first_response: true,
+                    ..
+                },
+                ..
+            }] if user == LEAD
+        ),
+        "{e:?}"
+    );
+    let s = d.swarm(API, t(0)).unwrap().clone();
+    assert_eq!(s.first_response_at, Some(t(300)));
+    assert_eq!(s.participants, [LEAD]);
+    assert_eq!(s.status, Status::InProgress);
+    // No first-response breach, no bell: the lead answered in time.
+    let breaches = d.tick(t(3600));
+    assert!(
+        !breaches.iter().any(|e| matches!(
+            e.kind,
+            LifecycleKind::SlaBreached {
+                clock: Clock::FirstResponse,
+                ..
+            }
+        )),
+        "{breaches:?}"
+    );
+    // The thread names the lead as the reply's author.
+    assert_eq!(d.thread(API, t(0))[1].lead_reply(), Some(LEAD));
+}
+
+#[test]
+fn the_leads_reply_answers_the_requester() {
+    let mut d = desk();
+    open(&mut d, 0, "1", "Sev 1");
+    d.apply(reply(0, 60, person(EXPERT)), t(60));
+    d.apply(reply(0, 120, person(REQUESTER)), t(120));
+    assert_eq!(
+        d.swarm(API, t(0)).unwrap().needs_response_since,
+        Some(t(120))
+    );
+    d.apply(replied(0, 180), t(180));
+    let s = d.swarm(API, t(0)).unwrap();
+    assert_eq!(s.needs_response_since, None);
+    assert_eq!(s.owed, [(t(120), Some(t(180)))]);
+    assert_eq!(s.participants, [EXPERT, REQUESTER, LEAD]);
+}
+
+#[test]
+fn waiting_on_the_customer_while_a_response_is_owed_ends_what_is_owed() {
+    let mut d = desk();
+    open(&mut d, 0, "1", "Sev 1");
+    d.apply(reply(0, 60, person(EXPERT)), t(60));
+    d.apply(reply(0, 120, person(REQUESTER)), t(120));
+    d.apply(marker(0, 180, MarkerKind::Waiting { on: true }), t(180));
+    let s = d.swarm(API, t(0)).unwrap().clone();
+    assert_eq!(s.status, Status::WaitingOnCustomer);
+    assert_eq!(s.needs_response_since, None, "nothing owed while waiting");
+    assert_eq!(s.owed, [(t(120), Some(t(180)))]);
+    assert!(d.tick(t(10 * 3600)).is_empty(), "no breach while waiting");
+    // When the customer answers, a response is owed again.
+    d.apply(reply(0, 11 * 3600, person(REQUESTER)), t(11 * 3600));
+    let s = d.swarm(API, t(0)).unwrap();
+    assert_eq!(s.needs_response_since, Some(t(11 * 3600)));
+    assert!(!s.is_waiting());
+}
+
+#[test]
+fn a_promoted_swarm_reopened_after_waiting_gets_its_clock_back() {
+    let mut d = desk();
+    open(&mut d, 0, "27343", "Sev 1");
+    d.apply(reply(0, 60, person(EXPERT)), t(60));
+    d.apply(
+        marker(
+            0,
+            120,
+            MarkerKind::Promoted {
+                channel_id: "C0INC".into(),
+                channel_name: "support-api-sev1-27343".into(),
+            },
+        ),
+        t(120),
+    );
+    d.apply(marker(0, 180, MarkerKind::Waiting { on: true }), t(180));
+    assert!(d.swarm(API, t(0)).unwrap().next_clock.is_none(), "paused");
+    d.apply(
+        marker(
+            0,
+            240,
+            MarkerKind::Resolved {
+                resolution: "fixed".into(),
+            },
+        ),
+        t(240),
+    );
+    d.apply(marker(0, 300, MarkerKind::Reopened), t(300));
+    let s = d.swarm(API, t(0)).unwrap();
+    assert_eq!(s.status, Status::Promoted);
+    assert!(!s.is_waiting(), "resolving ended the wait");
+    let clock = s.next_clock.expect("a running clock after reopening");
+    assert_eq!(clock.clock, Clock::Resolution);
+    // Four hours of support time, less the minute waiting before the resolution.
+    assert_eq!(clock.due, Some(t(4 * 3600 + 60)));
 }

@@ -120,3 +120,51 @@ proptest! {
         prop_assert_eq!(IntakeRules::default().parse(&[], &text), None);
     }
 }
+
+/// Block Kit section fields with the link on the case number (`<url|27370>`) and no
+/// Link field: the link on the case is the case link, so promotion can bookmark it.
+#[test]
+fn a_link_on_the_case_number_in_section_fields_is_the_case_link() {
+    let blocks = vec![
+        "*Case number*\n<https://crm.example/27370|27370>".to_string(),
+        "*Urgency*\nSev 2".to_string(),
+        "*Subject*\nCSV export times out".to_string(),
+    ];
+    let r = IntakeRules::default()
+        .parse(&blocks, "New swarm request")
+        .expect("a request");
+    assert_eq!(r.case, "27370");
+    assert_eq!(r.link.as_deref(), Some("https://crm.example/27370"));
+}
+
+/// A rich-text request whose case number is a link: the edge writes rich-text links
+/// back as `<url|text>`, so the same reading covers it.
+#[test]
+fn a_rich_text_link_on_the_case_number_is_the_case_link() {
+    let blocks: Vec<swarmdeck::slack::wire::Block> = serde_json::from_value(serde_json::json!([
+        {"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": [
+            {"type": "text", "text": "Case number: ", "style": {"bold": true}},
+            {"type": "link", "url": "https://crm.example/27371", "text": "27371"},
+            {"type": "text", "text": "\nUrgency: Sev 1\nSubject: Login loops"}
+        ]}]}
+    ]))
+    .unwrap();
+    let texts = swarmdeck::slack::translate::block_texts(&blocks);
+    let r = IntakeRules::default()
+        .parse(&texts, "New swarm request")
+        .expect("a request");
+    assert_eq!((r.case.as_str(), r.urgency), ("27371", Urgency::Sev1));
+    assert_eq!(r.link.as_deref(), Some("https://crm.example/27371"));
+}
+
+/// A separate Link field still wins over the link on the case number.
+#[test]
+fn a_link_field_wins_over_a_link_on_the_case_number() {
+    let r = IntakeRules::default()
+        .parse(
+            &[],
+            "Case: <https://old.example/1|27372>\nLink: https://crm.example/27372",
+        )
+        .expect("a request");
+    assert_eq!(r.link.as_deref(), Some("https://crm.example/27372"));
+}

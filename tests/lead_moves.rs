@@ -643,7 +643,7 @@ async fn waiting_follow_up_and_reply_each_post_once_and_change_the_swarm() {
             "swarmdeck_waiting",
             "swarmdeck_waiting",
             "swarmdeck_follow_up",
-            "swarmdeck_note"
+            "swarmdeck_replied"
         ]
     );
     for p in &posts {
@@ -752,7 +752,7 @@ async fn actions_taken_while_disconnected_are_queued_and_sent_in_order() {
         Some(&ActionState::Done)
     );
     let texts: Vec<String> = rig
-        .message("swarm-api", |m| meta_type(m) == "swarmdeck_note")
+        .message("swarm-api", |m| meta_type(m) == "swarmdeck_replied")
         .await
         .iter()
         .map(|m| m["text"].as_str().unwrap().to_string())

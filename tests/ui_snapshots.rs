@@ -576,8 +576,8 @@ fn triage_walks_the_queue_with_suggestions() {
     let first = triage.current(&desk).unwrap();
     assert_eq!(
         desk.by_id(&first).unwrap().case(),
-        "27346",
-        "unanswered and past its first-response target: first"
+        "27344",
+        "the requester answered and a response is owed: first (needs response leads the attention order)"
     );
     view.triage = Some(triage);
     view.screen = Screen::Triage;

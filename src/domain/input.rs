@@ -53,6 +53,21 @@ pub struct Msg {
 }
 
 impl Msg {
+    /// The lead a reply of ours was written by (`c` in swarmdeck), if it is one: the
+    /// thread shows them, not the bot, as its author.
+    pub fn lead_reply(&self) -> Option<&str> {
+        match (&self.author, &self.marker) {
+            (
+                Author::Us,
+                Some(Marker {
+                    lead,
+                    kind: MarkerKind::Replied,
+                }),
+            ) => lead.as_deref(),
+            _ => None,
+        }
+    }
+
     /// The ts of the thread it belongs to.
     pub fn thread(&self) -> Ts {
         self.thread_ts.unwrap_or(self.ts)
@@ -105,6 +120,10 @@ pub enum MarkerKind {
         next_steps: String,
         due: Ts,
     },
+    /// A reply the lead wrote in swarmdeck (`c`), posted by the bot for them: it counts
+    /// as the lead's own reply (first response, audit trail), which the bot's authorship
+    /// alone would not say.
+    Replied,
 }
 
 impl MarkerKind {
@@ -118,6 +137,7 @@ impl MarkerKind {
             MarkerKind::Reopened => "swarmdeck_reopened",
             MarkerKind::Waiting { .. } => "swarmdeck_waiting",
             MarkerKind::FollowUp { .. } => "swarmdeck_follow_up",
+            MarkerKind::Replied => "swarmdeck_replied",
         }
     }
 }

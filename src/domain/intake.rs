@@ -147,7 +147,8 @@ impl IntakeRules {
             self.read_chunk(chunk, &mut found);
         }
         let [case, urgency, subject, link, requester] = found;
-        let case = case_number(&case?)?;
+        let case_value = case?;
+        let case = case_number(&case_value)?;
         let parsed_urgency = urgency.as_deref().and_then(|u| self.urgency(u));
         let (requester, requester_name) = match requester.as_deref().map(mention_or_name) {
             Some(Requester::Id(id)) => (Some(id), None),
@@ -159,7 +160,13 @@ impl IntakeRules {
             urgency: parsed_urgency.unwrap_or(self.default_urgency),
             urgency_known: parsed_urgency.is_some(),
             subject: subject.map(|s| readable(&s)).unwrap_or_default(),
-            link: link.as_deref().and_then(first_url),
+            // A form may put the link on the case number itself (`<url|27370>` in a
+            // field, or a rich-text link, which reaches intake as the same markup):
+            // without a link field, that is the case link.
+            link: link
+                .as_deref()
+                .and_then(first_url)
+                .or_else(|| first_url(&case_value)),
             requester,
             requester_name,
         })

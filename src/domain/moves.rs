@@ -6,7 +6,7 @@
 use super::desk::{Desk, Expert};
 use super::input::MarkerKind;
 use super::naming::{MAX_CHANNEL_NAME, incident_channel_name};
-use super::swarm::{Status, Swarm};
+use super::swarm::Swarm;
 use super::text::one_line;
 use super::{SwarmId, Ts, Urgency};
 use chrono::{DateTime, Duration, FixedOffset, NaiveTime, TimeZone};
@@ -294,8 +294,10 @@ impl Mover<'_> {
     }
 
     /// Waiting on the customer, or back from it: the opposite of what the swarm is now.
+    /// Read from its pauses, not its status: a promoted swarm says `promoted` however it
+    /// waits, and `w` must still turn waiting off.
     pub fn toggle_waiting(&self, swarm: &Swarm) -> Action {
-        let on = swarm.status != Status::WaitingOnCustomer;
+        let on = !swarm.is_waiting();
         let text = if on {
             format!(
                 "Waiting on the customer{}: the support clock is paused.",
@@ -334,12 +336,10 @@ impl Mover<'_> {
         )
     }
 
+    /// The lead's reply, posted by the bot: its marker names the lead (in every post's
+    /// metadata), so that every swarmdeck counts it as the lead's own reply.
     pub fn reply(&self, swarm: &Swarm, text: &str) -> Action {
-        let step = Step::Post {
-            to: Target::Thread,
-            text: text.trim().to_string(),
-            meta: Meta::Note("reply".into()),
-        };
+        let step = self.thread_post(text.trim().to_string(), MarkerKind::Replied);
         self.action(swarm, format!("reply on {}", swarm.case()), vec![step])
     }
 
@@ -632,35 +632,14 @@ pub fn destination(desk: &Desk, typed: &str) -> Result<String, String> {
     }
 }
 
-/// The triage queue: open swarms in the order a triage session takes them — waiting
-/// on a response from us first, then breached, then unassigned, then by urgency and by
-/// the soonest clock.
+/// The triage queue: open swarms not waiting on the customer, in the attention order
+/// ([`Swarm::attention`]) — the same order as the main table's.
 pub fn triage_order(desk: &Desk, now: Ts) -> Vec<SwarmId> {
     let mut open: Vec<&Swarm> = desk
         .swarms()
-        .filter(|s| s.is_open() && s.status != Status::WaitingOnCustomer)
+        .filter(|s| s.is_open() && !s.is_waiting())
         .collect();
-    let key = |s: &Swarm| {
-        let policy = desk
-            .pod(&s.channel)
-            .map(|p| p.sla.clone())
-            .unwrap_or_default();
-        let next = s.next_due(&policy).and_then(|b| b.due);
-        let breached = s
-            .clocks(&policy)
-            .iter()
-            .any(|b| b.running() && b.breached(now));
-        let needs_response = s.first_response_at.is_none() || s.needs_response_since.is_some();
-        (
-            !needs_response,
-            !breached,
-            !s.experts.is_empty(),
-            s.urgency(),
-            next.unwrap_or(Ts(i64::MAX)),
-            s.thread_ts,
-        )
-    };
-    open.sort_by_cached_key(|s| key(s));
+    open.sort_by_cached_key(|s| (s.attention(now), s.channel.clone()));
     open.into_iter().map(Swarm::id).collect()
 }
 
@@ -669,6 +648,7 @@ mod tests {
     use super::*;
     use crate::domain::desk::{DeskConfig, Pod};
     use crate::domain::input::{Author, Input, Marker, Msg};
+    use crate::domain::swarm::Status;
 
     const POD: &str = "C0SWARMAPI";
 
@@ -857,27 +837,76 @@ mod tests {
         assert_eq!(archived.steps.last(), Some(&Step::ArchiveIncident));
     }
 
+    /// What Slack gives back for an action's thread post: our bot's post, its marker
+    /// naming the acting lead, folded into the desk.
+    fn land(desk: &mut Desk, a: &Action, secs: i64) {
+        let [
+            Step::Post {
+                to: Target::Thread,
+                text,
+                meta: Meta::Marker(kind),
+            },
+        ] = a.steps.as_slice()
+        else {
+            panic!("one marked thread post: {:?}", a.steps)
+        };
+        let mut m = msg(&a.channel, secs, a.thread_ts.map(Ts::secs), "B", text);
+        m.author = Author::Us;
+        m.marker = Some(Marker {
+            lead: a.lead.clone(),
+            kind: kind.clone(),
+        });
+        desk.apply(Input::Message(m), Ts::from_secs(secs));
+    }
+
+    fn waiting_on(a: &Action) -> bool {
+        match a.steps.as_slice() {
+            [
+                Step::Post {
+                    meta: Meta::Marker(MarkerKind::Waiting { on }),
+                    ..
+                },
+            ] => *on,
+            other => panic!("one waiting post: {other:?}"),
+        }
+    }
+
     #[test]
     fn waiting_toggles_from_where_the_swarm_stands() {
-        let desk = desk_with(&[("1", "Sev 3", "s")]);
-        let mut swarm = first(&desk);
-        let on = mover(None).toggle_waiting(&swarm);
-        assert!(matches!(
-            &on.steps[0],
-            Step::Post {
-                meta: Meta::Marker(MarkerKind::Waiting { on: true }),
-                ..
-            }
-        ));
-        swarm.status = Status::WaitingOnCustomer;
-        let off = mover(None).toggle_waiting(&swarm);
-        assert!(matches!(
-            &off.steps[0],
-            Step::Post {
-                meta: Meta::Marker(MarkerKind::Waiting { on: false }),
-                ..
-            }
-        ));
+        let mut desk = desk_with(&[("1", "Sev 3", "s")]);
+        let on = mover(None).toggle_waiting(&first(&desk));
+        assert!(waiting_on(&on));
+        land(&mut desk, &on, 1_100);
+        assert_eq!(first(&desk).status, Status::WaitingOnCustomer);
+        assert!(!waiting_on(&mover(None).toggle_waiting(&first(&desk))));
+    }
+
+    #[test]
+    fn w_twice_on_a_promoted_swarm_turns_waiting_on_then_off() {
+        let mut desk = desk_with(&[("27343", "Sev 1", "API down")]);
+        let mut m = msg(POD, 1_050, Some(1_000), "B", "promoted");
+        m.author = Author::Us;
+        m.marker = Some(Marker {
+            lead: None,
+            kind: MarkerKind::Promoted {
+                channel_id: "C9".into(),
+                channel_name: "support-api-sev1-27343".into(),
+            },
+        });
+        desk.apply(Input::Message(m), Ts::from_secs(1_050));
+        let lead = mover(Some("U0LEAD"));
+        let on = lead.toggle_waiting(&first(&desk));
+        assert!(waiting_on(&on));
+        land(&mut desk, &on, 1_100);
+        let waiting = first(&desk);
+        assert_eq!(waiting.status, Status::Promoted, "promoted says promoted");
+        assert!(waiting.is_waiting() && waiting.next_clock.is_none());
+        let off = lead.toggle_waiting(&waiting);
+        assert!(!waiting_on(&off), "the second w turns waiting off");
+        land(&mut desk, &off, 1_200);
+        let back = first(&desk);
+        assert!(!back.is_waiting());
+        assert!(back.next_clock.is_some(), "the clock runs again");
     }
 
     #[test]
@@ -1064,21 +1093,61 @@ mod tests {
     }
 
     #[test]
-    fn triage_takes_unanswered_before_answered_and_urgent_before_calm() {
+    fn triage_takes_owed_then_unassigned_by_urgency_then_breached_then_due_follow_ups() {
         let mut desk = desk_with(&[
-            ("1", "Sev 3", "a"),
-            ("2", "Sev 1", "b"),
-            ("3", "Sev 2", "c"),
+            ("1", "Sev 3", "new, unassigned"),
+            ("2", "Sev 1", "answered, unassigned"),
+            ("3", "Sev 2", "new, unassigned"),
+            ("4", "Sev 4", "assigned, the requester answered"),
+            ("5", "Sev 2", "assigned, breached"),
+            ("6", "Sev 4", "assigned, follow-up due"),
+            ("7", "Sev 4", "assigned, quiet"),
+            ("8", "Sev 4", "assigned, waiting on the customer"),
         ]);
-        // Case 2 has had a first response from an expert.
-        desk.apply(
-            Input::Message(msg(POD, 1_200, Some(1_001), "U0EXP", "on it")),
-            Ts::from_secs(2_000),
+        let marked = |desk: &mut Desk, root: i64, secs: i64, kind: MarkerKind| {
+            let mut m = msg(POD, secs, Some(root), "B", "a move");
+            m.author = Author::Us;
+            m.marker = Some(Marker { lead: None, kind });
+            desk.apply(Input::Message(m), Ts::from_secs(secs));
+        };
+        // Cases 4 to 8 have an expert.
+        for root in 1_003..=1_007 {
+            let expert = MarkerKind::Assigned {
+                expert: "U0EXP".into(),
+            };
+            marked(&mut desk, root, root + 10, expert);
+        }
+        let reply = |desk: &mut Desk, root: i64, secs: i64, user: &str| {
+            desk.apply(
+                Input::Message(msg(POD, secs, Some(root), user, "hi")),
+                Ts::from_secs(secs),
+            );
+        };
+        reply(&mut desk, 1_001, 1_100, "U0EXP");
+        // 4: an expert answered, then the requester (U0REQ3): a response is owed.
+        reply(&mut desk, 1_003, 1_100, "U0EXP");
+        reply(&mut desk, 1_003, 1_200, "U0REQ3");
+        // 5 has no answer yet; 6, 7 and 8 have.
+        for root in [1_005, 1_006, 1_007] {
+            reply(&mut desk, root, 1_100, "U0EXP");
+        }
+        marked(
+            &mut desk,
+            1_005,
+            1_300,
+            MarkerKind::FollowUp {
+                next_steps: "call".into(),
+                due: Ts::from_secs(1_500),
+            },
         );
-        let order: Vec<String> = triage_order(&desk, Ts::from_secs(1_300))
+        marked(&mut desk, 1_007, 1_300, MarkerKind::Waiting { on: true });
+        // An hour on: 5 (Sev 2, no first response) is past its 30 minutes, 6's
+        // follow-up is due, 7 runs on its Sev 4 clock.
+        let now = Ts::from_secs(1_000 + 3_600);
+        let order: Vec<String> = triage_order(&desk, now)
             .into_iter()
             .map(|id| desk.by_id(&id).unwrap().case().to_string())
             .collect();
-        assert_eq!(order, ["3", "1", "2"]);
+        assert_eq!(order, ["4", "2", "3", "1", "5", "6", "7"]);
     }
 }

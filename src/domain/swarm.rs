@@ -144,6 +144,12 @@ impl Swarm {
         self.status.is_open()
     }
 
+    /// Waiting on the customer: the support clock is stopped. Not the same as the
+    /// status, which says `promoted` for a promoted swarm however it waits.
+    pub fn is_waiting(&self) -> bool {
+        self.pauses.is_paused()
+    }
+
     /// The requester: named in the request, else the person who posted it.
     pub fn requester(&self) -> Option<&str> {
         self.request.requester.as_deref().or(match &self.posted_by {
@@ -187,6 +193,22 @@ impl Swarm {
             .into_iter()
             .filter(|b| b.running() && b.due.is_some())
             .min_by_key(|b| b.due)
+    }
+
+    /// Where the swarm stands in the lead's attention order at `now` (lower first). It
+    /// reads the desk's [`Swarm::next_clock`], so the order costs no policy lookups.
+    pub fn attention(&self, now: Ts) -> Attention {
+        let due = self.next_clock.and_then(|b| b.due);
+        let taken = !self.experts.is_empty() || self.is_waiting();
+        Attention {
+            answered: self.needs_response_since.is_none(),
+            taken,
+            urgency: (!taken).then_some(self.urgency()),
+            not_breached: due.is_none_or(|d| d > now),
+            no_follow_up_due: self.follow_up_at.is_none_or(|f| f > now),
+            due: due.unwrap_or(Ts(i64::MAX)),
+            opened_at: self.opened_at,
+        }
     }
 
     /// Support time and customer (waiting) time in seconds, up to resolution or `now`.
@@ -243,6 +265,26 @@ impl Swarm {
             kind,
         }
     }
+}
+
+/// The attention order, as a lead works a queue (fields compare in this order, lower
+/// first): a response owed to the requester's side; then the unassigned, most urgent
+/// first (someone has to pick them up, and the clock of a new Sev3 must not hide a Sev1
+/// nobody has); then a breached clock; then a follow-up that is due; then the soonest
+/// clock (none last); then the oldest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Attention {
+    pub answered: bool,
+    /// Someone has it: an expert, or the customer (it waits on them), so there is
+    /// nothing to hand out yet. An unassigned swarm that waits is not the lead's to
+    /// pick up before a live Sev1.
+    pub taken: bool,
+    /// Only for the unassigned: an assigned swarm's clock already says how urgent it is.
+    pub urgency: Option<Urgency>,
+    pub not_breached: bool,
+    pub no_follow_up_due: bool,
+    pub due: Ts,
+    pub opened_at: Ts,
 }
 
 /// What the fold needs besides the thread.
@@ -306,78 +348,101 @@ pub(crate) fn derive(
         let ts = reply.ts;
         s.reply_count += 1;
         s.last_activity = s.last_activity.max(ts);
-        if let Author::Person(u) = &reply.author
-            && !s.participants.contains(u)
-        {
-            s.participants.push(u.clone());
-        }
         let lead = reply.marker.as_ref().and_then(|m| m.lead.clone());
         match (&reply.author, &reply.marker) {
-            (Author::Us, Some(marker)) => match &marker.kind {
-                MarkerKind::Assigned { expert } => {
-                    if !s.experts.contains(expert) {
-                        s.experts.push(expert.clone());
-                    }
-                    s.assigned_at.get_or_insert(ts);
-                    events.push(s.event(
-                        format!("assigned:{ts}"),
-                        ts,
-                        LifecycleKind::Assigned {
-                            expert: expert.clone(),
-                            lead,
-                        },
-                    ));
-                }
-                MarkerKind::Unassigned { expert } => {
-                    s.experts.retain(|e| e != expert);
-                    events.push(s.event(
-                        format!("unassigned:{ts}"),
-                        ts,
-                        LifecycleKind::Unassigned {
-                            expert: expert.clone(),
-                            lead,
-                        },
-                    ));
-                }
-                MarkerKind::Promoted {
-                    channel_id,
-                    channel_name,
-                } => {
-                    // The first promotion holds: a swarm has one incident channel.
-                    if s.incident.is_none() {
-                        s.incident = Some(Incident {
-                            channel_id: channel_id.clone(),
-                            channel_name: channel_name.clone(),
-                        });
+            (Author::Us, Some(marker)) if marker.kind != MarkerKind::Replied => {
+                match &marker.kind {
+                    MarkerKind::Assigned { expert } => {
+                        if !s.experts.contains(expert) {
+                            s.experts.push(expert.clone());
+                        }
+                        s.assigned_at.get_or_insert(ts);
                         events.push(s.event(
-                            "promoted".into(),
+                            format!("assigned:{ts}"),
                             ts,
-                            LifecycleKind::Promoted {
-                                incident_channel: channel_name.clone(),
-                                incident_channel_id: channel_id.clone(),
+                            LifecycleKind::Assigned {
+                                expert: expert.clone(),
                                 lead,
                             },
                         ));
                     }
+                    MarkerKind::Unassigned { expert } => {
+                        s.experts.retain(|e| e != expert);
+                        events.push(s.event(
+                            format!("unassigned:{ts}"),
+                            ts,
+                            LifecycleKind::Unassigned {
+                                expert: expert.clone(),
+                                lead,
+                            },
+                        ));
+                    }
+                    MarkerKind::Promoted {
+                        channel_id,
+                        channel_name,
+                    } => {
+                        // The first promotion holds: a swarm has one incident channel.
+                        if s.incident.is_none() {
+                            s.incident = Some(Incident {
+                                channel_id: channel_id.clone(),
+                                channel_name: channel_name.clone(),
+                            });
+                            events.push(s.event(
+                                "promoted".into(),
+                                ts,
+                                LifecycleKind::Promoted {
+                                    incident_channel: channel_name.clone(),
+                                    incident_channel_id: channel_id.clone(),
+                                    lead,
+                                },
+                            ));
+                        }
+                    }
+                    MarkerKind::Resolved { resolution } => {
+                        turns.push((ts, Turn::Resolve(Some(resolution.clone()), lead)));
+                    }
+                    MarkerKind::Reopened => turns.push((ts, Turn::Reopen(lead))),
+                    MarkerKind::Waiting { on: true } => {
+                        s.pauses.start(ts);
+                        // Waiting on the customer means support owes nothing: a lead who
+                        // pauses after the requester's reply ("thanks, I'll check") has
+                        // judged it needs no answer. So the response owed ends here — met
+                        // now, or still a breach if it was already late — rather than the
+                        // row showing both "needs response" and "paused".
+                        if s.needs_response_since.take().is_some()
+                            && let Some(owed) = s.owed.last_mut()
+                        {
+                            owed.1 = Some(ts);
+                        }
+                    }
+                    MarkerKind::Waiting { on: false } => s.pauses.stop(ts),
+                    MarkerKind::FollowUp { next_steps, due } => {
+                        s.next_steps = Some(next_steps.clone());
+                        s.follow_up_at = Some(*due);
+                        s.follow_up_set_at = Some(ts);
+                    }
+                    // Excluded above: a reply the lead wrote is a reply, below.
+                    MarkerKind::Replied => {}
                 }
-                MarkerKind::Resolved { resolution } => {
-                    turns.push((ts, Turn::Resolve(Some(resolution.clone()), lead)));
-                }
-                MarkerKind::Reopened => turns.push((ts, Turn::Reopen(lead))),
-                MarkerKind::Waiting { on: true } => s.pauses.start(ts),
-                MarkerKind::Waiting { on: false } => s.pauses.stop(ts),
-                MarkerKind::FollowUp { next_steps, due } => {
-                    s.next_steps = Some(next_steps.clone());
-                    s.follow_up_at = Some(*due);
-                    s.follow_up_set_at = Some(ts);
-                }
-            },
-            (author, _) => {
+            }
+            (author, marker) => {
+                // A reply the lead wrote in swarmdeck (`c`) is the lead's own support
+                // reply, though the bot posted it: it is a first response, and the
+                // lead is its author in the audit trail.
+                let lead_reply = *author == Author::Us
+                    && marker
+                        .as_ref()
+                        .is_some_and(|m| m.kind == MarkerKind::Replied);
                 let user = match author {
                     Author::Person(u) => Some(u.clone()),
+                    Author::Us if lead_reply => lead,
                     _ => None,
                 };
-                let from_requester = user.is_some() && user == requester;
+                if let Some(u) = user.as_ref().filter(|u| !s.participants.contains(u)) {
+                    s.participants.push(u.clone());
+                }
+                let from_requester =
+                    matches!(author, Author::Person(_)) && user.is_some() && user == requester;
                 let mut first = false;
                 let mut owed = false;
                 match author {
@@ -392,7 +457,10 @@ pub(crate) fn derive(
                         }
                     }
                     Author::Person(_) | Author::Us => {
-                        if matches!(author, Author::Person(_)) && s.first_response_at.is_none() {
+                        // A first response is a person's: the lead's from swarmdeck
+                        // counts, the bot's own notes (a reminder) do not.
+                        let by_a_person = matches!(author, Author::Person(_)) || lead_reply;
+                        if by_a_person && s.first_response_at.is_none() {
                             s.first_response_at = Some(ts);
                             first = true;
                         }
@@ -448,6 +516,10 @@ pub(crate) fn derive(
                 }
                 if s.resolved_at.is_none() {
                     s.resolved_at = Some(at);
+                    // Resolving ends any wait on the customer: reopened, the swarm is
+                    // support's again and its clocks run (a promoted Sev1 paused once
+                    // otherwise came back with no clock at all).
+                    s.pauses.end_at(at);
                     resolutions += 1;
                     events.push(s.event(
                         format!("resolved:{resolutions}"),

@@ -52,6 +52,17 @@ impl Pauses {
         }
     }
 
+    /// Ends the pause under way at `at`, if there is one (a later pause is kept).
+    pub fn end_at(&mut self, at: Ts) {
+        if let Some(p) = self
+            .0
+            .iter_mut()
+            .find(|(a, b)| *a <= at && b.is_none_or(|b| b > at))
+        {
+            p.1 = Some(at);
+        }
+    }
+
     pub fn is_paused(&self) -> bool {
         self.0.last().is_some_and(|p| p.1.is_none())
     }

@@ -716,7 +716,10 @@ mod tests {
         };
         let mut progress = Progress::start(&action);
         progress.channel = Some(("C9".into(), "general-2".into()));
-        assert_eq!(done_label(&action, &progress), "promote 27343 to #general-2");
+        assert_eq!(
+            done_label(&action, &progress),
+            "promote 27343 to #general-2"
+        );
         progress.channel = Some(("C9".into(), "general".into()));
         assert_eq!(done_label(&action, &progress), "promote 27343 to #general");
     }

@@ -280,6 +280,7 @@ pub fn decode_marker(meta: &wire::Metadata) -> Result<Option<Marker>, String> {
             resolution: text("resolution").unwrap_or_default(),
         },
         "swarmdeck_reopened" => MarkerKind::Reopened,
+        "swarmdeck_replied" => MarkerKind::Replied,
         "swarmdeck_waiting" => MarkerKind::Waiting {
             on: p
                 .get("waiting")
@@ -321,7 +322,7 @@ pub fn encode_marker(marker: &Marker, case: &str) -> Value {
             payload["incident_channel"] = json!(channel_name);
         }
         MarkerKind::Resolved { resolution } => payload["resolution"] = json!(resolution),
-        MarkerKind::Reopened => {}
+        MarkerKind::Reopened | MarkerKind::Replied => {}
         MarkerKind::Waiting { on } => payload["waiting"] = json!(on),
         MarkerKind::FollowUp { next_steps, due } => {
             payload["next_steps"] = json!(next_steps);
@@ -356,6 +357,7 @@ mod tests {
                 resolution: "purged the cache".into(),
             },
             MarkerKind::Reopened,
+            MarkerKind::Replied,
             MarkerKind::Waiting { on: true },
             MarkerKind::FollowUp {
                 next_steps: "call them".into(),

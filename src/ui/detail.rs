@@ -201,10 +201,15 @@ pub(super) fn render_thread(
     for msg in thread {
         let who = match &msg.author {
             Author::Person(u) => name(s, u),
-            Author::Us => "swarmdeck".into(),
+            Author::Us => msg.lead_reply().map_or("swarmdeck".into(), |l| name(s, l)),
             Author::Bot { .. } => "workflow".into(),
         };
-        if let Some(marker) = &msg.marker {
+        // A lead's reply is shown as a message, not as a move.
+        if let Some(marker) = msg
+            .marker
+            .as_ref()
+            .filter(|m| m.kind != MarkerKind::Replied)
+        {
             let by = marker
                 .lead
                 .as_deref()
@@ -274,6 +279,7 @@ fn move_text(s: &Screenful<'_>, kind: &MarkerKind) -> String {
         MarkerKind::Promoted { channel_name, .. } => format!("promoted to #{channel_name}"),
         MarkerKind::Resolved { resolution } => format!("resolved: {resolution}"),
         MarkerKind::Reopened => "reopened".into(),
+        MarkerKind::Replied => "replied".into(),
         MarkerKind::Waiting { on: true } => "waiting on the customer".into(),
         MarkerKind::Waiting { on: false } => "back with support".into(),
         MarkerKind::FollowUp { next_steps, due } => {

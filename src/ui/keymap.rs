@@ -94,7 +94,7 @@ impl Intent {
             Intent::Pod(_) => "show one pod",
             Intent::AllPods => "all pods",
             Intent::Filter => "filter the table (case, subject, pod, assignee)",
-            Intent::Sort => "cycle the sort order",
+            Intent::Sort => "cycle sort: attention (owed, unassigned, breached, due)",
             Intent::Metrics => "metrics: today per pod",
             Intent::Assign => "assign an expert (in triage: the top suggestion)",
             Intent::AssignOther => "pick an expert (in triage: another than the top one)",

@@ -100,7 +100,7 @@ fn table_row<'a>(
     let urgency = Span::styled(sw.urgency().as_str().to_string(), t.urgency(sw.urgency()));
     let age = duration(s.now.secs_since(sw.opened_at).max(0));
     let sla = match row.sla {
-        None if sw.status == Status::WaitingOnCustomer => Span::styled("paused", t.dim()),
+        None if sw.is_waiting() => Span::styled("paused", t.dim()),
         None => Span::raw(""),
         Some(v) => {
             let label = match v.clock {

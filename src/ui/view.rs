@@ -16,7 +16,8 @@ pub enum Screen {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sort {
-    /// Needs response first, then the soonest (or most overdue) SLA target: inbox zero.
+    /// Needs response first, then unassigned by urgency, breached, due follow-ups, the
+    /// soonest clock ([`crate::domain::swarm::Attention`]): inbox zero.
     Attention,
     Newest,
     Urgency,
@@ -179,7 +180,7 @@ impl View {
             (r.swarm.opened_at, r.swarm.channel.as_str())
         }
         let rows = match self.sort {
-            Sort::Attention => by_packed_key(rows, attention_key),
+            Sort::Attention => by_packed_key(rows, |r| attention_key(r, now)),
             Sort::Newest => {
                 rows.sort_by_cached_key(|r| std::cmp::Reverse(opened(r)));
                 rows
@@ -445,18 +446,32 @@ impl<'a> std::ops::Deref for Rows<'a> {
     }
 }
 
-/// The attention order packed in one integer: waiting for us first, then the soonest
-/// clock (none last), then the oldest. Its fields are kept in range, so integer order
-/// is the tuple's order.
-fn attention_key(r: &Row<'_>) -> u128 {
+/// The attention order ([`crate::domain::swarm::Attention`]) packed in one integer:
+/// owed a response, unassigned by urgency, breached, follow-up due, the soonest clock
+/// (seconds left, none last), the oldest. Its fields are kept in range, so integer order
+/// is the order of the domain's tuple.
+fn attention_key(r: &Row<'_>, now: Ts) -> u128 {
     let flip = |x: i64| (x as u64 ^ (1 << 63)) as u128;
-    let waiting = u128::from(!r.needs_response);
+    let s = r.swarm;
+    let answered = u128::from(!r.needs_response);
+    // Taken: an expert has it, or it waits on the customer (nothing to hand out).
+    let taken = !s.experts.is_empty() || s.is_waiting();
+    // Urgency counts among the unassigned only (0 for the taken: one value, no order).
+    let urgency = if taken { 0 } else { s.urgency() as u128 };
+    let not_breached = u128::from(r.sla.is_none_or(|v| v.left > 0));
+    let no_follow_up = u128::from(s.follow_up_at.is_none_or(|f| f > now));
     // Seconds left, clamped to ±68 years: no clock is that far out.
-    let left = r.sla.map_or(i32::MAX as i64, |s| {
-        s.left.clamp(i32::MIN as i64, i32::MAX as i64 - 1)
+    let left = r.sla.map_or(i32::MAX as i64, |v| {
+        v.left.clamp(i32::MIN as i64, i32::MAX as i64 - 1)
     });
     let left = (left as i32 as u32 ^ (1 << 31)) as u128;
-    (waiting << 96) | (left << 64) | flip(r.swarm.opened_at.0)
+    (answered << 101)
+        | (u128::from(taken) << 100)
+        | (urgency << 98)
+        | (not_breached << 97)
+        | (no_follow_up << 96)
+        | (left << 64)
+        | flip(s.opened_at.0)
 }
 
 /// Sorts rows by a packed key, the channel breaking ties: a sort of integers.
@@ -481,49 +496,151 @@ fn by_packed_key<'a>(rows: Vec<Row<'a>>, key: impl Fn(&Row<'a>) -> u128) -> Vec<
 mod tests {
     use super::*;
 
+    fn post(
+        secs: i64,
+        thread: Option<i64>,
+        author: crate::domain::Author,
+        text: &str,
+    ) -> crate::domain::Msg {
+        crate::domain::Msg {
+            channel: "C1".into(),
+            ts: Ts::from_secs(secs),
+            thread_ts: thread.map(Ts::from_secs),
+            author,
+            text: text.into(),
+            block_texts: vec![],
+            marker: None,
+            edited: None,
+            reactions: vec![],
+        }
+    }
+
     fn a_swarm() -> Swarm {
-        use crate::domain::{Author, DeskConfig, Input, Msg, Pod};
+        use crate::domain::{Author, DeskConfig, Input, Pod};
         let mut desk = Desk::new(
             DeskConfig::default(),
             vec![Pod::discovered("C1", "swarm-api")],
         );
-        let text = "Case: 27343\nUrgency: Sev 1\nSubject: Webhooks time out".to_string();
+        let text = "Case: 27343\nUrgency: Sev 1\nSubject: Webhooks time out";
         let ts = Ts::from_secs(1_700_000_000);
         desk.apply(
-            Input::Message(Msg {
-                channel: "C1".into(),
-                ts,
-                thread_ts: None,
-                author: Author::Person("U1".into()),
-                text,
-                block_texts: vec![],
-                marker: None,
-                edited: None,
-                reactions: vec![],
-            }),
+            Input::Message(post(ts.secs(), None, Author::Person("U1".into()), text)),
             ts,
         );
         desk.swarms().next().expect("a swarm").clone()
     }
 
+    #[test]
+    fn attention_puts_an_unassigned_sev1_above_new_sev3s_and_raises_a_due_follow_up() {
+        use crate::domain::{Author, DeskConfig, Input, Marker, MarkerKind, Msg, Pod};
+        let mut desk = Desk::new(DeskConfig::default(), [Pod::discovered("C1", "swarm-api")]);
+        let mut apply = |m: Msg| {
+            let at = m.ts;
+            desk.apply(Input::Message(m), at);
+        };
+        let wf = || Author::Person("U0WF".into());
+        let expert = || Author::Person("U0EXP".into());
+        for (secs, case, sev) in [
+            (1_000, "1", "Sev 3"),
+            (1_001, "2", "Sev 3"),
+            (1_002, "3", "Sev 1"),
+            (1_003, "4", "Sev 4"),
+            (1_004, "5", "Sev 4"),
+        ] {
+            apply(post(
+                secs,
+                None,
+                wf(),
+                &format!("Case: {case}\nUrgency: {sev}"),
+            ));
+        }
+        // 3 (Sev 1) had an expert's answer but nobody is assigned; 4 and 5 are
+        // assigned and answered, and 5 has a follow-up due.
+        for root in [1_002, 1_003, 1_004] {
+            apply(post(root + 100, Some(root), expert(), "on it"));
+        }
+        for root in [1_003, 1_004] {
+            let mut m = post(root + 200, Some(root), Author::Us, "assigned");
+            m.marker = Some(Marker {
+                lead: None,
+                kind: MarkerKind::Assigned {
+                    expert: "U0EXP".into(),
+                },
+            });
+            apply(m);
+        }
+        let mut m = post(1_400, Some(1_004), Author::Us, "follow up");
+        m.marker = Some(Marker {
+            lead: None,
+            kind: MarkerKind::FollowUp {
+                next_steps: "call".into(),
+                due: Ts::from_secs(1_500),
+            },
+        });
+        apply(m);
+        let now = Ts::from_secs(1_000 + 3_600);
+        let rows = View::default().rows(&desk, now);
+        let cases: Vec<&str> = rows.iter().map(|r| r.swarm.case()).collect();
+        assert_eq!(cases, ["3", "1", "2", "5", "4"]);
+    }
+
+    /// One row's worth of what the attention order reads, in whole seconds (as the
+    /// table shows clocks): owed, assigned, waiting, urgency, follow-up due in (secs),
+    /// clock left (secs), opened.
+    type Facts = ((bool, bool, bool), usize, Option<i64>, Option<i64>, i64);
+
+    fn facts() -> impl proptest::strategy::Strategy<Value = Facts> {
+        use proptest::prelude::*;
+        (
+            (any::<bool>(), any::<bool>(), any::<bool>()),
+            0usize..4,
+            proptest::option::of(-3i64..3),
+            // Inside the key's range, and small values often, so ties are tried.
+            proptest::option::of(prop_oneof![-3i64..3, -2_000_000_000i64..2_000_000_000]),
+            prop_oneof![0i64..3, 0i64..4_000_000_000],
+        )
+    }
+
+    fn row_of(swarm: &mut Swarm, f: Facts, now: Ts) {
+        let ((owed, assigned, waiting), urgency, follow_up, left, opened) = f;
+        swarm.needs_response_since = owed.then_some(now);
+        swarm.experts = if assigned {
+            vec!["U0EXP".into()]
+        } else {
+            vec![]
+        };
+        if waiting {
+            swarm.pauses.start(now);
+        }
+        swarm.request.urgency = Urgency::ALL[urgency];
+        swarm.follow_up_at = follow_up.map(|d| now.plus_secs(d));
+        swarm.next_clock = left.map(|l| Breach {
+            clock: crate::domain::Clock::Resolution,
+            due: Some(now.plus_secs(l)),
+            met_at: None,
+            target: 3600,
+        });
+        swarm.opened_at = Ts::from_secs(opened);
+    }
+
     proptest::proptest! {
-        /// The packed attention key orders rows as the tuple it packs.
+        /// The packed attention key orders rows as the domain's attention tuple.
         #[test]
-        fn the_packed_attention_key_keeps_the_tuple_order(
-            a in (proptest::bool::ANY, proptest::option::of(-4_000_000_000i64..4_000_000_000), 0i64..4_000_000_000_000_000),
-            b in (proptest::bool::ANY, proptest::option::of(-4_000_000_000i64..4_000_000_000), 0i64..4_000_000_000_000_000),
-        ) {
-            let key = |(needs, left, opened): (bool, Option<i64>, i64)| {
-                let left = left.map(|l| l.clamp(i32::MIN as i64, i32::MAX as i64 - 1));
-                let mut swarm = a_swarm();
-                swarm.opened_at = Ts(opened);
-                let sla = left.map(|left| SlaView { clock: crate::domain::Clock::Resolution, left, state: SlaState::Normal });
-                let packed = attention_key(&Row { swarm: &swarm, sla, needs_response: needs, rank: 0 });
-                (packed, (!needs, left.unwrap_or(i64::MAX), opened))
-            };
-            let (ka, ta) = key(a);
-            let (kb, tb) = key(b);
-            proptest::prop_assert_eq!(ka.cmp(&kb), ta.cmp(&tb));
+        fn the_packed_attention_key_keeps_the_domains_order(a in facts(), b in facts()) {
+            let now = Ts::from_secs(1_800_000_000);
+            let (mut sa, mut sb) = (a_swarm(), a_swarm());
+            row_of(&mut sa, a, now);
+            row_of(&mut sb, b, now);
+            let key = |s: &Swarm| attention_key(&Row {
+                swarm: s,
+                sla: sla_view(s, now),
+                needs_response: s.needs_response_since.is_some(),
+                rank: 0,
+            }, now);
+            proptest::prop_assert_eq!(
+                key(&sa).cmp(&key(&sb)),
+                sa.attention(now).cmp(&sb.attention(now))
+            );
         }
     }
 }
