@@ -719,3 +719,60 @@ async fn pasted_move_keys_stay_text() {
     tmux.keys(&["q"]);
     tmux.wait_for("exited with 0");
 }
+
+/// `w` twice on a promoted swarm: waiting on, then off again (its status stays
+/// `promoted`, so the toggle must follow the pauses, not the status).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_toggles_twice_on_a_promoted_swarm() {
+    if !tmux_available() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let emu = common::quiet().await;
+    let tmux = start_dashboard_with(&emu, "waiting", Some("lead = \"U0LEAD0001\"\n"));
+    tmux.wait_for("connected");
+    emu.inject(json!({"type": "message", "channel": "C0SWARMAPI", "user": "U0REQ00001",
+        "text": "Case: 27801\nUrgency: Sev 1\nSubject: Ledger sync stalled"}))
+    .await;
+    tmux.wait_for("27801");
+    tmux.keys(&["g", "p"]);
+    tmux.wait_for("promote 27801");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("✓ promote 27801");
+    tmux.wait_for("-sev1-27801");
+    // The table's row (the header's activity line names the case too).
+    let row = |screen: &str| {
+        screen
+            .lines()
+            .skip(3)
+            .find(|l| l.contains("27801"))
+            .unwrap_or_default()
+            .to_string()
+    };
+    tmux.keys(&["w"]);
+    tmux.wait_for("✓ 27801 waiting on customer");
+    let screen = tmux.wait_for("paused");
+    assert!(row(&screen).contains("paused"), "{screen}");
+    tmux.keys(&["w"]);
+    tmux.wait_for("✓ 27801 not waiting");
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let screen = tmux.screen();
+        if !row(&screen).contains("paused") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still paused: {screen}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let pod = emu.channel_state("swarm-api").await;
+    let waiting: Vec<bool> = pod["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["metadata"]["event_type"] == "swarmdeck_waiting")
+        .map(|m| m["metadata"]["event_payload"]["waiting"].as_bool().unwrap())
+        .collect();
+    assert_eq!(waiting, [true, false], "on, then off, in Slack too");
+    tmux.keys(&["q"]);
+    tmux.wait_for("exited with 0");
+}
