@@ -731,8 +731,10 @@ async fn waiting_toggles_twice_on_a_promoted_swarm() {
     let emu = common::quiet().await;
     let tmux = start_dashboard_with(&emu, "waiting", Some("lead = \"U0LEAD0001\"\n"));
     tmux.wait_for("connected");
-    emu.inject(json!({"type": "message", "channel": "C0SWARMAPI", "user": "U0REQ00001",
-        "text": "Case: 27801\nUrgency: Sev 1\nSubject: Ledger sync stalled"}))
+    emu.inject(
+        json!({"type": "message", "channel": "C0SWARMAPI", "user": "U0REQ00001",
+        "text": "Case: 27801\nUrgency: Sev 1\nSubject: Ledger sync stalled"}),
+    )
     .await;
     tmux.wait_for("27801");
     tmux.keys(&["g", "p"]);

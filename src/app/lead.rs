@@ -211,7 +211,16 @@ impl Lead {
                 .and_then(resolved)
                 .or_else(|| self.last_resolved.as_ref().and_then(resolved));
             return match swarm {
-                Some(swarm) => vec![Command::Send(self.mover(at.now).reopen(swarm))],
+                Some(swarm) => {
+                    let mut commands = vec![Command::Send(self.mover(at.now).reopen(swarm))];
+                    if let Some(i) = &swarm.incident {
+                        commands.extend(notice(&format!(
+                            "#{} stays as it is: Slack lets no app unarchive a channel; if it was archived, unarchive it in Slack.",
+                            i.channel_name
+                        )));
+                    }
+                    commands
+                }
                 None => notice("Nothing resolved to reopen."),
             };
         }

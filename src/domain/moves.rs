@@ -283,8 +283,20 @@ impl Mover<'_> {
     }
 
     pub fn reopen(&self, swarm: &Swarm) -> Action {
+        // Slack does not let an app unarchive a channel (a bot token cannot call
+        // conversations.unarchive), so the thread says what a person has to do.
+        let incident = match &swarm.incident {
+            Some(i) => format!(
+                " The incident channel <#{}> is left as it is: if it was archived, someone in it can unarchive it in Slack.",
+                i.channel_id
+            ),
+            None => String::new(),
+        };
         let steps = vec![
-            self.thread_post(format!("Reopened{}.", self.by()), MarkerKind::Reopened),
+            self.thread_post(
+                format!("Reopened{}.{incident}", self.by()),
+                MarkerKind::Reopened,
+            ),
             Step::React {
                 name: self.resolved_reaction.to_string(),
                 add: false,

@@ -629,3 +629,30 @@ fn a_move_from_the_detail_lands_on_the_swarm_shown_after_it_left_the_table() {
         "never the next row's swarm"
     );
 }
+
+#[test]
+fn reopening_a_promoted_swarm_says_its_channel_must_be_unarchived_by_a_person() {
+    let mut desk = desk();
+    let promoted = MarkerKind::Promoted {
+        channel_id: "C0INC".into(),
+        channel_name: "support-api-sev1-26901".into(),
+    };
+    mark(&mut desk, 1_000, 1_100, promoted);
+    let mut rig = Rig::new(desk);
+    rig.select("26901");
+    rig.key(KeyCode::Enter);
+    let resolved = MarkerKind::Resolved {
+        resolution: "fixed".into(),
+    };
+    mark(&mut rig.desk, 1_000, 1_200, resolved);
+    let c = rig.char('R');
+    let action = sent(&c);
+    assert!(matches!(
+        &action.steps[0],
+        Step::Post { text, .. } if text.contains("<#C0INC>") && text.contains("unarchive")
+    ));
+    assert!(
+        matches!(&c[1..], [Command::Notice(n)] if n.contains("#support-api-sev1-26901") && n.contains("unarchive")),
+        "{c:?}"
+    );
+}
