@@ -389,6 +389,32 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    #[test]
+    fn a_renamed_channel_keeps_the_name_it_was_first_seen_by() {
+        let dir = temp_dir("renamed");
+        let store = Store::open(&dir).unwrap();
+        let writer = Writer::spawn(&dir).unwrap();
+        for name in ["swarm-api", "swarm-api-eu"] {
+            writer.send(Write::Channel {
+                id: "C1".into(),
+                name: name.into(),
+            });
+        }
+        writer.flush();
+        assert_eq!(
+            store.channels().unwrap(),
+            [("C1".to_string(), "swarm-api-eu".to_string())],
+            "the label follows Slack"
+        );
+        assert_eq!(
+            store.first_names().unwrap(),
+            [("C1".to_string(), "swarm-api".to_string())],
+            "the pod keeps its name"
+        );
+        drop(writer);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[cfg(unix)]
     #[test]
     fn the_store_is_private() {
