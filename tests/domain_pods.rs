@@ -79,7 +79,13 @@ fn an_incident_channel_with_an_edited_name_is_never_a_pod() {
         "legal here",
     );
     desk.apply(Input::Message(chat), t(41));
-    assert_eq!(desk.channel_log(WAR_ROOM).len(), 1);
+    let log: Vec<&str> = desk
+        .channel_log(WAR_ROOM)
+        .iter()
+        .map(|m| m.text.as_str())
+        .collect();
+    assert_eq!(log.len(), 2, "the quoted request and the chat: {log:?}");
+    assert!(log[1].contains("legal here"));
     desk.tick(t(10_000));
 }
 

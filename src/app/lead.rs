@@ -444,10 +444,9 @@ pub(crate) fn show_found(view: &mut View, query: String, matches: Vec<crate::dom
 fn target(view: &mut View, desk: &Desk, now: Ts) -> Option<SwarmId> {
     match view.screen {
         Screen::Triage => return view.triage.as_mut()?.current(desk),
-        Screen::Detail => {
-            if let Some(shown) = view.selected.clone().filter(|id| desk.by_id(id).is_some()) {
-                return Some(shown);
-            }
+        Screen::Detail if view.selected.is_some() => {
+            // The swarm shown, or none if it is gone: never the row that took its place.
+            return view.selected.clone().filter(|id| desk.by_id(id).is_some());
         }
         _ => {}
     }

@@ -266,7 +266,12 @@ impl Dashboard {
                 }
                 Some(answer) = channels.answers.recv() => {
                     if let Some((query, found)) = self.search.on_answer(answer) {
-                        lead::show_found(&mut self.view, query, found);
+                        // Never over a dialog the lead opened meanwhile (a reply typed).
+                        if self.view.dialog.is_none() {
+                            lead::show_found(&mut self.view, query, found);
+                        } else {
+                            self.notice = Some(format!("Search for “{query}” found {}: S to search again.", found.len()));
+                        }
                     }
                     dirty = true;
                 }
@@ -376,10 +381,16 @@ impl Dashboard {
                 if let Some(user) = incoming.author() {
                     self.people.ask_name(&self.session.desk, user);
                 }
-                let (events, touched) = self.session.ingest_noting(&incoming, now());
+                let (events, mut touched) = self.session.ingest_noting(&incoming, now());
                 self.notice_events(&events);
                 // A resolution can arrive after the reaction that resolved the swarm:
-                // search indexes what it says once it says it.
+                // search indexes what it says once it says it (`resolved` indexed it).
+                touched.retain(|id| {
+                    !events.iter().any(|e| {
+                        e.swarm() == *id && matches!(e.kind, LifecycleKind::Resolved { .. })
+                    })
+                });
+                touched.dedup();
                 for id in touched {
                     if self.session.desk.by_id(&id).is_some_and(|s| !s.is_open()) {
                         self.session.index(&id);

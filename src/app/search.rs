@@ -91,11 +91,14 @@ impl Search {
     /// The swarm shown (detail, triage): resolved swarms like it are asked for when it
     /// changes, not on every frame.
     pub fn like(&mut self, shown: Option<SwarmId>, desk: &Desk) {
-        let Some(id) = shown else { return };
+        let Some((id, swarm)) = shown.and_then(|id| desk.by_id(&id).map(|s| (id, s))) else {
+            // Nothing shown: nothing from before shows either.
+            self.like = None;
+            return;
+        };
         if self.like.as_ref().is_some_and(|(s, _)| *s == id) {
             return;
         }
-        let Some(swarm) = desk.by_id(&id) else { return };
         let subject = swarm.request.subject.clone();
         self.ask(Question::Like {
             swarm: id.clone(),

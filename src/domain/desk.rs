@@ -142,7 +142,24 @@ impl Desk {
             return;
         }
         self.pods.remove(channel);
-        self.threads.retain(|(c, _), _| c != channel);
+        // Its messages were filed as threads: they become the channel's log.
+        let threads: Vec<ThreadKey> = self
+            .threads
+            .keys()
+            .filter(|(c, _)| c == channel)
+            .cloned()
+            .collect();
+        let log = self.logs.entry(channel.to_string()).or_default();
+        for key in threads {
+            if let Some(t) = self.threads.remove(&key) {
+                for m in t.root.into_iter().chain(t.replies.into_values()) {
+                    log.insert(m.ts, m);
+                }
+            }
+        }
+        while log.len() > LOG_CAP {
+            log.pop_first();
+        }
     }
 
     pub fn pods(&self) -> impl Iterator<Item = &Pod> {
@@ -221,6 +238,25 @@ impl Desk {
                     .find(|e| e.name.to_lowercase() == name)
                     .map(|e| e.user.as_str())
             })
+    }
+
+    /// The one person called `name`: `None` when nobody is, or when two are (a mention
+    /// must not ping the wrong one).
+    pub fn find_one_person(&self, name: &str) -> Option<&str> {
+        let wanted = name.trim_start_matches('@').to_lowercase();
+        let mut ids = self
+            .names
+            .iter()
+            .map(|(id, n)| (id.as_str(), n.as_str()))
+            .chain(
+                self.experts
+                    .values()
+                    .map(|e| (e.user.as_str(), e.name.as_str())),
+            )
+            .filter(|(_, n)| n.to_lowercase() == wanted)
+            .map(|(id, _)| id);
+        let first = ids.next()?;
+        ids.all(|id| id == first).then_some(first)
     }
 
     /// Handles (names without spaces) of the people the desk knows that start with

@@ -16,12 +16,21 @@ pub fn render(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Rect)
     let rows = s.rows;
     // The swarm opened, even once it left the table; the selected row only before the
     // first draw settled the selection.
-    let Some(swarm) = view
-        .selected
-        .as_ref()
-        .and_then(|k| s.desk.by_id(k))
-        .or_else(|| view.selection(rows).map(|i| rows[i].swarm))
-    else {
+    let swarm = match &view.selected {
+        // Gone from the desk (withdrawn, its request deleted): said, never replaced by
+        // another swarm's detail.
+        Some(k) => match s.desk.by_id(k) {
+            Some(swarm) => Some(swarm),
+            None => {
+                let gone =
+                    "This swarm is gone: its request was withdrawn or deleted. Esc goes back.";
+                frame.render_widget(Paragraph::new(gone), area);
+                return;
+            }
+        },
+        None => view.selection(rows).map(|i| rows[i].swarm),
+    };
+    let Some(swarm) = swarm else {
         frame.render_widget(Paragraph::new("No swarm selected. Esc goes back."), area);
         return;
     };

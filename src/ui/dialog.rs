@@ -242,6 +242,8 @@ fn paste(input: &mut String, text: &str, lines: bool) {
                 c if c.is_control() => ' ',
                 c => c,
             })
+            // Bidi overrides and zero-width characters would reach Slack and terminals.
+            .filter(|c| !crate::domain::text::is_invisible_format(*c))
             .take(room),
     );
 }
@@ -377,7 +379,9 @@ impl Dialog {
             },
             Dialog::Ask(p) => match key.code {
                 KeyCode::Enter if is_newline(&key) && p.asks == Asks::Reply => {
-                    p.input.push('\n');
+                    if p.input.chars().count() < MAX_INPUT {
+                        p.input.push('\n');
+                    }
                 }
                 KeyCode::Tab if p.asks == Asks::Reply => complete_mention(&mut p.input, desk),
                 KeyCode::Tab => {
@@ -446,8 +450,9 @@ pub fn with_mentions(text: &str, desk: &Desk) -> String {
         // A handle ends before trailing punctuation ("@priya.raman, can you…").
         let handle = after[..len].trim_end_matches(['.', '-']);
         let starts_word = out.chars().last().is_none_or(|c| !c.is_alphanumeric());
+        // Two people of one name: the handle stays as typed rather than ping either.
         match desk
-            .find_person(handle)
+            .find_one_person(handle)
             .filter(|_| starts_word && !handle.is_empty())
         {
             Some(user) => {
@@ -479,8 +484,15 @@ fn complete_mention(input: &mut String, desk: &Desk) {
     else {
         return;
     };
-    let names = desk.handles_starting(&input[at + 1..]);
-    if let Some(common) = common_prefix(&names) {
+    let typed = &input[at + 1..];
+    // Only handles a reply turns into mentions are offered.
+    let names: Vec<&str> = desk
+        .handles_starting(typed)
+        .into_iter()
+        .filter(|n| n.chars().all(is_handle_char) && !n.ends_with(['.', '-']))
+        .collect();
+    let longer = |c: &String| c.chars().count() >= typed.chars().count();
+    if let Some(common) = common_prefix(&names).filter(longer) {
         input.truncate(at + 1);
         input.push_str(&common);
         if names.len() == 1 {
@@ -497,7 +509,7 @@ fn common_prefix(names: &[&str]) -> Option<String> {
         len = first
             .char_indices()
             .zip(n.chars())
-            .take_while(|((_, a), b)| a.eq_ignore_ascii_case(b))
+            .take_while(|((_, a), b)| a.to_lowercase().eq(b.to_lowercase()))
             .last()
             .map_or(0, |((i, a), _)| i + a.len_utf8())
             .min(len);
@@ -986,5 +998,27 @@ mod tests {
         };
         assert_eq!(f.promotion.channel_name, "support-api-sev1");
         assert!(f.name_edited);
+    }
+
+    #[test]
+    fn a_name_two_people_share_is_no_mention_and_completion_never_erases() {
+        let (mut desk, swarm) = desk();
+        for (user, name) in [
+            ("U7", "sam.lee"),
+            ("U8", "Sam.Lee"),
+            ("U9", "émile"),
+            ("U10", "Émilie"),
+        ] {
+            let (user, name) = (user.into(), name.into());
+            desk.apply(crate::domain::Input::UserNamed { user, name }, Ts(0));
+        }
+        assert_eq!(with_mentions("@sam.lee please", &desk), "@sam.lee please");
+        let mut d = prompt(Some(swarm), Asks::Reply, "", false);
+        typed(&mut d, &desk, "@ém");
+        d.on_key(key(KeyCode::Tab), &desk);
+        assert_eq!(input(&d), "@Émil", "as far as both share, case aside");
+        typed(&mut d, &desk, "x");
+        d.on_key(key(KeyCode::Tab), &desk);
+        assert_eq!(input(&d), "@Émilx", "nobody matches: what was typed stays");
     }
 }

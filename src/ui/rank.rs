@@ -3,7 +3,7 @@
 //! score higher. A subsequence test alone let a case typed in full match another case
 //! and keep it selected.
 
-use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
+use nucleo_matcher::pattern::{AtomKind, CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config, Matcher, Utf32Str};
 
 pub struct Ranker {
@@ -19,7 +19,14 @@ impl Ranker {
             return None;
         }
         Some(Ranker {
-            pattern: Pattern::parse(query, CaseMatching::Ignore, Normalization::Smart),
+            // Every word fuzzy: a lead typing `!` or `^` means the character, not an
+            // operator.
+            pattern: Pattern::new(
+                query,
+                CaseMatching::Ignore,
+                Normalization::Smart,
+                AtomKind::Fuzzy,
+            ),
             matcher: Matcher::new(Config::DEFAULT),
             buf: Vec::new(),
         })

@@ -116,6 +116,8 @@ pub struct View {
     pub at_top_until_moved: bool,
     /// An open dialog takes every key until it closes.
     pub dialog: Option<super::dialog::Dialog>,
+    /// The selection when the filter opened, for Esc to go back to.
+    pub before_filter: Option<SwarmId>,
     pub triage: Option<super::triage::Triage>,
 }
 
@@ -135,6 +137,7 @@ impl Default for View {
             at_top_until_moved: true,
             dialog: None,
             triage: None,
+            before_filter: None,
         }
     }
 }
@@ -285,6 +288,8 @@ impl View {
             Intent::PageUp => select(self, at.saturating_sub(self.page.max(1))),
             Intent::Top => select(self, 0),
             Intent::Bottom => select(self, last),
+            // Already open: the detail stays on its swarm, even one that left the table.
+            Intent::Open if self.screen == Screen::Detail => {}
             Intent::Open => {
                 // The detail is of the row the lead sees selected, pinned from here on.
                 if let Some(i) = current {
@@ -327,6 +332,7 @@ impl View {
             Intent::Filter => {
                 self.filtering = true;
                 self.screen = Screen::List;
+                self.before_filter = self.selected.clone();
             }
             Intent::Sort => self.sort = self.sort.next(),
             Intent::Assign
@@ -358,7 +364,7 @@ impl View {
     pub fn type_filter(&mut self, key: crossterm::event::KeyCode) {
         use crossterm::event::KeyCode;
         match key {
-            KeyCode::Char(c) => {
+            KeyCode::Char(c) if self.filter.chars().count() < MAX_FILTER => {
                 self.filter.push(c);
                 self.select_best_match();
             }
@@ -368,17 +374,25 @@ impl View {
             }
             KeyCode::Enter => self.filtering = false,
             KeyCode::Esc => {
+                // Back where the lead was before filtering.
                 self.filter.clear();
                 self.filtering = false;
+                self.selected = self.before_filter.take();
             }
             _ => {}
         }
     }
 
-    /// Pasted text into the filter (a line: newlines become spaces).
+    /// Pasted text into the filter (a line: newlines become spaces; no invisible
+    /// characters; a filter is a few words, not a page).
     pub fn paste_filter(&mut self, text: &str) {
-        self.filter
-            .extend(text.chars().map(|c| if c.is_control() { ' ' } else { c }));
+        let room = MAX_FILTER.saturating_sub(self.filter.chars().count());
+        self.filter.extend(
+            text.chars()
+                .filter(|c| !crate::domain::text::is_invisible_format(*c))
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .take(room),
+        );
         self.select_best_match();
     }
 
@@ -389,18 +403,25 @@ impl View {
     }
 }
 
+/// Longest filter the lead can type or paste.
+const MAX_FILTER: usize = 200;
+
 /// How well a swarm matches the filter over its case, subject, pod and assignees'
 /// names; a word that is the case number itself ranks above any fuzzy match.
 fn filter_rank(desk: &Desk, s: &Swarm, ranker: &mut Ranker, filter: &str) -> Option<u32> {
-    if filter.split_whitespace().any(|w| w == s.request.case) {
-        return Some(u32::MAX);
-    }
     let mut haystack = format!("{} {} {}", s.request.case, s.request.subject, s.pod);
     for e in &s.experts {
         haystack.push(' ');
         haystack.push_str(desk.name_of(e));
     }
-    ranker.score(&haystack)
+    // Every word must match; the case typed in full then ranks above any fuzzy match.
+    let score = ranker.score(&haystack)?;
+    let case = &s.request.case;
+    let exact = !case.is_empty()
+        && filter
+            .split_whitespace()
+            .any(|w| w.eq_ignore_ascii_case(case));
+    Some(if exact { u32::MAX } else { score })
 }
 
 /// How urgent things look, for the header.

@@ -509,10 +509,10 @@ fn triage_keys_assign_the_top_expert_skip_pick_and_leave() {
     assert!(matches!(&rig.view.dialog, Some(Dialog::Pick(p)) if p.swarm == second));
     rig.key(KeyCode::Esc);
     assert_eq!(rig.view.screen, Screen::Triage);
-    // `n` skips; the queue comes round to the first again.
+    // `n` skips: with the first done with and the second skipped, none is left.
     rig.char('n');
     let next = rig.view.triage.as_mut().unwrap().current(&rig.desk);
-    assert_ne!(next, Some(second));
+    assert_eq!(next, None);
     // Esc leaves.
     rig.key(KeyCode::Esc);
     assert_eq!(rig.view.screen, Screen::List);
@@ -595,6 +595,15 @@ fn a_filter_selects_the_case_typed_even_when_the_selection_still_matches() {
         vec![Command::Seen(rig.id("26901"))]
     );
     assert_eq!(rig.view.selected, Some(rig.id("26901")));
+    // Esc from a filter goes back to where the lead was.
+    rig.key(KeyCode::Esc);
+    rig.key(KeyCode::Esc);
+    rig.select("26902");
+    rig.char('/');
+    rig.typed("Webhooks 26901");
+    rig.key(KeyCode::Esc);
+    assert_eq!(rig.view.selected, Some(rig.id("26902")));
+    assert_eq!(rig.view.filter, "");
 }
 
 #[test]
