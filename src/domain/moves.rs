@@ -677,6 +677,7 @@ mod tests {
             marker: None,
             edited: None,
             reactions: vec![],
+            latest_reply: None,
         }
     }
 
