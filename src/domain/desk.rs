@@ -132,7 +132,7 @@ const LOG_CAP: usize = 300;
 /// How long a thread whose replies history announced may wait for them before its clocks
 /// count as they stand: a thread that never loads (its read failed, a reply the desk cannot
 /// see) must still breach and ring. Minutes, against the seconds a gap fill takes.
-pub const UNREAD_REPLIES_GRACE_SECS: i64 = 600;
+pub(crate) const UNREAD_REPLIES_GRACE_SECS: i64 = 600;
 
 impl Desk {
     pub fn new(config: DeskConfig, pods: impl IntoIterator<Item = Pod>) -> Desk {
