@@ -49,6 +49,7 @@ fn workflow_request(channel: &str, at: i64, case: &str, urgency: &str) -> Msg {
         marker: None,
         edited: None,
         reactions: vec![],
+        latest_reply: None,
     }
 }
 
@@ -63,6 +64,7 @@ fn post(channel: &str, at: i64, thread: Option<i64>, author: Author, text: &str)
         marker: None,
         edited: None,
         reactions: vec![],
+        latest_reply: None,
     }
 }
 
@@ -619,10 +621,13 @@ fn an_input() -> impl Strategy<Value = Input> {
         },
     };
     prop_oneof![
-        (root.clone(), 0u8..3).prop_map(|(r, edit)| {
+        // History's copies of a root say when the thread last had a reply, and copies
+        // read at different times say different things.
+        (root.clone(), 0u8..3, prop::option::of(1i64..900)).prop_map(|(r, edit, latest)| {
             let urgency = ["Sev 3", "Sev 1", "Low"][edit as usize];
             let mut m = workflow_request(API, r, &format!("C{r}"), urgency);
             m.edited = (edit > 0).then(|| t(r + edit as i64 * 10));
+            m.latest_reply = latest.map(|dt| t(r + dt * 16));
             if edit == 2 {
                 m.block_texts[2] = "*Subject:*\nNow every webhook fails".into();
             }
@@ -851,4 +856,99 @@ fn a_promoted_swarm_reopened_after_waiting_gets_its_clock_back() {
     assert_eq!(clock.clock, Clock::Resolution);
     // Four hours of support time, less the minute waiting before the resolution.
     assert_eq!(clock.due, Some(t(4 * 3600 + 60)));
+}
+
+// ---- a thread whose replies history announced but the desk has not read yet ----
+
+/// A root as a history page gives it: it says when its thread last had a reply.
+fn history_root(at: i64, case: &str, urgency: &str, latest_reply: i64) -> Input {
+    let mut m = workflow_request(API, at, case, urgency);
+    m.latest_reply = Some(t(latest_reply));
+    Input::Message(m)
+}
+
+fn breached(events: &[Lifecycle]) -> Vec<&Lifecycle> {
+    events
+        .iter()
+        .filter(|e| matches!(e.kind, LifecycleKind::SlaBreached { .. }))
+        .collect()
+}
+
+#[test]
+fn a_root_from_history_waits_for_its_replies_before_its_clock_can_breach() {
+    let mut d = desk();
+    // A Sev 1 (15 min to first response) answered at 5 min, read an hour later: the gap
+    // fill passes the root on first and the thread a moment after.
+    let now = 3600;
+    let e = d.apply(history_root(0, "1", "Sev 1", 300), t(now));
+    assert!(breached(&e).is_empty(), "{e:?}");
+    let s = d.swarm(API, t(0)).unwrap();
+    assert!(s.pending, "its replies are still to be read");
+    assert!(breached(&d.tick(t(now + 1))).is_empty());
+    // The thread arrives: the clock was met, and no breach was ever said.
+    let e = d.apply(reply(0, 300, person(EXPERT)), t(now + 2));
+    assert!(breached(&e).is_empty(), "{e:?}");
+    let s = d.swarm(API, t(0)).unwrap();
+    assert!(!s.pending);
+    assert_eq!(s.first_response_at, Some(t(300)));
+    let first = s
+        .clocks(&SlaPolicy::default())
+        .into_iter()
+        .find(|b| b.clock == Clock::FirstResponse)
+        .unwrap();
+    assert!(!first.breached(t(now + 2)), "{first:?}");
+    let later = d.tick(t(now + 2 * 3600));
+    assert!(
+        !later.iter().any(|e| matches!(
+            e.kind,
+            LifecycleKind::SlaBreached {
+                clock: Clock::FirstResponse,
+                ..
+            }
+        )),
+        "{later:?}"
+    );
+}
+
+#[test]
+fn a_thread_whose_replies_never_come_breaches_once_after_the_grace_period() {
+    let mut d = desk();
+    let now = 3600;
+    assert!(breached(&d.apply(history_root(0, "1", "Sev 1", 300), t(now))).is_empty());
+    assert!(
+        breached(&d.tick(t(now + 599))).is_empty(),
+        "still in its grace period"
+    );
+    assert!(d.swarm(API, t(0)).unwrap().pending);
+    let e = d.tick(t(now + 600));
+    assert_eq!(breached(&e).len(), 1, "{e:?}");
+    assert!(!d.swarm(API, t(0)).unwrap().pending);
+    assert!(breached(&d.tick(t(now + 601))).is_empty(), "once");
+    // Another copy of the root (a later page) does not start the wait again.
+    let e = d.apply(history_root(0, "1", "Sev 1", 300), t(now + 700));
+    assert!(breached(&e).is_empty() && !d.swarm(API, t(0)).unwrap().pending);
+}
+
+#[test]
+fn a_deleted_last_reply_ends_the_wait() {
+    let mut d = desk();
+    d.apply(reply(0, 200, person(EXPERT)), t(3600));
+    d.apply(reply(0, 300, person(EXPERT)), t(3600));
+    d.apply(history_root(0, "1", "Sev 1", 300), t(3600));
+    assert!(!d.swarm(API, t(0)).unwrap().pending, "all replies heard");
+    let mut d = desk();
+    d.apply(
+        Input::Deleted {
+            channel: API.into(),
+            ts: t(300),
+        },
+        t(3600),
+    );
+    d.apply(history_root(0, "1", "Sev 1", 300), t(3600));
+    assert!(d.swarm(API, t(0)).unwrap().pending);
+    d.apply(reply(0, 300, person(EXPERT)), t(3601));
+    assert!(
+        !d.swarm(API, t(0)).unwrap().pending,
+        "the newest reply was deleted: nothing more to wait for"
+    );
 }

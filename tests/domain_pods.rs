@@ -22,6 +22,7 @@ fn post(channel: &str, at: i64, thread: Option<i64>, author: Author, text: &str)
         marker: None,
         edited: None,
         reactions: vec![],
+        latest_reply: None,
     }
 }
 

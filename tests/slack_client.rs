@@ -153,6 +153,7 @@ fn assert_threads_whole_and_ordered(seen: &Seen, want: &[(String, String)]) -> u
             marker: None,
             edited: None,
             reactions: vec![],
+            latest_reply: None,
         };
         desk.apply(Input::Message(msg), Ts::parse(ts).unwrap());
     }

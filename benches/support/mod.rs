@@ -56,6 +56,7 @@ pub fn message(channel: &str, ts: Ts, thread: Option<Ts>, user: &str, text: Stri
         marker: None,
         edited: None,
         reactions: vec![],
+        latest_reply: None,
     }
 }
 

@@ -84,6 +84,26 @@ struct Thread {
     swarm: Option<Swarm>,
     /// Keys of the lifecycle events already emitted for this thread.
     emitted: HashSet<String>,
+    /// The newest `latest_reply` any copy of the root said (the newest, not the last to
+    /// arrive, so that the order copies arrive in does not matter).
+    latest_reply: Option<Ts>,
+    /// The newest reply deleted: heard of, though no longer held.
+    newest_deleted: Option<Ts>,
+    /// When (desk time) the root was first seen saying replies the desk had not heard.
+    unread_since: Option<Ts>,
+}
+
+impl Thread {
+    /// History said a reply newer than any the desk has heard of.
+    fn replies_unread(&self) -> bool {
+        let heard = self
+            .replies
+            .keys()
+            .next_back()
+            .copied()
+            .max(self.newest_deleted);
+        self.latest_reply > heard
+    }
 }
 
 type ThreadKey = (String, Ts);
@@ -108,6 +128,11 @@ pub struct Desk {
 
 /// Messages kept per incident channel: the detail view shows the latest.
 const LOG_CAP: usize = 300;
+
+/// How long a thread whose replies history announced may wait for them before its clocks
+/// count as they stand: a thread that never loads (its read failed, a reply the desk cannot
+/// see) must still breach and ring. Minutes, against the seconds a gap fill takes.
+pub(crate) const UNREAD_REPLIES_GRACE_SECS: i64 = 600;
 
 impl Desk {
     pub fn new(config: DeskConfig, pods: impl IntoIterator<Item = Pod>) -> Desk {
@@ -358,9 +383,13 @@ impl Desk {
     pub fn tick(&mut self, now: Ts) -> Vec<Lifecycle> {
         let mut events = Vec::new();
         for thread in self.threads.values_mut() {
-            let Some(swarm) = thread.swarm.as_ref().filter(|s| s.is_open()) else {
+            let Some(swarm) = thread.swarm.as_mut().filter(|s| s.is_open()) else {
                 continue;
             };
+            if swarm.pending && !still_unread(thread.unread_since, now) {
+                swarm.pending = false;
+            }
+            let swarm = &*swarm;
             let sla = &self.pods[&swarm.channel].sla;
             for e in swarm.clock_events(sla, now) {
                 if thread.emitted.insert(e.key.clone()) {
@@ -420,10 +449,19 @@ impl Desk {
             return None;
         }
         let msg_key = (msg.channel.clone(), msg.ts);
+        let key = (msg.channel.clone(), msg.thread());
         if self.deleted.contains(&msg_key) {
+            // A reply deleted before it was read was heard of all the same: its thread
+            // no longer waits for it.
+            if msg.is_reply() {
+                let thread = self.threads.entry(key.clone()).or_default();
+                if thread.newest_deleted < Some(msg.ts) {
+                    thread.newest_deleted = Some(msg.ts);
+                    return Some((key, None));
+                }
+            }
             return None;
         }
-        let key = (msg.channel.clone(), msg.thread());
         let thread = self.threads.entry(key.clone()).or_default();
         if msg.is_reply() {
             self.thread_of.insert(msg_key, msg.thread());
@@ -433,8 +471,10 @@ impl Desk {
             thread.replies.insert(msg.ts, msg);
             return Some((key, None));
         }
+        let said_newer = msg.latest_reply > thread.latest_reply;
+        thread.latest_reply = thread.latest_reply.max(msg.latest_reply);
         if !replace_if_newer(thread.root.as_ref(), &msg) {
-            return None;
+            return said_newer.then_some((key, None));
         }
         for (name, users) in &msg.reactions {
             if *name == self.config.resolved_reaction {
@@ -460,6 +500,7 @@ impl Desk {
             let key = (msg_key.0, root_ts);
             if let Some(thread) = self.threads.get_mut(&key) {
                 thread.replies.remove(&ts);
+                thread.newest_deleted = thread.newest_deleted.max(Some(ts));
             }
             return self.refresh(&key, now, None);
         }
@@ -506,8 +547,14 @@ impl Desk {
                     },
                 ));
             }
-            events.extend(swarm.clock_events(&pod.sla, now));
             let mut swarm = swarm;
+            if thread.replies_unread() {
+                let since = *thread.unread_since.get_or_insert(now);
+                swarm.pending = still_unread(Some(since), now);
+            } else {
+                thread.unread_since = None;
+            }
+            events.extend(swarm.clock_events(&pod.sla, now));
             swarm.next_clock = swarm.next_due(&pod.sla);
             thread.swarm = Some(swarm);
         } else if let Some(gone) = before {
@@ -521,6 +568,12 @@ impl Desk {
         }
         events
     }
+}
+
+/// Whether a thread that history said has unread replies since `since` is still within
+/// its grace period at `now`.
+fn still_unread(since: Option<Ts>, now: Ts) -> bool {
+    since.is_some_and(|since| now < since.plus_secs(UNREAD_REPLIES_GRACE_SECS))
 }
 
 /// A request is read from a root post by a person or another app, never from our own

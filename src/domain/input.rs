@@ -50,6 +50,10 @@ pub struct Msg {
     pub edited: Option<Ts>,
     /// Reactions as history reports them (events report them one by one instead).
     pub reactions: Vec<(String, Vec<String>)>,
+    /// A root's newest reply as history reports it (live events usually do not): the gap
+    /// fill passes a channel's history on before it reads the threads, and this says
+    /// whether the desk has yet to hear replies, so that their clocks are not judged early.
+    pub latest_reply: Option<Ts>,
 }
 
 impl Msg {

@@ -349,6 +349,7 @@ mod tests {
             marker: None,
             edited: None,
             reactions: vec![],
+            latest_reply: None,
         }
     }
 

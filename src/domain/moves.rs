@@ -689,6 +689,7 @@ mod tests {
             marker: None,
             edited: None,
             reactions: vec![],
+            latest_reply: None,
         }
     }
 

@@ -125,6 +125,11 @@ pub struct Swarm {
     /// the desk when the thread changes: it does not depend on the time, and the table
     /// needs it for every swarm on every frame.
     pub next_clock: Option<Breach>,
+    /// History said the thread has replies the desk has not read yet (the gap fill reads
+    /// threads after their channel): its clocks are not known, so none shows as breached
+    /// and none rings, which a root folded without its answers would. Kept by the desk,
+    /// which ends it when the replies arrive or after a grace period.
+    pub pending: bool,
 }
 
 impl Swarm {
@@ -198,7 +203,11 @@ impl Swarm {
     /// Where the swarm stands in the lead's attention order at `now` (lower first). It
     /// reads the desk's [`Swarm::next_clock`], so the order costs no policy lookups.
     pub fn attention(&self, now: Ts) -> Attention {
-        let due = self.next_clock.and_then(|b| b.due);
+        // A pending swarm's clock is not known yet: it ranks as having none.
+        let due = self
+            .next_clock
+            .filter(|_| !self.pending)
+            .and_then(|b| b.due);
         let taken = !self.experts.is_empty() || self.is_waiting();
         Attention {
             answered: self.needs_response_since.is_none(),
@@ -222,6 +231,11 @@ impl Swarm {
     /// key, so that the desk (and `tail`, across restarts) emits it once.
     pub(crate) fn clock_events(&self, policy: &SlaPolicy, now: Ts) -> Vec<Lifecycle> {
         let mut events = Vec::new();
+        // Replies not read yet may have met a clock or moved the follow-up: an event
+        // emitted now could not be taken back (`tail` prints it, the bell rings).
+        if self.pending {
+            return events;
+        }
         for b in self.clocks(policy) {
             let Some(due) = b.due.filter(|_| b.breached(now)) else {
                 continue;
@@ -328,6 +342,7 @@ pub(crate) fn derive(
         owed: Vec::new(),
         follow_up_set_at: None,
         next_clock: None,
+        pending: false,
     };
     let requester = s.requester().map(str::to_string);
     let mut events = vec![s.event(

@@ -133,6 +133,7 @@ impl Translator {
                 .iter()
                 .map(|r| (r.name.clone(), r.users.clone()))
                 .collect(),
+            latest_reply: m.latest_reply.as_deref().and_then(Ts::parse),
         })
     }
 
@@ -429,6 +430,24 @@ mod tests {
             )
             .is_none()
         );
+    }
+
+    #[test]
+    fn a_history_root_says_when_its_thread_last_had_a_reply() {
+        let t = Translator::from_ids("U0BOT", Some("B0BOT"));
+        let root: wire::Message = serde_json::from_value(json!({
+            "ts": "1700000000.000100", "thread_ts": "1700000000.000100", "user": "U7",
+            "text": "Case: 1", "reply_count": 2, "latest_reply": "1700000600.000200"
+        }))
+        .unwrap();
+        assert_eq!(
+            t.message(&root, "C1").unwrap().latest_reply,
+            Ts::parse("1700000600.000200")
+        );
+        // A live post says nothing of replies.
+        let live: wire::Message =
+            serde_json::from_value(json!({"ts": "1.1", "user": "U7", "text": "x"})).unwrap();
+        assert_eq!(t.message(&live, "C1").unwrap().latest_reply, None);
     }
 
     #[test]

@@ -775,6 +775,7 @@ mod tests {
                 marker: None,
                 edited: None,
                 reactions: vec![],
+                latest_reply: None,
             }),
             Ts::from_secs(200),
         );

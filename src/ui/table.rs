@@ -100,6 +100,8 @@ fn table_row<'a>(
     let urgency = Span::styled(sw.urgency().as_str().to_string(), t.urgency(sw.urgency()));
     let age = duration(s.now.secs_since(sw.opened_at).max(0));
     let sla = match row.sla {
+        // Replies still loading: the clock is not known yet.
+        None if sw.pending => Span::styled("…", t.dim()),
         None if sw.is_waiting() => Span::styled("paused", t.dim()),
         None => Span::raw(""),
         Some(v) => {

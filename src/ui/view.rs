@@ -77,7 +77,12 @@ impl Row<'_> {
     }
 }
 
+/// `None` also while the swarm is pending (its replies not read yet): its clock is not
+/// known, and showing it would show a breach the replies may have met.
 pub fn sla_view(swarm: &Swarm, now: Ts) -> Option<SlaView> {
+    if swarm.pending {
+        return None;
+    }
     let Breach {
         clock, due, target, ..
     } = swarm.next_clock?;
@@ -533,6 +538,7 @@ mod tests {
             marker: None,
             edited: None,
             reactions: vec![],
+            latest_reply: None,
         }
     }
 
@@ -605,15 +611,50 @@ mod tests {
         assert_eq!(cases, ["3", "1", "2", "5", "4"]);
     }
 
+    #[test]
+    fn the_header_does_not_count_a_swarm_whose_replies_are_loading_as_breaching() {
+        use crate::domain::{Author, DeskConfig, Input, Pod};
+        let mut desk = Desk::new(DeskConfig::default(), [Pod::discovered("C1", "swarm-api")]);
+        let now = Ts::from_secs(10_000);
+        // Two Sev 1 roots from history, both past their 15-minute first response; the
+        // first says it was answered (a reply not read yet), the second has no replies.
+        let mut answered = post(
+            1_000,
+            None,
+            Author::Person("U1".into()),
+            "Case: 1\nUrgency: Sev 1",
+        );
+        answered.latest_reply = Some(Ts::from_secs(1_100));
+        let silent = post(
+            1_001,
+            None,
+            Author::Person("U1".into()),
+            "Case: 2\nUrgency: Sev 1",
+        );
+        desk.apply(Input::Message(answered), now);
+        desk.apply(Input::Message(silent), now);
+        let rows = View::default().rows(&desk, now);
+        assert_eq!(rows.counters.breaching, 1, "{:?}", rows.counters);
+        let pending = rows.iter().find(|r| r.swarm.case() == "1").unwrap();
+        assert!(pending.swarm.pending && pending.sla.is_none());
+    }
+
     /// One row's worth of what the attention order reads, in whole seconds (as the
     /// table shows clocks): owed, assigned, waiting, urgency, follow-up due in (secs),
     /// clock left (secs), opened.
-    type Facts = ((bool, bool, bool), usize, Option<i64>, Option<i64>, i64);
+    /// The first group also says whether its replies are still being read (pending).
+    type Facts = (
+        (bool, bool, bool, bool),
+        usize,
+        Option<i64>,
+        Option<i64>,
+        i64,
+    );
 
     fn facts() -> impl proptest::strategy::Strategy<Value = Facts> {
         use proptest::prelude::*;
         (
-            (any::<bool>(), any::<bool>(), any::<bool>()),
+            (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()),
             0usize..4,
             proptest::option::of(-3i64..3),
             // Inside the key's range, and small values often, so ties are tried.
@@ -623,7 +664,8 @@ mod tests {
     }
 
     fn row_of(swarm: &mut Swarm, f: Facts, now: Ts) {
-        let ((owed, assigned, waiting), urgency, follow_up, left, opened) = f;
+        let ((owed, assigned, waiting, pending), urgency, follow_up, left, opened) = f;
+        swarm.pending = pending;
         swarm.needs_response_since = owed.then_some(now);
         swarm.experts = if assigned {
             vec!["U0EXP".into()]

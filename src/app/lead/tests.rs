@@ -19,6 +19,7 @@ fn msg(secs: i64, thread: Option<i64>, author: Author, text: &str) -> Msg {
         marker: None,
         edited: None,
         reactions: vec![],
+        latest_reply: None,
     }
 }
 
