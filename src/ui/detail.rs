@@ -128,6 +128,7 @@ pub(super) fn render_fields(s: &Screenful<'_>, sw: &Swarm, frame: &mut Frame<'_>
                 Span::raw(format!("{what} due in {}", countdown(v.left)))
             }
         }
+        None if sw.pending => Span::styled("replies still loading from history", t.dim()),
         None if sw.pauses.is_paused() => Span::styled("paused: waiting on the customer", t.dim()),
         None => Span::styled("no clock running", t.dim()),
     };
