@@ -159,28 +159,18 @@ impl Session {
         self.threads = Some(threads);
     }
 
-    /// One delivered event: kept in the store, translated, applied to the desk, and its
-    /// swarm's thread followed (opened, reopened) or left (resolved, withdrawn). Returns
-    /// what happened to the swarms, for the caller to ring or print.
+    /// One delivered event: kept in the store, translated, applied to the desk, its
+    /// swarm's thread followed (opened, reopened) or left (resolved, withdrawn), and a
+    /// resolved swarm it touched indexed for search. Returns what happened to the swarms,
+    /// for the caller to ring or print.
     pub fn ingest(&mut self, incoming: &Incoming, now: Ts) -> Vec<Lifecycle> {
-        self.ingest_noting(incoming, now).0
-    }
-
-    /// [`Session::ingest`], also naming the swarms whose threads the event touched
-    /// (lifecycle events or not): a resolution that arrives after the reaction that
-    /// resolved the swarm changes what search must index, and says nothing else.
-    pub fn ingest_noting(
-        &mut self,
-        incoming: &Incoming,
-        now: Ts,
-    ) -> (Vec<Lifecycle>, Vec<SwarmId>) {
         if let Some(s) = &self.store {
             record_at(&s.writer, incoming, now);
         }
         let Some(translator) = &self.translator else {
             // Events come from a connection, and a connection brings the translator.
             tracing::warn!("an event before any connection was kept but not applied");
-            return (Vec::new(), Vec::new());
+            return Vec::new();
         };
         let mut touched = Vec::new();
         let mut events = Vec::new();
@@ -193,7 +183,22 @@ impl Session {
         if let Some(threads) = &self.threads {
             follow(threads.as_ref(), &events);
         }
-        (events, touched)
+        // Resolved now, or resolved already and written to again: the resolution can come
+        // after the reaction that resolved the swarm, and search must hold what it says.
+        touched.extend(
+            events
+                .iter()
+                .filter(|e| matches!(e.kind, LifecycleKind::Resolved { .. }))
+                .map(Lifecycle::swarm),
+        );
+        touched.sort_unstable();
+        touched.dedup();
+        for id in touched {
+            if self.desk.by_id(&id).is_some_and(|s| !s.is_open()) {
+                self.index(&id);
+            }
+        }
+        events
     }
 
     /// What the directory learned (names, experts, presence) into the desk; names are
@@ -725,16 +730,8 @@ mod tests {
             } else {
                 [marker, reaction]
             };
-            // What the dashboard does: index on `resolved`, and again for any resolved
-            // swarm an event touched.
             for event in &order {
-                let (events, touched) = session.ingest_noting(event, now());
-                let resolved = events.iter().filter(|e| e.kind.name() == "resolved");
-                for id in resolved.map(Lifecycle::swarm).chain(touched) {
-                    if session.desk.by_id(&id).is_some_and(|s| !s.is_open()) {
-                        session.index(&id);
-                    }
-                }
+                session.ingest(event, now());
             }
             let Some(stored) = &session.store else {
                 panic!("a store")

@@ -18,7 +18,7 @@ struct Pending {
 
 pub(crate) struct Moves {
     outbox: Outbox,
-    /// By action id; ids sort by the time they were taken, so the first is the oldest.
+    /// By action id (process id, time taken, sequence).
     pending: BTreeMap<String, Pending>,
     line: Option<Activity>,
     online: bool,

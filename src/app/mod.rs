@@ -103,7 +103,6 @@ pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
     );
     let mut dashboard = Dashboard {
         workspace: identity.team.clone(),
-        team_url: identity.url.clone(),
         session,
         view: View::default(),
         health: Connection::new(config.socket.connections),
@@ -150,7 +149,6 @@ pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
 
 struct Dashboard {
     workspace: String,
-    team_url: String,
     /// The desk, the store and the one path from Slack's events to them.
     session: Session,
     view: View,
@@ -381,21 +379,8 @@ impl Dashboard {
                 if let Some(user) = incoming.author() {
                     self.people.ask_name(&self.session.desk, user);
                 }
-                let (events, mut touched) = self.session.ingest_noting(&incoming, now());
+                let events = self.session.ingest(&incoming, now());
                 self.notice_events(&events);
-                // A resolution can arrive after the reaction that resolved the swarm:
-                // search indexes what it says once it says it (`resolved` indexed it).
-                touched.retain(|id| {
-                    !events.iter().any(|e| {
-                        e.swarm() == *id && matches!(e.kind, LifecycleKind::Resolved { .. })
-                    })
-                });
-                touched.dedup();
-                for id in touched {
-                    if self.session.desk.by_id(&id).is_some_and(|s| !s.is_open()) {
-                        self.session.index(&id);
-                    }
-                }
             }
         }
     }
@@ -418,10 +403,8 @@ impl Dashboard {
                     self.attention.insert(id);
                     ring = true;
                 }
+                // Indexed for search by the session, which saw it resolve.
                 LifecycleKind::Resolved { .. } | LifecycleKind::Withdrawn => {
-                    if matches!(e.kind, LifecycleKind::Resolved { .. }) {
-                        self.session.index(&id);
-                    }
                     self.attention.remove(&id);
                 }
                 LifecycleKind::FollowUpDue { .. } if fresh => {
@@ -448,7 +431,6 @@ impl Dashboard {
         let missing = self.session.missing.clone();
         self.missing_pods(&missing);
         self.workspace = connected.identity.team.clone();
-        self.team_url = connected.identity.url.clone();
         self.people.load(&self.settings, &self.session.desk);
         channels.updates = Some(connected.updates);
     }
