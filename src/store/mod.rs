@@ -7,14 +7,19 @@
 //! - the bot's identity and the channels, so that a restart knows its pods offline;
 //! - the outbox: the lead's moves not yet wholly in Slack, with how far each got;
 //! - resolved swarms, indexed for full-text search (similar cases);
-//! - each consumer's position (which lifecycle events it put out).
+//! - each consumer's position (which lifecycle events it put out);
+//! - the feed: which process recorded each event, in order, so that every process on
+//!   this store ingests what any of them received ([`feed`]); and a heartbeat per process,
+//!   so that they know each other's connections apart from other consumers of the app.
 //!
 //! One writer per process ([`writer::Writer`], a thread that batches); readers open their
 //! own connection; a busy timeout lets a dashboard and a `tail` share one store.
 //! The store holds customers' words: its folder is 0700 and its files 0600.
 
+pub mod feed;
 pub mod writer;
 
+pub use feed::Feed;
 pub use writer::{Indexed, Write, Writer};
 
 use color_eyre::eyre::{Result, WrapErr};
@@ -70,7 +75,48 @@ const MIGRATIONS: &[&str] = &[
     // 4: each channel's name when first seen: a pod keeps its name (what `tail`, the
     // report and the metrics group by) when its channel is renamed in Slack.
     "ALTER TABLE channels ADD COLUMN first_name TEXT;",
+    // 5: the feed (each newly stored event, in order, with the process that stored it)
+    // and the processes sharing the store. AUTOINCREMENT: a sequence number is never
+    // reused after a purge, so a process watching the feed never skips a row.
+    "CREATE TABLE feed (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        key TEXT NOT NULL,
+        origin TEXT NOT NULL
+    );
+    CREATE TABLE processes (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        connections INTEGER NOT NULL,
+        beat INTEGER NOT NULL
+    ) WITHOUT ROWID;",
 ];
+
+/// A process is gone when it has not beaten for this long (it beats every few seconds).
+pub const BEAT_STALE_SECS: i64 = 30;
+
+/// Who this process is to the others on its store: its pid and when it started, so that
+/// a pid reused after a crash is another process.
+pub fn this_process() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros());
+        format!("{}-{started}", std::process::id())
+    })
+}
+
+/// Another process on this store, as its last heartbeat said.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Neighbour {
+    pub id: String,
+    /// `dashboard`, `tail`, `check`.
+    pub kind: String,
+    pub pid: u32,
+    /// Socket Mode connections it holds open to the app.
+    pub connections: u32,
+}
 
 /// A resolved swarm found by search.
 #[derive(Clone, Debug, PartialEq)]
@@ -307,6 +353,10 @@ impl Store {
             [cutoff],
         )?;
         tx.execute(
+            "DELETE FROM feed WHERE key NOT IN (SELECT key FROM events)",
+            [],
+        )?;
+        tx.execute(
             "DELETE FROM search WHERE rowid IN (SELECT doc FROM resolved WHERE resolved_at < ?1)",
             [before],
         )?;
@@ -315,6 +365,29 @@ impl Store {
         tx.execute("DELETE FROM seen_events WHERE at < ?1", [before])?;
         tx.commit()?;
         Ok(Purged { events, resolved })
+    }
+
+    /// The other processes on this store that beat at or after `since` (secs).
+    pub fn neighbours(&self, except: &str, since: i64) -> Result<Vec<Neighbour>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, kind, pid, connections FROM processes WHERE id != ?1 AND beat >= ?2 ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![except, since], |r| {
+            Ok(Neighbour {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                pid: r.get(2)?,
+                connections: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Where the feed ends now: a watcher started here sees every event stored after.
+    pub fn feed_end(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT COALESCE(MAX(seq), 0) FROM feed", [], |r| r.get(0))?)
     }
 
     /// Whether a consumer has put out an event.
@@ -475,6 +548,8 @@ mod tests {
             "resolved",
             "search",
             "people",
+            "feed",
+            "processes",
         ] {
             assert!(names.iter().any(|n| n == t), "{t} in {names:?}");
         }

@@ -66,6 +66,14 @@ pub enum Write {
         id: String,
     },
     Index(Box<Indexed>),
+    /// This process is alive, holding `connections` Socket Mode connections.
+    Beat {
+        kind: &'static str,
+        connections: u32,
+        at: i64,
+    },
+    /// This process is leaving.
+    Gone,
     /// Answers once everything sent before it is committed.
     Flush(mpsc::Sender<()>),
 }
@@ -73,21 +81,35 @@ pub enum Write {
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::Sender<Write>,
+    origin: std::sync::Arc<str>,
 }
 
 impl Writer {
-    /// Starts the writer thread on the store in `dir` (opened, and migrated, already).
+    /// Starts the writer thread on the store in `dir`, writing as this process.
     pub fn spawn(dir: &Path) -> Result<Writer> {
+        Writer::spawn_as(dir, super::this_process())
+    }
+
+    /// [`Writer::spawn`] as the process `origin`: what the feed and the heartbeats name
+    /// (tests run several "processes" in one).
+    pub fn spawn_as(dir: &Path, origin: &str) -> Result<Writer> {
         // Opening through Store runs the migrations and sets the file's permissions.
         let store = super::Store::open(dir)?;
         let conn = Connection::open(store.path())?;
         conn.busy_timeout(Duration::from_secs(10))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         let (tx, rx) = mpsc::channel();
+        let origin: std::sync::Arc<str> = origin.into();
+        let me = origin.clone();
         std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || run(conn, rx))?;
-        Ok(Writer { tx })
+            .spawn(move || run(conn, rx, &me))?;
+        Ok(Writer { tx, origin })
+    }
+
+    /// The process this writer writes as.
+    pub fn origin(&self) -> &str {
+        &self.origin
     }
 
     pub fn send(&self, write: Write) {
@@ -104,7 +126,7 @@ impl Writer {
     }
 }
 
-fn run(mut conn: Connection, rx: mpsc::Receiver<Write>) {
+fn run(mut conn: Connection, rx: mpsc::Receiver<Write>, origin: &str) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < 5_000 {
@@ -114,7 +136,7 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Write>) {
             }
         }
         let mut flushes = Vec::new();
-        if let Err(e) = commit(&mut conn, batch, &mut flushes) {
+        if let Err(e) = commit(&mut conn, batch, origin, &mut flushes) {
             tracing::error!(error = %e, "could not write to the store");
         }
         for f in flushes {
@@ -126,6 +148,7 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Write>) {
 fn commit(
     conn: &mut Connection,
     batch: Vec<Write>,
+    origin: &str,
     flushes: &mut Vec<mpsc::Sender<()>>,
 ) -> Result<()> {
     let now = chrono::Utc::now().timestamp();
@@ -139,10 +162,17 @@ fn commit(
                 root,
                 json,
             } => {
-                tx.execute(
+                let stored = tx.execute(
                     "INSERT OR IGNORE INTO events (key, channel, ts, root, stored, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     params![key, channel, ts, root, now, json],
                 )?;
+                // Only the first process to store an event feeds it to the others.
+                if stored == 1 {
+                    tx.execute(
+                        "INSERT INTO feed (key, origin) VALUES (?1, ?2)",
+                        params![key, origin],
+                    )?;
+                }
             }
             Write::SeenEvent { event_id, at } => {
                 tx.execute(
@@ -211,11 +241,27 @@ fn commit(
                     params![d.channel, d.thread_ts, d.resolved_at, doc],
                 )?;
             }
+            Write::Beat {
+                kind,
+                connections,
+                at,
+            } => {
+                tx.execute(
+                    "INSERT INTO processes (id, kind, pid, connections, beat) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (id) DO UPDATE SET connections = excluded.connections, beat = excluded.beat",
+                    params![origin, kind, std::process::id(), connections, at],
+                )?;
+            }
+            Write::Gone => {
+                tx.execute("DELETE FROM processes WHERE id = ?1", [origin])?;
+            }
             Write::Flush(done) => flushes.push(done),
         }
     }
     // The dedupe window is minutes; an hour is plenty to carry over a restart.
     tx.execute("DELETE FROM seen_events WHERE at < ?1", [now - 3_600])?;
+    // Processes that stopped beating long ago (killed) are forgotten.
+    tx.execute("DELETE FROM processes WHERE beat < ?1", [now - 3_600])?;
     tx.commit()?;
     Ok(())
 }
