@@ -176,9 +176,12 @@ pub async fn run(overrides: &Overrides) -> Vec<Line> {
         .call_app::<wire::ConnectionsOpen>("apps.connections.open")
         .await
     {
-        Ok(_) => lines.push(Line::pass(
-            "app-level token: opens a Socket Mode connection",
-        )),
+        Ok(_) => {
+            lines.push(Line::pass(
+                "app-level token: opens a Socket Mode connection",
+            ));
+            lines.push(check_company(&settings, &web).await);
+        }
         Err(e) => lines.push(token_failure("app-level token", &e, &settings.api_url)),
     }
     let Some((_, scopes)) = auth else {
@@ -224,6 +227,56 @@ pub async fn run(overrides: &Overrides) -> Vec<Line> {
         },
     }
     lines
+}
+
+/// Who else consumes the app: a hello counts its connections; this store's processes
+/// share what they receive, anyone else splits the stream.
+async fn check_company(settings: &Settings, web: &WebClient) -> Line {
+    // Known to this store's processes while it looks, so that their probes do not
+    // take this short connection for a split.
+    let stored = settings
+        .data_dir
+        .join("swarmdeck.db")
+        .exists()
+        .then(|| crate::session::Stored::open(settings))
+        .flatten();
+    let now = chrono::Utc::now().timestamp();
+    if let Some(s) = &stored {
+        s.writer.send(crate::store::Write::Beat {
+            kind: "check",
+            connections: 1,
+            at: now,
+        });
+        s.writer.flush();
+    }
+    let counted = slack::socket::count_connections(web, std::time::Duration::from_secs(15)).await;
+    let neighbours = stored.as_ref().map_or_else(Vec::new, |s| {
+        s.store
+            .neighbours(s.writer.origin(), now - crate::store::BEAT_STALE_SECS)
+            .unwrap_or_default()
+    });
+    match counted {
+        Err(e) => Line::warn(
+            format!("socket mode: could not count the app's connections ({e})"),
+            "run swarmdeck check again; if it persists, check Socket Mode is on for the app",
+        ),
+        Ok(n) => {
+            let mut company = crate::company::Company::default();
+            company.on_hello(n, 1, neighbours);
+            let shared = company.neighbours().len();
+            match company.warning() {
+                Some(warning) => Line::warn(
+                    format!("socket mode: {}", warning.trim_start_matches("⚠ ")),
+                    "give each lead their own Slack app and list the others under [team] peer_bots, run every copy on one machine with one --data-dir, or share a team bus (README \"Several leads\")",
+                ),
+                None if shared == 0 => Line::pass("socket mode: no other consumers on this app"),
+                None => Line::pass(format!(
+                    "socket mode: no other consumers on this app ({shared} swarmdeck process{} on this store share what they receive)",
+                    if shared == 1 { "" } else { "es" }
+                )),
+            }
+        }
+    }
 }
 
 /// The pod channels: configured ones must exist with the bot in them; with none

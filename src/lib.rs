@@ -8,6 +8,7 @@
 pub mod app;
 pub mod check;
 pub mod columns;
+pub mod company;
 pub mod config;
 pub mod domain;
 pub mod emulator;

@@ -2,14 +2,16 @@
 //! path from what the Slack client delivers to the desk (record, translate, apply,
 //! follow). Built from the store before the network is up; Slack joins it later.
 
+use crate::company::{self, Company};
 use crate::config::Settings;
 use crate::domain::{Desk, Input, Lifecycle, LifecycleKind, SwarmId, Ts};
 use crate::slack::{
     self, Connected, Identity, Incoming, Resume, SlackConfig, record, translate::Translator, wire,
 };
-use crate::store::{Indexed, Store, Write, Writer};
+use crate::store::{Feed, Indexed, Store, Write, Writer};
 use color_eyre::eyre::{Result, WrapErr};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The desk and everything that feeds it.
 pub struct Session {
@@ -28,7 +30,28 @@ pub struct Session {
     resume: Resume,
     /// With `Replay::Events`, what the stored history held (see [`Session::take_backlog`]).
     backlog: Vec<Lifecycle>,
+    /// What this process is to the others on its store (`dashboard`, `tail`).
+    kind: &'static str,
+    /// Where the store's feed stood before the desk was restored: what other processes
+    /// store after that is ingested from the feed.
+    feed_from: i64,
+    /// The app's other consumers, as the last hello counted them.
+    company: Company,
+    /// The client's split flag, once connected.
+    split: Option<slack::Split>,
+    /// The last hello's count, until it is settled.
+    hello: Option<Hello>,
 }
+
+/// A hello's count of the app's connections.
+struct Hello {
+    app_connections: u32,
+    ours: u32,
+    at: Ts,
+}
+
+/// How long after a hello its count is weighed against the store's heartbeats.
+const SETTLE_US: i64 = 1_000_000;
 
 /// The threads the gap fill re-reads after a gap: the client's [`slack::Threads`]. A
 /// seam, so that what a session follows can be checked without a connection.
@@ -62,6 +85,12 @@ impl Session {
         now: Ts,
         replay: Replay,
     ) -> Session {
+        // Before the replay: an event stored while it runs is read from the feed too
+        // (twice is harmless; never is not).
+        let feed_from = store
+            .as_ref()
+            .and_then(|s| s.store.feed_end().ok())
+            .unwrap_or(0);
         let restored = store.as_ref().and_then(|s| {
             restore(&settings, &s.store, now, replay).unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "could not read the store; starting from Slack");
@@ -78,6 +107,14 @@ impl Session {
             missing: Vec::new(),
             resume: Resume::default(),
             backlog: Vec::new(),
+            kind: match replay {
+                Replay::State => "dashboard",
+                Replay::Events => "tail",
+            },
+            feed_from,
+            company: Company::default(),
+            split: None,
+            hello: None,
         };
         if let Some(r) = restored {
             session.desk = r.desk;
@@ -119,6 +156,8 @@ impl Session {
         if let Some(s) = &self.store {
             remember_connection(&s.writer, connected);
         }
+        self.split = Some(connected.coverage.clone());
+        connected.coverage.set(self.company.is_split());
         let channels: Vec<(String, String)> = connected
             .channels
             .iter()
@@ -164,7 +203,7 @@ impl Session {
     /// resolved swarm it touched indexed for search. Returns what happened to the swarms,
     /// for the caller to ring or print.
     pub fn ingest(&mut self, incoming: &Incoming, now: Ts) -> Vec<Lifecycle> {
-        if let Some(s) = &self.store {
+        if let (Some(s), false) = (&self.store, incoming.source == slack::Source::Store) {
             record_at(&s.writer, incoming, now);
         }
         let Some(translator) = &self.translator else {
@@ -199,6 +238,107 @@ impl Session {
             }
         }
         events
+    }
+
+    /// Watches the store for what the other processes on it receive (see [`Feed`]).
+    pub(crate) fn watch_store(&self) -> Option<Feed> {
+        let s = self.store.as_ref()?;
+        Feed::watch(&self.settings.data_dir, s.writer.origin(), self.feed_from)
+            .inspect_err(|e| tracing::warn!(error = %e, "cannot watch the store: what other processes on it receive is not shown"))
+            .ok()
+    }
+
+    /// An event another process on this store received, as it stored it: applied like
+    /// one of ours (the desk dedupes what both received), not stored again.
+    pub fn ingest_stored(&mut self, json: &str, now: Ts) -> Vec<Lifecycle> {
+        let Some(event) = record::stored(json) else {
+            tracing::warn!("skipped an event from the store that does not parse");
+            return Vec::new();
+        };
+        let incoming = Incoming {
+            event,
+            event_id: None,
+            source: slack::Source::Store,
+            received_at: std::time::Instant::now(),
+        };
+        self.ingest(&incoming, now)
+    }
+
+    /// This process is alive and holds `connections` sockets: for the others on the
+    /// store, which count them as their own company rather than as a split.
+    pub(crate) fn beat(&self, connections: u32, now: Ts) {
+        if let Some(s) = &self.store {
+            s.writer.send(Write::Beat {
+                kind: self.kind,
+                connections,
+                at: now.secs(),
+            });
+        }
+    }
+
+    /// A hello counted the app's connections; who else is there is settled a moment
+    /// later ([`Session::settle_company`]), once a neighbour that connected at the same
+    /// time has said so in its heartbeat.
+    pub(crate) fn on_company(&mut self, app_connections: u32, ours: u32, now: Ts) {
+        self.hello = Some(Hello {
+            app_connections,
+            ours,
+            at: now,
+        });
+    }
+
+    /// Who else consumes the app, by the last hello and the store's heartbeats (a
+    /// second later). A change is logged and returned, for the caller to show; the
+    /// client stops trusting live events for coverage while split.
+    pub(crate) fn settle_company(&mut self, now: Ts) -> Option<company::Change> {
+        let hello = self
+            .hello
+            .as_ref()
+            .filter(|h| now.0 - h.at.0 >= SETTLE_US)?;
+        let (app_connections, ours) = (hello.app_connections, hello.ours);
+        self.hello = None;
+        let neighbours = match &self.store {
+            Some(s) => s
+                .store
+                .neighbours(
+                    s.writer.origin(),
+                    now.secs() - crate::store::BEAT_STALE_SECS,
+                )
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "could not read who shares the store");
+                    Vec::new()
+                }),
+            None => Vec::new(),
+        };
+        let shared = neighbours.len();
+        let change = self.company.on_hello(app_connections, ours, neighbours);
+        if let Some(split) = &self.split {
+            split.set(self.company.is_split());
+        }
+        match &change {
+            Some(company::Change::Split { others }) => tracing::warn!(
+                app_connections,
+                ours,
+                shared,
+                others,
+                "other consumers on this Slack app: live events are split"
+            ),
+            Some(company::Change::Whole) => {
+                tracing::info!(
+                    app_connections,
+                    ours,
+                    shared,
+                    "no other consumers on this Slack app"
+                )
+            }
+            None => {}
+        }
+        change
+    }
+
+    /// The app's other consumers, as the last hello counted them.
+    pub fn company(&self) -> &Company {
+        &self.company
     }
 
     /// What the directory learned (names, experts, presence) into the desk; names are
@@ -264,6 +404,17 @@ impl Session {
     }
 }
 
+/// How often a process tells the others on its store that it is alive.
+pub(crate) const BEAT_EVERY: Duration = Duration::from_secs(5);
+
+/// The feed's next batch; never, without a feed.
+pub(crate) async fn next_stored(feed: &mut Option<Feed>) -> Option<Vec<String>> {
+    match feed {
+        Some(f) => f.next().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// The one path from a Slack event to the desk: its inputs, applied in order.
 fn apply(desk: &mut Desk, translator: &Translator, event: &wire::Event, now: Ts) -> Vec<Lifecycle> {
     let mut events = Vec::new();
@@ -295,6 +446,14 @@ fn follow(threads: &dyn Follow, events: &[Lifecycle]) {
 pub struct Stored {
     pub store: Store,
     pub writer: Writer,
+}
+
+impl Drop for Stored {
+    /// A process leaving says so, so that the others stop counting its connections.
+    fn drop(&mut self) {
+        self.writer.send(Write::Gone);
+        self.writer.flush();
+    }
 }
 
 impl Stored {

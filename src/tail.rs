@@ -2,9 +2,10 @@
 //! lifecycle event once — a JSON object per line with `--json` — keeping its own position
 //! in the store, so that a restart prints nothing twice.
 
+use crate::company::{self, Change};
 use crate::config::Settings;
 use crate::domain::{Lifecycle, LifecycleKind, Ts};
-use crate::session::{Replay, Session};
+use crate::session::{BEAT_EVERY, Replay, Session, next_stored};
 use crate::shutdown_signal;
 use crate::slack::Update;
 use crate::store::Store;
@@ -36,6 +37,10 @@ pub async fn run(settings: Settings, options: TailOptions) -> Result<()> {
     }
     // What the store held comes first; the claims skip what was printed before.
     let mut backlog = Some(session.take_backlog());
+    // What the other processes on this store receive, this one prints too.
+    let mut feed = session.watch_store();
+    let mut connections = 0;
+    let mut beat = tokio::time::interval(BEAT_EVERY);
     let mut out = std::io::stdout().lock();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let shutdown = shutdown_signal();
@@ -56,11 +61,38 @@ pub async fn run(settings: Settings, options: TailOptions) -> Result<()> {
                         if let Some(problem) = &status.problem {
                             eprintln!("slack: {problem}");
                         }
+                        connections = status.connected as u32;
+                        session.beat(connections, now());
+                        continue;
+                    }
+                    Some(Update::Company { app_connections, ours }) => {
+                        session.beat(ours, now());
+                        session.on_company(app_connections, ours, now());
                         continue;
                     }
                     None => color_eyre::eyre::bail!("the Slack client stopped"),
                 },
-                _ = tick.tick() => session.desk.tick(now()),
+                Some(stored) = next_stored(&mut feed) => {
+                    let at = now();
+                    stored.iter().flat_map(|json| session.ingest_stored(json, at)).collect()
+                }
+                _ = beat.tick() => {
+                    session.beat(connections, now());
+                    continue;
+                }
+                _ = tick.tick() => {
+                    let was_split = session.company().is_split();
+                    match session.settle_company(now()) {
+                        Some(Change::Split { others }) if !was_split => {
+                            eprintln!("slack: {}", company::warning(others));
+                        }
+                        Some(Change::Whole) => {
+                            eprintln!("slack: no other consumers on this app now: live events are whole again");
+                        }
+                        _ => {}
+                    }
+                    session.desk.tick(now())
+                }
                 _ = &mut shutdown => return Ok(()),
             }
         };

@@ -5,99 +5,10 @@
 
 mod common;
 
+use common::tmux::{Tmux, launch, tmux_available};
 use common::{APP, BOT, DEADLINE};
 use serde_json::json;
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
-
-struct Tmux {
-    socket: String,
-    dir: PathBuf,
-    /// Whether dropping this removes `dir` (not when a restart reuses it).
-    owns_dir: bool,
-}
-
-impl Tmux {
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux runs");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "lead"])
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            self.run(&["send-keys", "-t", "lead", k]);
-            std::thread::sleep(Duration::from_millis(80));
-        }
-    }
-
-    /// The dashboard's pid: the pane shell's child (from /proc: no procps needed).
-    fn dashboard_pid(&self) -> String {
-        let shell = self.run(&["display-message", "-p", "-t", "lead", "#{pane_pid}"]);
-        let shell = shell.trim();
-        let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
-            .unwrap_or_default();
-        children
-            .split_whitespace()
-            .next()
-            .expect("the dashboard runs under the pane's shell")
-            .to_string()
-    }
-
-    fn kill(&self, signal: &str) {
-        let status = Command::new("sh")
-            .args(["-c", &format!("kill -{signal} {}", self.dashboard_pid())])
-            .status()
-            .expect("sh runs");
-        assert!(status.success());
-    }
-
-    /// Waits (generously) until the screen shows `what`.
-    fn wait_for(&self, what: &str) -> String {
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            let screen = self.screen();
-            if screen.contains(what) {
-                return screen;
-            }
-            if Instant::now() > deadline {
-                let log = std::fs::read_to_string(self.dir.join("state/swarmdeck/swarmdeck.log"))
-                    .unwrap_or_default();
-                panic!("the screen never showed {what:?}:\n{screen}\n--- log ---\n{log}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        self.run(&["kill-server"]);
-        if self.owns_dir {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
-fn tmux_available() -> bool {
-    let found = Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found && std::env::var_os("SWARMDECK_REQUIRE_TMUX").is_some() {
-        panic!("tmux is required here (SWARMDECK_REQUIRE_TMUX) but not installed");
-    }
-    found
-}
 
 /// The dashboard in a fresh tmux server, on the emulator, with no config but the env.
 fn start_dashboard(emu: &common::Emu, name: &str) -> Tmux {
@@ -111,43 +22,6 @@ fn start_dashboard_with(emu: &common::Emu, name: &str, config: Option<&str>) -> 
     std::fs::create_dir_all(&dir).unwrap();
     let mut tmux = launch(emu.base(), name, config, &dir);
     tmux.owns_dir = true;
-    tmux
-}
-
-/// The dashboard on the Web API at `base`, with its config, state and data in `dir`
-/// (kept when this session ends, so a restart finds its store).
-fn launch(base: &str, name: &str, config: Option<&str>, dir: &std::path::Path) -> Tmux {
-    let dir = dir.to_path_buf();
-    let tmux = Tmux {
-        socket: format!("swarmdeck-{name}-{}", std::process::id()),
-        dir: dir.clone(),
-        owns_dir: false,
-    };
-    let config_env = match config {
-        Some(text) => {
-            let path = dir.join("swarmdeck.toml");
-            std::fs::write(&path, text).unwrap();
-            format!("SWARMDECK_CONFIG={}", path.display())
-        }
-        None => String::new(),
-    };
-    let command = format!(
-        "env SLACK_API_URL={base}/api/ SLACK_APP_TOKEN={APP} SLACK_BOT_TOKEN={BOT} XDG_CONFIG_HOME={d}/config \
-         XDG_STATE_HOME={d}/state XDG_DATA_HOME={d}/data {config_env} {bin}; echo \"exited with $?\"; sleep 60",
-        d = dir.display(),
-        bin = env!("CARGO_BIN_EXE_swarmdeck"),
-    );
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "lead",
-        "-x",
-        "120",
-        "-y",
-        "32",
-        &command,
-    ]);
     tmux
 }
 

@@ -75,7 +75,7 @@ impl Rig {
                     Update::Event(incoming) => {
                         pump.lock().unwrap().ingest(&incoming, now());
                     }
-                    Update::Covered { .. } => {}
+                    Update::Covered { .. } | Update::Company { .. } => {}
                 }
             }
         });

@@ -29,6 +29,8 @@ struct Seen {
     gap_filled: usize,
     /// Each `Covered` mark: its time (µs), and how many messages had come before it.
     covered: Vec<(i64, usize)>,
+    /// Each hello's (app's connections, ours).
+    company: Vec<(u32, u32)>,
 }
 
 impl Seen {
@@ -48,6 +50,10 @@ impl Seen {
             }
             Update::Status(s) => self.statuses.push(s),
             Update::Covered { through_us } => self.covered.push((through_us, self.order.len())),
+            Update::Company {
+                app_connections,
+                ours,
+            } => self.company.push((app_connections, ours)),
         }
     }
 
@@ -601,6 +607,52 @@ async fn status_reports_connections_and_reconnects() {
     assert!(
         seen.statuses.iter().any(|s| s.connected < 2),
         "the drop was seen"
+    );
+}
+
+/// Reads updates until a hello reports `want` connections on the app.
+async fn wait_company(client: &mut Connected, seen: &mut Seen, want: u32) {
+    let end = Instant::now() + DEADLINE;
+    while !seen.company.iter().any(|(app, _)| *app == want) {
+        let left = end.saturating_duration_since(Instant::now());
+        let update = tokio::time::timeout(left, client.updates.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no hello counted {want}: {:?}", seen.company))
+            .expect("stream open");
+        seen.take(update);
+    }
+}
+
+// Several consumers on one app: a hello counts them all, and a probe learns of those
+// that joined later without a reconnect to show for it.
+#[tokio::test]
+async fn hellos_count_the_apps_connections_and_a_probe_learns_of_later_ones() {
+    let emu = start(EmulatorConfig::default()).await;
+    let mut first_config = config(&emu, 1.0);
+    first_config.socket.probe_every = Some(Duration::from_millis(700));
+    let mut first = slack::connect(first_config).await.unwrap();
+    let mut a = Seen::default();
+    wait_connected(&mut first, &mut a, 2).await;
+    wait_company(&mut first, &mut a, 2).await;
+    let mut second_config = config(&emu, 1.0);
+    second_config.socket.connections = 1;
+    second_config.socket.probe_every = None;
+    let mut second = slack::connect(second_config).await.unwrap();
+    let mut b = Seen::default();
+    wait_company(&mut second, &mut b, 3).await;
+    assert_eq!(b.company[0], (3, 1), "the newcomer knows at once");
+    // The first learns at its next probe: three on the app, two (plus the one being
+    // replaced) its own.
+    wait_company(&mut first, &mut a, 4).await;
+    let probe = a.company.iter().find(|(app, _)| *app == 4).unwrap();
+    assert_eq!(
+        probe.1, 3,
+        "ours at the probe's hello: two up and the replacement"
+    );
+    assert!(
+        a.statuses.iter().all(|s| s.reconnects == 0),
+        "a probe is no reconnect: {:?}",
+        a.statuses
     );
 }
 

@@ -225,13 +225,6 @@ fn draw_with(
     pending: &HashSet<SwarmId>,
     activity: Option<&Activity>,
 ) -> Terminal<TestBackend> {
-    let similar = if view.screen == Screen::List {
-        Vec::new()
-    } else {
-        similar()
-    };
-    let similar = similar.as_slice();
-    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
     let health = Health {
         connected: 2,
         wanted: 2,
@@ -239,7 +232,27 @@ fn draw_with(
         reconnects: 3,
         problem: None,
         last_event_age: Some(4),
+        split: None,
     };
+    draw_in(desk, view, (w, h), color, pending, activity, &health)
+}
+
+fn draw_in(
+    desk: &Desk,
+    view: &View,
+    (w, h): (u16, u16),
+    color: bool,
+    pending: &HashSet<SwarmId>,
+    activity: Option<&Activity>,
+    health: &Health,
+) -> Terminal<TestBackend> {
+    let similar = if view.screen == Screen::List {
+        Vec::new()
+    } else {
+        similar()
+    };
+    let similar = similar.as_slice();
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
     let keymap = Keymap::default();
     let theme = Theme::new(color);
     let attention = HashSet::from([SwarmId::new("C0SWARMAPI", Ts::parse(&ts(11)).unwrap())]);
@@ -247,7 +260,7 @@ fn draw_with(
     let screen = Screenful {
         desk,
         rows: &rows,
-        health: &health,
+        health,
         workspace: "Acme Support",
         now: Ts::from_secs(NOW),
         today: Ts::from_secs(NOW - NOW % 86_400),
@@ -305,6 +318,29 @@ macro_rules! snapshot_both_sizes {
 #[test]
 fn the_list_view() {
     snapshot_both_sizes!("list", busy_desk(), view_after(&busy_desk(), &[]));
+}
+
+/// Other consumers on the app: the header says the stream is split and where the fix
+/// is, in words, in an 80-column terminal as in a wide one.
+#[test]
+fn a_split_stream_is_said_in_the_header() {
+    let desk = busy_desk();
+    let view = view_after(&desk, &[]);
+    let health = Health {
+        connected: 2,
+        wanted: 2,
+        last_event_age: Some(4),
+        split: Some(2),
+        ..Health::default()
+    };
+    for (w, h) in [(80, 12), (140, 12)] {
+        let terminal = draw_in(&desk, &view, (w, h), false, &HashSet::new(), None, &health);
+        let top: String = (0..w)
+            .map(|x| terminal.backend().buffer()[(x, 0)].symbol().to_string())
+            .collect();
+        assert!(top.contains("2 other connections"), "{w} columns: {top}");
+        insta::assert_snapshot!(format!("split_{w}"), terminal.backend());
+    }
 }
 
 #[test]

@@ -286,7 +286,7 @@ pub async fn child(api_url: &str, unique: usize, dir: &Path) {
                 println!("ready");
                 std::io::stdout().flush().unwrap();
             }
-            Update::Status(_) => {}
+            Update::Status(_) | Update::Company { .. } => {}
             Update::Covered { through_us } => session::record_covered(&writer, through_us),
             Update::Event(incoming) => {
                 first.get_or_insert(incoming.received_at);

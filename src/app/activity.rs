@@ -14,6 +14,8 @@ struct Pending {
     swarm: Option<SwarmId>,
     label: String,
     state: ActionState,
+    /// Experts it assigns: a promotion queued behind it invites them.
+    assigns: Vec<String>,
 }
 
 pub(crate) struct Moves {
@@ -55,9 +57,18 @@ impl Moves {
         }
     }
 
-    /// Queues a move and shows it as pending at once.
-    pub fn send(&mut self, action: Action, writer: Option<&Writer>) {
+    /// Queues a move and shows it as pending at once. It is planned from the desk, which
+    /// does not yet show the moves still on their way: their assignments are added.
+    pub fn send(&mut self, mut action: Action, writer: Option<&Writer>) {
         let swarm = swarm_of(&action);
+        let assigned: Vec<String> = self
+            .pending
+            .values()
+            .filter(|p| p.swarm.is_some() && p.swarm == swarm)
+            .flat_map(|p| p.assigns.iter().cloned())
+            .collect();
+        action.invite_also(&assigned);
+        let assigns = action.assigns();
         let (id, label) = (action.id.clone(), action.label.clone());
         tracing::info!(action = id, label, "queued");
         // Kept before it is sent: a crash from here on resumes it, never loses it.
@@ -84,6 +95,7 @@ impl Moves {
                 swarm,
                 label,
                 state,
+                assigns,
             },
         );
         self.show();
@@ -110,6 +122,7 @@ impl Moves {
                 swarm: swarm_of(&action),
                 label: action.label.clone(),
                 state: ActionState::Queued,
+                assigns: action.assigns(),
             };
             self.pending.insert(action.id.clone(), pending);
             let _ = self.outbox.resume(action, progress);

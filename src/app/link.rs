@@ -60,6 +60,8 @@ pub(crate) struct Connection {
     wanted: usize,
     status: Option<Status>,
     last_event: Option<Instant>,
+    /// Connections of other consumers, while they take part of the stream.
+    split: Option<u32>,
 }
 
 impl Connection {
@@ -68,11 +70,21 @@ impl Connection {
             wanted,
             status: None,
             last_event: None,
+            split: None,
         }
+    }
+
+    pub fn split(&mut self, others: Option<u32>) {
+        self.split = others;
     }
 
     pub fn status(&mut self, status: Status) {
         self.status = Some(status);
+    }
+
+    /// Sockets up, as last reported.
+    pub fn connected(&self) -> usize {
+        self.status.as_ref().map_or(0, |s| s.connected)
     }
 
     pub fn event_arrived(&mut self) {
@@ -108,6 +120,7 @@ impl Connection {
             reconnects: s.reconnects,
             problem: s.problem,
             last_event_age: self.last_event.map(|t| now.duration_since(t).as_secs()),
+            split: self.split,
         }
     }
 }

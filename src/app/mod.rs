@@ -17,6 +17,7 @@ use crate::config::Settings;
 use crate::domain::{Input, Lifecycle, LifecycleKind, SwarmId, Ts, Urgency};
 use crate::session::{Replay, Session};
 use crate::shutdown_signal;
+use crate::slack::Incoming;
 use crate::slack::actions::{ActionUpdate, Outbox, OutboxConfig};
 use crate::slack::{self, Update, WebClient};
 use crate::ui::keymap::Keymap;
@@ -84,7 +85,10 @@ pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
     let (report_tx, reports) = mpsc::unbounded_channel();
     let outbox = Outbox::spawn(
         web.clone(),
-        OutboxConfig::new(&identity.bot_user_id, settings.time_scale),
+        OutboxConfig {
+            bot_id: identity.bot_id.clone(),
+            ..OutboxConfig::new(&identity.bot_user_id, settings.time_scale)
+        },
         online_rx,
         report_tx,
     );
@@ -128,6 +132,7 @@ pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
     }
     dashboard.session.index_resolved();
     let mut channels = Channels {
+        feed: dashboard.session.watch_store(),
         updates: None,
         connecting,
         inputs,
@@ -173,6 +178,8 @@ struct Dashboard {
 
 /// What the loop listens to besides the terminal.
 struct Channels {
+    /// What the other processes on this store receive.
+    feed: Option<crate::store::Feed>,
     updates: Option<mpsc::Receiver<Update>>,
     connecting: Option<mpsc::Receiver<Attempt>>,
     inputs: mpsc::UnboundedReceiver<Input>,
@@ -185,6 +192,7 @@ impl Dashboard {
     async fn run(&mut self, terminal: &mut Term, mut channels: Channels) -> Result<()> {
         let mut keys = EventStream::new();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
+        let mut beat = tokio::time::interval(crate::session::BEAT_EVERY);
         let shutdown = shutdown_signal();
         tokio::pin!(shutdown);
         let mut dirty = true;
@@ -249,11 +257,26 @@ impl Dashboard {
                     }
                     dirty = true;
                 }
+                Some(stored) = crate::session::next_stored(&mut channels.feed) => {
+                    let at = now();
+                    for json in &stored {
+                        let events = self.session.ingest_stored(json, at);
+                        self.notice_events(&events);
+                    }
+                    dirty = true;
+                }
+                _ = beat.tick() => {
+                    self.session.beat(self.health.connected() as u32, now());
+                }
                 Some(input) = channels.inputs.recv() => {
                     self.session.learn(input, now());
                     dirty = true;
                 }
-                Some(report) = channels.reports.recv() => {
+                Some(mut report) = channels.reports.recv() => {
+                    for event in std::mem::take(&mut report.landed) {
+                        let events = self.session.ingest(&Incoming::landed(event), now());
+                        self.notice_events(&events);
+                    }
                     let writer = self.session.store.as_ref().map(|s| &s.writer);
                     self.moves.on_report(report, writer);
                     dirty = true;
@@ -274,6 +297,10 @@ impl Dashboard {
                     dirty = true;
                 }
                 _ = tick.tick() => {
+                    if self.session.settle_company(now()).is_some() {
+                        let company = self.session.company();
+                        self.health.split(company.is_split().then(|| company.others()));
+                    }
                     let events = self.session.desk.tick(now());
                     self.notice_events(&events);
                     // Ages and countdowns on screen move every second.
@@ -371,7 +398,15 @@ impl Dashboard {
                 let online = status.connected > 0;
                 let _ = self.online.send(online);
                 self.moves.set_online(online);
+                self.session.beat(status.connected as u32, now());
                 self.health.status(status);
+            }
+            Update::Company {
+                app_connections,
+                ours,
+            } => {
+                self.session.beat(ours, now());
+                self.session.on_company(app_connections, ours, now());
             }
             Update::Covered { through_us } => self.session.on_covered(through_us),
             Update::Event(incoming) => {

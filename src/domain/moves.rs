@@ -30,6 +30,36 @@ pub struct Action {
     pub steps: Vec<Step>,
 }
 
+impl Action {
+    /// The experts this action assigns (its assignment markers).
+    pub fn assigns(&self) -> Vec<String> {
+        self.steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Post {
+                    meta: Meta::Marker(MarkerKind::Assigned { expert }),
+                    ..
+                } => Some(expert.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Invites `users` too, where this action invites anyone (a promotion planned while
+    /// an assignment was still on its way must not leave that expert out).
+    pub fn invite_also(&mut self, users: &[String]) {
+        for step in &mut self.steps {
+            if let Step::Invite { users: invited } = step {
+                for u in users {
+                    if !invited.contains(u) {
+                        invited.push(u.clone());
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// One Slack effect. Texts may hold `{permalink}` (the thread's link) and `{incident}`
 /// (a mention of the incident channel), filled in when the step runs.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -19,8 +19,8 @@ use super::backoff::{Backoff, jitter};
 use super::translate::encode_marker;
 use super::web::{SlackError, WebClient};
 use super::wire::{
-    Ack, Bookmarks, Channel, ChannelAnswer, ChannelPage, Message, MessagePage, Permalink, PostMark,
-    Posted,
+    Ack, Bookmarks, Channel, ChannelAnswer, ChannelPage, Event, Message, MessagePage, Permalink,
+    PostMark, Posted, Reaction, ReactionItem,
 };
 use crate::domain::moves::{Action, Meta, Step, Target, suffixed};
 use crate::domain::{Marker, MarkerKind};
@@ -47,19 +47,24 @@ pub enum ActionState {
     },
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct ActionUpdate {
     pub id: String,
     pub label: String,
     pub state: ActionState,
     /// After each step: how far the action got, for the store to keep.
     pub progress: Option<Progress>,
+    /// What a step just did, as the event Slack will send for it: applied at once, so the
+    /// lead never waits for Slack's echo (which may go to another process on the app).
+    pub landed: Vec<Event>,
 }
 
 #[derive(Clone, Debug)]
 pub struct OutboxConfig {
     /// The bot's own user id: never invited, and the creator of channels it may reuse.
     pub bot_user: String,
+    /// The bot's id, on what it posts (see [`ActionUpdate::landed`]).
+    pub bot_id: Option<String>,
     /// Faster retries against a scaled emulator (tests).
     pub time_scale: f64,
     pub backoff: Backoff,
@@ -69,6 +74,7 @@ impl OutboxConfig {
     pub fn new(bot_user: &str, time_scale: f64) -> Self {
         OutboxConfig {
             bot_user: bot_user.to_string(),
+            bot_id: None,
             time_scale,
             backoff: Backoff {
                 base: Duration::from_secs(1),
@@ -236,6 +242,18 @@ impl Worker {
             label: action.label.clone(),
             state,
             progress,
+            landed: Vec::new(),
+        });
+    }
+
+    /// A step landed in Slack: the event it will cause, to apply now.
+    fn landed(&self, action: &Action, event: Event) {
+        let _ = self.report.send(ActionUpdate {
+            id: action.id.clone(),
+            label: action.label.clone(),
+            state: ActionState::Working,
+            progress: None,
+            landed: vec![event],
         });
     }
 
@@ -261,6 +279,7 @@ impl Worker {
                         label: done_label(action, &progress),
                         state: ActionState::Done,
                         progress: None,
+                        landed: Vec::new(),
                     });
                     return;
                 }
@@ -393,7 +412,9 @@ impl Worker {
                 } else {
                     ("reactions.remove", "no_reaction")
                 };
-                tolerate(self.web.call::<Ack>(method, &params).await, &[fine])
+                tolerate(self.web.call::<Ack>(method, &params).await, &[fine])?;
+                self.landed(a, self.reacted(a, name, *add));
+                Ok(())
             }
             Step::ArchiveIncident => {
                 let channel = incident(p)?;
@@ -574,10 +595,49 @@ impl Worker {
                     ts = posted.ts,
                     "posted"
                 );
+                self.landed(a, self.echo(posted, body));
                 Ok(())
             }
             // An uncertain failure is looked for before the next try (above).
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The message event Slack sends for a post of ours: what was posted, as the bot.
+    fn echo(&self, posted: Posted, body: serde_json::Value) -> Event {
+        let text = body["text"].as_str().unwrap_or_default().to_string();
+        let metadata = serde_json::from_value(body["metadata"].clone()).ok();
+        let thread_ts = body["thread_ts"].as_str().map(str::to_string);
+        Event::Message(Box::new(Message {
+            channel: Some(posted.channel),
+            user: Some(self.config.bot_user.clone()),
+            bot_id: self.config.bot_id.clone(),
+            text,
+            event_ts: Some(posted.ts.clone()),
+            ts: Some(posted.ts),
+            thread_ts,
+            metadata,
+            ..Message::default()
+        }))
+    }
+
+    /// The reaction event Slack sends for a reaction of ours.
+    fn reacted(&self, a: &Action, name: &str, add: bool) -> Event {
+        let reaction = Reaction {
+            user: self.config.bot_user.clone(),
+            reaction: name.to_string(),
+            item: ReactionItem {
+                kind: "message".into(),
+                channel: Some(a.channel.clone()),
+                ts: a.thread_ts.map(|t| t.to_string()),
+            },
+            item_user: None,
+            event_ts: Some(now_ts()),
+        };
+        if add {
+            Event::ReactionAdded(reaction)
+        } else {
+            Event::ReactionRemoved(reaction)
         }
     }
 
@@ -652,6 +712,11 @@ impl Worker {
             .await?;
         Ok(found.is_some())
     }
+}
+
+/// Now as a Slack timestamp (`secs.micros`).
+fn now_ts() -> String {
+    crate::domain::Ts::from_datetime(chrono::Utc::now()).to_string()
 }
 
 fn tolerate(result: Result<Ack, SlackError>, fine: &[&str]) -> StepResult {

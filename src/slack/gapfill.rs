@@ -25,6 +25,46 @@ pub(crate) enum Found {
     Covered(f64),
 }
 
+/// How far history is known complete, and whether live events can be trusted to have
+/// kept it so. While other consumers take part of the stream (a split), or before the
+/// first fill finished, live events prove nothing: the next fill reads again from the
+/// last finished one, not from where the gap seemed to start.
+#[derive(Debug, Default)]
+pub(crate) struct Coverage {
+    split: bool,
+    /// Split at some moment since the last finished fill began.
+    split_since_fill: bool,
+    /// When the last finished fill began (wall-clock seconds).
+    last_fill: Option<f64>,
+}
+
+impl Coverage {
+    /// Where a fill asked to read from `asked` must start.
+    pub(crate) fn start(&self, asked: f64) -> f64 {
+        match self.last_fill {
+            Some(filled) if self.split_since_fill => asked.min(filled),
+            _ => asked,
+        }
+    }
+
+    /// A fill that began at `began` finished.
+    pub(crate) fn filled(&mut self, began: f64) {
+        self.last_fill = Some(began);
+        self.split_since_fill = self.split;
+    }
+
+    pub(crate) fn set_split(&mut self, split: bool) {
+        self.split = split;
+        self.split_since_fill |= split;
+    }
+
+    /// Where to read from to catch up on what a split hid, if split.
+    pub(crate) fn catch_up(&self) -> Option<f64> {
+        self.split
+            .then(|| self.last_fill.unwrap_or(f64::NEG_INFINITY))
+    }
+}
+
 enum Request {
     /// Read everything since this wall-clock time (seconds; -inf: the first start).
     Since(f64),
@@ -40,6 +80,7 @@ struct Ctx {
     web: Arc<WebClient>,
     channels: Vec<String>,
     seen: Arc<Mutex<Seen>>,
+    coverage: Arc<Mutex<Coverage>>,
     out: mpsc::UnboundedSender<Found>,
     initial_lookback: Duration,
     margin: Duration,
@@ -51,6 +92,7 @@ impl Filler {
         web: Arc<WebClient>,
         channels: Vec<String>,
         seen: Arc<Mutex<Seen>>,
+        coverage: Arc<Mutex<Coverage>>,
         out: mpsc::UnboundedSender<Found>,
         initial_lookback: Duration,
         margin: Duration,
@@ -60,6 +102,7 @@ impl Filler {
             web,
             channels,
             seen,
+            coverage,
             out,
             initial_lookback,
             margin,
@@ -106,13 +149,15 @@ async fn run(
                 }
             }
         }
-        if let Some(since) = since {
-            tracing::info!(since, "gap fill starting");
+        if let Some(asked) = since {
+            let since = lock(&ctx.coverage).start(asked);
+            tracing::info!(since, asked, "gap fill starting");
             let started = Instant::now();
             let began = wall_now();
             match fill(&ctx, since).await {
                 Ok(count) => {
                     tracing::info!(count, took = ?started.elapsed(), "gap fill done");
+                    lock(&ctx.coverage).filled(began);
                     let _ = ctx.out.send(Found::Covered(began));
                 }
                 Err(e) => {
@@ -129,6 +174,10 @@ async fn run(
             }
         }
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Reads history since `since` (wall-clock seconds) and passes on what it finds.
@@ -329,4 +378,48 @@ fn wall_now() -> f64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod coverage_tests {
+    use super::Coverage;
+
+    #[test]
+    fn alone_a_fill_starts_where_the_gap_began() {
+        let mut c = Coverage::default();
+        assert_eq!(c.start(f64::NEG_INFINITY), f64::NEG_INFINITY, "first start");
+        c.filled(100.0);
+        assert_eq!(c.start(500.0), 500.0, "live events covered 100..500");
+        assert_eq!(c.catch_up(), None);
+    }
+
+    #[test]
+    fn while_split_live_events_are_no_coverage() {
+        let mut c = Coverage::default();
+        c.filled(100.0);
+        c.set_split(true);
+        assert_eq!(c.start(500.0), 100.0, "back to the last finished fill");
+        assert_eq!(c.catch_up(), Some(100.0));
+        // A fill while split covers up to when it began, and no further.
+        c.filled(600.0);
+        assert_eq!(c.start(900.0), 600.0);
+        // Alone again: the fill after the split ended still reads the split's part.
+        c.set_split(false);
+        assert_eq!(c.start(900.0), 600.0);
+        assert_eq!(c.catch_up(), None);
+        c.filled(1000.0);
+        assert_eq!(c.start(1200.0), 1200.0, "live events count again");
+    }
+
+    #[test]
+    fn a_split_before_any_fill_finished_reads_the_whole_lookback() {
+        let mut c = Coverage::default();
+        c.set_split(true);
+        assert_eq!(c.catch_up(), Some(f64::NEG_INFINITY));
+        assert_eq!(
+            c.start(500.0),
+            500.0,
+            "no fill yet: the first one is pending"
+        );
+    }
 }

@@ -33,6 +33,11 @@ pub enum Source {
     Live { retry_attempt: u32 },
     /// Read from history to cover a gap.
     GapFill,
+    /// Another swarmdeck process on this store received it (the store's feed).
+    Store,
+    /// One of our own moves landed: the event Slack will send for it, made from Slack's
+    /// answer, so the desk need not wait for the echo.
+    Landed,
 }
 
 /// One Slack event, delivered once.
@@ -47,6 +52,16 @@ pub struct Incoming {
 }
 
 impl Incoming {
+    /// One of our moves, as Slack will echo it (see [`Source::Landed`]).
+    pub fn landed(event: wire::Event) -> Incoming {
+        Incoming {
+            event,
+            event_id: None,
+            source: Source::Landed,
+            received_at: Instant::now(),
+        }
+    }
+
     /// Who wrote it, when it is a message (an edit's author included).
     pub fn author(&self) -> Option<&str> {
         translate::author(&self.event)
@@ -62,6 +77,12 @@ pub enum Update {
     /// newest event stored is not, as live events overtake an unfinished fill.
     Covered {
         through_us: i64,
+    },
+    /// A hello counted `app_connections` connections on the app, `ours` of them this
+    /// process's: more means other consumers take part of the stream.
+    Company {
+        app_connections: u32,
+        ours: u32,
     },
 }
 
@@ -130,6 +151,22 @@ pub struct Connected {
     pub web: Arc<WebClient>,
     pub updates: mpsc::Receiver<Update>,
     pub threads: Threads,
+    pub coverage: Split,
+}
+
+/// Tells the client whether its stream is split with other consumers: while it is, live
+/// events do not count as coverage, and each probe reads history since the last finished
+/// fill (see [`gapfill::Coverage`]).
+#[derive(Clone)]
+pub struct Split(Arc<Mutex<gapfill::Coverage>>);
+
+impl Split {
+    pub fn set(&self, split: bool) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .set_split(split);
+    }
 }
 
 /// Which threads the gap fill re-reads after a gap: the open swarms'. Threads with
@@ -196,14 +233,23 @@ pub async fn connect_with(
     let mut seen = Seen::new(config.dedupe_window);
     seen.resume(&config.resume);
     let seen = Arc::new(Mutex::new(seen));
+    let coverage = Arc::new(Mutex::new(gapfill::Coverage::default()));
     let channel_ids: Vec<String> = channels.iter().map(|c| c.id.clone()).collect();
-    tokio::spawn(run(web.clone(), config, channel_ids, seen.clone(), tx));
+    tokio::spawn(run(
+        web.clone(),
+        config,
+        channel_ids,
+        seen.clone(),
+        coverage.clone(),
+        tx,
+    ));
     Ok(Connected {
         identity,
         channels,
         web,
         updates,
         threads: Threads(seen),
+        coverage: Split(coverage),
     })
 }
 
@@ -233,6 +279,7 @@ async fn run(
     config: SlackConfig,
     channels: Vec<String>,
     seen: Arc<Mutex<Seen>>,
+    coverage: Arc<Mutex<gapfill::Coverage>>,
     out: mpsc::Sender<Update>,
 ) {
     let (manager_tx, mut manager_rx) = mpsc::unbounded_channel();
@@ -248,6 +295,7 @@ async fn run(
         web.clone(),
         channels,
         seen.clone(),
+        coverage.clone(),
         fill_tx,
         config.initial_lookback,
         config.gap_margin,
@@ -284,6 +332,15 @@ async fn run(
                 ManagerOut::Probe => {
                     fills.probe(busy_tx.clone());
                     continue;
+                }
+                ManagerOut::Company { app_connections, ours } => {
+                    // Split: what the others received is only in history; read it now
+                    // rather than at the next gap.
+                    let catch_up = coverage.lock().unwrap_or_else(|e| e.into_inner()).catch_up();
+                    if let Some(since) = catch_up {
+                        fills.request(since);
+                    }
+                    Update::Company { app_connections, ours }
                 }
             },
             Some(found) = fill_rx.recv() => match found {

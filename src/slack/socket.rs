@@ -40,6 +40,9 @@ pub struct SocketPolicy {
     pub hello_timeout: Duration,
     /// Extra query for the socket URL: `&debug_reconnects=true` rehearses rotation on Slack.
     pub url_suffix: String,
+    /// One connection is replaced this often (replacement first) to re-read
+    /// `hello.num_connections`: the only way to learn of consumers that joined later.
+    pub probe_every: Option<Duration>,
 }
 
 impl Default for SocketPolicy {
@@ -56,6 +59,7 @@ impl Default for SocketPolicy {
             refused_wait: Duration::from_secs(120),
             hello_timeout: Duration::from_secs(15),
             url_suffix: String::new(),
+            probe_every: Some(Duration::from_secs(120)),
         }
     }
 }
@@ -63,8 +67,10 @@ impl Default for SocketPolicy {
 /// What a connection task tells the manager.
 #[derive(Debug)]
 pub(crate) enum ConnEvent {
+    /// Slack said hello; it counts the app's connections, ours and anyone else's.
     Up {
         id: u64,
+        num_connections: Option<u32>,
     },
     /// `read_at`: when its frame came off the socket.
     Envelope {
@@ -162,9 +168,9 @@ async fn connection(
                         send_ack(&mut sink, &envelope.envelope_id).await?;
                         let _ = events.send(ConnEvent::Envelope { id, envelope, read_at });
                     }
-                    Ok(Frame::Hello { .. }) => {
+                    Ok(Frame::Hello { num_connections, .. }) => {
                         if liveness.on_hello(read_at) {
-                            let _ = events.send(ConnEvent::Up { id });
+                            let _ = events.send(ConnEvent::Up { id, num_connections });
                         }
                     }
                     Ok(Frame::Disconnect { reason }) => {
@@ -207,6 +213,44 @@ async fn connection(
             }
         }
     }
+}
+
+/// Opens one Socket Mode connection only to read its hello's count of the app's
+/// connections (this one included), then closes it: `swarmdeck check`'s look at who
+/// else consumes the app.
+pub async fn count_connections(web: &WebClient, wait: Duration) -> Result<u32, String> {
+    let open: wire::ConnectionsOpen = web
+        .call_app("apps.connections.open")
+        .await
+        .map_err(|e| e.to_string())?;
+    let hello = async {
+        let (ws, _) = tokio_tungstenite::connect_async(open.url.as_str())
+            .await
+            .map_err(|e| format!("could not connect: {e}"))?;
+        let (mut sink, mut stream) = ws.split();
+        while let Some(frame) = stream.next().await {
+            let frame = frame.map_err(|e| format!("socket error: {e}"))?;
+            let WsMessage::Text(text) = frame else {
+                continue;
+            };
+            match wire::decode(text.as_str()) {
+                Ok(Frame::Hello {
+                    num_connections, ..
+                }) => {
+                    let _ = sink.send(WsMessage::Close(None)).await;
+                    return num_connections.ok_or_else(|| "hello without num_connections".into());
+                }
+                Ok(Frame::Disconnect { reason }) => return Err(format!("refused: {reason:?}")),
+                // An event sent here is left unacked: Slack retries it, to a connection
+                // that will use it, rather than losing it to a look.
+                _ => {}
+            }
+        }
+        Err("closed before hello".into())
+    };
+    tokio::time::timeout(wait, hello)
+        .await
+        .map_err(|_| "no hello from Slack".to_string())?
 }
 
 /// One connection's health as a state machine: frames and time in, pings and a verdict
@@ -318,6 +362,11 @@ pub(crate) enum ManagerOut {
     GapSince(f64),
     /// Every socket has been silent a while: check whether the workspace is busy.
     Probe,
+    /// A hello's count of the app's connections, and how many of them were ours then.
+    Company {
+        app_connections: u32,
+        ours: u32,
+    },
 }
 
 /// Keeps `policy.connections` sockets up. Runs until `out` is closed.

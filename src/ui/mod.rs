@@ -36,6 +36,8 @@ pub struct Health {
     pub problem: Option<String>,
     /// Seconds since the last Slack event arrived.
     pub last_event_age: Option<u64>,
+    /// Other consumers take part of the stream: how many connections they hold.
+    pub split: Option<u32>,
 }
 
 /// Everything a frame is drawn from.
@@ -149,7 +151,16 @@ fn render_header(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Re
         Some(a) => format!("event {} ago", text::duration(a as i64)),
     };
     let mut right = vec![connection, Span::styled(format!(" · {age}"), t.dim())];
-    if wide {
+    if let Some(others) = h.split {
+        // Before everything else on the right: what is missing matters more than ages.
+        let warning = if wide {
+            crate::company::warning(others)
+        } else {
+            crate::company::short_warning(others)
+        };
+        right.insert(0, Span::styled(format!(" {warning} ·"), t.bad()));
+    }
+    if wide && h.split.is_none() {
         right.push(Span::styled(
             format!(" · {} reconnects", h.reconnects),
             t.dim(),
@@ -194,9 +205,15 @@ fn render_header(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Re
         None => bottom,
     };
     let right_width = right.iter().map(|s| text::width(&s.content)).sum::<usize>() as u16;
+    // A split may take most of the line: the lead must read it whole.
+    let room = if h.split.is_some() {
+        area.width.saturating_sub(20)
+    } else {
+        area.width / 2
+    };
     let [left_area, right_area] = Layout::horizontal([
         Constraint::Min(10),
-        Constraint::Length(right_width.min(area.width / 2)),
+        Constraint::Length(right_width.min(room)),
     ])
     .areas(top);
     frame.render_widget(Paragraph::new(Line::from(title)), left_area);

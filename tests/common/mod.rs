@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod tail;
+pub mod tmux;
+
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::time::Duration;

@@ -68,6 +68,9 @@ pub(crate) struct Manager {
     all_down_since: Option<f64>,
     ever_up: bool,
     last_probe: Instant,
+    /// One socket is rotated this often to re-read `hello.num_connections`.
+    probe_every: Option<Duration>,
+    last_rotation: Instant,
     last_status: Option<Status>,
 }
 
@@ -105,6 +108,8 @@ impl Manager {
             all_down_since: None,
             ever_up: false,
             last_probe: now,
+            probe_every: policy.probe_every,
+            last_rotation: now,
             last_status: None,
         }
     }
@@ -113,7 +118,20 @@ impl Manager {
     pub(crate) fn on_event(&mut self, event: ConnEvent, now: Now) -> Vec<Cmd> {
         let mut cmds = Vec::new();
         match event {
-            ConnEvent::Up { id } => self.on_up(id, now, &mut cmds),
+            ConnEvent::Up {
+                id,
+                num_connections,
+            } => {
+                self.on_up(id, now, &mut cmds);
+                if let Some(n) = num_connections {
+                    // Ours at that moment: every one up, the one being replaced included.
+                    let ours = self.conns.values().filter(|c| c.up).count() as u32;
+                    cmds.push(Cmd::Out(ManagerOut::Company {
+                        app_connections: n,
+                        ours,
+                    }));
+                }
+            }
             ConnEvent::Envelope {
                 id,
                 envelope,
@@ -273,6 +291,20 @@ impl Manager {
             self.last_probe = t;
             cmds.push(Cmd::Out(ManagerOut::Probe));
         }
+        // Rotate one socket now and then: its replacement's hello counts the app's
+        // connections again (consumers that joined since are known no other way).
+        let settled =
+            self.live() == self.wanted && self.conns.values().all(|c| c.up && !c.retiring);
+        if let Some(every) = self.probe_every
+            && settled
+            && t.saturating_duration_since(self.last_rotation) >= every
+        {
+            self.last_rotation = t;
+            if let Some(oldest) = self.conns.values_mut().min_by_key(|c| c.opened) {
+                oldest.retiring = true;
+                cmds.push(self.open(t));
+            }
+        }
         // Keep the wanted number of sockets, pacing attempts after failures.
         let live = self.live();
         if live < self.wanted && t >= self.next_attempt {
@@ -354,6 +386,8 @@ mod tests {
             },
             mute_after: Duration::from_secs(120),
             refused_wait: Duration::from_secs(120),
+            // Rotation for probes has its own tests.
+            probe_every: None,
             ..SocketPolicy::default()
         }
     }
@@ -405,7 +439,7 @@ mod tests {
                     Cmd::Out(ManagerOut::GapSince(since)) => self.gaps.push(*since),
                     Cmd::Out(ManagerOut::Status(s)) => self.statuses.push(s.clone()),
                     Cmd::Out(ManagerOut::Probe) => self.probes += 1,
-                    Cmd::Out(ManagerOut::Envelope(..)) => {}
+                    Cmd::Out(ManagerOut::Envelope(..) | ManagerOut::Company { .. }) => {}
                 }
             }
             cmds
@@ -422,7 +456,10 @@ mod tests {
         }
 
         fn up(&mut self, id: u64) -> Vec<Cmd> {
-            self.event(ConnEvent::Up { id })
+            self.event(ConnEvent::Up {
+                id,
+                num_connections: None,
+            })
         }
 
         fn down(&mut self, id: u64, why: &str) -> Vec<Cmd> {
@@ -506,6 +543,73 @@ mod tests {
     }
 
     /// A fresh sim with `connections` sockets opened (one a tick) and up.
+    /// What the hellos told of the app's connections: (app's, ours).
+    fn company(cmds: &[Cmd]) -> Vec<(u32, u32)> {
+        cmds.iter()
+            .filter_map(|c| match c {
+                Cmd::Out(ManagerOut::Company {
+                    app_connections,
+                    ours,
+                }) => Some((*app_connections, *ours)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    // Several leads: a consumer that joined later is learnt of only by a new hello.
+    #[test]
+    fn one_socket_is_rotated_every_probe_interval_replacement_first() {
+        let mut p = policy(2);
+        p.probe_every = Some(Duration::from_secs(60));
+        let mut sim = Sim::new(&p, 0.0);
+        for _ in 0..2 {
+            for id in opened(&sim.tick()) {
+                sim.up(id);
+            }
+            sim.at += TICK;
+        }
+        sim.opens.clear();
+        sim.gaps.clear();
+        sim.run(Duration::from_secs(59), |_, id| {
+            panic!("rotated early: {id}")
+        });
+        sim.at += Duration::from_secs(1);
+        assert_eq!(opened(&sim.tick()), vec![3], "the replacement opens");
+        assert!(sim.closes.is_empty(), "the old one waits for its hello");
+        // Its hello: three of ours up (the one leaving too), five on the app.
+        let cmds = sim.event(ConnEvent::Up {
+            id: 3,
+            num_connections: Some(5),
+        });
+        assert_eq!(company(&cmds), [(5, 3)], "two are someone else's");
+        assert_eq!(closed(&cmds), vec![1], "the oldest goes");
+        sim.down(1, "replaced");
+        assert!(opened(&sim.tick()).is_empty(), "two again, no more");
+        assert!(sim.gaps.is_empty(), "a rotation is no gap");
+        assert_eq!(sim.status().reconnects, 0, "nor a reconnect to show");
+        sim.at += Duration::from_secs(60);
+        assert_eq!(opened(&sim.tick()), vec![4], "the next probe");
+        sim.up(4);
+        assert_eq!(sim.closes, vec![1, 2], "the oldest again");
+    }
+
+    #[test]
+    fn no_rotation_while_a_socket_is_missing_or_being_replaced() {
+        let mut p = policy(2);
+        p.probe_every = Some(Duration::from_secs(60));
+        let mut sim = Sim::new(&p, 0.0);
+        let first = opened(&sim.tick());
+        sim.up(first[0]);
+        sim.at += TICK;
+        let second = opened(&sim.tick());
+        assert_eq!(second.len(), 1);
+        // The second never says hello: the manager keeps trying it, never rotates the first.
+        sim.at += Duration::from_secs(61);
+        let cmds = sim.tick();
+        assert!(sim.closes.is_empty());
+        assert!(opened(&cmds).is_empty(), "{cmds:?}");
+    }
+
     fn healthy(connections: usize) -> Sim {
         let mut sim = Sim::new(&policy(connections), 0.0);
         for _ in 0..connections {

@@ -1,0 +1,293 @@
+//! swarmdeck is never alone on its Slack app: Slack hands each Socket Mode event to one
+//! of the app's connections. These run the real binary — dashboards in tmux, `tail`s —
+//! against the emulator, in the setups README "Several leads" describes.
+
+mod common;
+
+use common::tail::Tail;
+use common::tmux::{Tmux, launch, tmux_available};
+use common::{APP, BOT, DEADLINE, Emu};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const PODS: [&str; 4] = ["C0SWARMAPI", "C0SWARMBIL", "C0SWARMMOB", "C0SWARMDAT"];
+
+fn fresh_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("swarmdeck-leads-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The store of a dashboard launched in `dir`.
+fn store_of(dir: &Path) -> PathBuf {
+    dir.join("data/swarmdeck")
+}
+
+/// Posts a request for `case` in `pod` and a reply in its thread; returns the thread ts.
+async fn request_with_reply(emu: &Emu, pod: &str, case: u32) -> String {
+    let posted = emu
+        .inject(json!({"type": "message", "channel": pod, "user": "U0REQ00001",
+            "text": format!("Case: {case}\nUrgency: Sev 3\nSubject: Sync stalls for tenant {case}")}))
+        .await;
+    let ts = posted["ts"].as_str().unwrap().to_string();
+    emu.inject(
+        json!({"type": "message", "channel": pod, "user": "U0EXP00002",
+        "thread_ts": ts, "text": format!("Looking at {case}")}),
+    )
+    .await;
+    ts
+}
+
+/// How many times each case came out as `swarm_opened`.
+fn opened_counts(tail: &Tail) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for case in tail.cases("swarm_opened") {
+        *counts.entry(case).or_default() += 1;
+    }
+    counts
+}
+
+/// The table row of `case` (the header's activity line and the filter may name it too).
+fn row(screen: &str, case: &str) -> String {
+    screen
+        .lines()
+        .skip(3)
+        .find(|l| l.contains(case) && l.contains(" sev"))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Waits until the screen no longer shows `what`.
+fn wait_gone(tmux: &Tmux, what: impl Fn(&str) -> bool, why: &str) {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let screen = tmux.screen();
+        if !what(&screen) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{why}:\n{screen}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// One machine, one app, one store: a dashboard and two `tail`s each see every request
+/// once whichever of their connections Slack chose, and the lead's moves show at once
+/// even when Slack's echo of them goes nowhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dashboard_and_two_tails_on_one_store_each_see_everything_once() {
+    if !tmux_available() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let emu = common::quiet().await;
+    let dir = fresh_dir("one-store");
+    let mut tmux = launch(
+        emu.base(),
+        "one-store",
+        Some("lead = \"U0LEAD0001\"\n"),
+        &dir,
+    );
+    tmux.owns_dir = true;
+    tmux.wait_for("connected");
+    let api = emu.running.api_url();
+    let store = store_of(&dir);
+    let tails = [
+        Tail::spawn(&api, &store, "one", (APP, BOT), None),
+        Tail::spawn(&api, &store, "two", (APP, BOT), None),
+    ];
+    // Every copy is up once each has printed a request posted after it started.
+    request_with_reply(&emu, PODS[0], 27300).await;
+    for t in &tails {
+        t.wait_until("the first request", |_| {
+            t.cases("swarm_opened").contains(&"27300".to_string())
+        })
+        .await;
+    }
+
+    let mut cases = vec!["27300".to_string()];
+    for i in 0..40u32 {
+        let case = 27310 + i;
+        request_with_reply(&emu, PODS[i as usize % 4], case).await;
+        cases.push(case.to_string());
+    }
+    for t in &tails {
+        t.wait_until("every request", |_| {
+            let counts = opened_counts(t);
+            cases.iter().all(|c| counts.contains_key(c))
+        })
+        .await;
+    }
+    let deliveries = emu.control_get("deliveries").await;
+    let connections: std::collections::BTreeSet<u64> = deliveries
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["connection"].as_u64())
+        .collect();
+    assert!(
+        connections.len() >= 3,
+        "the stream really was spread over the processes: {connections:?}"
+    );
+    // Late duplicates would show by now.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for (name, t) in ["one", "two"].iter().zip(&tails) {
+        let counts = opened_counts(t);
+        let twice: Vec<_> = counts.iter().filter(|(_, n)| **n != 1).collect();
+        assert!(twice.is_empty(), "{name} printed some twice: {twice:?}");
+        assert_eq!(counts.len(), 41, "{name}: {counts:?}");
+    }
+    let screen = tmux.wait_for("41 open");
+    assert!(
+        !screen.contains("other connection"),
+        "sharing a store is no split: {screen}"
+    );
+
+    // Slack's echoes of the moves go nowhere from here: what shows, shows at once.
+    let (status, _) = emu
+        .control_post("faults", json!({"socket": "mute", "seconds": 120}))
+        .await;
+    assert_eq!(status, 200);
+    for key in ["/", "2", "7", "3", "2", "0", "Enter"] {
+        tmux.keys(&[key]);
+    }
+    tmux.keys(&["a"]);
+    tmux.wait_for("assign to 27320");
+    tmux.keys(&["p", "r", "i", "y", "a"]);
+    tmux.wait_for("priya.raman");
+    // Assign, and promote at once: the promotion is planned before the assignment is
+    // in Slack, and must invite the expert all the same.
+    tmux.keys(&["Enter", "p"]);
+    tmux.wait_for("promote 27320");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("✓ promote 27320");
+    let screen = tmux.wait_for("-sev3-27320");
+    assert!(
+        row(&screen, "27320").contains("priya.raman"),
+        "the assignment shows: {screen}"
+    );
+    let state = emu.state().await;
+    let incident = state["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "support-mobile-sev3-27320")
+        .expect("the incident channel");
+    assert!(
+        common::members(incident).contains(&"U0EXP00001"),
+        "the promotion invited the expert assigned a moment before: {incident}"
+    );
+    tmux.keys(&["r"]);
+    tmux.wait_for("resolve · 27320");
+    for key in [
+        "s", "e", "c", "r", "e", "t", "Space", "r", "o", "t", "a", "t", "e", "d",
+    ] {
+        tmux.keys(&[key]);
+    }
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("✓ resolve");
+    wait_gone(
+        &tmux,
+        |s| !row(s, "27320").is_empty(),
+        "the resolved swarm leaves the open ones",
+    );
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("40 open");
+    // The moves reached the tails through the store, not through Slack.
+    for t in &tails {
+        t.wait_until("the moves", |events| {
+            let of = |kind: &str| {
+                events
+                    .iter()
+                    .any(|e| e["type"] == kind && e["case"] == "27320")
+            };
+            of("assigned") && of("promoted") && of("resolved")
+        })
+        .await;
+        let events = t.events();
+        let assigned: Vec<&Value> = events.iter().filter(|e| e["type"] == "assigned").collect();
+        assert_eq!(assigned.len(), 1, "{assigned:?}");
+        assert_eq!(assigned[0]["expert"], "U0EXP00001");
+    }
+    tmux.keys(&["Escape", "Escape", "q"]);
+    tmux.wait_for("exited with 0");
+}
+
+/// Two dashboards on two stores on one app split the stream: each is told (the newcomer
+/// at once, the first at its next probe), `check` names it, and the first, restarted
+/// alone, recovers every request it never saw.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_stores_on_one_app_are_told_of_the_split_and_a_restart_recovers() {
+    if !tmux_available() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let emu = common::quiet().await;
+    let config = "lead = \"U0LEAD0001\"\n[slack]\nprobe_every = \"2s\"\n";
+    let (dir_a, dir_b) = (fresh_dir("split-a"), fresh_dir("split-b"));
+    let a = launch(emu.base(), "split-a", Some(config), &dir_a);
+    a.wait_for("connected");
+    request_with_reply(&emu, PODS[0], 27600).await;
+    a.wait_for("27600");
+    let screen = a.screen();
+    assert!(!screen.contains("other connection"), "alone: {screen}");
+
+    let b = launch(emu.base(), "split-b", Some(config), &dir_b);
+    b.wait_for("connected");
+    b.wait_for("2 other connections on this app");
+    let screen = a.wait_for("2 other connections on this app");
+    assert!(
+        screen.contains("split") && screen.contains("Several leads"),
+        "says what it is and where the fix is: {screen}"
+    );
+
+    let check = std::process::Command::new(env!("CARGO_BIN_EXE_swarmdeck"))
+        .arg("check")
+        .arg("--data-dir")
+        .arg(store_of(&dir_a))
+        .env("SLACK_API_URL", emu.running.api_url())
+        .env("SLACK_APP_TOKEN", APP)
+        .env("SLACK_BOT_TOKEN", BOT)
+        .env("XDG_CONFIG_HOME", dir_a.join("no-config"))
+        .env_remove("SWARMDECK_CONFIG")
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        report.contains("2 other connections on this app") && report.contains("peer_bots"),
+        "check names the split and the fix: {report}"
+    );
+
+    // Requests while split: each lands on one dashboard or the other.
+    let cases: Vec<String> = (0..10).map(|i| (27610 + i).to_string()).collect();
+    for (i, case) in cases.iter().enumerate() {
+        request_with_reply(&emu, PODS[i % 4], case.parse().unwrap()).await;
+    }
+    b.wait_for("11 open");
+    a.keys(&["q"]);
+    a.wait_for("exited with 0");
+    b.keys(&["q"]);
+    b.wait_for("exited with 0");
+    drop(b);
+
+    // The first alone again: its restart reads what the split kept from it.
+    let a = launch(emu.base(), "split-a2", Some(config), &dir_a);
+    let screen = a.wait_for("11 open");
+    for case in &cases {
+        assert!(
+            !row(&a.wait_for(case), case).is_empty(),
+            "{case} is on screen: {screen}"
+        );
+    }
+    assert!(
+        !a.screen().contains("other connection"),
+        "alone again: {}",
+        a.screen()
+    );
+    a.keys(&["q"]);
+    a.wait_for("exited with 0");
+    let _ = std::fs::remove_dir_all(&dir_a);
+    let _ = std::fs::remove_dir_all(&dir_b);
+}
