@@ -275,8 +275,11 @@ fn the_example_config_documents_every_section_and_parses() {
     let file = swarmdeck::config::parse(example).expect("the example parses");
     assert_eq!(file.pods.len(), 2);
     assert!(file.lead.is_some() && !file.experts.is_empty() && !file.keys.is_empty());
+    assert_eq!(file.team.peer_bots.len(), 2);
     for section in [
         "[slack]",
+        "probe_every",
+        "[team]",
         "[[pods]]",
         "[[experts]]",
         "[intake]",
