@@ -194,6 +194,9 @@ pub struct Message {
     pub channel: Option<String>,
     pub user: Option<String>,
     pub bot_id: Option<String>,
+    /// The posting app, as Slack sets it on an app's post (also in `bot_profile`).
+    pub app_id: Option<String>,
+    pub bot_profile: Option<BotProfile>,
     pub username: Option<String>,
     pub text: String,
     pub ts: Option<String>,
@@ -221,6 +224,15 @@ impl Message {
     pub fn thread(&self) -> Option<&str> {
         self.thread_ts.as_deref().or(self.ts.as_deref())
     }
+}
+
+/// The bot behind an app's post, as Slack describes it on the message.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct BotProfile {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub app_id: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
