@@ -304,20 +304,48 @@ fn the_manifest_asks_for_exactly_the_scopes_swarmdeck_uses() {
         emulated, used,
         "the emulator grants by default what the manifest asks"
     );
-    for event in [
-        "swarmdeck_assigned",
-        "swarmdeck_promoted",
-        "swarmdeck_resolved",
-        "swarmdeck_reopened",
-        "swarmdeck_waiting",
-        "swarmdeck_follow_up",
-        "swarmdeck_unassigned",
-    ] {
-        assert!(
-            manifest.contains(&format!("event_type: {event}")),
-            "{event}"
-        );
-    }
+    // Every marker type, from every app: other leads' swarmdecks record moves too.
+    let subscriptions: Vec<(&str, &str)> = manifest
+        .split("metadata_subscriptions:\n")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .take_while(|l| l.starts_with("      "))
+        .collect::<Vec<_>>()
+        .chunks(2)
+        .map(|pair| {
+            fn value<'a>(line: &'a str, key: &str) -> &'a str {
+                line.trim()
+                    .trim_start_matches("- ")
+                    .strip_prefix(key)
+                    .unwrap_or_else(|| panic!("{key} in {line:?}"))
+                    .trim()
+            }
+            (value(pair[0], "app_id:"), value(pair[1], "event_type:"))
+        })
+        .collect();
+    let mut subscribed: Vec<&str> = subscriptions
+        .iter()
+        .map(|(app, event)| {
+            assert_eq!(*app, "\"*\"", "{event} from every app");
+            *event
+        })
+        .collect();
+    subscribed.sort();
+    assert_eq!(
+        subscribed,
+        [
+            "swarmdeck_assigned",
+            "swarmdeck_follow_up",
+            "swarmdeck_promoted",
+            "swarmdeck_reopened",
+            "swarmdeck_replied",
+            "swarmdeck_resolved",
+            "swarmdeck_unassigned",
+            "swarmdeck_waiting",
+        ]
+    );
+    assert!(asked.contains(&"metadata.message:read"));
     assert!(manifest.contains("socket_mode_enabled: true"));
 }
 
