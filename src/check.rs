@@ -305,70 +305,73 @@ const CANNOT_CHECK_FIX: &str =
 /// failure: swarmdeck works without its peers.
 async fn check_peers(peers: &[String], web: &WebClient, lines: &mut Vec<Line>) {
     // users.list is read once, and only if an app id needs it.
-    let mut bot_users: Option<Result<Vec<wire::BotUser>, SlackError>> = None;
+    let mut bot_users = None;
     for peer in peers {
-        if peer.starts_with('B') {
-            lines.push(
-                match web
-                    .call::<wire::BotInfo>("bots.info", &[("bot", peer.clone())])
-                    .await
-                {
-                    Ok(info) => {
-                        let app = info
-                            .bot
-                            .app_id
-                            .map(|a| format!(", app {a}"))
-                            .unwrap_or_default();
-                        Line::pass(format!(
-                            "peer bot {peer} ({}{app}) known",
-                            sanitize(&info.bot.name, 80)
-                        ))
-                    }
-                    Err(e) if e.slack_error() == Some("bot_not_found") => Line::warn(
-                        format!("peer bot {peer}: no such bot in this workspace"),
-                        PEER_ID_FIX,
-                    ),
-                    Err(e) => Line::warn(
-                        format!("peer bot {peer}: cannot be checked ({e})"),
-                        CANNOT_CHECK_FIX,
-                    ),
-                },
-            );
-            continue;
+        let line = if peer.starts_with('B') {
+            peer_bot(peer, web).await
+        } else {
+            if bot_users.is_none() {
+                let page = [("limit", "200".to_string())];
+                bot_users = Some(web.pages::<wire::BotUserPage>("users.list", &page).await);
+            }
+            peer_app(peer, bot_users.as_ref().expect("read above"))
+        };
+        lines.push(line);
+    }
+}
+
+/// A peer's bot id, as bots.info knows it.
+async fn peer_bot(peer: &str, web: &WebClient) -> Line {
+    let info = web
+        .call::<wire::BotInfo>("bots.info", &[("bot", peer.to_string())])
+        .await;
+    match info {
+        Ok(info) => {
+            let app = info.bot.app_id.map(|a| format!(", app {a}"));
+            Line::pass(format!(
+                "peer bot {peer} ({}{}) known",
+                sanitize(&info.bot.name, 80),
+                app.unwrap_or_default()
+            ))
         }
-        if bot_users.is_none() {
-            bot_users = Some(
-                web.pages::<wire::BotUserPage>("users.list", &[("limit", "200".to_string())])
-                    .await,
-            );
-        }
-        lines.push(match bot_users.as_ref().expect("read above") {
-            Ok(users) => match users
-                .iter()
-                .find(|u| u.is_bot && u.profile.api_app_id.as_deref() == Some(peer.as_str()))
-            {
-                Some(u) => {
-                    let bot = u
-                        .profile
-                        .bot_id
-                        .as_deref()
-                        .map(|b| format!("bot {b}, "))
-                        .unwrap_or_default();
-                    Line::pass(format!(
-                        "peer app {peer} ({bot}@{}) known",
-                        sanitize(&u.name, 80)
-                    ))
-                }
-                None => Line::warn(
-                    format!("peer app {peer}: no bot of this app in the workspace"),
-                    PEER_ID_FIX,
-                ),
-            },
-            Err(e) => Line::warn(
+        Err(e) if e.slack_error() == Some("bot_not_found") => Line::warn(
+            format!("peer bot {peer}: no such bot in this workspace"),
+            PEER_ID_FIX,
+        ),
+        Err(e) => Line::warn(
+            format!("peer bot {peer}: cannot be checked ({e})"),
+            CANNOT_CHECK_FIX,
+        ),
+    }
+}
+
+/// A peer's app id: an app is here when one of the workspace's bot users belongs to it.
+fn peer_app(peer: &str, bot_users: &Result<Vec<wire::BotUser>, SlackError>) -> Line {
+    let users = match bot_users {
+        Ok(users) => users,
+        Err(e) => {
+            return Line::warn(
                 format!("peer app {peer}: cannot be checked ({e})"),
                 CANNOT_CHECK_FIX,
-            ),
-        });
+            );
+        }
+    };
+    match users
+        .iter()
+        .find(|u| u.is_bot && u.profile.api_app_id.as_deref() == Some(peer))
+    {
+        Some(u) => {
+            let bot = u.profile.bot_id.as_deref().map(|b| format!("bot {b}, "));
+            Line::pass(format!(
+                "peer app {peer} ({}@{}) known",
+                bot.unwrap_or_default(),
+                sanitize(&u.name, 80)
+            ))
+        }
+        None => Line::warn(
+            format!("peer app {peer}: no bot of this app in the workspace"),
+            PEER_ID_FIX,
+        ),
     }
 }
 
