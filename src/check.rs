@@ -3,6 +3,7 @@
 //! environment and no config file.
 
 use crate::config::{Overrides, Settings, tokens_exposed};
+use crate::domain::text::sanitize;
 use crate::slack::{self, SlackError, WebClient, WebPolicy, wire};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -212,6 +213,7 @@ pub async fn run(overrides: &Overrides) -> Vec<Line> {
     }
 
     check_pods(&settings, &web, &mut lines).await;
+    check_peers(&settings.peer_bots(), &web, &mut lines).await;
 
     match &settings.file.lead {
         None => lines.push(Line::warn(
@@ -341,6 +343,88 @@ async fn check_pods(settings: &Settings, web: &WebClient, lines: &mut Vec<Line>)
                 "create it, or correct `channel` in its [[pods]] entry (a name like swarm-api or an id like C0…)",
             )),
         }
+    }
+}
+
+/// Where the lead finds a peer's id, for every line that doubts one.
+const PEER_ID_FIX: &str = "check the id in the other lead's app: Basic Information → App ID / the bot's id from auth.test";
+
+/// When Slack would not say: the id is trusted anyway.
+const CANNOT_CHECK_FIX: &str =
+    "swarmdeck trusts it as written; fix what stopped the check, then run swarmdeck check again";
+
+/// Each of `[team] peer_bots` must be a bot (bots.info) or an app with a bot user here
+/// (users.list): a mistyped id would silently ignore that lead's moves. A warning, not a
+/// failure: swarmdeck works without its peers.
+async fn check_peers(peers: &[String], web: &WebClient, lines: &mut Vec<Line>) {
+    // users.list is read once, and only if an app id needs it.
+    let mut bot_users = None;
+    for peer in peers {
+        let line = if peer.starts_with('B') {
+            peer_bot(peer, web).await
+        } else {
+            if bot_users.is_none() {
+                let page = [("limit", "200".to_string())];
+                bot_users = Some(web.pages::<wire::BotUserPage>("users.list", &page).await);
+            }
+            peer_app(peer, bot_users.as_ref().expect("read above"))
+        };
+        lines.push(line);
+    }
+}
+
+/// A peer's bot id, as bots.info knows it.
+async fn peer_bot(peer: &str, web: &WebClient) -> Line {
+    let info = web
+        .call::<wire::BotInfo>("bots.info", &[("bot", peer.to_string())])
+        .await;
+    match info {
+        Ok(info) => {
+            let app = info.bot.app_id.map(|a| format!(", app {a}"));
+            Line::pass(format!(
+                "peer bot {peer} ({}{}) known",
+                sanitize(&info.bot.name, 80),
+                app.unwrap_or_default()
+            ))
+        }
+        Err(e) if e.slack_error() == Some("bot_not_found") => Line::warn(
+            format!("peer bot {peer}: no such bot in this workspace"),
+            PEER_ID_FIX,
+        ),
+        Err(e) => Line::warn(
+            format!("peer bot {peer}: cannot be checked ({e})"),
+            CANNOT_CHECK_FIX,
+        ),
+    }
+}
+
+/// A peer's app id: an app is here when one of the workspace's bot users belongs to it.
+fn peer_app(peer: &str, bot_users: &Result<Vec<wire::BotUser>, SlackError>) -> Line {
+    let users = match bot_users {
+        Ok(users) => users,
+        Err(e) => {
+            return Line::warn(
+                format!("peer app {peer}: cannot be checked ({e})"),
+                CANNOT_CHECK_FIX,
+            );
+        }
+    };
+    match users
+        .iter()
+        .find(|u| u.is_bot && u.profile.api_app_id.as_deref() == Some(peer))
+    {
+        Some(u) => {
+            let bot = u.profile.bot_id.as_deref().map(|b| format!("bot {b}, "));
+            Line::pass(format!(
+                "peer app {peer} ({}@{}) known",
+                bot.unwrap_or_default(),
+                sanitize(&u.name, 80)
+            ))
+        }
+        None => Line::warn(
+            format!("peer app {peer}: no bot of this app in the workspace"),
+            PEER_ID_FIX,
+        ),
     }
 }
 

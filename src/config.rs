@@ -35,6 +35,8 @@ pub struct File {
     pub actions: ActionsSection,
     #[serde(default)]
     pub store: StoreSection,
+    #[serde(default)]
+    pub team: TeamSection,
     /// Key overrides: an action's name and its key or keys (`quit = ["q", "Ctrl-c"]`).
     #[serde(default)]
     pub keys: BTreeMap<String, Keys>,
@@ -52,6 +54,51 @@ pub struct UiSection {
 pub struct StoreSection {
     /// History older than this is purged (default 180 days); open swarms are kept.
     pub retention: Option<Duration>,
+}
+
+/// Working beside other leads who run their own swarmdeck apps. The team bus
+/// (`bus = "nats://…"`) comes with the issue that implements it: until then the key is
+/// unknown, so nobody believes a bus is in use when none is.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamSection {
+    /// Other leads' swarmdeck apps, by bot id (`B…`) or app id (`A…`): their markers
+    /// count like our own.
+    #[serde(default)]
+    pub peer_bots: Vec<PeerBot>,
+}
+
+/// A Slack bot id (`B…`) or app id (`A…`), checked when the file is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerBot(pub String);
+
+impl<'de> Deserialize<'de> for PeerBot {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let id = String::deserialize(d)?;
+        check_peer_bot(&id).map_err(serde::de::Error::custom)?;
+        Ok(PeerBot(id))
+    }
+}
+
+fn check_peer_bot(id: &str) -> Result<(), String> {
+    let well_formed = id.len() >= 3
+        && id.starts_with(['A', 'B'])
+        && id
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    if well_formed {
+        return Ok(());
+    }
+    let what = if id.starts_with('U') || id.starts_with('W') {
+        "a user id, not a bot id (B…) or app id (A…)".to_string()
+    } else if id != id.to_ascii_uppercase() {
+        "not a bot id (B…) or app id (A…): Slack's ids are upper case".to_string()
+    } else {
+        "not a bot id (B…) or app id (A…)".to_string()
+    };
+    Err(format!(
+        "`{id}` is {what}; copy it from the other lead's app (Basic Information → App ID, or the bot_id that auth.test answers with its bot token)"
+    ))
 }
 
 /// How the lead's moves behave.
@@ -102,6 +149,25 @@ pub struct SlackSection {
     /// Speeds up swarmdeck's own rate budgets and backoff, to match an emulator run
     /// with `--time-scale`. For tests only.
     pub time_scale: Option<f64>,
+    /// How often one connection is rotated to re-read `hello.num_connections`: the only
+    /// way to learn of consumers that joined later (default 2 minutes).
+    #[serde(default, deserialize_with = "at_least_a_second")]
+    pub probe_every: Option<Duration>,
+}
+
+/// How often a connection is rotated to count consumers, unless the config says.
+pub const DEFAULT_PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// A probe more often than this would spend its life reconnecting.
+fn at_least_a_second<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let every = Duration::deserialize(d)?;
+    if every.0 < std::time::Duration::from_secs(1) {
+        return Err(serde::de::Error::custom(format!(
+            "`{}` is too often: each probe reconnects, so it must be at least \"1s\"; write it like \"2m\" (the default)",
+            humantime::format_duration(every.0)
+        )));
+    }
+    Ok(Some(every))
 }
 
 #[derive(Debug, Deserialize)]
@@ -387,6 +453,26 @@ impl Settings {
             .map_or(std::time::Duration::from_secs(180 * 86_400), |d| d.0)
     }
 
+    /// Other leads' swarmdeck apps (`[team] peer_bots`): bot ids and app ids whose
+    /// markers count like our own.
+    pub fn peer_bots(&self) -> Vec<String> {
+        self.file
+            .team
+            .peer_bots
+            .iter()
+            .map(|p| p.0.clone())
+            .collect()
+    }
+
+    /// How often one connection is rotated to re-read `hello.num_connections`
+    /// (`[slack] probe_every`, default 2 minutes).
+    pub fn probe_every(&self) -> std::time::Duration {
+        self.file
+            .slack
+            .probe_every
+            .map_or(DEFAULT_PROBE_EVERY, |d| d.0)
+    }
+
     /// The keymap: the defaults with the config's `[keys]` over them.
     pub fn keymap(&self) -> Result<crate::ui::keymap::Keymap, ConfigError> {
         let overrides: Vec<(String, Vec<String>)> = self
@@ -639,6 +725,81 @@ urgency = { sev1 = ["blocker"] }
         let e = parse("[[pods]]\nchannel = \"a\"\nsla.sev1 = { first_response = \"soon\" }\n")
             .unwrap_err();
         assert!(e.starts_with("3:") && e.contains("15m"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod team_tests {
+    use super::*;
+
+    fn settings(file: File) -> Settings {
+        Settings {
+            path: None,
+            file,
+            api_url: DEFAULT_API_URL.into(),
+            app_token: None,
+            bot_token: None,
+            data_dir: "/tmp".into(),
+            time_scale: 1.0,
+        }
+    }
+
+    #[test]
+    fn peer_bots_and_probe_every_from_the_file() {
+        let s = settings(
+            parse("[slack]\nprobe_every = \"30s\"\n[team]\npeer_bots = [\"B0PEER0001\", \"A0PEERAPP2\"]\n")
+                .unwrap(),
+        );
+        assert_eq!(s.peer_bots(), ["B0PEER0001", "A0PEERAPP2"]);
+        assert_eq!(s.probe_every(), std::time::Duration::from_secs(30));
+        let none = settings(parse("").unwrap());
+        assert!(none.peer_bots().is_empty());
+        assert_eq!(none.probe_every(), std::time::Duration::from_secs(120));
+    }
+
+    #[test]
+    fn a_bad_peer_id_names_the_line_the_key_and_the_fix() {
+        let e = parse("lead = \"U1\"\n[team]\npeer_bots = [\"B0PEER0001\", \"U0LEAD0001\"]\n")
+            .unwrap_err();
+        assert!(e.starts_with("3:") && e.contains("`peer_bots`"), "{e}");
+        assert!(
+            e.contains("U0LEAD0001") && e.contains("user id") && e.contains("App ID"),
+            "{e}"
+        );
+        // One id a line: the error is at the array's line and key, and names the id.
+        let e =
+            parse("[team]\npeer_bots = [\n  \"B0PEER0001\",\n  \"b0peer0002\",\n]\n").unwrap_err();
+        assert!(
+            e.starts_with("2:") && e.contains("b0peer0002") && e.contains("`peer_bots`"),
+            "{e}"
+        );
+        assert!(e.contains("upper case"), "{e}");
+        for bad in ["\"\"", "\"B\"", "\"X0PEER\"", "\"B0 PEER\""] {
+            let e = parse(&format!("[team]\npeer_bots = [{bad}]\n")).unwrap_err();
+            assert!(
+                e.starts_with("2:") && e.contains("bot id (B…)"),
+                "{bad}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_probe_every_is_a_clear_error() {
+        let e = parse("[slack]\nprobe_every = \"500ms\"\n").unwrap_err();
+        assert!(
+            e.starts_with("2:") && e.contains("`probe_every`") && e.contains("at least \"1s\""),
+            "{e}"
+        );
+        let e = parse("[slack]\n\nprobe_every = \"often\"\n").unwrap_err();
+        assert!(
+            e.starts_with("3:") && e.contains("`probe_every`") && e.contains("15m"),
+            "{e}"
+        );
+        let e = parse("[team]\nbus = \"nats://localhost:4222\"\n").unwrap_err();
+        assert!(
+            e.contains("`bus`") && e.contains("unknown field"),
+            "not yet: {e}"
+        );
     }
 }
 

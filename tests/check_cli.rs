@@ -158,6 +158,46 @@ async fn each_failure_says_what_and_how_to_fix_it() {
     }
 }
 
+/// `[team] peer_bots`: a line per peer, ✓ for a bot bots.info knows (by bot id) or an app
+/// with a bot user (by app id), a warning with the fix for an id nobody here has. Our own
+/// app stands in for a peer's: app 1's bot id from auth.test, its app id from users.list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peer_bots_are_looked_up_one_line_each() {
+    let emu = common::quiet().await;
+    let bot_id = emu.ok("auth.test", &[]).await["bot_id"]
+        .as_str()
+        .expect("auth.test names the bot")
+        .to_string();
+    let users = emu.ok("users.list", &[]).await;
+    let app_id = users["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["profile"]["bot_id"] == bot_id.as_str())
+        .and_then(|u| u["profile"]["api_app_id"].as_str())
+        .expect("the bot user names its app")
+        .to_string();
+    let config = format!(
+        "[team]\npeer_bots = [\"{bot_id}\", \"B0NOSUCHBOT\", \"{app_id}\", \"A0NOSUCHAPP\"]\n"
+    );
+    let run = check(&emu, BOT, APP, Some(&config)).await;
+    assert!(run.ok, "unknown peers are warnings: {}", run.out);
+    let fix = "fix: check the id in the other lead's app: Basic Information → App ID / the bot's id from auth.test";
+    for line in [
+        format!("✓ peer bot {bot_id} ("),
+        format!("! peer bot B0NOSUCHBOT: no such bot in this workspace\n    {fix}"),
+        format!("✓ peer app {app_id} (bot {bot_id}, @"),
+        format!("! peer app A0NOSUCHAPP: no bot of this app in the workspace\n    {fix}"),
+    ] {
+        assert!(run.out.contains(&line), "{line}:\n{}", run.out);
+    }
+    assert!(
+        run.out.contains(&format!("app {app_id}) known")),
+        "bots.info names the bot's app: {}",
+        run.out
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_scopes_are_named() {
     let scopes = ALL_BOT_SCOPES
@@ -204,6 +244,18 @@ async fn config_mistakes_name_the_file_the_line_and_the_key() {
             "xoxb-",
         ),
         ("lead = \"U1\n", 1, "lead", ""),
+        (
+            "[team]\npeer_bots = [\"U0LEAD0001\"]\n",
+            2,
+            "peer_bots",
+            "Basic Information → App ID",
+        ),
+        (
+            "[slack]\nprobe_every = \"0s\"\n",
+            2,
+            "probe_every",
+            "at least",
+        ),
         ("[keys]\nquit = \"Hyper-q\"\n", 0, "quit", "Hyper-q"),
     ] {
         let run = check(&emu, BOT, APP, Some(text)).await;
@@ -252,20 +304,48 @@ fn the_manifest_asks_for_exactly_the_scopes_swarmdeck_uses() {
         emulated, used,
         "the emulator grants by default what the manifest asks"
     );
-    for event in [
-        "swarmdeck_assigned",
-        "swarmdeck_promoted",
-        "swarmdeck_resolved",
-        "swarmdeck_reopened",
-        "swarmdeck_waiting",
-        "swarmdeck_follow_up",
-        "swarmdeck_unassigned",
-    ] {
-        assert!(
-            manifest.contains(&format!("event_type: {event}")),
-            "{event}"
-        );
-    }
+    // Every marker type, from every app: other leads' swarmdecks record moves too.
+    let subscriptions: Vec<(&str, &str)> = manifest
+        .split("metadata_subscriptions:\n")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .take_while(|l| l.starts_with("      "))
+        .collect::<Vec<_>>()
+        .chunks(2)
+        .map(|pair| {
+            fn value<'a>(line: &'a str, key: &str) -> &'a str {
+                line.trim()
+                    .trim_start_matches("- ")
+                    .strip_prefix(key)
+                    .unwrap_or_else(|| panic!("{key} in {line:?}"))
+                    .trim()
+            }
+            (value(pair[0], "app_id:"), value(pair[1], "event_type:"))
+        })
+        .collect();
+    let mut subscribed: Vec<&str> = subscriptions
+        .iter()
+        .map(|(app, event)| {
+            assert_eq!(*app, "\"*\"", "{event} from every app");
+            *event
+        })
+        .collect();
+    subscribed.sort();
+    assert_eq!(
+        subscribed,
+        [
+            "swarmdeck_assigned",
+            "swarmdeck_follow_up",
+            "swarmdeck_promoted",
+            "swarmdeck_reopened",
+            "swarmdeck_replied",
+            "swarmdeck_resolved",
+            "swarmdeck_unassigned",
+            "swarmdeck_waiting",
+        ]
+    );
+    assert!(asked.contains(&"metadata.message:read"));
     assert!(manifest.contains("socket_mode_enabled: true"));
 }
 
@@ -275,8 +355,11 @@ fn the_example_config_documents_every_section_and_parses() {
     let file = swarmdeck::config::parse(example).expect("the example parses");
     assert_eq!(file.pods.len(), 2);
     assert!(file.lead.is_some() && !file.experts.is_empty() && !file.keys.is_empty());
+    assert_eq!(file.team.peer_bots.len(), 2);
     for section in [
         "[slack]",
+        "probe_every",
+        "[team]",
         "[[pods]]",
         "[[experts]]",
         "[intake]",

@@ -226,6 +226,49 @@ fn first_response_is_the_first_reply_by_someone_other_than_the_requester() {
     assert_eq!(s.participants, [REQUESTER, EXPERT]);
 }
 
+/// Another lead's swarmdeck app, trusted by `[team] peer_bots`, from Slack's message to
+/// the desk: its assign post assigns and the move is that lead's; a third bot's identical
+/// post, or a person's, changes nothing.
+#[test]
+fn a_peer_leads_assign_marker_assigns_and_names_that_lead() {
+    use swarmdeck::slack::{translate::Translator, wire};
+    let translator = Translator::from_ids("U0BOT", Some("B0BOT")).trusting(&["B0PEER".into()]);
+    let assign = |author: serde_json::Value, at: i64| -> Input {
+        let mut m = serde_json::json!({
+            "ts": t(at).to_string(), "thread_ts": t(0).to_string(),
+            "text": format!("assigned <@{EXPERT}>"),
+            "metadata": {"event_type": "swarmdeck_assigned",
+                "event_payload": {"case": "27343", "expert": EXPERT, "lead": "U0PEERLEAD"}}
+        });
+        m.as_object_mut()
+            .unwrap()
+            .extend(author.as_object().unwrap().clone());
+        let m: wire::Message = serde_json::from_value(m).unwrap();
+        Input::Message(translator.message(&m, API).unwrap())
+    };
+    let mut d = desk();
+    open(&mut d, 0, "27343", "Sev 2");
+    for (at, who, forger) in [
+        (
+            30,
+            "a third bot",
+            serde_json::json!({"bot_id": "B0THIRD", "username": "swarmdeck"}),
+        ),
+        (40, "a person", serde_json::json!({"user": REQUESTER})),
+    ] {
+        let e = d.apply(assign(forger, at), t(at));
+        assert!(!names(&e).contains(&"assigned"), "{who}: {e:?}");
+        assert_eq!((status(&d, 0), d.load(EXPERT)), (Status::New, 0), "{who}");
+    }
+    let e = d.apply(assign(serde_json::json!({"bot_id": "B0PEER"}), 60), t(60));
+    assert_eq!(names(&e), ["assigned"]);
+    assert!(
+        matches!(&e[0].kind, LifecycleKind::Assigned { expert, lead: Some(l) } if expert == EXPERT && l == "U0PEERLEAD"),
+        "{e:?}"
+    );
+    assert_eq!((status(&d, 0), d.load(EXPERT)), (Status::Assigned, 1));
+}
+
 #[test]
 fn leads_moves_assign_unassign_and_promote_once() {
     let mut d = desk();

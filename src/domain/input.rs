@@ -88,7 +88,10 @@ pub enum Author {
     Person(String),
     /// Another app or a workflow.
     Bot { bot_id: Option<String> },
-    /// swarmdeck itself (this app's bot user), whoever the lead behind it was.
+    /// swarmdeck: this app's bot user, or a peer lead's swarmdeck app (`[team]
+    /// peer_bots`), whoever the lead behind it was. Either way its markers are moves and
+    /// its other posts are notes, never requests or a person's response; who made a move
+    /// is the marker's `lead`, so nothing here needs to know which app posted it.
     Us,
 }
 

@@ -160,6 +160,29 @@ mod tests {
     }
 
     #[test]
+    fn a_stored_bot_post_keeps_the_ids_peer_trust_goes_by() {
+        // Replayed after a restart, a peer lead's marker must still be the peer's.
+        let posted = event(
+            serde_json::json!({"type": "message", "channel": "C1", "bot_id": "B0PEER", "app_id": "A0PEER",
+            "bot_profile": {"id": "B0PEER", "name": "swarmdeck", "app_id": "A0PEER"}, "ts": "1.0", "text": "x"}),
+        );
+        let Some(Write::Event { json, .. }) = record(&posted) else {
+            panic!("a record")
+        };
+        let Some(Event::Message(m)) = stored(&json) else {
+            panic!("a message: {json}")
+        };
+        assert_eq!(
+            (m.bot_id.as_deref(), m.app_id.as_deref()),
+            (Some("B0PEER"), Some("A0PEER"))
+        );
+        assert_eq!(
+            m.bot_profile.and_then(|b| b.app_id).as_deref(),
+            Some("A0PEER")
+        );
+    }
+
+    #[test]
     fn reactions_are_kept_per_change_and_other_events_not_at_all() {
         let add = event(
             serde_json::json!({"type": "reaction_added", "user": "U1", "reaction": "white_check_mark",

@@ -7,15 +7,19 @@ use super::wire::{self, Block, Event, RichBlock, RichInline};
 use crate::domain::text::sanitize;
 use crate::domain::{Author, Input, Marker, MarkerKind, Msg, Ts};
 use serde_json::{Value, json};
+use std::collections::BTreeSet;
 
 /// Slack's own cap on message text; more than that is not a real message.
 const MAX_TEXT: usize = 40_000;
 
-/// Knows who "we" are, to tell swarmdeck's posts from everyone else's.
+/// Knows who "we" are, to tell swarmdeck's posts from everyone else's, and which other
+/// leads' swarmdeck apps to trust as much as our own.
 #[derive(Clone, Debug)]
 pub struct Translator {
     bot_user_id: String,
     bot_id: Option<String>,
+    /// Peer leads' bot ids (`B…`) and app ids (`A…`), from `[team] peer_bots`.
+    peers: BTreeSet<String>,
 }
 
 impl Translator {
@@ -23,6 +27,7 @@ impl Translator {
         Translator {
             bot_user_id: identity.bot_user_id.clone(),
             bot_id: identity.bot_id.clone(),
+            peers: BTreeSet::new(),
         }
     }
 
@@ -30,7 +35,15 @@ impl Translator {
         Translator {
             bot_user_id: bot_user_id.to_string(),
             bot_id: bot_id.map(str::to_string),
+            peers: BTreeSet::new(),
         }
+    }
+
+    /// Trusts other leads' swarmdeck apps (bot ids or app ids): their posts are
+    /// swarmdeck's, so their markers count like our own.
+    pub fn trusting(mut self, peers: &[String]) -> Self {
+        self.peers.extend(peers.iter().cloned());
+        self
     }
 
     /// The desk's inputs for one Slack event (none for events it does not use).
@@ -140,7 +153,7 @@ impl Translator {
     fn author(&self, m: &wire::Message) -> Author {
         let ours = m.user.as_deref() == Some(self.bot_user_id.as_str())
             || (m.bot_id.is_some() && m.bot_id == self.bot_id);
-        if ours {
+        if ours || self.posted_by_a_peer(m) {
             Author::Us
         } else if m.bot_id.is_some() || m.subtype.as_deref() == Some("bot_message") {
             Author::Bot {
@@ -151,6 +164,25 @@ impl Translator {
         } else {
             Author::Bot { bot_id: None }
         }
+    }
+
+    /// Whether a peer lead's swarmdeck bot posted it. Only the ids Slack sets on an app's
+    /// post decide (`bot_id`, `app_id`, `bot_profile.app_id`), never what a poster
+    /// writes (username, text, metadata), and only on a bot's post: a person's message
+    /// is never a peer's, whatever app it went through.
+    fn posted_by_a_peer(&self, m: &wire::Message) -> bool {
+        let Some(bot_id) = m.bot_id.as_deref() else {
+            return false;
+        };
+        let app_ids = [
+            m.app_id.as_deref(),
+            m.bot_profile.as_ref().and_then(|b| b.app_id.as_deref()),
+        ];
+        self.peers.contains(bot_id)
+            || app_ids
+                .into_iter()
+                .flatten()
+                .any(|a| self.peers.contains(a))
     }
 }
 
@@ -459,6 +491,124 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(t.message(&forged, "C1").unwrap().marker, None);
+    }
+
+    /// Another lead's swarmdeck app, as Slack sends its assign post: bot id, app id and
+    /// bot profile set by Slack; a marker naming a real expert.
+    fn peer_assign(bot_id: &str, app_id: &str) -> wire::Message {
+        serde_json::from_value(json!({
+            "ts": "1.2", "thread_ts": "1.1", "bot_id": bot_id, "app_id": app_id,
+            "user": "U0PEERBOT", "username": "swarmdeck", "text": "assigned <@U0EXP00001>",
+            "bot_profile": {"id": bot_id, "name": "swarmdeck", "app_id": app_id},
+            "metadata": {"event_type": "swarmdeck_assigned",
+                "event_payload": {"case": "27343", "expert": "U0EXP00001", "lead": "U0PEERLEAD"}}
+        }))
+        .unwrap()
+    }
+
+    fn assigned_by_the_peer() -> Option<Marker> {
+        Some(Marker {
+            lead: Some("U0PEERLEAD".into()),
+            kind: MarkerKind::Assigned {
+                expert: "U0EXP00001".into(),
+            },
+        })
+    }
+
+    #[test]
+    fn a_peer_leads_marker_counts_by_its_bot_id_or_its_app_id() {
+        let ours = Translator::from_ids("U0BOT", Some("B0BOT"));
+        let by_bot = ours.clone().trusting(&["B0PEER".into()]);
+        let msg = by_bot
+            .message(&peer_assign("B0PEER", "A0PEER"), "C1")
+            .unwrap();
+        assert_eq!(msg.author, Author::Us);
+        assert_eq!(msg.marker, assigned_by_the_peer());
+        let by_app = ours.clone().trusting(&["A0PEER".into()]);
+        assert_eq!(
+            by_app
+                .message(&peer_assign("B0PEER", "A0PEER"), "C1")
+                .unwrap()
+                .marker,
+            assigned_by_the_peer()
+        );
+        // Slack names the app on the bot profile too; either place is Slack's own.
+        let mut profile_only = peer_assign("B0PEER", "A0PEER");
+        profile_only.app_id = None;
+        assert_eq!(
+            by_app.message(&profile_only, "C1").unwrap().marker,
+            assigned_by_the_peer()
+        );
+        // Untrusted, the same post is another app's and its metadata nobody's moves.
+        let untrusted = ours
+            .message(&peer_assign("B0PEER", "A0PEER"), "C1")
+            .unwrap();
+        assert_eq!(
+            (untrusted.author, untrusted.marker),
+            (
+                Author::Bot {
+                    bot_id: Some("B0PEER".into())
+                },
+                None
+            )
+        );
+    }
+
+    #[test]
+    fn a_third_bots_identical_marker_is_not_honoured() {
+        let t = Translator::from_ids("U0BOT", Some("B0BOT"))
+            .trusting(&["B0PEER".into(), "A0PEER".into()]);
+        let third = t.message(&peer_assign("B0THIRD", "A0THIRD"), "C1").unwrap();
+        assert_eq!(third.marker, None);
+        assert!(matches!(third.author, Author::Bot { .. }));
+        // Calling itself swarmdeck, or naming the peer lead, changes nothing.
+        let mut posing: wire::Message = peer_assign("B0THIRD", "A0THIRD");
+        posing.username = Some("swarmdeck".into());
+        posing.bot_profile = Some(wire::BotProfile {
+            id: Some("B0THIRD".into()),
+            name: Some("swarmdeck".into()),
+            app_id: Some("A0THIRD".into()),
+        });
+        assert_eq!(t.message(&posing, "C1").unwrap().marker, None);
+    }
+
+    #[test]
+    fn a_persons_forged_marker_naming_a_real_expert_is_not_honoured() {
+        let t = Translator::from_ids("U0BOT", Some("B0BOT"))
+            .trusting(&["B0PEER".into(), "A0PEER".into()]);
+        // A person's post carries no bot id; the app id of whatever client they used
+        // does not make it a bot's post.
+        let forged: wire::Message = serde_json::from_value(json!({
+            "ts": "1.2", "thread_ts": "1.1", "user": "U7", "app_id": "A0PEER",
+            "username": "swarmdeck", "text": "assigned <@U0EXP00001>",
+            "metadata": {"event_type": "swarmdeck_assigned",
+                "event_payload": {"case": "27343", "expert": "U0EXP00001", "lead": "U0PEERLEAD"}}
+        }))
+        .unwrap();
+        let msg = t.message(&forged, "C1").unwrap();
+        assert_eq!(
+            (msg.author, msg.marker),
+            (Author::Person("U7".into()), None)
+        );
+    }
+
+    #[test]
+    fn a_peers_edited_marker_post_is_still_the_peers() {
+        let t = Translator::from_ids("U0BOT", Some("B0BOT")).trusting(&["A0PEER".into()]);
+        let mut inner = peer_assign("B0PEER", "A0PEER");
+        inner.thread_ts = Some("1.1".into());
+        let edit = Event::Message(Box::new(wire::Message {
+            subtype: Some("message_changed".into()),
+            channel: Some("C1".into()),
+            ts: Some("2.0".into()),
+            message: Some(Box::new(inner)),
+            ..wire::Message::default()
+        }));
+        let inputs = t.translate(&edit);
+        let [Input::Message(msg)] = inputs.as_slice() else {
+            panic!("one message: {inputs:?}")
+        };
+        assert_eq!(msg.marker, assigned_by_the_peer());
     }
 
     #[test]

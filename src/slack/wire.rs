@@ -194,6 +194,9 @@ pub struct Message {
     pub channel: Option<String>,
     pub user: Option<String>,
     pub bot_id: Option<String>,
+    /// The posting app, as Slack sets it on an app's post (also in `bot_profile`).
+    pub app_id: Option<String>,
+    pub bot_profile: Option<BotProfile>,
     pub username: Option<String>,
     pub text: String,
     pub ts: Option<String>,
@@ -221,6 +224,15 @@ impl Message {
     pub fn thread(&self) -> Option<&str> {
         self.thread_ts.as_deref().or(self.ts.as_deref())
     }
+}
+
+/// The bot behind an app's post, as Slack describes it on the message.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct BotProfile {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub app_id: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -488,6 +500,21 @@ pub struct Profile {
     pub title: Option<String>,
 }
 
+/// bots.info: a bot and the app it belongs to.
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct BotInfo {
+    pub bot: Bot,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct Bot {
+    pub id: String,
+    pub name: String,
+    pub app_id: Option<String>,
+    pub user_id: Option<String>,
+}
+
 /// An answer whose only news is `ok: true` (invites, reactions, topics, archives, …).
 #[derive(Clone, Debug, Deserialize)]
 pub(crate) struct Ack {}
@@ -564,6 +591,41 @@ pub(crate) struct UserPage {
 impl Page for UserPage {
     type Item = User;
     fn items(self) -> Vec<User> {
+        self.members
+    }
+    fn next_cursor(&self) -> &str {
+        &self.response_metadata.next_cursor
+    }
+}
+
+/// users.list read for its bot users only: which app and bot each belongs to (kept apart
+/// from [`User`], which every user event carries).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct BotUserPage {
+    pub members: Vec<BotUser>,
+    pub response_metadata: ResponseMetadata,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct BotUser {
+    pub id: String,
+    pub name: String,
+    pub is_bot: bool,
+    pub profile: BotUserProfile,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct BotUserProfile {
+    pub api_app_id: Option<String>,
+    pub bot_id: Option<String>,
+}
+
+impl Page for BotUserPage {
+    type Item = BotUser;
+    fn items(self) -> Vec<BotUser> {
         self.members
     }
     fn next_cursor(&self) -> &str {
