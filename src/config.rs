@@ -441,6 +441,7 @@ impl Settings {
             time_scale: self.time_scale,
             ..WebPolicy::default()
         };
+        config.socket.probe_every = Some(self.probe_every());
         Ok(config)
     }
 

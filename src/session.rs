@@ -190,7 +190,7 @@ impl Session {
             self.desk.apply(Input::ChannelNamed { id, name }, now);
         }
         self.missing = missing;
-        self.translator = Some(Translator::new(identity));
+        self.translator = Some(Translator::new(identity).trusting(&self.settings.peer_bots()));
         self.identity = Some(identity.clone());
         for s in self.desk.swarms().filter(|s| s.is_open()) {
             threads.follow(&s.channel, &s.thread_ts.to_string());
@@ -315,22 +315,21 @@ impl Session {
         if let Some(split) = &self.split {
             split.set(self.company.is_split());
         }
+        // `tail` logs to stderr: this is also how it tells its user, once per change.
         match &change {
             Some(company::Change::Split { others }) => tracing::warn!(
                 app_connections,
                 ours,
                 shared,
-                others,
-                "other consumers on this Slack app: live events are split"
+                "{}",
+                company::warning(*others)
             ),
-            Some(company::Change::Whole) => {
-                tracing::info!(
-                    app_connections,
-                    ours,
-                    shared,
-                    "no other consumers on this Slack app"
-                )
-            }
+            Some(company::Change::Whole) => tracing::warn!(
+                app_connections,
+                ours,
+                shared,
+                "no other consumers on this Slack app now: live events are whole again"
+            ),
             None => {}
         }
         change
@@ -531,7 +530,7 @@ pub fn restore(
             now,
         );
     }
-    let translator = Translator::new(&identity);
+    let translator = Translator::new(&identity).trusting(&settings.peer_bots());
     let started = std::time::Instant::now();
     let mut unreadable = 0;
     let mut lifecycle = Vec::new();

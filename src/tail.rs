@@ -2,7 +2,6 @@
 //! lifecycle event once — a JSON object per line with `--json` — keeping its own position
 //! in the store, so that a restart prints nothing twice.
 
-use crate::company::{self, Change};
 use crate::config::Settings;
 use crate::domain::{Lifecycle, LifecycleKind, Ts};
 use crate::session::{BEAT_EVERY, Replay, Session, next_stored};
@@ -81,16 +80,8 @@ pub async fn run(settings: Settings, options: TailOptions) -> Result<()> {
                     continue;
                 }
                 _ = tick.tick() => {
-                    let was_split = session.company().is_split();
-                    match session.settle_company(now()) {
-                        Some(Change::Split { others }) if !was_split => {
-                            eprintln!("slack: {}", company::warning(others));
-                        }
-                        Some(Change::Whole) => {
-                            eprintln!("slack: no other consumers on this app now: live events are whole again");
-                        }
-                        _ => {}
-                    }
+                    // A split is said on stderr by the session's log, once per change.
+                    session.settle_company(now());
                     session.desk.tick(now())
                 }
                 _ = &mut shutdown => return Ok(()),

@@ -1,6 +1,8 @@
 //! `idle_cpu_percent`: the real binary in a tmux pane, connected to a quiet workspace
 //! (the emulator with its backlog and no workload: swarms on screen whose clocks tick
 //! every second), its CPU time over 10 s from /proc, as a percentage of one core.
+//! `idle_cpu_shared_percent`: the same with a `tail` on its store (both watch the
+//! store's feed and beat), and the tail's own figure.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -8,7 +10,8 @@ use swarmdeck::emulator::{self, EmulatorConfig};
 
 const WINDOW: Duration = Duration::from_secs(10);
 
-pub async fn idle_cpu(bin: &Path) -> Result<f64, String> {
+/// The dashboard's idle CPU, and the tail's when `with_tail` (as % of a core).
+pub async fn idle_cpu(bin: &Path, with_tail: bool) -> Result<(f64, Option<f64>), String> {
     let emu = emulator::start(EmulatorConfig {
         backlog: true,
         ..EmulatorConfig::default()
@@ -29,13 +32,37 @@ pub async fn idle_cpu(bin: &Path) -> Result<f64, String> {
         bin = bin.display()
     );
     super::support::tmux_session(&socket, &command);
-    let result = measure(&tmux).await;
+    let tail = with_tail
+        .then(|| {
+            std::process::Command::new(bin)
+                .args(["tail", "--json", "--data-dir"])
+                .arg(dir.join("data"))
+                .env("SLACK_API_URL", format!("{}/api/", emu.base_url()))
+                .env("SLACK_APP_TOKEN", "xapp-1-bench-000")
+                .env("SLACK_BOT_TOKEN", "xoxb-bench-0000")
+                .env("XDG_CONFIG_HOME", dir.join("config"))
+                .env("XDG_STATE_HOME", dir.join("state-tail"))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .map_err(|e| e.to_string())
+        })
+        .transpose()?;
+    let tail_pid = tail.as_ref().map(|t| t.id().to_string());
+    let result = measure(&tmux, tail_pid.as_deref()).await;
+    if let Some(mut t) = tail {
+        let _ = t.kill();
+        let _ = t.wait();
+    }
     tmux(&["kill-server"]);
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
 
-async fn measure(tmux: &impl Fn(&[&str]) -> String) -> Result<f64, String> {
+async fn measure(
+    tmux: &impl Fn(&[&str]) -> String,
+    tail: Option<&str>,
+) -> Result<(f64, Option<f64>), String> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let screen = tmux(&["capture-pane", "-p", "-t", "b"]);
@@ -53,10 +80,14 @@ async fn measure(tmux: &impl Fn(&[&str]) -> String) -> Result<f64, String> {
     let pid = tmux(&["display-message", "-p", "-t", "b", "#{pane_pid}"]);
     let pid = pid.trim();
     let before = cpu_ticks(pid)?;
+    let tail_before = tail.map(cpu_ticks).transpose()?;
     tokio::time::sleep(WINDOW).await;
     let after = cpu_ticks(pid)?;
+    let tail_after = tail.map(cpu_ticks).transpose()?;
     // Clock ticks are 1/100 s on Linux (USER_HZ).
-    Ok((after - before) as f64 / 100.0 / WINDOW.as_secs_f64() * 100.0)
+    let percent = |ticks: u64| ticks as f64 / 100.0 / WINDOW.as_secs_f64() * 100.0;
+    let tail = tail_before.zip(tail_after).map(|(b, a)| percent(a - b));
+    Ok((percent(after - before), tail))
 }
 
 /// utime + stime of a process, in clock ticks.

@@ -108,18 +108,25 @@ fn main() {
         first / first_floor
     ));
 
-    let idle = if wanted("idle") {
+    let idle_with = |with_tail: bool| {
+        if !wanted("idle") {
+            return (f64::NAN, None);
+        }
         support::binary()
-            .and_then(|bin| runtime.block_on(idle::idle_cpu(&bin)))
+            .and_then(|bin| runtime.block_on(idle::idle_cpu(&bin, with_tail)))
             .unwrap_or_else(|e| {
                 eprintln!("idle CPU not measured: {e}");
-                f64::NAN
+                (f64::NAN, None)
             })
-    } else {
-        f64::NAN
     };
+    let (idle, _) = idle_with(false);
     say(format!(
         "idle, connected and quiet, clocks ticking: {idle:.2} % of a core"
+    ));
+    let (idle_shared, idle_tail) = idle_with(true);
+    let idle_tail = idle_tail.unwrap_or(f64::NAN);
+    say(format!(
+        "idle with a tail on its store: dashboard {idle_shared:.2} %, tail {idle_tail:.2} % of a core"
     ));
 
     let out = json!({
@@ -141,6 +148,8 @@ fn main() {
         "rss_mb_100k_flood": round(ingest.rss_flood_mb),
         "rss_floor_mb": round(ingest.rss_floor_mb),
         "idle_cpu_percent": round3(idle),
+        "idle_cpu_shared_percent": round3(idle_shared),
+        "idle_cpu_tail_percent": round3(idle_tail),
     });
     println!("{out}");
 }

@@ -258,6 +258,8 @@ impl Dashboard {
                     dirty = true;
                 }
                 Some(stored) = crate::session::next_stored(&mut channels.feed) => {
+                    // The app's stream is alive, through another process on the store.
+                    self.health.event_arrived();
                     let at = now();
                     for json in &stored {
                         let events = self.session.ingest_stored(json, at);
