@@ -481,12 +481,24 @@ impl Hubs {
             .min()
     }
 
-    /// Every app's deliveries, in the order they were sent.
+    /// Every app's deliveries, in the order they were sent: each app's in its own order,
+    /// interleaved by send time (RFC 3339 in UTC with fixed precision sorts as text).
     pub(crate) fn deliveries(&self) -> Vec<&Delivery> {
-        let mut all: Vec<&Delivery> = self.hubs.iter().flat_map(|h| &h.deliveries).collect();
-        // RFC 3339 in UTC with fixed precision sorts as text; the sort keeps ties in order.
-        all.sort_by(|a, b| a.sent_at.cmp(&b.sent_at));
-        all
+        let mut cursors = vec![0; self.hubs.len()];
+        let mut all = Vec::new();
+        loop {
+            let next = self
+                .hubs
+                .iter()
+                .enumerate()
+                .filter_map(|(i, h)| h.deliveries.get(cursors[i]).map(|d| (i, d)))
+                .min_by(|a, b| a.1.sent_at.cmp(&b.1.sent_at));
+            let Some((i, delivery)) = next else {
+                return all;
+            };
+            cursors[i] += 1;
+            all.push(delivery);
+        }
     }
 }
 
@@ -813,6 +825,33 @@ mod tests {
         hub.dispatch(t0, Duration::from_secs(3), retry);
         assert!(rxs[0].try_recv().is_err());
         assert!(rxs[1].try_recv().is_ok());
+    }
+
+    #[test]
+    fn each_app_has_its_own_hub_and_ids_never_collide() {
+        let mut hubs = Hubs::new(["A1".to_string(), "A2".to_string()]);
+        let ticket = hubs.app(1).issue_ticket();
+        assert_eq!(hubs.app_of_ticket(&ticket), Some(1));
+        let mut rxs = Vec::new();
+        let mut counts = Vec::new();
+        for app in [0, 1, 0] {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let (_, _, count) = hubs.register(app, tx).unwrap();
+            rxs.push(rx);
+            counts.push(count);
+        }
+        assert_eq!(counts, [1, 1, 2], "each app counts its own connections");
+        assert_eq!(hubs.connection_ids(), vec![(0, 1), (0, 3), (1, 2)]);
+
+        let t0 = Instant::now();
+        hubs.app(0).enqueue("Ev1".into(), json!({}), t0, None);
+        hubs.app(1).enqueue("Ev2".into(), json!({}), t0, None);
+        hubs.dispatch(t0, Duration::from_secs(3), retry);
+        let sent = hubs.deliveries();
+        assert_eq!(sent.len(), 2);
+        assert_eq!((sent[0].app.as_str(), sent[1].app.as_str()), ("A1", "A2"));
+        assert_ne!(sent[0].envelope_id, sent[1].envelope_id);
+        assert_eq!(sent[1].connection, 2, "app 2's only connection");
     }
 
     #[test]
