@@ -119,6 +119,10 @@ struct EmulatorArgs {
     /// Scopes granted to the bot token, comma-separated (default: all swarmdeck asks for).
     #[arg(long, value_delimiter = ',')]
     scopes: Option<Vec<String>>,
+    /// Apps in the workspace, each with its own bot and sockets; a token containing
+    /// `-A<n>-` is app n's (`xapp-1-A2-…`), any other app 1's.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=99))]
+    apps: u16,
 }
 
 fn main() -> Result<()> {
@@ -233,6 +237,7 @@ async fn run_emulator(args: EmulatorArgs) -> Result<()> {
         chaos: args.chaos,
         history_limits: args.history_limits,
         time_scale: args.time_scale,
+        apps: args.apps.into(),
         ..EmulatorConfig::default()
     };
     if let Some(scopes) = args.scopes {

@@ -203,8 +203,8 @@ fn scenario() -> Vec<Swarm> {
 pub(crate) fn seed(world: &mut World) {
     let now = Clock::now_micros();
     let minute = 60_000_000u64;
-    let bot_user = world.app.bot_user_id.clone();
-    let bot_id = world.app.bot_id.clone();
+    let bot_user = world.first_app().bot_user_id.clone();
+    let bot_id = world.first_app().bot_id.clone();
     for (n, swarm) in scenario().into_iter().enumerate() {
         let (channel, _, product, ..) = seed::PODS[swarm.pod];
         let Ok(idx) = world.channel_index(channel) else {

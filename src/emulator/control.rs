@@ -248,9 +248,9 @@ pub(crate) async fn calls(State(shared): State<Arc<Shared>>) -> Response {
     Json(json!(shared.lock().calls)).into_response()
 }
 
-/// `GET /_emulator/deliveries`: every envelope sent.
+/// `GET /_emulator/deliveries`: every envelope sent, to whichever app.
 pub(crate) async fn deliveries(State(shared): State<Arc<Shared>>) -> Response {
-    Json(json!(shared.lock().hub.deliveries)).into_response()
+    Json(json!(shared.lock().hubs.deliveries())).into_response()
 }
 
 /// `GET /_emulator/state`: the whole workspace, messages oldest first, replies included.
@@ -300,28 +300,60 @@ pub(crate) async fn state(State(shared): State<Arc<Shared>>) -> Response {
         .iter()
         .map(|g| wire::usergroup(world, g, true))
         .collect();
+    let app = world.first_app();
+    let apps: Vec<Value> = world
+        .apps
+        .iter()
+        .map(|a| json!({"app_id": a.app_id, "bot_user_id": a.bot_user_id, "bot_id": a.bot_id, "name": a.name}))
+        .collect();
+    let hubs = || state.hubs.iter();
+    let mut connection_log: Vec<_> = hubs().flat_map(|h| &h.connection_log).collect();
+    connection_log.sort_by_key(|r| r.id);
     Json(json!({
         "team": {"id": world.team.id, "name": world.team.name, "domain": world.team.domain},
-        "app": {"app_id": world.app.app_id, "bot_user_id": world.app.bot_user_id, "bot_id": world.app.bot_id},
+        "app": {"app_id": app.app_id, "bot_user_id": app.bot_user_id, "bot_id": app.bot_id},
+        "apps": apps,
         "channels": channels,
         "users": users,
         "usergroups": usergroups,
-        "connections": state.hub.open_connections(),
-        "dropped_events": state.hub.dropped_events,
-        "connection_log": state.hub.connection_log,
+        "connections": hubs().map(|h| h.open_connections()).sum::<usize>(),
+        "dropped_events": hubs().map(|h| h.dropped_events).sum::<u64>(),
+        "connection_log": connection_log,
     }))
     .into_response()
 }
 
 /// `POST /_emulator/disconnect`: `{"mode": "refresh_requested" | "warning" | "drop"}` on
-/// every open socket, or `{"mode": "outage", "seconds": N}`.
+/// every open socket, or `{"mode": "outage", "seconds": N}`; every app's, or with
+/// `"app": "A…"` one app's.
 pub(crate) async fn disconnect(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     let body = match parse_body(&body) {
         Ok(v) => v,
         Err(e) => return bad_request(e),
     };
     let mode = body.get("mode").and_then(Value::as_str).unwrap_or("");
-    let ids = shared.lock().hub.connection_ids();
+    let target = match body.get("app") {
+        None => None,
+        Some(app_id) => {
+            let world = &shared.lock().world;
+            match world
+                .apps
+                .iter()
+                .position(|a| Some(a.app_id.as_str()) == app_id.as_str())
+            {
+                Some(i) => Some(i),
+                None => return bad_request(format!("unknown app {app_id}")),
+            }
+        }
+    };
+    let targeted = |app: usize| target.is_none_or(|t| t == app);
+    let ids: Vec<(usize, u64)> = shared
+        .lock()
+        .hubs
+        .connection_ids()
+        .into_iter()
+        .filter(|(app, _)| targeted(*app))
+        .collect();
     if mode == "outage" {
         let Some(seconds) = body
             .get("seconds")
@@ -331,15 +363,20 @@ pub(crate) async fn disconnect(State(shared): State<Arc<Shared>>, body: Bytes) -
             return bad_request("outage needs \"seconds\"");
         };
         let until = Instant::now() + shared.clock.scaled(Duration::from_secs_f64(seconds));
-        shared.lock().hub.start_outage(until);
+        let mut state = shared.lock();
+        for (app, hub) in state.hubs.iter_mut().enumerate() {
+            if targeted(app) {
+                hub.start_outage(until);
+            }
+        }
     } else {
         let Some(kind) = Disconnect::parse(mode) else {
             return bad_request(format!(
                 "unknown mode {mode:?}: use refresh_requested, warning, drop or outage"
             ));
         };
-        for &id in &ids {
-            socket::disconnect(&shared, id, kind);
+        for &(app, id) in &ids {
+            socket::disconnect(&shared, app, id, kind);
         }
     }
     shared.wake.notify_one();
@@ -363,7 +400,9 @@ pub(crate) async fn faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Re
         }
         let seconds = spec.seconds.unwrap_or(60.0).max(0.0);
         let until = Instant::now() + shared.clock.scaled(Duration::from_secs_f64(seconds));
-        state.hub.mute_all(until);
+        for hub in state.hubs.iter_mut() {
+            hub.mute_all(until);
+        }
         return Json(json!({"ok": true})).into_response();
     }
     match state.faults.add(&spec) {

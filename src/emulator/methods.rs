@@ -3,7 +3,7 @@
 use super::clock::Clock;
 use super::params::Params;
 use super::wire;
-use super::world::{ApiResult, Bookmark, Edit, Post, Ts, World, fmt_ts, parse_ts};
+use super::world::{ApiResult, App, Bookmark, Edit, Message, Post, Ts, World, fmt_ts, parse_ts};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Map, Value, json};
@@ -63,6 +63,7 @@ pub(crate) const METHODS: &[&str] = &[
     "usergroups.users.list",
     "bookmarks.add",
     "bookmarks.list",
+    "bots.info",
 ];
 
 /// Every bot scope the emulator knows; granted by default (swarmdeck's manifest asks for these).
@@ -124,7 +125,9 @@ pub(crate) fn needed_scope(method: &str, params: &Params, world: &World) -> Opti
         "chat.postMessage" | "chat.update" => return Some("chat:write"),
         "reactions.add" | "reactions.remove" => return Some("reactions:write"),
         "reactions.get" => return Some("reactions:read"),
-        "users.list" | "users.info" | "users.getPresence" => return Some("users:read"),
+        "users.list" | "users.info" | "users.getPresence" | "bots.info" => {
+            return Some("users:read");
+        }
         "usergroups.list" | "usergroups.users.list" => return Some("usergroups:read"),
         "bookmarks.add" => return Some("bookmarks:write"),
         "bookmarks.list" => return Some("bookmarks:read"),
@@ -136,6 +139,8 @@ pub(crate) fn needed_scope(method: &str, params: &Params, world: &World) -> Opti
 
 /// What a method call may need besides the workspace.
 pub(crate) struct Ctx<'a> {
+    /// The app whose token made the call: its bot acts, reads and posts.
+    pub app: &'a App,
     pub clock: &'a Clock,
     pub ws_base: &'a str,
     /// Events the call causes, for the Events API.
@@ -152,6 +157,15 @@ impl Ctx<'_> {
     fn now_secs(&self) -> i64 {
         (Clock::now_micros() / 1_000_000) as i64
     }
+
+    fn bot(&self) -> &str {
+        &self.app.bot_user_id
+    }
+
+    /// Slack shows a message's metadata when asked, or to the app that posted it.
+    fn shows_metadata(&self, asked: bool, m: &Message) -> bool {
+        asked || m.bot_id.as_deref() == Some(self.app.bot_id.as_str())
+    }
 }
 
 pub(crate) fn call(
@@ -165,65 +179,66 @@ pub(crate) fn call(
         "auth.test" => Ok(json!({
             "url": format!("https://{}.slack.com/", world.team.domain),
             "team": world.team.name,
-            "user": world.app.name,
+            "user": ctx.app.name,
             "team_id": world.team.id,
-            "user_id": world.app.bot_user_id,
-            "bot_id": world.app.bot_id,
+            "user_id": ctx.app.bot_user_id,
+            "bot_id": ctx.app.bot_id,
             "is_enterprise_install": false,
         })),
         "apps.connections.open" => {
             let ticket = ctx.ticket.as_deref().ok_or("internal_error")?;
             let url = format!(
                 "{}/link/?ticket={ticket}&app_id={}",
-                ctx.ws_base, world.app.app_id
+                ctx.ws_base, ctx.app.app_id
             );
             Ok(json!({"url": url}))
         }
-        "conversations.list" => conversations_list(world, p, None),
+        "conversations.list" => conversations_list(world, ctx, p, None),
         "users.conversations" => {
-            let user = p
-                .str("user")
-                .unwrap_or_else(|| world.app.bot_user_id.clone());
+            let user = p.str("user").unwrap_or_else(|| ctx.bot().to_string());
             if world.user(&user).is_none() {
                 return Err("user_not_found".into());
             }
-            conversations_list(world, p, Some(&user))
+            conversations_list(world, ctx, p, Some(&user))
         }
         "conversations.info" => {
             let channel = world.channel(&required(p, "channel", "channel_not_found")?)?;
-            if channel.is_private && !channel.is_member(world.bot()) {
+            if channel.is_private && !channel.is_member(ctx.bot()) {
                 return Err("channel_not_found".into());
             }
-            Ok(json!({"channel": wire::channel(world, channel, p.bool("include_num_members"))}))
+            let with_num_members = p.bool("include_num_members");
+            Ok(json!({"channel": wire::channel(world, channel, ctx.bot(), with_num_members)}))
         }
         "conversations.members" => {
             let channel = world.channel(&required(p, "channel", "channel_not_found")?)?;
-            if channel.is_private && !channel.is_member(world.bot()) {
+            if channel.is_private && !channel.is_member(ctx.bot()) {
                 return Err("channel_not_found".into());
             }
             let (page, next) = paginate(&channel.members, p, 100, 1000)?;
             Ok(json!({"members": page, "response_metadata": {"next_cursor": next}}))
         }
-        "conversations.history" => history(world, p, history_page_cap),
-        "conversations.replies" => replies(world, p, history_page_cap),
+        "conversations.history" => history(world, ctx, p, history_page_cap),
+        "conversations.replies" => replies(world, ctx, p, history_page_cap),
         "conversations.create" => {
             let name = required(p, "name", "invalid_name_required")?;
-            let bot = world.app.bot_user_id.clone();
+            let bot = ctx.bot().to_string();
             let (idx, event) =
                 world.create_channel(&name, p.bool("is_private"), &bot, ctx.now_secs())?;
             if !world.channels[idx].is_private {
                 ctx.events.push(event);
             }
-            Ok(json!({"channel": wire::channel(world, &world.channels[idx], false)}))
+            Ok(json!({"channel": wire::channel(world, &world.channels[idx], ctx.bot(), false)}))
         }
         "conversations.invite" => {
             let idx = world.channel_index(&required(p, "channel", "channel_not_found")?)?;
             let users = p.list("users");
-            let bot = world.app.bot_user_id.clone();
+            let bot = ctx.bot().to_string();
             match world.invite(idx, &users, &bot, p.bool("force")) {
                 Ok(events) => {
                     ctx.events.extend(events);
-                    Ok(json!({"channel": wire::channel(world, &world.channels[idx], false)}))
+                    Ok(
+                        json!({"channel": wire::channel(world, &world.channels[idx], ctx.bot(), false)}),
+                    )
                 }
                 Err(e) => {
                     let mut extra = Map::new();
@@ -244,7 +259,7 @@ pub(crate) fn call(
         }
         "conversations.join" => {
             let idx = world.channel_index(&required(p, "channel", "channel_not_found")?)?;
-            let bot = world.app.bot_user_id.clone();
+            let bot = ctx.bot().to_string();
             let channel = &world.channels[idx];
             if channel.is_private {
                 return Err("method_not_supported_for_channel_type".into());
@@ -272,16 +287,17 @@ pub(crate) fn call(
             }
             out.insert(
                 "channel".into(),
-                wire::channel(world, &world.channels[idx], false),
+                wire::channel(world, &world.channels[idx], ctx.bot(), false),
             );
             Ok(Value::Object(out))
         }
         "conversations.setTopic" | "conversations.setPurpose" => {
             let purpose = method == "conversations.setPurpose";
-            let idx = world.readable_channel(&required(p, "channel", "channel_not_found")?)?;
+            let idx =
+                world.readable_channel(&required(p, "channel", "channel_not_found")?, ctx.bot())?;
             let key = if purpose { "purpose" } else { "topic" };
             let value = p.str(key).unwrap_or_default();
-            let bot = world.app.bot_user_id.clone();
+            let bot = ctx.bot().to_string();
             let now = ctx.now_secs();
             world.set_text_field(idx, purpose, &value, &bot, now)?;
             // Slack announces the change in the channel as a system message.
@@ -300,10 +316,11 @@ pub(crate) fn call(
             };
             let ts = ctx.now_ts();
             ctx.events.push(world.post(idx, post, ts)?);
-            Ok(json!({"channel": wire::channel(world, &world.channels[idx], false)}))
+            Ok(json!({"channel": wire::channel(world, &world.channels[idx], ctx.bot(), false)}))
         }
         "conversations.archive" => {
-            let idx = world.readable_channel(&required(p, "channel", "channel_not_found")?)?;
+            let idx =
+                world.readable_channel(&required(p, "channel", "channel_not_found")?, ctx.bot())?;
             let channel = &mut world.channels[idx];
             if channel.is_archived {
                 return Err("already_archived".into());
@@ -313,13 +330,13 @@ pub(crate) fn call(
             }
             channel.is_archived = true;
             let id = channel.id.clone();
-            ctx.events.push(
-                json!({"type": "channel_archive", "channel": id, "user": world.app.bot_user_id}),
-            );
+            ctx.events
+                .push(json!({"type": "channel_archive", "channel": id, "user": ctx.bot()}));
             Ok(json!({}))
         }
         "conversations.rename" => {
-            let idx = world.readable_channel(&required(p, "channel", "channel_not_found")?)?;
+            let idx =
+                world.readable_channel(&required(p, "channel", "channel_not_found")?, ctx.bot())?;
             let name = required(p, "name", "invalid_name_required")?;
             super::world::validate_channel_name(&name)?;
             if world
@@ -343,18 +360,19 @@ pub(crate) fn call(
                 "type": "channel_rename",
                 "channel": {"id": channel.id, "name": channel.name, "created": channel.created},
             }));
-            Ok(json!({"channel": wire::channel(world, channel, false)}))
+            Ok(json!({"channel": wire::channel(world, channel, ctx.bot(), false)}))
         }
         "chat.postMessage" => post_message(world, ctx, p),
         "chat.update" => {
-            let idx = world.readable_channel(&required(p, "channel", "channel_not_found")?)?;
+            let idx =
+                world.readable_channel(&required(p, "channel", "channel_not_found")?, ctx.bot())?;
             let ts =
                 parse_ts(&required(p, "ts", "message_not_found")?).ok_or("message_not_found")?;
             let message = world.channels[idx]
                 .messages
                 .get(&ts)
                 .ok_or("message_not_found")?;
-            if message.bot_id.as_deref() != Some(world.app.bot_id.as_str()) {
+            if message.bot_id.as_deref() != Some(ctx.app.bot_id.as_str()) {
                 return Err("cant_update_message".into());
             }
             let blocks = p.json("blocks").map_err(|_| "invalid_blocks")?;
@@ -367,7 +385,7 @@ pub(crate) fn call(
                 text.as_ref()
                     .map(|t| json!([wire::rich_text(t, &block_id(ts))]))
             });
-            let bot = world.app.bot_user_id.clone();
+            let bot = ctx.bot().to_string();
             let event_ts = ctx.now_ts();
             let edit = Edit {
                 text,
@@ -394,19 +412,21 @@ pub(crate) fn call(
             )
         }
         "reactions.add" | "reactions.remove" => {
-            let idx = world.readable_channel(&required(p, "channel", "channel_not_found")?)?;
+            let idx =
+                world.readable_channel(&required(p, "channel", "channel_not_found")?, ctx.bot())?;
             let ts =
                 parse_ts(&required(p, "timestamp", "bad_timestamp")?).ok_or("bad_timestamp")?;
             let name = required(p, "name", "invalid_name")?;
             let name = name.trim_matches(':').to_string();
-            let bot = world.app.bot_user_id.clone();
+            let bot = ctx.bot().to_string();
             let event_ts = ctx.now_ts();
             let event = world.react(idx, ts, &name, &bot, method == "reactions.add", event_ts)?;
             ctx.events.push(event);
             Ok(json!({}))
         }
         "reactions.get" => {
-            let idx = world.readable_channel(&required(p, "channel", "channel_not_found")?)?;
+            let idx =
+                world.readable_channel(&required(p, "channel", "channel_not_found")?, ctx.bot())?;
             let ts =
                 parse_ts(&required(p, "timestamp", "bad_timestamp")?).ok_or("bad_timestamp")?;
             let channel = &world.channels[idx];
@@ -414,7 +434,7 @@ pub(crate) fn call(
             Ok(json!({
                 "type": "message",
                 "channel": channel.id,
-                "message": wire::message(world, message, false),
+                "message": wire::message(world, message, ctx.shows_metadata(false, message)),
             }))
         }
         "users.list" => {
@@ -430,9 +450,7 @@ pub(crate) fn call(
             Ok(json!({"user": wire::user(world, user)}))
         }
         "users.getPresence" => {
-            let id = p
-                .str("user")
-                .unwrap_or_else(|| world.app.bot_user_id.clone());
+            let id = p.str("user").unwrap_or_else(|| ctx.bot().to_string());
             let user = world.user(&id).ok_or("user_not_found")?;
             Ok(json!({"presence": if user.presence_active { "active" } else { "away" }}))
         }
@@ -455,7 +473,8 @@ pub(crate) fn call(
             Ok(json!({"users": group.users}))
         }
         "bookmarks.list" => {
-            let idx = world.readable_channel(&required(p, "channel_id", "channel_not_found")?)?;
+            let idx = world
+                .readable_channel(&required(p, "channel_id", "channel_not_found")?, ctx.bot())?;
             let channel = &world.channels[idx];
             let list: Vec<Value> = channel
                 .bookmarks
@@ -478,12 +497,13 @@ pub(crate) fn call(
             if world.user(user).is_none() {
                 return Err("user_not_found".into());
             }
-            let bot = world.app.bot_user_id.clone();
+            let bot = ctx.bot().to_string();
             let idx = world.open_dm(user, &bot, ctx.now_secs());
-            Ok(json!({"channel": wire::channel(world, &world.channels[idx], false)}))
+            Ok(json!({"channel": wire::channel(world, &world.channels[idx], ctx.bot(), false)}))
         }
         "bookmarks.add" => {
-            let idx = world.readable_channel(&required(p, "channel_id", "channel_not_found")?)?;
+            let idx = world
+                .readable_channel(&required(p, "channel_id", "channel_not_found")?, ctx.bot())?;
             let title = required(p, "title", "invalid_title")?;
             if p.str("type").as_deref() != Some("link") {
                 return Err("invalid_bookmark_type".into());
@@ -498,12 +518,28 @@ pub(crate) fn call(
                 title,
                 link,
                 created: ctx.now_secs(),
-                by: world.app.bot_user_id.clone(),
+                by: ctx.bot().to_string(),
             };
             let channel_id = world.channels[idx].id.clone();
             let rendered = wire::bookmark(world, &channel_id, &bookmark);
             world.channels[idx].bookmarks.push(bookmark);
             Ok(json!({"bookmark": rendered}))
+        }
+        "bots.info" => {
+            let Some(id) = p.str("bot") else {
+                // Slack's newer methods name the missing field this way.
+                let mut extra = Map::new();
+                extra.insert(
+                    "response_metadata".into(),
+                    json!({"messages": ["[ERROR] missing required field: bot"]}),
+                );
+                return Err(ApiError {
+                    error: "invalid_arguments",
+                    extra,
+                });
+            };
+            let app = world.app_of_bot(&id).ok_or("bot_not_found")?;
+            Ok(json!({"bot": wire::bot(app)}))
         }
         _ => Err("unknown_method".into()),
     }
@@ -534,7 +570,7 @@ fn metadata(p: &Params) -> Result<Option<Value>, ApiError> {
 }
 
 fn post_message(world: &mut World, ctx: &mut Ctx, p: &Params) -> MethodResult {
-    let idx = world.readable_channel(&required(p, "channel", "channel_not_found")?)?;
+    let idx = world.readable_channel(&required(p, "channel", "channel_not_found")?, ctx.bot())?;
     let blocks = p.json("blocks").map_err(|_| "invalid_blocks")?;
     let attachments = p.json("attachments").map_err(|_| "invalid_attachments")?;
     let text = p.str("text").unwrap_or_default();
@@ -555,8 +591,9 @@ fn post_message(world: &mut World, ctx: &mut Ctx, p: &Params) -> MethodResult {
     let blocks = blocks
         .or_else(|| (!text.is_empty()).then(|| json!([wire::rich_text(&text, &block_id(ts))])));
     let post = Post {
-        user: Some(world.app.bot_user_id.clone()),
-        bot_id: Some(world.app.bot_id.clone()),
+        user: Some(ctx.app.bot_user_id.clone()),
+        bot_id: Some(ctx.app.bot_id.clone()),
+        app_id: Some(ctx.app.app_id.clone()),
         text,
         blocks,
         attachments,
@@ -575,12 +612,12 @@ fn post_message(world: &mut World, ctx: &mut Ctx, p: &Params) -> MethodResult {
     }))
 }
 
-fn conversations_list(world: &World, p: &Params, member: Option<&str>) -> MethodResult {
+fn conversations_list(world: &World, ctx: &Ctx, p: &Params, member: Option<&str>) -> MethodResult {
     let types = p.list("types");
     let want_public = types.is_empty() || types.iter().any(|t| t == "public_channel");
     let want_private = types.iter().any(|t| t == "private_channel");
     let exclude_archived = p.bool("exclude_archived");
-    let bot = world.bot();
+    let bot = ctx.bot();
     let channels: Vec<Value> = world
         .channels
         .iter()
@@ -595,7 +632,7 @@ fn conversations_list(world: &World, p: &Params, member: Option<&str>) -> Method
         })
         .filter(|c| !(exclude_archived && c.is_archived))
         .filter(|c| member.is_none_or(|m| c.is_member(m)))
-        .map(|c| wire::channel(world, c, true))
+        .map(|c| wire::channel(world, c, bot, true))
         .collect();
     let (page, next) = paginate(&channels, p, 100, 1000)?;
     Ok(json!({"channels": page, "response_metadata": {"next_cursor": next}}))
@@ -683,8 +720,8 @@ impl Window {
     }
 }
 
-fn history(world: &World, p: &Params, page_cap: Option<usize>) -> MethodResult {
-    let idx = world.readable_channel(&required(p, "channel", "channel_not_found")?)?;
+fn history(world: &World, ctx: &Ctx, p: &Params, page_cap: Option<usize>) -> MethodResult {
+    let idx = world.readable_channel(&required(p, "channel", "channel_not_found")?, ctx.bot())?;
     let window = Window::from(p)?;
     let mut limit = limit(p, 100, 999);
     if let Some(cap) = page_cap {
@@ -706,7 +743,7 @@ fn history(world: &World, p: &Params, page_cap: Option<usize>) -> MethodResult {
     let messages: Vec<Value> = found
         .by_ref()
         .take(limit)
-        .map(|m| wire::message(world, m, include_metadata))
+        .map(|m| wire::message(world, m, ctx.shows_metadata(include_metadata, m)))
         .collect();
     let next = found
         .next()
@@ -722,8 +759,8 @@ fn history(world: &World, p: &Params, page_cap: Option<usize>) -> MethodResult {
     }))
 }
 
-fn replies(world: &World, p: &Params, page_cap: Option<usize>) -> MethodResult {
-    let idx = world.readable_channel(&required(p, "channel", "channel_not_found")?)?;
+fn replies(world: &World, ctx: &Ctx, p: &Params, page_cap: Option<usize>) -> MethodResult {
+    let idx = world.readable_channel(&required(p, "channel", "channel_not_found")?, ctx.bot())?;
     let ts = parse_ts(&required(p, "ts", "thread_not_found")?).ok_or("thread_not_found")?;
     let window = Window::from(p)?;
     let channel = &world.channels[idx];
@@ -733,7 +770,7 @@ fn replies(world: &World, p: &Params, page_cap: Option<usize>) -> MethodResult {
         let root_ts = root.thread_ts.expect("a reply has a thread");
         let mut p = p.clone();
         p.0.insert("ts".into(), json!(fmt_ts(root_ts)));
-        return replies(world, &p, page_cap);
+        return replies(world, ctx, &p, page_cap);
     }
     let mut limit = limit(p, 1000, 1000);
     if let Some(cap) = page_cap {
@@ -752,13 +789,17 @@ fn replies(world: &World, p: &Params, page_cap: Option<usize>) -> MethodResult {
     let per_page = limit.saturating_sub(1).max(1);
     let end = (start + per_page).min(thread.len());
     let include_metadata = p.bool("include_all_metadata");
-    let mut messages = vec![wire::message(world, root, include_metadata)];
+    let mut messages = vec![wire::message(
+        world,
+        root,
+        ctx.shows_metadata(include_metadata, root),
+    )];
     messages.extend(
         thread
             .get(start.min(thread.len())..end)
             .unwrap_or_default()
             .iter()
-            .map(|m| wire::message(world, m, include_metadata)),
+            .map(|m| wire::message(world, m, ctx.shows_metadata(include_metadata, m))),
     );
     let next = if end < thread.len() {
         encode_cursor("offset", end as u64)

@@ -61,6 +61,9 @@ pub struct EmulatorConfig {
     pub scopes: Vec<String>,
     /// Open on a realistic backlog of swarms in history (`swarmdeck demo`).
     pub backlog: bool,
+    /// Apps installed in the workspace (at least 1): app 1 is swarmdeck's own, the others
+    /// other leads' copies, each with its own bot, tokens and Socket Mode connections.
+    pub apps: usize,
 }
 
 impl Default for EmulatorConfig {
@@ -74,6 +77,7 @@ impl Default for EmulatorConfig {
             time_scale: 1.0,
             scopes: ALL_BOT_SCOPES.iter().map(|s| s.to_string()).collect(),
             backlog: false,
+            apps: 1,
         }
     }
 }
@@ -81,10 +85,12 @@ impl Default for EmulatorConfig {
 /// Everything behind the one lock. Critical sections are short and never await.
 struct State {
     world: world::World,
-    hub: socket::Hub,
+    /// Socket Mode, one hub per app, in the order of `world.apps`.
+    hubs: socket::Hubs,
     faults: faults::Faults,
     calls: Vec<web::CallRecord>,
-    history_windows: HashMap<String, Instant>,
+    /// The last strict-limited call, by (app index, method): Slack limits each app.
+    history_windows: HashMap<(usize, String), Instant>,
     events_emitted: u64,
 }
 
@@ -92,7 +98,6 @@ struct Shared {
     config: Config,
     clock: Clock,
     ws_base: String,
-    app_id: String,
     state: Mutex<State>,
     /// Wakes the delivery loop when something is queued, acked or connected.
     wake: Notify,
@@ -119,25 +124,35 @@ impl Shared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queues the events a change caused for Socket Mode delivery, as Slack would:
-    /// channel events only where the bot is a member.
+    /// Queues the events a change caused for Socket Mode delivery, as Slack would: each
+    /// app gets its own copy (its own envelope and event id), and channel events go only
+    /// to apps whose bot is a member.
     fn emit(&self, state: &mut State, events: Vec<Value>) {
         let now = Instant::now();
         let mut queued = false;
         for event in events {
-            if !delivered_to_bot(&state.world, &event) {
-                continue;
+            for app in 0..state.world.apps.len() {
+                let bot = &state.world.apps[app].bot_user_id;
+                if !delivered_to_bot(&state.world, bot, &event) {
+                    continue;
+                }
+                state.events_emitted += 1;
+                let n = state.events_emitted;
+                let event_id = format!("Ev0EMU{}", world::base36(n, 6));
+                let event_time = (Clock::now_micros() / 1_000_000) as i64;
+                let payload = wire::event_callback(
+                    &state.world,
+                    &state.world.apps[app],
+                    event.clone(),
+                    &event_id,
+                    event_time,
+                );
+                let chaos = self
+                    .chaotic()
+                    .then(|| faults::chaos_delivery(self.config.seed, n));
+                state.hubs.app(app).enqueue(event_id, payload, now, chaos);
+                queued = true;
             }
-            state.events_emitted += 1;
-            let n = state.events_emitted;
-            let event_id = format!("Ev0EMU{}", world::base36(n, 6));
-            let event_time = (Clock::now_micros() / 1_000_000) as i64;
-            let payload = wire::event_callback(&state.world, event, &event_id, event_time);
-            let chaos = self
-                .chaotic()
-                .then(|| faults::chaos_delivery(self.config.seed, n));
-            state.hub.enqueue(event_id, payload, now, chaos);
-            queued = true;
         }
         if queued {
             self.wake.notify_one();
@@ -145,17 +160,14 @@ impl Shared {
     }
 }
 
-/// Whether the app's event subscriptions would see this event.
-fn delivered_to_bot(world: &world::World, event: &Value) -> bool {
+/// Whether the event subscriptions of the app whose bot user is `bot` would see this event.
+fn delivered_to_bot(world: &world::World, bot: &str, event: &Value) -> bool {
     let channel = event["channel"]
         .as_str()
         .or_else(|| event["item"]["channel"].as_str());
     match (event["type"].as_str(), channel) {
         (Some("channel_created" | "channel_rename"), _) => true,
-        (_, Some(id)) => world
-            .channel(id)
-            .map(|c| c.is_member(world.bot()))
-            .unwrap_or(false),
+        (_, Some(id)) => world.channel(id).map(|c| c.is_member(bot)).unwrap_or(false),
         _ => true,
     }
 }
@@ -200,10 +212,11 @@ pub async fn start(config: EmulatorConfig) -> std::io::Result<RunningEmulator> {
     let clock = Clock::new(config.time_scale);
     let created = (Clock::now_micros() / 1_000_000) as i64 - 90 * 24 * 3600;
     let mut world = seed::workspace(config.seed, created);
+    seed::more_apps(&mut world, config.apps);
     if config.backlog {
         backlog::seed(&mut world);
     }
-    let app_id = world.app.app_id.clone();
+    let hubs = socket::Hubs::new(world.apps.iter().map(|a| a.app_id.clone()));
     let shared = Arc::new(Shared {
         config: Config {
             seed: config.seed,
@@ -213,10 +226,9 @@ pub async fn start(config: EmulatorConfig) -> std::io::Result<RunningEmulator> {
         },
         clock,
         ws_base: format!("ws://{addr}"),
-        app_id,
         state: Mutex::new(State {
             world,
-            hub: socket::Hub::default(),
+            hubs,
             faults: faults::Faults::default(),
             calls: Vec::new(),
             history_windows: HashMap::new(),
@@ -251,6 +263,6 @@ pub async fn start(config: EmulatorConfig) -> std::io::Result<RunningEmulator> {
     if config.rate > 0.0 {
         tasks.push(tokio::spawn(workload::run(shared.clone(), config.rate)));
     }
-    tracing::info!(%base_url, seed = config.seed, rate = config.rate, chaos = config.chaos, "emulator listening");
+    tracing::info!(%base_url, seed = config.seed, rate = config.rate, chaos = config.chaos, apps = config.apps, "emulator listening");
     Ok(RunningEmulator { base_url, tasks })
 }

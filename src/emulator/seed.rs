@@ -184,19 +184,7 @@ pub(crate) fn workspace(seed: u64, created: i64) -> World {
             vec![],
         ));
     }
-    users.push(User {
-        id: app.bot_user_id.clone(),
-        name: app.name.clone(),
-        real_name: "swarmdeck".into(),
-        title: String::new(),
-        tz: "America/Los_Angeles".into(),
-        tz_label: "Pacific Standard Time".into(),
-        tz_offset: -28_800,
-        role: Role::Bot,
-        bot_id: Some(app.bot_id.clone()),
-        presence_active: true,
-        skills: vec![],
-    });
+    users.push(bot_user(&app));
     world.users = users;
 
     let requesters: Vec<String> = (0..REQUESTERS.len()).map(requester_id).collect();
@@ -242,6 +230,51 @@ pub(crate) fn workspace(seed: u64, created: i64) -> World {
     world
 }
 
+/// App `n` (2, 3, …) of a workspace seeded with several: another lead's swarmdeck,
+/// with ids that name its number (`A0SWARM002`, `U0SWARM002`, `B0SWARM002`).
+pub(crate) fn app(n: usize) -> App {
+    App {
+        app_id: format!("A0SWARM{n:03}"),
+        bot_user_id: format!("U0SWARM{n:03}"),
+        bot_id: format!("B0SWARM{n:03}"),
+        name: format!("swarmdeck-{n}"),
+    }
+}
+
+/// Installs apps 2..=`count` beside app 1: each bot user joins every channel app 1's
+/// bot was seeded into (the pods), so every app sees every pod.
+pub(crate) fn more_apps(world: &mut World, count: usize) {
+    let first_bot = world.first_app().bot_user_id.clone();
+    for n in 2..=count {
+        let app = app(n);
+        world.users.push(bot_user(&app));
+        for channel in world
+            .channels
+            .iter_mut()
+            .filter(|c| c.is_member(&first_bot))
+        {
+            channel.members.push(app.bot_user_id.clone());
+        }
+        world.apps.push(app);
+    }
+}
+
+fn bot_user(app: &App) -> User {
+    User {
+        id: app.bot_user_id.clone(),
+        name: app.name.clone(),
+        real_name: app.name.clone(),
+        title: String::new(),
+        tz: "America/Los_Angeles".into(),
+        tz_label: "Pacific Standard Time".into(),
+        tz_offset: -28_800,
+        role: Role::Bot,
+        bot_id: Some(app.bot_id.clone()),
+        presence_active: true,
+        skills: vec![],
+    }
+}
+
 fn capitalise(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
@@ -257,11 +290,12 @@ mod tests {
     #[test]
     fn the_seeded_org_is_what_design_promises() {
         let world = workspace(1, 1_700_000_000);
+        let bot = &world.first_app().bot_user_id;
         for (_, name, ..) in PODS {
             let channel = world.channel(name).expect("pod channel");
-            assert!(channel.is_member(world.bot()), "bot in {name}");
+            assert!(channel.is_member(bot), "bot in {name}");
         }
-        assert!(!world.channel("general").unwrap().is_member(world.bot()));
+        assert!(!world.channel("general").unwrap().is_member(bot));
         let experts = world
             .users
             .iter()
@@ -270,6 +304,25 @@ mod tests {
         assert!(experts >= 20);
         assert_eq!(world.usergroups.len(), PODS.len());
         assert!(world.users.iter().any(|u| u.role == Role::Lead));
+    }
+
+    #[test]
+    fn more_apps_get_their_own_bots_in_the_pods_only() {
+        let mut world = workspace(1, 0);
+        more_apps(&mut world, 3);
+        assert_eq!(world.apps.len(), 3);
+        assert_eq!(world.apps[0].app_id, "A0SWARMDCK", "app 1 is unchanged");
+        let third = &world.apps[2];
+        assert_eq!(
+            (third.app_id.as_str(), third.bot_user_id.as_str()),
+            ("A0SWARM003", "U0SWARM003")
+        );
+        let user = world.user(&third.bot_user_id).expect("a bot user");
+        assert_eq!(user.bot_id.as_deref(), Some("B0SWARM003"));
+        for (_, name, ..) in PODS {
+            assert!(world.channel(name).unwrap().is_member("U0SWARM002"));
+        }
+        assert!(!world.channel("general").unwrap().is_member("U0SWARM002"));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Socket Mode: connections, envelopes, acks and Slack's redelivery rules.
 //!
-//! The [`Hub`] is plain state under the emulator's lock; the tasks in this module move
-//! frames between it and the WebSockets. Slack's behaviour modelled here:
+//! Each app has its own [`Hub`] (connections, queue, redelivery), kept in [`Hubs`]; they
+//! are plain state under the emulator's lock; the tasks in this module move frames
+//! between them and the WebSockets. Slack's behaviour modelled here:
 //! - each event goes out in an `events_api` envelope on one of the app's connections
 //!   (round robin), and must be acked with its `envelope_id` within a few seconds;
 //! - an event not acked is retried with `retry_attempt` 1, 2, 3 at about +0, +1 and
@@ -78,6 +79,8 @@ struct Pending {
 /// One envelope sent (or swallowed by a muted socket), for `/_emulator/deliveries`.
 #[derive(Clone, Debug, Serialize)]
 pub(crate) struct Delivery {
+    /// The app whose connection it went to.
+    pub app: String,
     pub envelope_id: String,
     pub event_id: String,
     pub connection: u64,
@@ -93,10 +96,13 @@ pub(crate) struct Delivery {
     pub duplicate: bool,
 }
 
+/// One app's Socket Mode.
 #[derive(Debug, Default)]
 pub(crate) struct Hub {
+    app_id: String,
+    /// The app's index (0 for app 1): keeps its envelope ids and tickets apart from others'.
+    id_space: u64,
     conns: BTreeMap<u64, Conn>,
-    next_conn: u64,
     round_robin: u64,
     queue: Vec<Pending>,
     pub deliveries: Vec<Delivery>,
@@ -118,10 +124,23 @@ pub(crate) struct ConnectionRecord {
 }
 
 impl Hub {
+    pub(crate) fn new(app_id: &str, index: usize) -> Self {
+        Self {
+            app_id: app_id.to_string(),
+            id_space: index as u64,
+            ..Self::default()
+        }
+    }
+
     /// A fresh one-shot ticket for a Socket Mode URL.
     pub(crate) fn issue_ticket(&mut self) -> String {
         self.next_envelope += 1;
-        let ticket = format!("{:016x}{:016x}", Clock::now_micros(), self.next_envelope);
+        let ticket = format!(
+            "{:016x}{:02x}{:016x}",
+            Clock::now_micros(),
+            self.id_space,
+            self.next_envelope
+        );
         self.tickets.insert(ticket.clone());
         ticket
     }
@@ -164,7 +183,7 @@ impl Hub {
 
     fn mint_envelope_id(&mut self) -> String {
         self.next_envelope += 1;
-        let n = self.next_envelope;
+        let n = self.next_envelope | self.id_space << 40;
         // Shaped like Slack's UUIDs; unique per emulator.
         format!(
             "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
@@ -176,12 +195,15 @@ impl Hub {
         )
     }
 
-    fn register(&mut self, tx: mpsc::UnboundedSender<Outbound>) -> Option<(u64, String, usize)> {
+    /// Adds connection `id` (unique across apps); `None` past Slack's limit per app.
+    fn register(
+        &mut self,
+        id: u64,
+        tx: mpsc::UnboundedSender<Outbound>,
+    ) -> Option<(String, usize)> {
         if self.conns.len() >= MAX_CONNECTIONS {
             return None;
         }
-        self.next_conn += 1;
-        let id = self.next_conn;
         let host = format!("applink-emulator-{id}");
         self.conns.insert(
             id,
@@ -197,7 +219,7 @@ impl Hub {
             opened_at: rfc3339_now(),
             closed_at: None,
         });
-        Some((id, host, self.conns.len()))
+        Some((host, self.conns.len()))
     }
 
     fn unregister(&mut self, id: u64) {
@@ -245,7 +267,7 @@ impl Hub {
     }
 
     /// Sends a disconnect frame (or drops) on one connection. Returns whether it exists.
-    fn send_disconnect(&mut self, id: u64, reason: &str, app_id: &str) -> bool {
+    fn send_disconnect(&mut self, id: u64, reason: &str) -> bool {
         let count = self.conns.len();
         let Some(conn) = self.conns.get_mut(&id) else {
             return false;
@@ -253,7 +275,7 @@ impl Hub {
         if reason == "refresh_requested" {
             conn.closing = true;
         }
-        let frame = wire::disconnect(reason, &conn.host, app_id, count);
+        let frame = wire::disconnect(reason, &conn.host, &self.app_id, count);
         let _ = conn.tx.send(Outbound::Text(frame.to_string()));
         true
     }
@@ -371,6 +393,7 @@ impl Hub {
         self.by_envelope
             .insert(envelope_id.clone(), self.deliveries.len());
         self.deliveries.push(Delivery {
+            app: self.app_id.clone(),
             envelope_id: envelope_id.clone(),
             event_id: p.event_id.clone(),
             connection: conn_id,
@@ -383,6 +406,99 @@ impl Hub {
             duplicate,
         });
         envelope_id
+    }
+}
+
+/// Every app's hub, by app index (0 for app 1).
+#[derive(Debug)]
+pub(crate) struct Hubs {
+    hubs: Vec<Hub>,
+    /// Connection ids count across apps, so that deliveries and logs never confuse two.
+    next_connection: u64,
+}
+
+impl Hubs {
+    pub(crate) fn new(app_ids: impl IntoIterator<Item = String>) -> Self {
+        let hubs = app_ids
+            .into_iter()
+            .enumerate()
+            .map(|(i, id)| Hub::new(&id, i))
+            .collect();
+        Self {
+            hubs,
+            next_connection: 0,
+        }
+    }
+
+    pub(crate) fn app(&mut self, app: usize) -> &mut Hub {
+        &mut self.hubs[app]
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Hub> {
+        self.hubs.iter()
+    }
+
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut Hub> {
+        self.hubs.iter_mut()
+    }
+
+    /// Which app a Socket Mode URL's ticket was issued to.
+    fn app_of_ticket(&self, ticket: &str) -> Option<usize> {
+        self.hubs.iter().position(|h| h.tickets.contains(ticket))
+    }
+
+    /// Opens a connection for `app`: its id, host and that app's connection count.
+    fn register(
+        &mut self,
+        app: usize,
+        tx: mpsc::UnboundedSender<Outbound>,
+    ) -> Option<(u64, String, usize)> {
+        let id = self.next_connection + 1;
+        let (host, count) = self.hubs[app].register(id, tx)?;
+        self.next_connection = id;
+        Some((id, host, count))
+    }
+
+    /// Every open connection, as (app index, connection id).
+    pub(crate) fn connection_ids(&self) -> Vec<(usize, u64)> {
+        self.hubs
+            .iter()
+            .enumerate()
+            .flat_map(|(app, h)| h.connection_ids().into_iter().map(move |id| (app, id)))
+            .collect()
+    }
+
+    /// Dispatches every app's hub; the soonest time any needs looking at again.
+    fn dispatch(
+        &mut self,
+        now: Instant,
+        ack_window: Duration,
+        retry_delay: impl Fn(usize) -> Duration,
+    ) -> Option<Instant> {
+        self.hubs
+            .iter_mut()
+            .filter_map(|h| h.dispatch(now, ack_window, &retry_delay))
+            .min()
+    }
+
+    /// Every app's deliveries, in the order they were sent: each app's in its own order,
+    /// interleaved by send time (RFC 3339 in UTC with fixed precision sorts as text).
+    pub(crate) fn deliveries(&self) -> Vec<&Delivery> {
+        let mut cursors = vec![0; self.hubs.len()];
+        let mut all = Vec::new();
+        loop {
+            let next = self
+                .hubs
+                .iter()
+                .enumerate()
+                .filter_map(|(i, h)| h.deliveries.get(cursors[i]).map(|d| (i, d)))
+                .min_by(|a, b| a.1.sent_at.cmp(&b.1.sent_at));
+            let Some((i, delivery)) = next else {
+                return all;
+            };
+            cursors[i] += 1;
+            all.push(delivery);
+        }
     }
 }
 
@@ -401,7 +517,7 @@ pub(crate) async fn run_dispatcher(shared: Arc<Shared>) {
     loop {
         let next = {
             let (ack, retry) = timings(&shared);
-            shared.lock().hub.dispatch(Instant::now(), ack, retry)
+            shared.lock().hubs.dispatch(Instant::now(), ack, retry)
         };
         let notified = shared.wake.notified();
         match next {
@@ -416,45 +532,46 @@ pub(crate) async fn run_dispatcher(shared: Arc<Shared>) {
     }
 }
 
-/// Applies a disconnect to one connection, with Slack's follow-ups.
-pub(crate) fn disconnect(shared: &Arc<Shared>, id: u64, mode: Disconnect) {
-    let app_id = shared.app_id.clone();
+/// Applies a disconnect to one of `app`'s connections, with Slack's follow-ups.
+pub(crate) fn disconnect(shared: &Arc<Shared>, app: usize, id: u64, mode: Disconnect) {
     match mode {
-        Disconnect::Drop => shared.lock().hub.close(id, Outbound::Drop),
+        Disconnect::Drop => shared.lock().hubs.app(app).close(id, Outbound::Drop),
         Disconnect::RefreshRequested => {
-            if shared
+            let sent = shared
                 .lock()
-                .hub
-                .send_disconnect(id, "refresh_requested", &app_id)
-            {
+                .hubs
+                .app(app)
+                .send_disconnect(id, "refresh_requested");
+            if sent {
                 let shared = shared.clone();
                 let grace = shared
                     .clock
                     .scaled_at_least(REFRESH_GRACE, Duration::from_millis(200));
                 tokio::spawn(async move {
                     tokio::time::sleep(grace).await;
-                    shared.lock().hub.close(id, Outbound::Close);
+                    shared.lock().hubs.app(app).close(id, Outbound::Close);
                     shared.wake.notify_one();
                 });
             }
             shared.wake.notify_one();
         }
         Disconnect::Warning => {
-            if shared.lock().hub.send_disconnect(id, "warning", &app_id) {
+            let sent = shared.lock().hubs.app(app).send_disconnect(id, "warning");
+            if sent {
                 let shared = shared.clone();
                 let lead = shared
                     .clock
                     .scaled_at_least(WARNING_LEAD, Duration::from_millis(300));
                 tokio::spawn(async move {
                     tokio::time::sleep(lead).await;
-                    disconnect(&shared, id, Disconnect::RefreshRequested);
+                    disconnect(&shared, app, id, Disconnect::RefreshRequested);
                 });
             }
         }
     }
 }
 
-/// `--chaos`: now and then, trouble on one of the open sockets.
+/// `--chaos`: now and then, trouble on one of the open sockets, whichever app's.
 pub(crate) async fn run_chaos_disconnects(shared: Arc<Shared>) {
     for index in 0.. {
         let (mode, wait, which) = super::faults::chaos_disconnect(shared.config.seed, index);
@@ -462,30 +579,36 @@ pub(crate) async fn run_chaos_disconnects(shared: Arc<Shared>) {
         if !shared.chaotic() {
             return;
         }
-        let ids = shared.lock().hub.connection_ids();
-        if let Some(&id) = ids.get((which * ids.len() as f64) as usize) {
-            tracing::debug!(connection = id, ?mode, "chaos disconnect");
-            disconnect(&shared, id, mode);
+        let ids = shared.lock().hubs.connection_ids();
+        if let Some(&(app, id)) = ids.get((which * ids.len() as f64) as usize) {
+            tracing::debug!(app, connection = id, ?mode, "chaos disconnect");
+            disconnect(&shared, app, id, mode);
         }
     }
 }
 
-/// `GET /link/?ticket=…`: the WebSocket a Socket Mode client opens.
+/// `GET /link/?ticket=…`: the WebSocket a Socket Mode client opens; the ticket says
+/// whose app it is.
 pub(crate) async fn link(
     State(shared): State<Arc<Shared>>,
     Query(query): Query<HashMap<String, String>>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let ticket = {
+    let app = {
         let mut state = shared.lock();
-        if state.hub.in_outage(Instant::now()) {
-            return (StatusCode::SERVICE_UNAVAILABLE, "outage").into_response();
+        let ticket = query.get("ticket").map(String::as_str).unwrap_or("");
+        let app = state.hubs.app_of_ticket(ticket);
+        if let Some(app) = app {
+            let hub = state.hubs.app(app);
+            // An outage refuses the connection but leaves the ticket for later.
+            if hub.in_outage(Instant::now()) {
+                return (StatusCode::SERVICE_UNAVAILABLE, "outage").into_response();
+            }
+            hub.take_ticket(ticket);
         }
-        query
-            .get("ticket")
-            .is_some_and(|t| state.hub.take_ticket(t))
+        app
     };
-    if !ticket {
+    let Some(app) = app else {
         return (
             StatusCode::UNAUTHORIZED,
             "invalid or used ticket: call apps.connections.open for a new URL",
@@ -494,41 +617,49 @@ pub(crate) async fn link(
     };
     // Real Slack rotates connections opened with this flag every ~6 minutes.
     let debug_reconnects = query.get("debug_reconnects").is_some_and(|v| v == "true");
-    ws.on_upgrade(move |socket| serve(shared, socket, debug_reconnects))
+    ws.on_upgrade(move |socket| serve(shared, app, socket, debug_reconnects))
 }
 
-async fn serve(shared: Arc<Shared>, socket: WebSocket, debug_reconnects: bool) {
+async fn serve(shared: Arc<Shared>, app: usize, socket: WebSocket, debug_reconnects: bool) {
     let (mut sink, mut stream) = socket.split();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let registered = shared.lock().hub.register(tx);
+    let (registered, app_id) = {
+        let mut state = shared.lock();
+        let registered = state.hubs.register(app, tx);
+        (registered, state.hubs.app(app).app_id.clone())
+    };
     let Some((id, host, count)) = registered else {
         let frame = wire::disconnect(
             "too_many_websockets",
             "applink-emulator",
-            &shared.app_id,
+            &app_id,
             MAX_CONNECTIONS,
         );
         let _ = sink.send(WsMessage::Text(frame.to_string().into())).await;
         let _ = sink.send(WsMessage::Close(None)).await;
         return;
     };
-    tracing::debug!(connection = id, "socket opened");
-    let hello = wire::hello(&shared.app_id, &host, count);
+    tracing::debug!(app_id, connection = id, "socket opened");
+    let hello = wire::hello(&app_id, &host, count);
     if sink
         .send(WsMessage::Text(hello.to_string().into()))
         .await
         .is_err()
     {
-        shared.lock().hub.unregister(id);
+        shared.lock().hubs.app(app).unregister(id);
         return;
     }
-    shared.lock().hub.deliver_waiting_now(Instant::now());
+    shared
+        .lock()
+        .hubs
+        .app(app)
+        .deliver_waiting_now(Instant::now());
     shared.wake.notify_one();
     if debug_reconnects {
         let shared = shared.clone();
         tokio::spawn(async move {
             tokio::time::sleep(shared.clock.scaled(DEBUG_ROTATION)).await;
-            disconnect(&shared, id, Disconnect::RefreshRequested);
+            disconnect(&shared, app, id, Disconnect::RefreshRequested);
         });
     }
     let mut ping = tokio::time::interval(SERVER_PING);
@@ -549,7 +680,7 @@ async fn serve(shared: Arc<Shared>, socket: WebSocket, debug_reconnects: bool) {
                 Some(Outbound::Drop) | None => break,
             },
             frame = stream.next() => match frame {
-                Some(Ok(WsMessage::Text(text))) => on_client_text(&shared, id, text.as_str()),
+                Some(Ok(WsMessage::Text(text))) => on_client_text(&shared, app, id, text.as_str()),
                 Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => break,
                 // Pings are answered by the WebSocket layer; pongs and binary need nothing.
                 Some(Ok(_)) => {}
@@ -561,14 +692,14 @@ async fn serve(shared: Arc<Shared>, socket: WebSocket, debug_reconnects: bool) {
             }
         }
     }
-    shared.lock().hub.unregister(id);
+    shared.lock().hubs.app(app).unregister(id);
     shared.wake.notify_one();
-    tracing::debug!(connection = id, "socket closed");
+    tracing::debug!(app_id, connection = id, "socket closed");
 }
 
 /// A client frame is an ack `{"envelope_id": …}` (perhaps with a payload); anything
 /// else is logged and ignored, as Slack ignores it.
-fn on_client_text(shared: &Shared, connection: u64, text: &str) {
+fn on_client_text(shared: &Shared, app: usize, connection: u64, text: &str) {
     let envelope_id = serde_json::from_str::<Value>(text).ok().and_then(|v| {
         v.get("envelope_id")
             .and_then(Value::as_str)
@@ -576,7 +707,7 @@ fn on_client_text(shared: &Shared, connection: u64, text: &str) {
     });
     match envelope_id {
         Some(id) => {
-            if !shared.lock().hub.ack(&id) {
+            if !shared.lock().hubs.app(app).ack(&id) {
                 tracing::debug!(connection, envelope_id = %id, "ack for an unknown envelope");
             }
             shared.wake.notify_one();
@@ -591,9 +722,9 @@ mod tests {
     use serde_json::json;
 
     fn hub_with_connection() -> (Hub, mpsc::UnboundedReceiver<Outbound>) {
-        let mut hub = Hub::default();
+        let mut hub = Hub::new("A1", 0);
         let (tx, rx) = mpsc::unbounded_channel();
-        hub.register(tx).unwrap();
+        hub.register(1, tx).unwrap();
         (hub, rx)
     }
 
@@ -656,13 +787,13 @@ mod tests {
 
     #[test]
     fn events_wait_for_a_socket_and_go_out_when_one_opens() {
-        let mut hub = Hub::default();
+        let mut hub = Hub::new("A1", 0);
         let t0 = Instant::now();
         hub.enqueue("Ev1".into(), json!({}), t0, None);
         let next = hub.dispatch(t0, Duration::from_secs(3), retry);
         assert_eq!(next, Some(t0), "retry 1 is due at once");
         let (tx, mut rx) = mpsc::unbounded_channel();
-        hub.register(tx).unwrap();
+        hub.register(1, tx).unwrap();
         hub.deliver_waiting_now(t0);
         hub.dispatch(t0, Duration::from_secs(3), retry);
         assert_eq!(sent_envelope(&mut rx)["retry_attempt"], 1);
@@ -670,11 +801,11 @@ mod tests {
 
     #[test]
     fn events_spread_across_connections_and_skip_refreshing_ones() {
-        let mut hub = Hub::default();
+        let mut hub = Hub::new("A1", 0);
         let mut rxs = Vec::new();
-        for _ in 0..2 {
+        for id in 1..=2 {
             let (tx, rx) = mpsc::unbounded_channel();
-            hub.register(tx).unwrap();
+            hub.register(id, tx).unwrap();
             rxs.push(rx);
         }
         let t0 = Instant::now();
@@ -688,7 +819,7 @@ mod tests {
             .collect();
         assert_eq!(counts, vec![2, 2]);
 
-        assert!(hub.send_disconnect(1, "refresh_requested", "A1"));
+        assert!(hub.send_disconnect(1, "refresh_requested"));
         rxs[0].try_recv().unwrap();
         hub.enqueue("Ev9".into(), json!({}), t0, None);
         hub.dispatch(t0, Duration::from_secs(3), retry);
@@ -697,14 +828,41 @@ mod tests {
     }
 
     #[test]
+    fn each_app_has_its_own_hub_and_ids_never_collide() {
+        let mut hubs = Hubs::new(["A1".to_string(), "A2".to_string()]);
+        let ticket = hubs.app(1).issue_ticket();
+        assert_eq!(hubs.app_of_ticket(&ticket), Some(1));
+        let mut rxs = Vec::new();
+        let mut counts = Vec::new();
+        for app in [0, 1, 0] {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let (_, _, count) = hubs.register(app, tx).unwrap();
+            rxs.push(rx);
+            counts.push(count);
+        }
+        assert_eq!(counts, [1, 1, 2], "each app counts its own connections");
+        assert_eq!(hubs.connection_ids(), vec![(0, 1), (0, 3), (1, 2)]);
+
+        let t0 = Instant::now();
+        hubs.app(0).enqueue("Ev1".into(), json!({}), t0, None);
+        hubs.app(1).enqueue("Ev2".into(), json!({}), t0, None);
+        hubs.dispatch(t0, Duration::from_secs(3), retry);
+        let sent = hubs.deliveries();
+        assert_eq!(sent.len(), 2);
+        assert_eq!((sent[0].app.as_str(), sent[1].app.as_str()), ("A1", "A2"));
+        assert_ne!(sent[0].envelope_id, sent[1].envelope_id);
+        assert_eq!(sent[1].connection, 2, "app 2's only connection");
+    }
+
+    #[test]
     fn the_eleventh_connection_is_refused() {
-        let mut hub = Hub::default();
-        for _ in 0..MAX_CONNECTIONS {
+        let mut hub = Hub::new("A1", 0);
+        for id in 0..MAX_CONNECTIONS as u64 {
             let (tx, _rx) = mpsc::unbounded_channel();
-            assert!(hub.register(tx).is_some());
+            assert!(hub.register(id, tx).is_some());
         }
         let (tx, _rx) = mpsc::unbounded_channel();
-        assert!(hub.register(tx).is_none());
+        assert!(hub.register(99, tx).is_none());
     }
 
     #[test]

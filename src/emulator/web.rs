@@ -2,7 +2,7 @@
 //!
 //! Order of checks, as on Slack: body and arguments, then the method, then the token
 //! (`not_authed`, `invalid_auth`, `not_allowed_token_type`), then scopes, then rate
-//! limits and faults; only then the method itself.
+//! limits and faults; only then the method itself, acting as the token's app.
 
 use super::Shared;
 use super::clock::rfc3339_now;
@@ -131,7 +131,8 @@ async fn run(
     params: &Params,
     token: Option<&str>,
 ) -> Result<Value, Answer> {
-    check_token(method, token)?;
+    let apps = shared.lock().world.apps.len();
+    let app = check_token(method, token, apps)?;
     let granted = &shared.config.scopes;
     if methods::token_kind(method) == TokenKind::Bot {
         let needed = methods::needed_scope(method, params, &shared.lock().world);
@@ -163,7 +164,8 @@ async fn run(
     if strict {
         let now = Instant::now();
         let window = shared.clock.scaled(STRICT_WINDOW);
-        if let Some(last) = state.history_windows.get(method)
+        let key = (app, method.to_string());
+        if let Some(last) = state.history_windows.get(&key)
             && now < *last + window
         {
             let wait = (*last + window - now).as_secs_f64().ceil().max(1.0) as u64;
@@ -172,11 +174,13 @@ async fn run(
                 retry_after: Some(wait),
             }));
         }
-        state.history_windows.insert(method.to_string(), now);
+        state.history_windows.insert(key, now);
     }
-    let ticket = (method == "apps.connections.open").then(|| state.hub.issue_ticket());
+    let ticket = (method == "apps.connections.open").then(|| state.hubs.app(app).issue_ticket());
     let state = &mut *state;
+    let calling_app = state.world.apps[app].clone();
     let mut ctx = Ctx {
+        app: &calling_app,
         clock: &shared.clock,
         ws_base: &shared.ws_base,
         events: Vec::new(),
@@ -194,7 +198,9 @@ async fn run(
     result.map_err(Answer::from)
 }
 
-fn check_token(method: &str, token: Option<&str>) -> Result<(), Answer> {
+/// Checks the token as Slack does and answers which app it belongs to (an index into
+/// the world's apps).
+fn check_token(method: &str, token: Option<&str>, apps: usize) -> Result<usize, Answer> {
     let token = token.ok_or_else(|| Answer::error("not_authed"))?;
     let kind = if token.starts_with("xoxb-") {
         TokenKind::Bot
@@ -209,10 +215,31 @@ fn check_token(method: &str, token: Option<&str>) -> Result<(), Answer> {
     if token.len() < 10 {
         return Err(Answer::error("invalid_auth"));
     }
+    let app = match app_number(token) {
+        None => 0,
+        Some(n) if (1..=apps).contains(&n) => n - 1,
+        Some(_) => return Err(Answer::error("invalid_auth")),
+    };
     if kind != methods::token_kind(method) {
         return Err(Answer::error("not_allowed_token_type"));
     }
-    Ok(())
+    Ok(app)
+}
+
+/// The app a token names with `-A<n>-` (`xapp-1-A2-…`, `xoxb-…-A2-…`), if it names one.
+/// Real Slack tokens carry an app id like `-A0123ABCD-`, which is no number.
+fn app_number(token: &str) -> Option<usize> {
+    let parts: Vec<&str> = token.split('-').collect();
+    // Only between two dashes: neither the prefix nor the tail counts.
+    let inner = parts.get(1..parts.len().saturating_sub(1))?;
+    inner.iter().find_map(|part| {
+        let digits = part.strip_prefix('A')?;
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        // Too many digits for any app: still a number, so no app (`invalid_auth`).
+        Some(digits.parse().unwrap_or(usize::MAX))
+    })
 }
 
 /// Merges the query string and the body into one set of arguments, and takes the token
@@ -329,7 +356,7 @@ mod tests {
 
     #[test]
     fn tokens_are_checked_as_slack_does() {
-        let err = |m: &str, t: Option<&str>| check_token(m, t).err().map(|a| a.error);
+        let err = |m: &str, t: Option<&str>| check_token(m, t, 1).err().map(|a| a.error);
         assert_eq!(err("auth.test", None), Some("not_authed".into()));
         assert_eq!(
             err("auth.test", Some("banana")),
@@ -345,6 +372,28 @@ mod tests {
         );
         assert_eq!(err("auth.test", Some("xoxb-123-456")), None);
         assert_eq!(err("apps.connections.open", Some("xapp-1-A1-123")), None);
+    }
+
+    #[test]
+    fn a_token_names_its_app_by_number() {
+        let app = |t: &str| check_token("auth.test", Some(t), 3).map_err(|a| a.error);
+        assert_eq!(app("xoxb-test-123456"), Ok(0));
+        assert_eq!(
+            app("xoxb-1-A0SWARMDCK-test"),
+            Ok(0),
+            "an app id is no number"
+        );
+        assert_eq!(app("xoxb-test-A1-123456"), Ok(0));
+        assert_eq!(app("xoxb-test-A3"), Ok(0), "no dash after the number");
+        assert_eq!(app("xoxb-test-A3-123456"), Ok(2));
+        assert_eq!(app("xoxb-test-A4-123456"), Err("invalid_auth".into()));
+        assert_eq!(app("xoxb-test-A0-123456"), Err("invalid_auth".into()));
+        assert_eq!(
+            app("xoxb-test-A99999999999999999999999-1"),
+            Err("invalid_auth".into())
+        );
+        let open = check_token("apps.connections.open", Some("xapp-1-A2-123"), 3);
+        assert_eq!(open.ok(), Some(1));
     }
 
     #[test]

@@ -4,11 +4,14 @@
 //! only on the wire, so a mistake in one cannot hide in the other. Shapes follow the
 //! payloads in `shared/slack-fixtures/` and Slack's API reference.
 
-use super::world::{Bookmark, Channel, Message, User, UserGroup, World, fmt_ts};
+use super::world::{App, Bookmark, Channel, Message, User, UserGroup, World, fmt_ts};
 use serde_json::{Value, json};
 
-/// A message as history, replies and events show it. Metadata appears only when asked
-/// for (`include_all_metadata`) or when our own app posted it, as on real Slack.
+/// When the seeded bots' profiles claim to have last changed.
+const BOT_UPDATED: i64 = 1_700_000_000;
+
+/// A message as history, replies and events show it. `include_metadata`: the caller's
+/// rule (asked for, or posted by the calling app, as on real Slack).
 pub(crate) fn message(world: &World, m: &Message, include_metadata: bool) -> Value {
     let mut obj = m.extra.clone();
     obj.insert("type".into(), json!("message"));
@@ -21,19 +24,9 @@ pub(crate) fn message(world: &World, m: &Message, include_metadata: bool) -> Val
     }
     if let Some(bot_id) = &m.bot_id {
         obj.insert("bot_id".into(), json!(bot_id));
-        if bot_id == &world.app.bot_id {
-            obj.insert("app_id".into(), json!(world.app.app_id));
-            obj.insert(
-                "bot_profile".into(),
-                json!({
-                    "id": world.app.bot_id,
-                    "app_id": world.app.app_id,
-                    "name": world.app.name,
-                    "deleted": false,
-                    "team_id": world.team.id,
-                    "icons": {"image_48": "https://a.slack-edge.com/80588/img/plugins/app/bot_48.png"},
-                }),
-            );
+        if let Some(app) = world.app_of_bot(bot_id) {
+            obj.insert("app_id".into(), json!(app.app_id));
+            obj.insert("bot_profile".into(), bot_profile(world, app));
         } else if let Some(app_id) = &m.app_id {
             obj.insert("app_id".into(), json!(app_id));
         }
@@ -81,16 +74,44 @@ pub(crate) fn message(world: &World, m: &Message, include_metadata: bool) -> Val
             .collect();
         obj.insert("reactions".into(), json!(reactions));
     }
-    let ours = m.bot_id.as_deref() == Some(world.app.bot_id.as_str());
     if let Some(metadata) = &m.metadata
-        && (include_metadata || ours)
+        && include_metadata
     {
         obj.insert("metadata".into(), metadata.clone());
     }
     Value::Object(obj)
 }
 
-pub(crate) fn channel(world: &World, c: &Channel, with_num_members: bool) -> Value {
+/// A bot as `bots.info` shows it.
+pub(crate) fn bot(app: &App) -> Value {
+    json!({
+        "id": app.bot_id,
+        "deleted": false,
+        "name": app.name,
+        "updated": BOT_UPDATED,
+        "app_id": app.app_id,
+        "user_id": app.bot_user_id,
+        "icons": {
+            "image_36": "https://a.slack-edge.com/80588/img/plugins/app/bot_36.png",
+            "image_48": "https://a.slack-edge.com/80588/img/plugins/app/bot_48.png",
+            "image_72": "https://a.slack-edge.com/80588/img/plugins/app/service_72.png",
+        },
+    })
+}
+
+/// A bot message's `bot_profile`: the bot as `bots.info` shows it, with its team and
+/// without its user (the message carries that).
+fn bot_profile(world: &World, app: &App) -> Value {
+    let mut profile = bot(app);
+    profile["team_id"] = json!(world.team.id);
+    if let Some(fields) = profile.as_object_mut() {
+        fields.remove("user_id");
+    }
+    profile
+}
+
+/// A channel as `bot` (the calling app's bot user) sees it.
+pub(crate) fn channel(world: &World, c: &Channel, bot: &str, with_num_members: bool) -> Value {
     let mut v = json!({
         "id": c.id,
         "name": c.name,
@@ -113,7 +134,7 @@ pub(crate) fn channel(world: &World, c: &Channel, with_num_members: bool) -> Val
         "updated": c.created * 1000,
         "parent_conversation": null,
         "creator": c.creator,
-        "is_member": c.is_member(world.bot()),
+        "is_member": c.is_member(bot),
         "topic": {"value": c.topic.value, "creator": c.topic.creator, "last_set": c.topic.last_set},
         "purpose": {"value": c.purpose.value, "creator": c.purpose.creator, "last_set": c.purpose.last_set},
         "previous_names": c.previous_names,
@@ -137,7 +158,10 @@ pub(crate) fn user(world: &World, u: &User) -> Value {
     });
     if let Some(bot_id) = &u.bot_id {
         profile["bot_id"] = json!(bot_id);
-        profile["api_app_id"] = json!(world.app.app_id);
+        if let Some(app) = world.app_of_bot(bot_id) {
+            profile["api_app_id"] = json!(app.app_id);
+            profile["always_active"] = json!(true);
+        }
     }
     json!({
         "id": u.id,
@@ -171,8 +195,8 @@ pub(crate) fn usergroup(world: &World, g: &UserGroup, include_users: bool) -> Va
         "date_update": g.created,
         "date_delete": 0,
         "auto_type": null,
-        "created_by": world.app.bot_user_id,
-        "updated_by": world.app.bot_user_id,
+        "created_by": world.first_app().bot_user_id,
+        "updated_by": world.first_app().bot_user_id,
         "deleted_by": null,
         "prefs": {"channels": [], "groups": []},
         "user_count": g.users.len(),
@@ -199,7 +223,7 @@ pub(crate) fn bookmark(world: &World, channel_id: &str, b: &Bookmark) -> Value {
         "last_updated_by_user_id": b.by,
         "last_updated_by_team_id": world.team.id,
         "shortcut_id": null,
-        "app_id": world.app.app_id,
+        "app_id": world.app_of_bot_user(&b.by).map(|a| a.app_id.as_str()),
     })
 }
 
@@ -218,9 +242,10 @@ pub(crate) fn permalink(world: &World, channel_id: &str, m: &Message) -> String 
     link
 }
 
-/// The `event_callback` payload that carries an event, with its envelope fields.
+/// The `event_callback` payload that carries an event to `app`, with its envelope fields.
 pub(crate) fn event_callback(
     world: &World,
+    app: &App,
     event: Value,
     event_id: &str,
     event_time: i64,
@@ -237,7 +262,7 @@ pub(crate) fn event_callback(
         "team_id": world.team.id,
         "context_team_id": world.team.id,
         "context_enterprise_id": null,
-        "api_app_id": world.app.app_id,
+        "api_app_id": app.app_id,
         "event": event,
         "type": "event_callback",
         "event_id": event_id,
@@ -245,7 +270,7 @@ pub(crate) fn event_callback(
         "authorizations": [{
             "enterprise_id": null,
             "team_id": world.team.id,
-            "user_id": world.app.bot_user_id,
+            "user_id": app.bot_user_id,
             "is_bot": true,
             "is_enterprise_install": false,
         }],

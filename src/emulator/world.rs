@@ -184,7 +184,7 @@ pub(crate) struct Team {
     pub domain: String,
 }
 
-/// The app's identity in the workspace: the bot user and its bot id.
+/// An app's identity in the workspace: the bot user and its bot id.
 #[derive(Clone, Debug)]
 pub(crate) struct App {
     pub app_id: String,
@@ -196,7 +196,8 @@ pub(crate) struct App {
 #[derive(Debug)]
 pub(crate) struct World {
     pub team: Team,
-    pub app: App,
+    /// The apps installed, app 1 first; a token names its app by number (`-A2-`).
+    pub apps: Vec<App>,
     pub users: Vec<User>,
     pub usergroups: Vec<UserGroup>,
     pub channels: Vec<Channel>,
@@ -256,7 +257,7 @@ impl World {
     pub(crate) fn new(team: Team, app: App) -> Self {
         Self {
             team,
-            app,
+            apps: vec![app],
             users: Vec::new(),
             usergroups: Vec::new(),
             channels: Vec::new(),
@@ -271,8 +272,19 @@ impl World {
         format!("{prefix}0EMU{}", base36(n, 6))
     }
 
-    pub(crate) fn bot(&self) -> &str {
-        &self.app.bot_user_id
+    /// App 1: the seeded history (backlog, user groups) is its doing.
+    pub(crate) fn first_app(&self) -> &App {
+        &self.apps[0]
+    }
+
+    /// The app whose bot posts as `bot_id`.
+    pub(crate) fn app_of_bot(&self, bot_id: &str) -> Option<&App> {
+        self.apps.iter().find(|a| a.bot_id == bot_id)
+    }
+
+    /// The app whose bot user is `user_id`.
+    pub(crate) fn app_of_bot_user(&self, user_id: &str) -> Option<&App> {
+        self.apps.iter().find(|a| a.bot_user_id == user_id)
     }
 
     pub(crate) fn user(&self, id: &str) -> Option<&User> {
@@ -281,7 +293,7 @@ impl World {
 
     /// Injected events may name users the seed does not know: Slack would know them.
     pub(crate) fn ensure_user(&mut self, id: &str) {
-        if id.is_empty() || self.user(id).is_some() || id == self.app.bot_id {
+        if id.is_empty() || self.user(id).is_some() || self.app_of_bot(id).is_some() {
             return;
         }
         let is_bot_id = id.starts_with('B');
@@ -315,14 +327,14 @@ impl World {
         Ok(&self.channels[self.channel_index(key)?])
     }
 
-    /// Checks that the bot may post or read here, as Slack does for a bot token.
-    pub(crate) fn readable_channel(&self, key: &str) -> ApiResult<usize> {
+    /// Checks that the calling app's bot may post or read here, as Slack does for a bot token.
+    pub(crate) fn readable_channel(&self, key: &str, bot: &str) -> ApiResult<usize> {
         let idx = self.channel_index(key)?;
         let channel = &self.channels[idx];
-        if channel.is_private && !channel.is_member(self.bot()) {
+        if channel.is_private && !channel.is_member(bot) {
             return Err("channel_not_found");
         }
-        if !channel.is_member(self.bot()) {
+        if !channel.is_member(bot) {
             return Err("not_in_channel");
         }
         Ok(idx)
@@ -569,12 +581,12 @@ impl World {
         Ok((idx, event))
     }
 
-    /// The bot's direct message with `user`, opened on first use.
+    /// The direct message between `bot` (each app has its own) and `user`, opened on first use.
     pub(crate) fn open_dm(&mut self, user: &str, bot: &str, now_secs: i64) -> usize {
         if let Some(idx) = self
             .channels
             .iter()
-            .position(|c| c.is_im && c.members.iter().any(|m| m == user))
+            .position(|c| c.is_im && c.is_member(bot) && c.is_member(user))
         {
             return idx;
         }

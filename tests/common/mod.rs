@@ -179,7 +179,13 @@ impl Emu {
 
     /// Opens a Socket Mode connection, `suffix` appended to the URL, and reads `hello`.
     pub async fn socket_with(&self, suffix: &str) -> Socket {
-        let open = self.call("apps.connections.open", APP, &[]).await;
+        self.socket_as(APP, suffix).await.0
+    }
+
+    /// Opens a Socket Mode connection with an app token of one's choice (`xapp-1-A2-…`
+    /// for app 2); returns it with its `hello`.
+    pub async fn socket_as(&self, app_token: &str, suffix: &str) -> (Socket, Value) {
+        let open = self.call("apps.connections.open", app_token, &[]).await;
         assert_eq!(open.body["ok"], true, "{}", open.body);
         let url = format!("{}{suffix}", open.body["url"].as_str().unwrap());
         let (ws, _) = tokio_tungstenite::connect_async(url.as_str())
@@ -188,7 +194,7 @@ impl Emu {
         let mut socket = Socket { ws, url };
         let hello = socket.next_json().await.expect("hello");
         assert_eq!(hello["type"], "hello", "{hello}");
-        socket
+        (socket, hello)
     }
 
     /// Polls `check` on the emulator state until it holds or the deadline passes.
