@@ -291,3 +291,105 @@ async fn two_stores_on_one_app_are_told_of_the_split_and_a_restart_recovers() {
     let _ = std::fs::remove_dir_all(&dir_a);
     let _ = std::fs::remove_dir_all(&dir_b);
 }
+
+/// App 2's tokens (the emulator's scheme: `-A2-` names app 2).
+const APP_2: (&str, &str) = ("xapp-1-A2-test", "xoxb-test-A2-123456");
+
+/// Two leads, each with their own app and store, each listing the other's as a peer:
+/// each sees every request (each app gets its own copy), one's moves show on the
+/// other's screen, and a marker from any other bot changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_apps_with_peer_bots_see_each_others_moves() {
+    if !tmux_available() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let emu = common::start(swarmdeck::emulator::EmulatorConfig {
+        apps: 2,
+        ..Default::default()
+    })
+    .await;
+    let (dir_a, dir_b) = (fresh_dir("peers-a"), fresh_dir("peers-b"));
+    // One by bot id, the other by app id: both are how a lead may know the other's app.
+    let config_a = "lead = \"U0LEAD0001\"\n[team]\npeer_bots = [\"B0SWARM002\"]\n";
+    let config_b = "[team]\npeer_bots = [\"A0SWARMDCK\"]\n";
+    let mut a = launch(emu.base(), "peers-a", Some(config_a), &dir_a);
+    a.owns_dir = true;
+    let mut b = common::tmux::launch_as(emu.base(), "peers-b", Some(config_b), &dir_b, APP_2);
+    b.owns_dir = true;
+    a.wait_for("connected");
+    b.wait_for("connected");
+
+    let cases: Vec<u32> = (27700..27708).collect();
+    for (i, case) in cases.iter().enumerate() {
+        request_with_reply(&emu, PODS[i % 4], *case).await;
+    }
+    for lead in [&a, &b] {
+        let screen = lead.wait_for("8 open");
+        assert!(
+            !screen.contains("other connection"),
+            "an app each: no split: {screen}"
+        );
+    }
+
+    // Lead A assigns, promotes and resolves 27700; lead B sees each.
+    for key in ["/", "2", "7", "7", "0", "0", "Enter", "a"] {
+        a.keys(&[key]);
+    }
+    a.wait_for("assign to 27700");
+    a.keys(&["p", "r", "i", "y", "a"]);
+    a.wait_for("priya.raman");
+    a.keys(&["Enter"]);
+    a.wait_for("✓ assign");
+    let screen = b.wait_for("priya.raman");
+    assert!(
+        row(&screen, "27700").contains("priya.raman"),
+        "A's assignment on B's screen: {screen}"
+    );
+    a.keys(&["p"]);
+    a.wait_for("promote 27700");
+    a.keys(&["Enter"]);
+    a.wait_for("✓ promote 27700");
+    b.wait_for("-sev3-27700");
+    a.keys(&["r"]);
+    a.wait_for("resolve · 27700");
+    for key in ["d", "o", "n", "e", "Enter"] {
+        a.keys(&[key]);
+    }
+    a.wait_for("✓ resolve");
+    a.keys(&["Escape"]);
+    b.wait_for("7 open");
+    wait_gone(
+        &b,
+        |s| !row(s, "27700").is_empty(),
+        "A's resolution closes the swarm on B's screen",
+    );
+
+    // A third bot posts the same kind of marker, naming a real expert: nothing changes.
+    let root = emu.channel_state("swarm-billing").await["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["text"].as_str().unwrap_or("").contains("27701"))
+        .map(|m| m["ts"].as_str().unwrap().to_string())
+        .expect("27701's request");
+    emu.inject(json!({"type": "message", "subtype": "bot_message", "channel": "C0SWARMBIL",
+        "bot_id": "B0FORGED01", "thread_ts": root, "text": "Assigned @amara.okafor",
+        "metadata": {"event_type": "swarmdeck_assigned",
+                     "event_payload": {"case": "27701", "expert": "U0EXP00003", "lead": "U0LEAD0001"}}}))
+    .await;
+    // Anything after it on screen means it was read.
+    request_with_reply(&emu, PODS[0], 27799).await;
+    for lead in [&a, &b] {
+        let screen = lead.wait_for("27799");
+        let forged = row(&screen, "27701");
+        assert!(
+            !forged.is_empty() && !forged.contains("amara"),
+            "a third bot's marker assigns no one: {screen}"
+        );
+    }
+    a.keys(&["q"]);
+    a.wait_for("exited with 0");
+    b.keys(&["q"]);
+    b.wait_for("exited with 0");
+}
