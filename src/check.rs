@@ -173,6 +173,15 @@ pub async fn run(overrides: &Overrides) -> Vec<Line> {
             None
         }
     };
+    // The bus first: its publishers are the team's connections, not a split.
+    let bus = match (&auth, crate::session::bus_target(&settings)) {
+        (Some((a, _)), Some(target)) => Some(check_bus(&target, &a.team_id).await),
+        _ => None,
+    };
+    let publishers = bus
+        .as_ref()
+        .and_then(|(_, found)| found.as_ref())
+        .map_or_else(Vec::new, |c| c.publishers.clone());
     match web
         .call_app::<wire::ConnectionsOpen>("apps.connections.open")
         .await
@@ -181,9 +190,12 @@ pub async fn run(overrides: &Overrides) -> Vec<Line> {
             lines.push(Line::pass(
                 "app-level token: opens a Socket Mode connection",
             ));
-            lines.push(check_company(&settings, &web).await);
+            lines.push(check_company(&settings, &web, publishers).await);
         }
         Err(e) => lines.push(token_failure("app-level token", &e, &settings.api_url)),
+    }
+    if let Some((line, _)) = bus {
+        lines.push(line);
     }
     let Some((_, scopes)) = auth else {
         return lines;
@@ -231,9 +243,50 @@ pub async fn run(overrides: &Overrides) -> Vec<Line> {
     lines
 }
 
+/// The team bus: reachable, and the workspace's stream found or created.
+async fn check_bus(
+    target: &crate::bus::Target,
+    team_id: &str,
+) -> (Line, Option<crate::bus::Checked>) {
+    match tokio::time::timeout(
+        std::time::Duration::from_secs(15),
+        crate::bus::check(target, team_id),
+    )
+    .await
+    {
+        Ok(Ok(found)) => (
+            Line::pass(format!(
+                "team bus: {} — {}, {} publishing now",
+                target.url,
+                found.summary,
+                found.publishers.len()
+            )),
+            Some(found),
+        ),
+        Ok(Err(e)) => (
+            Line::fail(
+                format!("team bus: {e}"),
+                "start the NATS server with JetStream (`nats-server -js`), check [team] bus and its credentials, or remove [team] bus to run without one",
+            ),
+            None,
+        ),
+        Err(_) => (
+            Line::fail(
+                format!("team bus: {} did not answer in 15 s", target.url),
+                "check that the NATS server runs and is reachable from here",
+            ),
+            None,
+        ),
+    }
+}
+
 /// Who else consumes the app: a hello counts its connections; this store's processes
 /// share what they receive, anyone else splits the stream.
-async fn check_company(settings: &Settings, web: &WebClient) -> Line {
+async fn check_company(
+    settings: &Settings,
+    web: &WebClient,
+    publishers: Vec<crate::bus::Beat>,
+) -> Line {
     // Known to this store's processes while it looks, so that their probes do not
     // take this short connection for a split.
     let stored = settings
@@ -252,11 +305,25 @@ async fn check_company(settings: &Settings, web: &WebClient) -> Line {
         s.writer.flush();
     }
     let counted = slack::socket::count_connections(web, std::time::Duration::from_secs(15)).await;
-    let neighbours = stored.as_ref().map_or_else(Vec::new, |s| {
+    let mut neighbours = stored.as_ref().map_or_else(Vec::new, |s| {
         s.store
             .neighbours(s.writer.origin(), now - crate::store::BEAT_STALE_SECS)
             .unwrap_or_default()
     });
+    // The bus's publishers share what they receive: company, once each.
+    for beat in publishers
+        .iter()
+        .filter(|b| now as f64 - b.at < crate::store::BEAT_STALE_SECS as f64)
+    {
+        if !neighbours.iter().any(|n| n.id == beat.origin) {
+            neighbours.push(crate::store::Neighbour {
+                id: beat.origin.clone(),
+                kind: "bus".into(),
+                pid: 0,
+                connections: beat.connections,
+            });
+        }
+    }
     match counted {
         Err(e) => Line::warn(
             format!("socket mode: could not count the app's connections ({e})"),
@@ -273,7 +340,7 @@ async fn check_company(settings: &Settings, web: &WebClient) -> Line {
                 ),
                 None if shared == 0 => Line::pass("socket mode: no other consumers on this app"),
                 None => Line::pass(format!(
-                    "socket mode: no other consumers on this app ({shared} swarmdeck process{} on this store share what they receive)",
+                    "socket mode: no other consumers on this app ({shared} other swarmdeck process{} share what they receive, through this store or the team bus)",
                     if shared == 1 { "" } else { "es" }
                 )),
             }

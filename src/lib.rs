@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod bus;
 pub mod check;
 pub mod columns;
 pub mod company;

@@ -4,7 +4,7 @@
 
 use crate::config::Settings;
 use crate::domain::{Lifecycle, LifecycleKind, Ts};
-use crate::session::{BEAT_EVERY, Replay, Session, next_stored};
+use crate::session::{BEAT_EVERY, Replay, Session, next_said, next_stored};
 use crate::shutdown_signal;
 use crate::slack::Update;
 use crate::store::Store;
@@ -38,6 +38,7 @@ pub async fn run(settings: Settings, options: TailOptions) -> Result<()> {
     let mut backlog = Some(session.take_backlog());
     // What the other processes on this store receive, this one prints too.
     let mut feed = session.watch_store();
+    let mut bus = session.take_bus_inbox();
     let mut connections = 0;
     let mut beat = tokio::time::interval(BEAT_EVERY);
     let mut out = std::io::stdout().lock();
@@ -71,6 +72,7 @@ pub async fn run(settings: Settings, options: TailOptions) -> Result<()> {
                     }
                     None => color_eyre::eyre::bail!("the Slack client stopped"),
                 },
+                Some(said) = next_said(&mut bus) => session.on_bus(said, now()),
                 Some(stored) = next_stored(&mut feed) => {
                     let at = now();
                     stored.iter().flat_map(|json| session.ingest_stored(json, at)).collect()

@@ -233,6 +233,7 @@ fn draw_with(
         problem: None,
         last_event_age: Some(4),
         split: None,
+        bus_down: false,
     };
     draw_in(desk, view, (w, h), color, pending, activity, &health)
 }

@@ -62,6 +62,8 @@ pub(crate) struct Connection {
     last_event: Option<Instant>,
     /// Connections of other consumers, while they take part of the stream.
     split: Option<u32>,
+    /// `None` without a team bus; whether it is up.
+    bus: Option<bool>,
 }
 
 impl Connection {
@@ -71,7 +73,12 @@ impl Connection {
             status: None,
             last_event: None,
             split: None,
+            bus: None,
         }
+    }
+
+    pub fn bus(&mut self, up: Option<bool>) {
+        self.bus = up;
     }
 
     pub fn split(&mut self, others: Option<u32>) {
@@ -121,6 +128,7 @@ impl Connection {
             problem: s.problem,
             last_event_age: self.last_event.map(|t| now.duration_since(t).as_secs()),
             split: self.split,
+            bus_down: self.bus == Some(false),
         }
     }
 }

@@ -132,6 +132,7 @@ pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
     }
     dashboard.session.index_resolved();
     let mut channels = Channels {
+        bus: dashboard.session.take_bus_inbox(),
         feed: dashboard.session.watch_store(),
         updates: None,
         connecting,
@@ -178,6 +179,8 @@ struct Dashboard {
 
 /// What the loop listens to besides the terminal.
 struct Channels {
+    /// What the team bus says.
+    bus: Option<mpsc::UnboundedReceiver<crate::bus::BusIn>>,
     /// What the other processes on this store receive.
     feed: Option<crate::store::Feed>,
     updates: Option<mpsc::Receiver<Update>>,
@@ -265,6 +268,13 @@ impl Dashboard {
                         let events = self.session.ingest_stored(json, at);
                         self.notice_events(&events);
                     }
+                    dirty = true;
+                }
+                Some(said) = crate::session::next_said(&mut channels.bus) => {
+                    let at = now();
+                    let events = self.session.on_bus(said, at);
+                    self.notice_events(&events);
+                    self.health.bus(self.session.bus_up());
                     dirty = true;
                 }
                 _ = beat.tick() => {
@@ -465,6 +475,10 @@ impl Dashboard {
     /// and listen.
     fn on_connected(&mut self, connected: slack::Connected, channels: &mut Channels) {
         self.session.on_connected(&connected, now());
+        if channels.bus.is_none() {
+            // The first connection named the workspace: the bus could start.
+            channels.bus = self.session.take_bus_inbox();
+        }
         let missing = self.session.missing.clone();
         self.missing_pods(&missing);
         self.workspace = connected.identity.team.clone();

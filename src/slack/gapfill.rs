@@ -85,6 +85,7 @@ struct Ctx {
     initial_lookback: Duration,
     margin: Duration,
     started: f64,
+    covered: Option<Arc<dyn super::Covered>>,
 }
 
 impl Filler {
@@ -96,6 +97,7 @@ impl Filler {
         out: mpsc::UnboundedSender<Found>,
         initial_lookback: Duration,
         margin: Duration,
+        covered: Option<Arc<dyn super::Covered>>,
     ) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let ctx = Ctx {
@@ -107,6 +109,7 @@ impl Filler {
             initial_lookback,
             margin,
             started: wall_now(),
+            covered,
         };
         tokio::spawn(run(ctx, rx, tx.clone()));
         Self { requests: tx }
@@ -151,9 +154,15 @@ async fn run(
         }
         if let Some(asked) = since {
             let since = lock(&ctx.coverage).start(asked);
+            let began = wall_now();
+            if bus_covered(&ctx, since, began).await {
+                tracing::info!(since, "the team bus holds this span: no history read");
+                lock(&ctx.coverage).filled(began);
+                let _ = ctx.out.send(Found::Covered(began));
+                continue;
+            }
             tracing::info!(since, asked, "gap fill starting");
             let started = Instant::now();
-            let began = wall_now();
             match fill(&ctx, since).await {
                 Ok(count) => {
                     tracing::info!(count, took = ?started.elapsed(), "gap fill done");
@@ -174,6 +183,36 @@ async fn run(
             }
         }
     }
+}
+
+/// How long a fill waits for the team bus to be read before it decides.
+const BUS_WAIT: Duration = Duration::from_secs(10);
+
+/// Whether the team bus holds everything from `since` (or, at the first start, from
+/// where each channel's history resumes) up to `now`. The bus is read first: a restart
+/// catches up from it in seconds where Slack's history would take minutes.
+async fn bus_covered(ctx: &Ctx, since: f64, now: f64) -> bool {
+    let Some(covered) = &ctx.covered else {
+        return false;
+    };
+    let mut caught_up = covered.caught_up();
+    let _ = tokio::time::timeout(BUS_WAIT, caught_up.wait_for(|up| *up)).await;
+    let from = if since.is_finite() {
+        since - ctx.margin.as_secs_f64()
+    } else {
+        let seen = lock(&ctx.seen);
+        // Every channel must resume somewhere: one never read is read from Slack.
+        let resumed: Vec<u64> = ctx
+            .channels
+            .iter()
+            .filter_map(|c| seen.resume_from.get(c).copied())
+            .collect();
+        if resumed.len() < ctx.channels.len() {
+            return false;
+        }
+        resumed.into_iter().min().map_or(now, |us| us as f64 / 1e6) - ctx.margin.as_secs_f64()
+    };
+    covered.covers(from, now)
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -38,6 +38,18 @@ pub enum Source {
     /// One of our own moves landed: the event Slack will send for it, made from Slack's
     /// answer, so the desk need not wait for the echo.
     Landed,
+    /// Another process of the team received it and published it to the team bus.
+    Bus,
+}
+
+/// Whether something outside this client (the team bus) already holds what Slack
+/// delivered over a span: then a gap fill need not read it from history, which Slack
+/// rations.
+pub trait Covered: Send + Sync + std::fmt::Debug {
+    /// Whether everything Slack delivered from `from` to `to` (wall-clock seconds) is held.
+    fn covers(&self, from: f64, to: f64) -> bool;
+    /// Becomes true once what it holds has been read (a fill waits for that, briefly).
+    fn caught_up(&self) -> tokio::sync::watch::Receiver<bool>;
 }
 
 /// One Slack event, delivered once.
@@ -104,6 +116,8 @@ pub struct SlackConfig {
     pub dedupe_window: Duration,
     /// Where a previous run left off (from the store): the gap fill resumes there.
     pub resume: Resume,
+    /// The team bus, when there is one: spans it covered are not read from history.
+    pub covered: Option<Arc<dyn Covered>>,
 }
 
 /// What a previous run knew, so that a restart catches up instead of re-reading.
@@ -130,6 +144,7 @@ impl SlackConfig {
             gap_margin: Duration::from_secs(30),
             dedupe_window: Duration::from_secs(15 * 60),
             resume: Resume::default(),
+            covered: None,
         }
     }
 }
@@ -299,6 +314,7 @@ async fn run(
         fill_tx,
         config.initial_lookback,
         config.gap_margin,
+        config.covered.clone(),
     );
     loop {
         let update = tokio::select! {

@@ -38,6 +38,8 @@ pub struct Health {
     pub last_event_age: Option<u64>,
     /// Other consumers take part of the stream: how many connections they hold.
     pub split: Option<u32>,
+    /// The team bus is configured and unreachable: the desk runs on Slack alone.
+    pub bus_down: bool,
 }
 
 /// Everything a frame is drawn from.
@@ -151,6 +153,9 @@ fn render_header(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Re
         Some(a) => format!("event {} ago", text::duration(a as i64)),
     };
     let mut right = vec![connection, Span::styled(format!(" · {age}"), t.dim())];
+    if h.bus_down {
+        right.insert(0, Span::styled(" ⚠ team bus down ·", t.bad()));
+    }
     if let Some(others) = h.split {
         // Before everything else on the right: what is missing matters more than ages.
         let warning = if wide {

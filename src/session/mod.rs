@@ -2,6 +2,10 @@
 //! path from what the Slack client delivers to the desk (record, translate, apply,
 //! follow). Built from the store before the network is up; Slack joins it later.
 
+mod team;
+
+pub use team::target as bus_target;
+
 use crate::company::{self, Company};
 use crate::config::Settings;
 use crate::domain::{Desk, Input, Lifecycle, LifecycleKind, SwarmId, Ts};
@@ -41,6 +45,8 @@ pub struct Session {
     split: Option<slack::Split>,
     /// The last hello's count, until it is settled.
     hello: Option<Hello>,
+    /// The team bus, when one is configured (and the workspace known).
+    team: Option<team::Team>,
 }
 
 /// A hello's count of the app's connections.
@@ -115,6 +121,7 @@ impl Session {
             company: Company::default(),
             split: None,
             hello: None,
+            team: None,
         };
         if let Some(r) = restored {
             session.desk = r.desk;
@@ -124,6 +131,8 @@ impl Session {
             session.resume = r.resume;
             session.backlog = r.lifecycle;
         }
+        // Known from the store: the bus is read while Slack connects.
+        session.start_bus();
         session
     }
 
@@ -131,6 +140,7 @@ impl Session {
     pub(crate) fn slack_config(&self) -> Result<SlackConfig> {
         let mut config = self.settings.slack()?;
         config.resume = self.resume.clone();
+        config.covered = self.bus_cover();
         Ok(config)
     }
 
@@ -192,6 +202,7 @@ impl Session {
         self.missing = missing;
         self.translator = Some(Translator::new(identity).trusting(&self.settings.peer_bots()));
         self.identity = Some(identity.clone());
+        self.start_bus();
         for s in self.desk.swarms().filter(|s| s.is_open()) {
             threads.follow(&s.channel, &s.thread_ts.to_string());
         }
@@ -206,6 +217,7 @@ impl Session {
         if let (Some(s), false) = (&self.store, incoming.source == slack::Source::Store) {
             record_at(&s.writer, incoming, now);
         }
+        self.publish(incoming);
         let Some(translator) = &self.translator else {
             // Events come from a connection, and a connection brings the translator.
             tracing::warn!("an event before any connection was kept but not applied");
@@ -266,7 +278,7 @@ impl Session {
 
     /// This process is alive and holds `connections` sockets: for the others on the
     /// store, which count them as their own company rather than as a split.
-    pub(crate) fn beat(&self, connections: u32, now: Ts) {
+    pub(crate) fn beat(&mut self, connections: u32, now: Ts) {
         if let Some(s) = &self.store {
             s.writer.send(Write::Beat {
                 kind: self.kind,
@@ -274,6 +286,8 @@ impl Session {
                 at: now.secs(),
             });
         }
+        self.flush_position();
+        self.beat_bus(connections, now);
     }
 
     /// A hello counted the app's connections; who else is there is settled a moment
@@ -310,6 +324,14 @@ impl Session {
                 }),
             None => Vec::new(),
         };
+        // The team bus's publishers share what they receive too (once each: a process on
+        // this store and on the bus is one neighbour).
+        let mut neighbours = neighbours;
+        for peer in self.bus_peers(now) {
+            if !neighbours.iter().any(|n| n.id == peer.id) {
+                neighbours.push(peer);
+            }
+        }
         let shared = neighbours.len();
         let change = self.company.on_hello(app_connections, ours, neighbours);
         if let Some(split) = &self.split {
@@ -405,6 +427,14 @@ impl Session {
 
 /// How often a process tells the others on its store that it is alive.
 pub(crate) const BEAT_EVERY: Duration = Duration::from_secs(5);
+
+/// The next word from an optional receiver; never, without one.
+pub(crate) async fn next_said<T>(rx: &mut Option<tokio::sync::mpsc::UnboundedReceiver<T>>) -> Option<T> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
 
 /// The feed's next batch; never, without a feed.
 pub(crate) async fn next_stored(feed: &mut Option<Feed>) -> Option<Vec<String>> {

@@ -1,0 +1,261 @@
+//! A team of leads on one Slack app, sharing what each receives through a NATS JetStream
+//! team bus: the real binary (dashboards in tmux, a `tail`), the emulator, and a real
+//! `nats-server -js`.
+
+mod common;
+
+use common::nats::Nats;
+use common::tail::Tail;
+use common::tmux::{launch, tmux_available};
+use common::{APP, BOT, DEADLINE, Emu};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use swarmdeck::emulator::EmulatorConfig;
+
+const PODS: [&str; 4] = ["C0SWARMAPI", "C0SWARMBIL", "C0SWARMMOB", "C0SWARMDAT"];
+
+fn fresh_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("swarmdeck-bus-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn config(nats: &Nats, lead: bool) -> String {
+    let lead = if lead { "lead = \"U0LEAD0001\"\n" } else { "" };
+    format!("{lead}[team]\nbus = \"{}\"\n", nats.url)
+}
+
+async fn request_with_reply(emu: &Emu, pod: &str, case: u32) {
+    let posted = emu
+        .inject(json!({"type": "message", "channel": pod, "user": "U0REQ00001",
+            "text": format!("Case: {case}\nUrgency: Sev 3\nSubject: Sync stalls for tenant {case}")}))
+        .await;
+    let ts = posted["ts"].as_str().unwrap().to_string();
+    emu.inject(json!({"type": "message", "channel": pod, "user": "U0EXP00002",
+        "thread_ts": ts, "text": format!("Looking at {case}")}))
+    .await;
+}
+
+/// The table row of `case`.
+fn row(screen: &str, case: &str) -> String {
+    screen
+        .lines()
+        .skip(3)
+        .find(|l| l.contains(case) && l.contains(" sev"))
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn opened_once(tail: &Tail, cases: &[String]) -> Result<(), String> {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for c in tail.cases("swarm_opened") {
+        *counts.entry(c).or_default() += 1;
+    }
+    let wrong: Vec<_> = cases
+        .iter()
+        .filter(|c| counts.get(*c) != Some(&1))
+        .map(|c| (c, counts.get(c).copied().unwrap_or(0)))
+        .collect();
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("not printed exactly once: {wrong:?}"))
+    }
+}
+
+/// History reads the emulator has answered so far.
+async fn history_calls(emu: &Emu) -> usize {
+    emu.control_get("calls")
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            matches!(
+                c["method"].as_str(),
+                Some("conversations.history" | "conversations.replies")
+            )
+        })
+        .count()
+}
+
+fn store_of(dir: &Path) -> PathBuf {
+    dir.join("data/swarmdeck")
+}
+
+/// Two leads and a `tail` on three stores, one app under `--chaos`, one bus: every
+/// process shows every request once, A's moves reach B, and B, killed and restarted,
+/// catches up from the stream without reading Slack's history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_on_one_app_sees_everything_through_the_bus() {
+    if !tmux_available() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let Some(nats) = common::nats::start() else {
+        return;
+    };
+    let emu = common::start(EmulatorConfig {
+        chaos: true,
+        seed: 7,
+        ..Default::default()
+    })
+    .await;
+    let (dir_a, dir_b, dir_t) = (fresh_dir("a"), fresh_dir("b"), fresh_dir("t"));
+    let mut a = launch(emu.base(), "bus-a", Some(&config(&nats, true)), &dir_a);
+    a.owns_dir = true;
+    let b = launch(emu.base(), "bus-b", Some(&config(&nats, false)), &dir_b);
+    let tail_config = dir_t.join("swarmdeck.toml");
+    std::fs::write(&tail_config, config(&nats, false)).unwrap();
+    let tail = Tail::spawn(
+        &emu.running.api_url(),
+        &store_of(&dir_t),
+        "script",
+        (APP, BOT),
+        Some(&tail_config),
+    );
+    a.wait_for("connected");
+    b.wait_for("connected");
+
+    let mut cases = Vec::new();
+    for i in 0..60u32 {
+        let case = 27800 + i;
+        request_with_reply(&emu, PODS[i as usize % 4], case).await;
+        cases.push(case.to_string());
+    }
+    tail.wait_until("every request", |_| opened_once(&tail, &cases).is_ok())
+        .await;
+    for lead in [&a, &b] {
+        let screen = lead.wait_for("60 open");
+        assert!(
+            !screen.contains("other connection") && !screen.contains("team bus down"),
+            "the bus makes every copy whole: {screen}"
+        );
+    }
+    // Late duplicates would show by now.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    opened_once(&tail, &cases).unwrap();
+    // The moves: chaos is over from here, so that what is counted below is B's.
+    emu.control_post("calm", json!({})).await;
+    for key in ["/", "2", "7", "8", "0", "5", "Enter", "a"] {
+        a.keys(&[key]);
+    }
+    a.wait_for("assign to 27805");
+    a.keys(&["p", "r", "i", "y", "a"]);
+    a.wait_for("priya.raman");
+    a.keys(&["Enter"]);
+    a.wait_for("✓ assign");
+    let screen = b.wait_for("priya.raman");
+    assert!(row(&screen, "27805").contains("priya.raman"), "{screen}");
+    a.keys(&["p"]);
+    a.wait_for("promote 27805");
+    a.keys(&["Enter"]);
+    a.wait_for("✓ promote 27805");
+    b.wait_for("-sev3-27805");
+    a.keys(&["r"]);
+    a.wait_for("resolve · 27805");
+    for key in ["d", "o", "n", "e", "Enter"] {
+        a.keys(&[key]);
+    }
+    a.wait_for("✓ resolve");
+    a.keys(&["Escape"]);
+    b.wait_for("59 open");
+
+    // B is killed; ten more requests; B restarts and catches up from the stream.
+    b.kill("KILL");
+    b.wait_for("exited with");
+    let before = history_calls(&emu).await;
+    let mut missed = Vec::new();
+    for i in 0..10u32 {
+        let case = 27900 + i;
+        request_with_reply(&emu, PODS[i as usize % 4], case).await;
+        missed.push(case.to_string());
+    }
+    a.wait_for("69 open");
+    let b2 = launch(emu.base(), "bus-b2", Some(&config(&nats, false)), &dir_b);
+    let screen = b2.wait_for("69 open");
+    for case in &missed[..5] {
+        assert!(!row(&b2.wait_for(case), case).is_empty(), "{case}: {screen}");
+    }
+    b2.wait_for("connected");
+    // Long enough for a gap fill to have run, had one been needed.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        history_calls(&emu).await,
+        before,
+        "B caught up from the stream: no history read for the span it missed"
+    );
+    tail.wait_until("the missed ones", |_| opened_once(&tail, &missed).is_ok())
+        .await;
+    opened_once(&tail, &cases).unwrap();
+    drop(b);
+    b2.keys(&["q"]);
+    b2.wait_for("exited with 0");
+    a.keys(&["q"]);
+    a.wait_for("exited with 0");
+    let _ = std::fs::remove_dir_all(&dir_b);
+    let _ = std::fs::remove_dir_all(&dir_t);
+}
+
+/// The bus stopped for 20 s: the header says so, the desk goes on from Slack, and when
+/// it is back nothing is lost or doubled anywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bus_down_for_a_while_loses_and_doubles_nothing() {
+    if !tmux_available() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let Some(mut nats) = common::nats::start() else {
+        return;
+    };
+    let emu = common::quiet().await;
+    let (dir_a, dir_t) = (fresh_dir("down-a"), fresh_dir("down-t"));
+    let mut a = launch(emu.base(), "down-a", Some(&config(&nats, true)), &dir_a);
+    a.owns_dir = true;
+    let tail_config = dir_t.join("swarmdeck.toml");
+    std::fs::write(&tail_config, config(&nats, false)).unwrap();
+    let tail = Tail::spawn(
+        &emu.running.api_url(),
+        &store_of(&dir_t),
+        "script",
+        (APP, BOT),
+        Some(&tail_config),
+    );
+    a.wait_for("connected");
+    request_with_reply(&emu, PODS[0], 28000).await;
+    tail.wait_until("the first request", |_| {
+        opened_once(&tail, &["28000".to_string()]).is_ok()
+    })
+    .await;
+    a.wait_for("28000");
+
+    nats.stop();
+    let screen = a.wait_for("team bus down");
+    assert!(screen.contains("connected"), "Slack is still up: {screen}");
+    let stopped = Instant::now();
+    let mut cases = vec!["28000".to_string()];
+    for i in 1..=10u32 {
+        let case = 28000 + i;
+        request_with_reply(&emu, PODS[i as usize % 4], case).await;
+        cases.push(case.to_string());
+    }
+    let left = Duration::from_secs(20).saturating_sub(stopped.elapsed());
+    tokio::time::sleep(left).await;
+    nats.restart();
+    let deadline = Instant::now() + DEADLINE;
+    while a.screen().contains("team bus down") {
+        assert!(Instant::now() < deadline, "the bus never came back: {}", a.screen());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    a.wait_for("11 open");
+    tail.wait_until("every request", |_| opened_once(&tail, &cases).is_ok())
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    opened_once(&tail, &cases).unwrap();
+    a.keys(&["q"]);
+    a.wait_for("exited with 0");
+    let _ = std::fs::remove_dir_all(&dir_t);
+}
