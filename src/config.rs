@@ -56,9 +56,7 @@ pub struct StoreSection {
     pub retention: Option<Duration>,
 }
 
-/// Working beside other leads who run their own swarmdeck apps. The team bus
-/// (`bus = "nats://…"`) comes with the issue that implements it: until then the key is
-/// unknown, so nobody believes a bus is in use when none is.
+/// Working beside other leads who run their own swarmdeck apps.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TeamSection {
@@ -66,6 +64,130 @@ pub struct TeamSection {
     /// count like our own.
     #[serde(default)]
     pub peer_bots: Vec<PeerBot>,
+    /// The team bus, a NATS JetStream server (`nats://host:4222`, `tls://host:4222`);
+    /// `SWARMDECK_TEAM_BUS` wins over it.
+    pub bus: Option<BusUrl>,
+    /// A NATS credentials file (`.creds`, from `nsc` or the server's operator).
+    pub bus_credentials: Option<PathBuf>,
+    /// A NATS auth token, when the server uses tokens rather than credentials.
+    pub bus_token: Option<BusToken>,
+    /// Refuse to talk to the bus without TLS (default false; `tls://` implies it).
+    pub bus_tls: Option<bool>,
+    /// How long the bus's stream keeps events (default 7 days; at least 1 hour).
+    #[serde(default, deserialize_with = "at_least_an_hour")]
+    pub bus_retention: Option<Duration>,
+}
+
+/// How long the bus's stream keeps events, unless the config says.
+pub const DEFAULT_BUS_RETENTION: std::time::Duration = std::time::Duration::from_secs(7 * 86_400);
+
+/// A stream that forgets within the hour would lose events over a lunch break.
+fn at_least_an_hour<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let keep = Duration::deserialize(d)?;
+    if keep.0 < std::time::Duration::from_secs(3600) {
+        return Err(serde::de::Error::custom(format!(
+            "`{}` is too short: a lead whose swarmdeck is down longer than this misses events, so it must be at least \"1h\"; write it like \"7d\" (the default)",
+            humantime::format_duration(keep.0)
+        )));
+    }
+    Ok(Some(keep))
+}
+
+/// A NATS server URL, its scheme checked when the file is read. Its `Debug` hides any
+/// user and password in it (`nats://user:pass@host`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct BusUrl(pub String);
+
+impl fmt::Debug for BusUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BusUrl({})", redact_userinfo(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for BusUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let url = String::deserialize(d)?;
+        check_bus_url(&url).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Checks a bus URL's scheme; `nats+tls://`, as some NATS clients write it, becomes the
+/// `tls://` that async-nats understands. The error never repeats the URL (it may hold a
+/// password), only its scheme.
+fn check_bus_url(url: &str) -> Result<BusUrl, String> {
+    let url = url.trim();
+    let fix = "write it like \"nats://host:4222\" (or \"tls://host:4222\" for TLS)";
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err(format!("the team bus URL has no scheme; {fix}"));
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    let scheme = match scheme.as_str() {
+        "nats" | "tls" => scheme.as_str(),
+        "nats+tls" => "tls",
+        other => {
+            return Err(format!(
+                "`{other}://` is not a NATS scheme: the team bus is a NATS server; {fix}"
+            ));
+        }
+    };
+    if rest.rsplit('@').next().is_none_or(|host| host.is_empty()) {
+        return Err(format!("the team bus URL has no host; {fix}"));
+    }
+    Ok(BusUrl(format!("{scheme}://{rest}")))
+}
+
+/// `nats://user:pass@host` → `nats://…@host`, for logs and `Debug`.
+fn redact_userinfo(url: &str) -> String {
+    match (url.split_once("://"), url.rfind('@')) {
+        (Some((scheme, _)), Some(at)) => format!("{scheme}://…{}", &url[at..]),
+        _ => url.to_string(),
+    }
+}
+
+/// A NATS auth token: never shown (`Debug` says only that it is redacted).
+#[derive(Clone)]
+pub struct BusToken(pub Token);
+
+impl fmt::Debug for BusToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BusToken(redacted)")
+    }
+}
+
+impl<'de> Deserialize<'de> for BusToken {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = String::deserialize(d)?;
+        if value.trim().is_empty() {
+            return Err(serde::de::Error::custom(
+                "the team bus token is empty; paste the NATS server's token, or remove the key",
+            ));
+        }
+        Ok(BusToken(Token::new(value)))
+    }
+}
+
+/// The team bus as `Settings::bus` hands it to the bus client.
+#[derive(Clone)]
+pub struct BusSettings {
+    /// `nats://…` or `tls://…`, as async-nats accepts it.
+    pub url: String,
+    pub credentials: Option<PathBuf>,
+    pub token: Option<Token>,
+    pub require_tls: bool,
+    /// How long the stream keeps events (`max_age`).
+    pub retention: std::time::Duration,
+}
+
+impl fmt::Debug for BusSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BusSettings")
+            .field("url", &redact_userinfo(&self.url))
+            .field("credentials", &self.credentials)
+            .field("token", &self.token.as_ref().map(|_| "redacted"))
+            .field("require_tls", &self.require_tls)
+            .field("retention", &self.retention)
+            .finish()
+    }
 }
 
 /// A Slack bot id (`B…`) or app id (`A…`), checked when the file is read.
@@ -341,6 +463,8 @@ pub struct Settings {
     pub bot_token: Option<Token>,
     pub data_dir: PathBuf,
     pub time_scale: f64,
+    /// The team bus URL: `SWARMDECK_TEAM_BUS`, else `[team] bus`.
+    pub bus_url: Option<BusUrl>,
 }
 
 impl Settings {
@@ -385,6 +509,7 @@ impl Settings {
             .ok_or_else(|| {
                 ConfigError("no data directory: set --data-dir or `data_dir` in the config".into())
             })?;
+        let bus_url = bus_url(env("SWARMDECK_TEAM_BUS"), path.as_deref(), &file.team)?;
         if let Some(p) = &path {
             warn_if_readable_by_others(p, &file);
         }
@@ -396,6 +521,7 @@ impl Settings {
             app_token,
             bot_token,
             data_dir,
+            bus_url,
         })
     }
 
@@ -414,6 +540,7 @@ impl Settings {
             bot_token: Some(Token::new("xoxb-demo-emulator")),
             data_dir,
             time_scale: 1.0,
+            bus_url: None,
         }
     }
 
@@ -463,6 +590,20 @@ impl Settings {
             .iter()
             .map(|p| p.0.clone())
             .collect()
+    }
+
+    /// The team bus, when one is set (`SWARMDECK_TEAM_BUS` or `[team] bus`), with the
+    /// `[team] bus_*` keys.
+    pub fn bus(&self) -> Option<BusSettings> {
+        let url = self.bus_url.as_ref()?.0.clone();
+        let team = &self.file.team;
+        Some(BusSettings {
+            require_tls: team.bus_tls.unwrap_or(false) || url.starts_with("tls://"),
+            url,
+            credentials: team.bus_credentials.clone(),
+            token: team.bus_token.as_ref().map(|t| t.0.clone()),
+            retention: team.bus_retention.map_or(DEFAULT_BUS_RETENTION, |d| d.0),
+        })
     }
 
     /// How often one connection is rotated to re-read `hello.num_connections`
@@ -630,22 +771,69 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
     (!key.is_empty()).then(|| key.to_string())
 }
 
+/// The team bus URL: `SWARMDECK_TEAM_BUS` (checked here) over `[team] bus` (checked when
+/// the file was read), and the `bus_*` keys checked against it.
+fn bus_url(
+    from_env: Option<String>,
+    path: Option<&Path>,
+    team: &TeamSection,
+) -> Result<Option<BusUrl>, ConfigError> {
+    let url = match from_env {
+        Some(v) => {
+            Some(check_bus_url(&v).map_err(|e| ConfigError(format!("SWARMDECK_TEAM_BUS: {e}.")))?)
+        }
+        None => team.bus.clone(),
+    };
+    check_bus_keys(path, team, url.is_some())?;
+    Ok(url)
+}
+
+/// `bus_*` keys without a bus would do nothing: the lead would believe they are on a bus
+/// when they are not. Credentials and a token together leave it unclear which one is meant.
+fn check_bus_keys(
+    path: Option<&Path>,
+    team: &TeamSection,
+    has_bus: bool,
+) -> Result<(), ConfigError> {
+    let file = path.map_or("config".into(), |p| p.display().to_string());
+    let set = [
+        ("bus_credentials", team.bus_credentials.is_some()),
+        ("bus_token", team.bus_token.is_some()),
+        ("bus_tls", team.bus_tls.is_some()),
+        ("bus_retention", team.bus_retention.is_some()),
+    ];
+    if let Some((key, _)) = set.iter().find(|(_, is_set)| *is_set).filter(|_| !has_bus) {
+        return Err(ConfigError(format!(
+            "{file}: [team] `{key}` is set but there is no team bus; set `bus = \"nats://host:4222\"` (or SWARMDECK_TEAM_BUS), or remove `{key}`"
+        )));
+    }
+    if team.bus_credentials.is_some() && team.bus_token.is_some() {
+        return Err(ConfigError(format!(
+            "{file}: [team] `bus_credentials` and `bus_token` are both set; keep the one the NATS server expects"
+        )));
+    }
+    Ok(())
+}
+
 fn warn_if_readable_by_others(path: &Path, file: &File) {
     if tokens_exposed(path, file) {
         tracing::warn!(
             path = %path.display(),
-            "the config file holds Slack tokens and others can read it; run: chmod 600 {}",
+            "the config file holds tokens (Slack's or the team bus's) and others can read it; run: chmod 600 {}",
             path.display()
         );
     }
 }
 
-/// Whether a config file that holds tokens can be read by group or others.
+/// Whether a config file that holds tokens (Slack's, or the team bus's) can be read by
+/// group or others.
 pub fn tokens_exposed(path: &Path, file: &File) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let holds_token = file.slack.app_token.is_some() || file.slack.bot_token.is_some();
+        let holds_token = file.slack.app_token.is_some()
+            || file.slack.bot_token.is_some()
+            || file.team.bus_token.is_some();
         return holds_token
             && std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o077 != 0);
     }
@@ -742,6 +930,7 @@ mod team_tests {
             bot_token: None,
             data_dir: "/tmp".into(),
             time_scale: 1.0,
+            bus_url: None,
         }
     }
 
@@ -796,11 +985,150 @@ mod team_tests {
             e.starts_with("3:") && e.contains("`probe_every`") && e.contains("15m"),
             "{e}"
         );
-        let e = parse("[team]\nbus = \"nats://localhost:4222\"\n").unwrap_err();
-        assert!(
-            e.contains("`bus`") && e.contains("unknown field"),
-            "not yet: {e}"
+    }
+}
+
+#[cfg(test)]
+mod bus_tests {
+    use super::*;
+
+    const SECRET: &str = "s3cret-nats-t0ken";
+
+    /// Settings as `load` builds them, with `env` standing for `SWARMDECK_TEAM_BUS`.
+    fn settings(text: &str, env: Option<&str>) -> Result<Settings, ConfigError> {
+        let file = parse(text).map_err(ConfigError)?;
+        let bus_url = bus_url(env.map(str::to_string), None, &file.team)?;
+        Ok(Settings {
+            path: None,
+            file,
+            api_url: DEFAULT_API_URL.into(),
+            app_token: None,
+            bot_token: None,
+            data_dir: "/tmp".into(),
+            time_scale: 1.0,
+            bus_url,
+        })
+    }
+
+    #[test]
+    fn a_good_bus_section() {
+        let s = settings(
+            &format!(
+                "[team]\nbus = \"nats://bus.example:4222\"\nbus_token = \"{SECRET}\"\nbus_tls = true\nbus_retention = \"3d\"\n"
+            ),
+            None,
+        )
+        .unwrap();
+        let bus = s.bus().expect("a bus");
+        assert_eq!(bus.url, "nats://bus.example:4222");
+        assert_eq!(bus.token.as_ref().map(|t| t.secret()), Some(SECRET));
+        assert!(bus.require_tls && bus.credentials.is_none());
+        assert_eq!(bus.retention, std::time::Duration::from_secs(3 * 86_400));
+
+        let s = settings(
+            "[team]\nbus = \"nats+tls://bus.example:4222\"\nbus_credentials = \"/etc/swarmdeck/lead.creds\"\n",
+            None,
+        )
+        .unwrap();
+        let bus = s.bus().unwrap();
+        assert_eq!(bus.url, "tls://bus.example:4222", "as async-nats spells it");
+        assert!(bus.require_tls, "a tls:// URL requires TLS");
+        assert_eq!(
+            bus.credentials.as_deref(),
+            Some(Path::new("/etc/swarmdeck/lead.creds"))
         );
+        assert_eq!(bus.retention, DEFAULT_BUS_RETENTION);
+        assert!(bus.token.is_none());
+
+        assert!(settings("", None).unwrap().bus().is_none());
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file() {
+        let file = "[team]\nbus = \"nats://from-file:4222\"\n";
+        let s = settings(file, Some("tls://from-env:4222")).unwrap();
+        assert_eq!(s.bus().unwrap().url, "tls://from-env:4222");
+        let s = settings("", Some("nats://from-env:4222")).unwrap();
+        assert_eq!(s.bus().unwrap().url, "nats://from-env:4222");
+        let e = settings(file, Some("http://from-env:4222"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.starts_with("SWARMDECK_TEAM_BUS:") && e.contains("nats://host:4222"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_bad_scheme_names_the_line_and_the_key() {
+        for bad in ["http://bus:4222", "bus.example:4222", "nats://"] {
+            let e = parse(&format!("lead = \"U1\"\n[team]\nbus = \"{bad}\"\n")).unwrap_err();
+            assert!(
+                e.starts_with("3:") && e.contains("`bus`") && e.contains("nats://host:4222"),
+                "{bad}: {e}"
+            );
+        }
+        let e = parse("[team]\nbus = \"http://user:hunter2@bus:4222\"\n").unwrap_err();
+        assert!(e.contains("`http://`"), "{e}");
+        assert!(
+            !e.contains("hunter2"),
+            "a password in the URL is never repeated: {e}"
+        );
+    }
+
+    #[test]
+    fn a_bad_retention_is_a_clear_error() {
+        let e = parse("[team]\nbus = \"nats://b:4222\"\nbus_retention = \"30m\"\n").unwrap_err();
+        assert!(
+            e.starts_with("3:") && e.contains("`bus_retention`") && e.contains("at least \"1h\""),
+            "{e}"
+        );
+        let e = parse("[team]\nbus_retention = \"a week\"\n").unwrap_err();
+        assert!(
+            e.starts_with("2:") && e.contains("`bus_retention`") && e.contains("15m"),
+            "{e}"
+        );
+        assert!(parse("[team]\nbus_retention = \"1h\"\n").is_ok());
+    }
+
+    #[test]
+    fn bus_keys_without_a_bus_or_both_auths_are_errors() {
+        let e = settings("[team]\nbus_tls = true\n", None)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("`bus_tls`") && e.contains("SWARMDECK_TEAM_BUS"),
+            "{e}"
+        );
+        assert!(settings("[team]\nbus_tls = true\n", Some("nats://b:4222")).is_ok());
+        let both = format!(
+            "[team]\nbus = \"nats://b:4222\"\nbus_credentials = \"a.creds\"\nbus_token = \"{SECRET}\"\n"
+        );
+        let e = settings(&both, None).err().unwrap().to_string();
+        assert!(e.contains("both set") && !e.contains(SECRET), "{e}");
+    }
+
+    #[test]
+    fn the_token_and_url_passwords_never_show_in_debug() {
+        let s = settings(
+            &format!("[team]\nbus = \"nats://lead:hunter2@bus:4222\"\nbus_token = \"{SECRET}\"\n"),
+            None,
+        )
+        .unwrap();
+        let bus = s.bus().unwrap();
+        for shown in [
+            format!("{s:?}"),
+            format!("{bus:?}"),
+            format!("{:#?}", s.file),
+        ] {
+            assert!(!shown.contains(SECRET), "{shown}");
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains("@bus:4222"), "{shown}");
+        }
+        let e = parse("[team]\nbus_token = \"\"\n").unwrap_err();
+        assert!(e.starts_with("2:") && e.contains("`bus_token`"), "{e}");
     }
 }
 
@@ -820,6 +1148,7 @@ mod key_tests {
             bot_token: None,
             data_dir: "/tmp".into(),
             time_scale: 1.0,
+            bus_url: None,
         };
         let s = settings(file.unwrap());
         assert_eq!(s.file.ui.bell, Some(false));
@@ -855,6 +1184,11 @@ mod permission_tests {
         assert!(
             !tokens_exposed(&path, &no_tokens),
             "no token, nothing to protect"
+        );
+        let bus_token = parse("[team]\nbus = \"nats://b:4222\"\nbus_token = \"t0ken\"\n").unwrap();
+        assert!(
+            tokens_exposed(&path, &bus_token),
+            "a bus token is a secret too"
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }
