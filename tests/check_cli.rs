@@ -28,6 +28,7 @@ async fn check(emu: &common::Emu, bot: &str, app: &str, config: Option<&str>) ->
         .env("XDG_CONFIG_HOME", dir.join("config"))
         .env("XDG_DATA_HOME", dir.join("data"))
         .env_remove("SWARMDECK_CONFIG")
+        .env_remove("SWARMDECK_TEAM_BUS")
         .env_remove("RUST_LOG");
     if let Some(text) = config {
         let path = dir.join("swarmdeck.toml");
@@ -256,6 +257,18 @@ async fn config_mistakes_name_the_file_the_line_and_the_key() {
             "probe_every",
             "at least",
         ),
+        (
+            "[team]\nbus = \"http://nats.example:4222\"\n",
+            2,
+            "bus",
+            "nats://host:4222",
+        ),
+        (
+            "[team]\nbus = \"nats://nats.example:4222\"\nbus_retention = \"10m\"\n",
+            3,
+            "bus_retention",
+            "at least \"1h\"",
+        ),
         ("[keys]\nquit = \"Hyper-q\"\n", 0, "quit", "Hyper-q"),
     ] {
         let run = check(&emu, BOT, APP, Some(text)).await;
@@ -360,6 +373,11 @@ fn the_example_config_documents_every_section_and_parses() {
         "[slack]",
         "probe_every",
         "[team]",
+        "# bus = ",
+        "# bus_credentials = ",
+        "# bus_token = ",
+        "# bus_tls = ",
+        "# bus_retention = ",
         "[[pods]]",
         "[[experts]]",
         "[intake]",
@@ -368,6 +386,10 @@ fn the_example_config_documents_every_section_and_parses() {
     ] {
         assert!(example.contains(section), "{section}");
     }
+    // The bus keys, commented out (no bus unless one is set), parse as written.
+    let file = swarmdeck::config::parse(&example.replace("# bus", "bus")).expect("bus keys parse");
+    assert!(file.team.bus.is_some() && file.team.bus_token.is_some());
+    assert!(file.team.bus_retention.is_some() && file.team.bus_tls == Some(true));
 }
 
 /// The tokens never reach the logs or an error, even at trace level, where libraries log

@@ -1,5 +1,6 @@
 //! Helpers for the integration tests: an in-process emulator, a Web API caller, the
-//! control API, and a bare Socket Mode connection (no swarmdeck client code involved).
+//! control API, and a bare Socket Mode connection (no swarmdeck client code involved); a
+//! real nats-server for the team bus.
 
 #![allow(dead_code)]
 
