@@ -31,19 +31,16 @@ impl Spans {
         }
     }
 
-    /// Whether the stream holds everything Slack delivered from `from` to `to`.
+    /// Whether the stream holds everything Slack delivered from `from` to `to`, for a
+    /// process whose own history was complete at `from`: from there, covered beats no
+    /// further apart than the gap, up to shortly before `to`.
     pub fn covers(&self, from: f64, to: f64) -> bool {
         if to < from {
             return true;
         }
         let gap = (MAX_GAP_SECS * 1000.0) as i64;
         let (from, to) = ((from * 1000.0) as i64, (to * 1000.0) as i64);
-        // A beat at or shortly before the start, then no hole wider than the gap up to
-        // shortly before the end.
-        let mut last = match self.covered.range(..=from).next_back() {
-            Some(&t) if from - t <= gap => t,
-            _ => return false,
-        };
+        let mut last = from;
         for &t in self.covered.range(from..) {
             if t - last > gap {
                 return false;
@@ -75,7 +72,11 @@ mod tests {
         assert!(s.covers(101.0, 114.0));
         assert!(s.covers(100.0, 125.0), "up to a gap past the last beat");
         assert!(!s.covers(100.0, 140.0), "not long after the last beat");
-        assert!(!s.covers(60.0, 110.0), "not before the first beat");
+        assert!(!s.covers(60.0, 110.0), "not long before the first beat");
+        assert!(
+            s.covers(92.0, 110.0),
+            "a store complete shortly before the first beat"
+        );
     }
 
     #[test]
@@ -90,7 +91,7 @@ mod tests {
 
     #[test]
     fn nothing_known_covers_nothing() {
-        assert!(!Spans::default().covers(0.0, 10.0));
+        assert!(!Spans::default().covers(0.0, 20.0));
         assert!(Spans::default().covers(10.0, 5.0), "an empty span");
     }
 }

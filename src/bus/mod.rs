@@ -72,14 +72,20 @@ pub struct Beat {
 #[derive(Debug)]
 pub enum BusIn {
     /// An event another process published (as Slack sent it), and its stream sequence.
-    Event { seq: u64, json: String },
+    Event {
+        seq: u64,
+        json: String,
+    },
     /// Another process's heartbeat.
     Beat(Beat),
     Up,
     Down(String),
     /// The stream no longer holds where this process left off (retention): what it
     /// missed there comes from Slack's history.
-    FellBehind { wanted: u64, first: u64 },
+    FellBehind {
+        wanted: u64,
+        first: u64,
+    },
 }
 
 enum Out {
@@ -246,7 +252,11 @@ impl Bus {
         // Each beat is its own message: no two share an id.
         let id = format!("beat|{}|{at}", self.origin);
         let _ = self.tx.send(Out::Publish {
-            subject: format!("swarmdeck.{}.beat.{}", self.team, subject_token(&self.origin)),
+            subject: format!(
+                "swarmdeck.{}.beat.{}",
+                self.team,
+                subject_token(&self.origin)
+            ),
             id,
             payload: json.into(),
         });
@@ -353,7 +363,12 @@ impl Worker {
             .await
             .map_err(|e| format!("consumer: {e}"))?;
         let mut messages = consumer.messages().await.map_err(|e| e.to_string())?;
-        tracing::info!(bus = self.target.url, stream = self.stream, from = self.next_seq, "team bus up");
+        tracing::info!(
+            bus = self.target.url,
+            stream = self.stream,
+            from = self.next_seq,
+            "team bus up"
+        );
         if self.inbox.send(BusIn::Up).is_err() {
             return Ok(());
         }
@@ -431,7 +446,13 @@ impl Worker {
         }
         if own {
             // Ours, back: the desk has it; only the position moves.
-            return self.inbox.send(BusIn::Event { seq, json: String::new() }).is_ok();
+            return self
+                .inbox
+                .send(BusIn::Event {
+                    seq,
+                    json: String::new(),
+                })
+                .is_ok();
         }
         match String::from_utf8(m.payload.to_vec()) {
             Ok(json) => self.inbox.send(BusIn::Event { seq, json }).is_ok(),
@@ -537,7 +558,9 @@ async fn last_beats(stream: &stream::Stream, team: &str) -> Result<Vec<Beat>, St
     let mut messages = consumer.messages().await.map_err(|e| e.to_string())?;
     let mut beats = Vec::new();
     // The last beats come at once; a pause means there are no more.
-    while let Ok(Some(Ok(m))) = tokio::time::timeout(Duration::from_millis(300), messages.next()).await {
+    while let Ok(Some(Ok(m))) =
+        tokio::time::timeout(Duration::from_millis(300), messages.next()).await
+    {
         if let Ok(beat) = serde_json::from_slice::<Beat>(&m.payload) {
             beats.push(beat);
         }
@@ -566,7 +589,11 @@ mod tests {
     fn a_message_has_one_id_live_or_from_history_and_other_events_their_event_id() {
         let message = serde_json::json!({"type": "message", "channel": "C1", "user": "U1",
                                          "ts": "1700000000.000100", "text": "hi"});
-        let live = incoming(message.clone(), Some("Ev1"), Source::Live { retry_attempt: 0 });
+        let live = incoming(
+            message.clone(),
+            Some("Ev1"),
+            Source::Live { retry_attempt: 0 },
+        );
         let read = incoming(message, None, Source::GapFill);
         assert_eq!(message_id(&live), message_id(&read));
         assert_eq!(message_id(&live).as_deref(), Some("C1|1700000000.000100|"));
@@ -583,7 +610,8 @@ mod tests {
 
     #[test]
     fn only_what_slack_gave_this_process_is_published() {
-        let message = serde_json::json!({"type": "message", "channel": "C1", "ts": "1.0", "text": "x"});
+        let message =
+            serde_json::json!({"type": "message", "channel": "C1", "ts": "1.0", "text": "x"});
         for (source, ours) in [
             (Source::Live { retry_attempt: 0 }, true),
             (Source::GapFill, true),

@@ -47,6 +47,8 @@ pub struct Session {
     hello: Option<Hello>,
     /// The team bus, when one is configured (and the workspace known).
     team: Option<team::Team>,
+    /// Sockets this process held at its last beat.
+    connections: u32,
 }
 
 /// A hello's count of the app's connections.
@@ -122,6 +124,7 @@ impl Session {
             split: None,
             hello: None,
             team: None,
+            connections: 0,
         };
         if let Some(r) = restored {
             session.desk = r.desk;
@@ -286,6 +289,7 @@ impl Session {
                 at: now.secs(),
             });
         }
+        self.connections = connections;
         self.flush_position();
         self.beat_bus(connections, now);
     }
@@ -337,6 +341,8 @@ impl Session {
         if let Some(split) = &self.split {
             split.set(self.company.is_split());
         }
+        // Whether this process covers the bus may have changed: say so now.
+        self.beat_bus(self.connections, now);
         // `tail` logs to stderr: this is also how it tells its user, once per change.
         match &change {
             Some(company::Change::Split { others }) => tracing::warn!(
@@ -429,7 +435,9 @@ impl Session {
 pub(crate) const BEAT_EVERY: Duration = Duration::from_secs(5);
 
 /// The next word from an optional receiver; never, without one.
-pub(crate) async fn next_said<T>(rx: &mut Option<tokio::sync::mpsc::UnboundedReceiver<T>>) -> Option<T> {
+pub(crate) async fn next_said<T>(
+    rx: &mut Option<tokio::sync::mpsc::UnboundedReceiver<T>>,
+) -> Option<T> {
     match rx {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,

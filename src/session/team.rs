@@ -128,6 +128,7 @@ impl Session {
             }
             BusIn::Up => {
                 t.up = true;
+                self.beat_bus(self.connections, now);
                 Vec::new()
             }
             BusIn::Down(_) => {

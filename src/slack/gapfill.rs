@@ -88,16 +88,21 @@ struct Ctx {
     covered: Option<Arc<dyn super::Covered>>,
 }
 
+/// How far fills read: the first one back `initial_lookback`, the others from a gap's
+/// start less `margin`; spans `covered` holds are not read at all.
+pub(crate) struct Reach {
+    pub initial_lookback: Duration,
+    pub margin: Duration,
+    pub covered: Option<Arc<dyn super::Covered>>,
+}
+
 impl Filler {
     pub(crate) fn start(
         web: Arc<WebClient>,
         channels: Vec<String>,
-        seen: Arc<Mutex<Seen>>,
-        coverage: Arc<Mutex<Coverage>>,
+        (seen, coverage): (Arc<Mutex<Seen>>, Arc<Mutex<Coverage>>),
         out: mpsc::UnboundedSender<Found>,
-        initial_lookback: Duration,
-        margin: Duration,
-        covered: Option<Arc<dyn super::Covered>>,
+        reach: Reach,
     ) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let ctx = Ctx {
@@ -106,10 +111,10 @@ impl Filler {
             seen,
             coverage,
             out,
-            initial_lookback,
-            margin,
+            initial_lookback: reach.initial_lookback,
+            margin: reach.margin,
             started: wall_now(),
-            covered,
+            covered: reach.covered,
         };
         tokio::spawn(run(ctx, rx, tx.clone()));
         Self { requests: tx }
@@ -197,8 +202,10 @@ async fn bus_covered(ctx: &Ctx, since: f64, now: f64) -> bool {
     };
     let mut caught_up = covered.caught_up();
     let _ = tokio::time::timeout(BUS_WAIT, caught_up.wait_for(|up| *up)).await;
+    // No margin here: coverage is about when events arrived, and whatever arrived
+    // since then (whatever its ts) is in the stream.
     let from = if since.is_finite() {
-        since - ctx.margin.as_secs_f64()
+        since
     } else {
         let seen = lock(&ctx.seen);
         // Every channel must resume somewhere: one never read is read from Slack.
@@ -210,7 +217,7 @@ async fn bus_covered(ctx: &Ctx, since: f64, now: f64) -> bool {
         if resumed.len() < ctx.channels.len() {
             return false;
         }
-        resumed.into_iter().min().map_or(now, |us| us as f64 / 1e6) - ctx.margin.as_secs_f64()
+        resumed.into_iter().min().map_or(now, |us| us as f64 / 1e6)
     };
     covered.covers(from, now)
 }

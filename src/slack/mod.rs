@@ -309,12 +309,13 @@ async fn run(
     let fills = gapfill::Filler::start(
         web.clone(),
         channels,
-        seen.clone(),
-        coverage.clone(),
+        (seen.clone(), coverage.clone()),
         fill_tx,
-        config.initial_lookback,
-        config.gap_margin,
-        config.covered.clone(),
+        gapfill::Reach {
+            initial_lookback: config.initial_lookback,
+            margin: config.gap_margin,
+            covered: config.covered.clone(),
+        },
     );
     loop {
         let update = tokio::select! {

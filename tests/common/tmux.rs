@@ -121,8 +121,12 @@ pub fn launch_as(
         }
         None => String::new(),
     };
+    // `SWARMDECK_TEST_LOG=info cargo test …`: the dashboards' logs say more, for a failure.
+    let log = std::env::var("SWARMDECK_TEST_LOG")
+        .map(|l| format!("RUST_LOG={l}"))
+        .unwrap_or_default();
     let command = format!(
-        "env SLACK_API_URL={base}/api/ SLACK_APP_TOKEN={app} SLACK_BOT_TOKEN={bot} XDG_CONFIG_HOME={d}/config \
+        "env {log} SLACK_API_URL={base}/api/ SLACK_APP_TOKEN={app} SLACK_BOT_TOKEN={bot} XDG_CONFIG_HOME={d}/config \
          XDG_STATE_HOME={d}/state XDG_DATA_HOME={d}/data {config_env} {bin}; echo \"exited with $?\"; sleep 60",
         d = dir.display(),
         bin = env!("CARGO_BIN_EXE_swarmdeck"),
