@@ -312,3 +312,92 @@ async fn the_bus_down_for_a_while_loses_and_doubles_nothing() {
     a.wait_for("exited with 0");
     let _ = std::fs::remove_dir_all(&dir_t);
 }
+
+fn request_event(case: u32) -> swarmdeck::slack::Incoming {
+    let ts = format!("{}.{:06}", 1_800_000_000 + case, case);
+    swarmdeck::slack::Incoming {
+        event: serde_json::from_value(json!({"type": "message", "channel": "C0SWARMAPI",
+            "user": "U0REQ00001", "ts": ts, "text": format!("Case: {case}")}))
+        .unwrap(),
+        event_id: Some(format!("Ev{case}")),
+        source: swarmdeck::slack::Source::Live { retry_attempt: 0 },
+        received_at: Instant::now(),
+    }
+}
+
+/// Reads what a bus says until `done` holds of it (generous deadline).
+async fn read_until(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<swarmdeck::bus::BusIn>,
+    done: impl Fn(&[swarmdeck::bus::BusIn]) -> bool,
+) -> Vec<swarmdeck::bus::BusIn> {
+    let mut said = Vec::new();
+    let deadline = Instant::now() + DEADLINE;
+    while !done(&said) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, rx.recv()).await {
+            Ok(Some(s)) => said.push(s),
+            _ => panic!("the bus never said enough: {said:?}"),
+        }
+    }
+    said
+}
+
+fn events(said: &[swarmdeck::bus::BusIn]) -> usize {
+    said.iter()
+        .filter(|s| matches!(s, swarmdeck::bus::BusIn::Event { json, .. } if !json.is_empty()))
+        .count()
+}
+
+/// The stream keeps events for its retention; a process whose position it no longer
+/// holds is told (and catches up from Slack's history), and the stream goes on.
+#[tokio::test]
+async fn a_process_behind_the_streams_retention_is_told_and_the_stream_goes_on() {
+    use swarmdeck::bus::{Bus, BusIn, Target};
+    let Some(nats) = common::nats::start() else {
+        return;
+    };
+    let target = Target {
+        url: nats.url.clone(),
+        credentials: None,
+        token: None,
+        require_tls: false,
+        retention: Duration::from_secs(2),
+    };
+    let (tx, _a_says) = tokio::sync::mpsc::unbounded_channel();
+    let a = Bus::start(target.clone(), "T0RET", "proc-a", 0, tx);
+    for case in 1..=3 {
+        a.publish(&request_event(case));
+        // The same event again (another lead read it from history): one copy.
+        a.publish(&request_event(case));
+    }
+    let (tx, mut b_says) = tokio::sync::mpsc::unbounded_channel();
+    let _b = Bus::start(target.clone(), "T0RET", "proc-b", 0, tx);
+    let said = read_until(&mut b_says, |s| events(s) >= 3).await;
+    assert_eq!(events(&said), 3, "{said:?}");
+    // The retention passes; the stream drops what it held. A process that read up to
+    // sequence 1 comes back: it is told it fell behind, and reads on from there.
+    let deadline = Instant::now() + DEADLINE;
+    for case in 100.. {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        a.publish(&request_event(case));
+        let (tx, mut c_says) = tokio::sync::mpsc::unbounded_channel();
+        let _c = Bus::start(target.clone(), "T0RET", "proc-c", 2, tx);
+        let said = read_until(&mut c_says, |s| {
+            s.iter().any(|x| matches!(x, BusIn::Up | BusIn::Down(_)))
+        })
+        .await;
+        if let Some(BusIn::FellBehind { wanted, first }) =
+            said.iter().find(|s| matches!(s, BusIn::FellBehind { .. }))
+        {
+            assert_eq!(*wanted, 2);
+            assert!(*first > 2, "the stream starts later now: {first}");
+            let more = read_until(&mut c_says, |s| events(s) >= 1).await;
+            assert!(events(&more) >= 1, "and reads on: {more:?}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the stream never dropped its old events: {said:?}"
+        );
+    }
+}

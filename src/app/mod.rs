@@ -271,6 +271,9 @@ impl Dashboard {
                     dirty = true;
                 }
                 Some(said) = crate::session::next_said(&mut channels.bus) => {
+                    if let crate::bus::BusIn::FellBehind { .. } = said {
+                        self.notice = Some("The team bus no longer holds all this lead missed (its retention passed): the rest comes from Slack's history.".into());
+                    }
                     let at = now();
                     let events = self.session.on_bus(said, at);
                     self.notice_events(&events);

@@ -350,6 +350,17 @@ impl Worker {
             });
             self.next_seq = first;
         }
+        // Who publishes now, before the events: a restarted process knows its company
+        // at once, instead of taking the others for a split until they next beat.
+        for beat in last_beats(&stream, &self.team).await.unwrap_or_default() {
+            self.spans
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .beat(beat.at, beat.covered);
+            if beat.origin != self.origin {
+                let _ = self.inbox.send(BusIn::Beat(beat));
+            }
+        }
         if last < self.next_seq {
             let _ = self.caught_up.send(true);
         }
