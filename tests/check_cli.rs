@@ -445,3 +445,40 @@ async fn tokens_never_appear_in_logs_or_errors() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// With a team bus: check connects, creates the workspace's stream (or finds it), and
+/// says what it holds; a bus that is not there is a failure with the fix.
+#[tokio::test]
+async fn the_team_bus_is_checked_and_its_stream_made() {
+    let Some(nats) = common::nats::start() else {
+        return;
+    };
+    let emu = common::quiet().await;
+    let config = format!("[team]\nbus = \"{}\"\n", nats.url);
+    let run = check(&emu, BOT, APP, Some(&config)).await;
+    assert!(run.ok, "{}", run.out);
+    let team_id = emu.ok("auth.test", &[]).await["team_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let line = format!(
+        "✓ team bus: {} — stream SWARMDECK_{team_id} holds 0 events, kept 7days, 0 publishing now",
+        nats.url
+    );
+    assert!(run.out.contains(&line), "{line}\n{}", run.out);
+    // Found the second time, not made again.
+    let again = check(&emu, BOT, APP, Some(&config)).await;
+    assert!(again.out.contains(&line), "{}", again.out);
+    drop(nats);
+    let down = check(&emu, BOT, APP, Some(&config)).await;
+    assert!(
+        !down.ok,
+        "a bus configured and unreachable fails: {}",
+        down.out
+    );
+    assert!(
+        down.out.contains("✗ team bus:") && down.out.contains("nats-server -js"),
+        "{}",
+        down.out
+    );
+}
