@@ -262,6 +262,11 @@ impl Bus {
         });
     }
 
+    /// Whether what the stream held when this process joined it has been read.
+    pub fn caught_up(&self) -> bool {
+        *self.cover.caught_up.borrow()
+    }
+
     /// For the Slack client's gap fill.
     pub fn cover(&self) -> Cover {
         self.cover.clone()

@@ -49,6 +49,9 @@ pub struct Session {
     team: Option<team::Team>,
     /// Sockets this process held at its last beat.
     connections: u32,
+    /// How far this process knows its history complete (µs): the last gap fill, carried
+    /// on by the team bus while it covered everything since.
+    covered_through: Option<i64>,
 }
 
 /// A hello's count of the app's connections.
@@ -125,6 +128,7 @@ impl Session {
             hello: None,
             team: None,
             connections: 0,
+            covered_through: None,
         };
         if let Some(r) = restored {
             session.desk = r.desk;
@@ -424,7 +428,8 @@ impl Session {
     /// A gap fill finished: history is complete up to `through_us` (see [`Update::Covered`]).
     ///
     /// [`Update::Covered`]: slack::Update::Covered
-    pub fn on_covered(&self, through_us: i64) {
+    pub fn on_covered(&mut self, through_us: i64) {
+        self.covered_through = Some(through_us);
         if let Some(s) = &self.store {
             record_covered(&s.writer, through_us);
         }

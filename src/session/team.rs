@@ -95,13 +95,20 @@ impl Session {
 
     /// This process's heartbeat on the bus: it covers the stream while connected with
     /// no consumer outside the team; then its store is complete up to now as well.
-    pub(super) fn beat_bus(&self, connections: u32, now: Ts) {
+    pub(super) fn beat_bus(&mut self, connections: u32, now: Ts) {
         let Some(t) = &self.team else { return };
         let covered = t.up && connections > 0 && !self.company.is_split();
-        t.bus.beat(connections, covered, now.0 as f64 / 1e6);
-        if covered && let Some(s) = &self.store {
-            // Everything Slack delivered is in the stream, and read up to here.
+        let at = now.0 as f64 / 1e6;
+        t.bus.beat(connections, covered, at);
+        // History was complete at `covered_through`; if the stream holds everything
+        // Slack delivered since, and has been read, it is complete up to now.
+        let carried = self.covered_through.is_some_and(|c| {
+            use crate::slack::Covered;
+            t.bus.caught_up() && t.bus.cover().covers(c as f64 / 1e6, at)
+        });
+        if carried && let Some(s) = &self.store {
             super::record_covered(&s.writer, now.0);
+            self.covered_through = Some(now.0);
         }
     }
 
