@@ -257,7 +257,7 @@ async fn check_bus(
         Ok(Ok(found)) => (
             Line::pass(format!(
                 "team bus: {} — {}, {} publishing now",
-                target.url,
+                target.shown(),
                 found.summary,
                 found.publishers.len()
             )),
@@ -272,7 +272,7 @@ async fn check_bus(
         ),
         Err(_) => (
             Line::fail(
-                format!("team bus: {} did not answer in 15 s", target.url),
+                format!("team bus: {} did not answer in 15 s", target.shown()),
                 "check that the NATS server runs and is reachable from here",
             ),
             None,

@@ -137,7 +137,7 @@ fn check_bus_url(url: &str) -> Result<BusUrl, String> {
 }
 
 /// `nats://user:pass@host` → `nats://…@host`, for logs and `Debug`.
-fn redact_userinfo(url: &str) -> String {
+pub fn redact_userinfo(url: &str) -> String {
     match (url.split_once("://"), url.rfind('@')) {
         (Some((scheme, _)), Some(at)) => format!("{scheme}://…{}", &url[at..]),
         _ => url.to_string(),

@@ -45,67 +45,73 @@ pub async fn run(settings: Settings, options: TailOptions) -> Result<()> {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
-    loop {
-        let events = if let Some(stored) = backlog.take() {
-            stored
-        } else {
-            tokio::select! {
-                update = connected.updates.recv() => match update {
-                    Some(Update::Event(incoming)) => session.ingest(&incoming, now()),
-                    Some(Update::Covered { through_us }) => {
-                        session.on_covered(through_us);
-                        continue;
-                    }
-                    Some(Update::Status(status)) => {
-                        tracing::info!(?status, "connection status");
-                        if let Some(problem) = &status.problem {
-                            eprintln!("slack: {problem}");
+    let printed: Result<()> = async {
+        loop {
+            let events = if let Some(stored) = backlog.take() {
+                stored
+            } else {
+                tokio::select! {
+                    update = connected.updates.recv() => match update {
+                        Some(Update::Event(incoming)) => session.ingest(&incoming, now()),
+                        Some(Update::Covered { through_us }) => {
+                            session.on_covered(through_us);
+                            continue;
                         }
-                        connections = status.connected as u32;
+                        Some(Update::Status(status)) => {
+                            tracing::info!(?status, "connection status");
+                            if let Some(problem) = &status.problem {
+                                eprintln!("slack: {problem}");
+                            }
+                            connections = status.connected as u32;
+                            session.beat(connections, now());
+                            continue;
+                        }
+                        Some(Update::Company { app_connections, ours }) => {
+                            session.beat(ours, now());
+                            session.on_company(app_connections, ours, now());
+                            continue;
+                        }
+                        None => color_eyre::eyre::bail!("the Slack client stopped"),
+                    },
+                    Some(said) = next_said(&mut bus) => session.on_bus(said, now()),
+                    Some(stored) = next_stored(&mut feed) => {
+                        let at = now();
+                        stored.iter().flat_map(|json| session.ingest_stored(json, at)).collect()
+                    }
+                    _ = beat.tick() => {
                         session.beat(connections, now());
                         continue;
                     }
-                    Some(Update::Company { app_connections, ours }) => {
-                        session.beat(ours, now());
-                        session.on_company(app_connections, ours, now());
-                        continue;
+                    _ = tick.tick() => {
+                        // A split is said on stderr by the session's log, once per change.
+                        session.settle_company(now());
+                        session.desk.tick(now())
                     }
-                    None => color_eyre::eyre::bail!("the Slack client stopped"),
-                },
-                Some(said) = next_said(&mut bus) => session.on_bus(said, now()),
-                Some(stored) = next_stored(&mut feed) => {
-                    let at = now();
-                    stored.iter().flat_map(|json| session.ingest_stored(json, at)).collect()
+                    _ = &mut shutdown => return Ok(()),
                 }
-                _ = beat.tick() => {
-                    session.beat(connections, now());
+            };
+            for e in events {
+                if !store.claim(&options.consumer, &e.key, e.at.secs())? {
                     continue;
                 }
-                _ = tick.tick() => {
-                    // A split is said on stderr by the session's log, once per change.
-                    session.settle_company(now());
-                    session.desk.tick(now())
+                let line = if options.json {
+                    json_line(&e).to_string()
+                } else {
+                    text_line(&e)
+                };
+                match writeln!(out, "{line}").and_then(|_| out.flush()) {
+                    Ok(()) => {}
+                    // The reader went away (`| head`): that is the end, not an error.
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+                    Err(e) => return Err(e.into()),
                 }
-                _ = &mut shutdown => return Ok(()),
-            }
-        };
-        for e in events {
-            if !store.claim(&options.consumer, &e.key, e.at.secs())? {
-                continue;
-            }
-            let line = if options.json {
-                json_line(&e).to_string()
-            } else {
-                text_line(&e)
-            };
-            match writeln!(out, "{line}").and_then(|_| out.flush()) {
-                Ok(()) => {}
-                // The reader went away (`| head`): that is the end, not an error.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
-                Err(e) => return Err(e.into()),
             }
         }
     }
+    .await;
+    // What is queued for the team bus goes out, and the others are told this one left.
+    session.close_bus().await;
+    printed
 }
 
 fn now() -> Ts {

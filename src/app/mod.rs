@@ -147,6 +147,7 @@ pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
     let mut terminal = TerminalGuard::enter()?;
     let result = dashboard.run(&mut terminal.terminal, channels).await;
     drop(terminal);
+    dashboard.session.close_bus().await;
     if let Some(s) = &dashboard.session.store {
         s.writer.flush();
     }
@@ -271,13 +272,16 @@ impl Dashboard {
                     dirty = true;
                 }
                 Some(said) = crate::session::next_said(&mut channels.bus) => {
-                    if let crate::bus::BusIn::FellBehind { .. } = said {
-                        self.notice = Some("The team bus no longer holds all this lead missed (its retention passed): the rest comes from Slack's history.".into());
+                    self.on_bus(said);
+                    // A restart reads the stream's backlog: a burst, drawn once.
+                    if let Some(bus) = channels.bus.as_mut() {
+                        for _ in 0..256 {
+                            match bus.try_recv() {
+                                Ok(said) => self.on_bus(said),
+                                Err(_) => break,
+                            }
+                        }
                     }
-                    let at = now();
-                    let events = self.session.on_bus(said, at);
-                    self.notice_events(&events);
-                    self.health.bus(self.session.bus_up());
                     dirty = true;
                 }
                 _ = beat.tick() => {
@@ -433,6 +437,16 @@ impl Dashboard {
                 self.notice_events(&events);
             }
         }
+    }
+
+    /// One word from the team bus: an event for the desk, or the bus's health.
+    fn on_bus(&mut self, said: crate::bus::BusIn) {
+        if let crate::bus::BusIn::FellBehind { .. } = said {
+            self.notice = Some("The team bus no longer holds all this lead missed (its retention passed): the rest comes from Slack's history.".into());
+        }
+        let events = self.session.on_bus(said, now());
+        self.notice_events(&events);
+        self.health.bus(self.session.bus_up());
     }
 
     /// Flags what needs the lead now: a new Sev1, a breach, a follow-up due.

@@ -42,10 +42,17 @@ pub struct Target {
     pub retention: Duration,
 }
 
+impl Target {
+    /// The URL as it may be shown or logged: a password in it never is.
+    pub fn shown(&self) -> String {
+        crate::config::redact_userinfo(&self.url)
+    }
+}
+
 impl std::fmt::Debug for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Target")
-            .field("url", &self.url)
+            .field("url", &self.shown())
             .field("credentials", &self.credentials)
             .field("token", &self.token.as_ref().map(|_| "…"))
             .field("require_tls", &self.require_tls)
@@ -102,6 +109,8 @@ pub struct Bus {
     team: String,
     origin: String,
     cover: Cover,
+    /// Answered once the worker has published what it held and said goodbye.
+    done: tokio::sync::oneshot::Receiver<()>,
 }
 
 /// What the Slack client asks of the bus before a gap fill: whether the stream already
@@ -167,12 +176,11 @@ fn record_key(event: &Event) -> Option<String> {
 }
 
 /// Whether this copy of an event is ours to publish: what Slack gave this process (not
-/// what the bus or the store's other processes already passed on).
+/// what the bus or the store's other processes already passed on). A move of ours made
+/// from Slack's answer is not: it lacks fields Slack's own copy has (the app id that peer
+/// trust may go by), and the first copy is the one the stream keeps.
 fn publishable(incoming: &Incoming) -> bool {
-    matches!(
-        incoming.source,
-        Source::Live { .. } | Source::GapFill | Source::Landed
-    )
+    matches!(incoming.source, Source::Live { .. } | Source::GapFill)
 }
 
 /// The subject an event goes to: per channel, so that a reader may filter.
@@ -199,6 +207,7 @@ impl Bus {
         inbox: mpsc::UnboundedSender<BusIn>,
     ) -> Bus {
         let (tx, rx) = mpsc::unbounded_channel();
+        let (done_tx, done) = tokio::sync::oneshot::channel();
         let (caught_tx, caught_up) = watch::channel(false);
         let spans = Arc::new(Mutex::new(cover::Spans::default()));
         let team = subject_token(team_id);
@@ -213,13 +222,25 @@ impl Bus {
             next_seq: from_seq.max(1),
             queue: VecDeque::new(),
         };
-        tokio::spawn(worker.run(rx));
+        tokio::spawn(async move {
+            worker.run(rx).await;
+            let _ = done_tx.send(());
+        });
         Bus {
             tx,
             team,
             origin: origin.to_string(),
             cover: Cover { spans, caught_up },
+            done,
         }
+    }
+
+    /// Leaving: what is queued goes out (briefly waited for) and a last beat says this
+    /// process holds no connections any more, so the others stop counting on it.
+    pub async fn close(self, wait: Duration) {
+        let Bus { tx, done, .. } = self;
+        drop(tx);
+        let _ = tokio::time::timeout(wait, done).await;
     }
 
     /// What Slack gave this process, into the stream (queued while the bus is down).
@@ -294,7 +315,7 @@ impl Worker {
             match self.session(&mut rx).await {
                 Ok(()) => return,
                 Err(why) => {
-                    tracing::warn!(bus = self.target.url, why, "team bus down");
+                    tracing::warn!(bus = self.target.shown(), why, "team bus down");
                     if self.inbox.send(BusIn::Down(why)).is_err() {
                         return;
                     }
@@ -343,6 +364,20 @@ impl Worker {
             .map_err(|e| format!("stream {}: {e}", self.stream))?;
         let info = stream.info().await.map_err(|e| e.to_string())?.clone();
         let (first, last) = (info.state.first_sequence, info.state.last_sequence);
+        // A stream recreated (its server's store wiped) numbers from 1 again: a position
+        // past its end is from the old one. Read it all, as one that fell behind.
+        if self.next_seq > last + 1 {
+            tracing::warn!(
+                wanted = self.next_seq,
+                last,
+                "the team bus's stream is not the one this process read (recreated?); reading it from its start"
+            );
+            let _ = self.inbox.send(BusIn::FellBehind {
+                wanted: self.next_seq,
+                first,
+            });
+            self.next_seq = first.max(1);
+        }
         if self.next_seq > 1 && self.next_seq < first {
             tracing::warn!(
                 wanted = self.next_seq,
@@ -380,7 +415,7 @@ impl Worker {
             .map_err(|e| format!("consumer: {e}"))?;
         let mut messages = consumer.messages().await.map_err(|e| e.to_string())?;
         tracing::info!(
-            bus = self.target.url,
+            bus = self.target.shown(),
             stream = self.stream,
             from = self.next_seq,
             "team bus up"
@@ -399,7 +434,10 @@ impl Worker {
             tokio::select! {
                 out = rx.recv() => match out {
                     Some(o) => self.queue.push_back(o),
-                    None => return Ok(()),
+                    None => {
+                        self.goodbye(&js).await;
+                        return Ok(());
+                    }
                 },
                 message = messages.next() => match message {
                     Some(Ok(m)) => {
@@ -410,6 +448,39 @@ impl Worker {
                     Some(Err(e)) => return Err(format!("reading the stream: {e}")),
                     None => return Err("the stream's consumer ended".into()),
                 },
+            }
+        }
+    }
+
+    /// The process is leaving: the queue goes out, then a beat with no connections.
+    async fn goodbye(&mut self, js: &jetstream::Context) {
+        let beat = Beat {
+            origin: self.origin.clone(),
+            connections: 0,
+            covered: false,
+            at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
+        };
+        if let Ok(json) = serde_json::to_vec(&beat) {
+            self.queue.push_back(Out::Publish {
+                subject: format!(
+                    "swarmdeck.{}.beat.{}",
+                    self.team,
+                    subject_token(&self.origin)
+                ),
+                id: format!("beat|{}|{}", self.origin, beat.at),
+                payload: json.into(),
+            });
+        }
+        while let Some(out) = self.queue.pop_front() {
+            if let Err(e) = publish(js, &self.origin, &out).await {
+                tracing::warn!(
+                    error = e,
+                    left = self.queue.len() + 1,
+                    "the team bus did not take what was queued before exit"
+                );
+                return;
             }
         }
     }
@@ -432,7 +503,7 @@ impl Worker {
         options
             .connect(self.target.url.as_str())
             .await
-            .map_err(|e| format!("cannot reach {}: {e}", self.target.url))
+            .map_err(|e| format!("cannot reach {}: {e}", self.target.shown()))
     }
 
     /// One message off the stream; `false` once the process has stopped listening.
@@ -631,7 +702,7 @@ mod tests {
         for (source, ours) in [
             (Source::Live { retry_attempt: 0 }, true),
             (Source::GapFill, true),
-            (Source::Landed, true),
+            (Source::Landed, false),
             (Source::Store, false),
             (Source::Bus, false),
         ] {

@@ -49,6 +49,8 @@ pub struct Session {
     team: Option<team::Team>,
     /// Sockets this process held at its last beat.
     connections: u32,
+    /// Connections at the last hello that are neither ours nor a bus publisher's.
+    outside_bus: u32,
     /// How far this process knows its history complete (µs): the last gap fill, carried
     /// on by the team bus while it covered everything since.
     covered_through: Option<i64>,
@@ -128,6 +130,7 @@ impl Session {
             hello: None,
             team: None,
             connections: 0,
+            outside_bus: 0,
             covered_through: None,
         };
         if let Some(r) = restored {
@@ -221,7 +224,7 @@ impl Session {
     /// resolved swarm it touched indexed for search. Returns what happened to the swarms,
     /// for the caller to ring or print.
     pub fn ingest(&mut self, incoming: &Incoming, now: Ts) -> Vec<Lifecycle> {
-        if let (Some(s), false) = (&self.store, incoming.source == slack::Source::Store) {
+        if let (Some(s), true) = (&self.store, worth_recording(incoming)) {
             record_at(&s.writer, incoming, now);
         }
         self.publish(incoming);
@@ -334,8 +337,13 @@ impl Session {
         };
         // The team bus's publishers share what they receive too (once each: a process on
         // this store and on the bus is one neighbour).
+        let bus_peers = self.bus_peers(now);
+        // What the bus lacks: connections that are neither ours nor a publisher's (a
+        // process on this store that does not publish takes events the bus never gets).
+        let publishing: u32 = bus_peers.iter().map(|n| n.connections).sum();
+        self.outside_bus = app_connections.saturating_sub(ours.saturating_add(publishing));
         let mut neighbours = neighbours;
-        for peer in self.bus_peers(now) {
+        for peer in bus_peers {
             if !neighbours.iter().any(|n| n.id == peer.id) {
                 neighbours.push(peer);
             }
@@ -454,6 +462,17 @@ pub(crate) async fn next_stored(feed: &mut Option<Feed>) -> Option<Vec<String>> 
     match feed {
         Some(f) => f.next().await,
         None => std::future::pending().await,
+    }
+}
+
+/// Whether a delivery goes into the store: not what another process on it stored
+/// already, and not a reaction of ours made from Slack's answer — its time is ours, not
+/// Slack's, so Slack's echo would be a second record (a message's is the same record).
+fn worth_recording(incoming: &Incoming) -> bool {
+    match incoming.source {
+        slack::Source::Store => false,
+        slack::Source::Landed => matches!(incoming.event, wire::Event::Message(_)),
+        _ => true,
     }
 }
 

@@ -69,6 +69,15 @@ impl Session {
         });
     }
 
+    /// Leaving the team bus: the stream position is kept, what is queued goes out, and
+    /// the others are told this process holds no connections any more.
+    pub(crate) async fn close_bus(&mut self) {
+        self.flush_position();
+        if let Some(t) = self.team.take() {
+            t.bus.close(std::time::Duration::from_secs(3)).await;
+        }
+    }
+
     /// What the bus says, for the caller's loop to listen to (once).
     pub(crate) fn take_bus_inbox(&mut self) -> Option<mpsc::UnboundedReceiver<BusIn>> {
         self.team.as_mut().and_then(|t| t.inbox.take())
@@ -97,15 +106,16 @@ impl Session {
     /// no consumer outside the team; then its store is complete up to now as well.
     pub(super) fn beat_bus(&mut self, connections: u32, now: Ts) {
         let Some(t) = &self.team else { return };
-        let covered = t.up && connections > 0 && !self.company.is_split();
+        let covered = t.up && connections > 0 && self.outside_bus == 0;
         let at = now.0 as f64 / 1e6;
         t.bus.beat(connections, covered, at);
         // History was complete at `covered_through`; if the stream holds everything
         // Slack delivered since, and has been read, it is complete up to now.
-        let carried = self.covered_through.is_some_and(|c| {
-            use crate::slack::Covered;
-            t.bus.caught_up() && t.bus.cover().covers(c as f64 / 1e6, at)
-        });
+        let carried = covered
+            && self.covered_through.is_some_and(|c| {
+                use crate::slack::Covered;
+                t.bus.caught_up() && t.bus.cover().covers(c as f64 / 1e6, at)
+            });
         if carried && let Some(s) = &self.store {
             super::record_covered(&s.writer, now.0);
             self.covered_through = Some(now.0);
@@ -130,7 +140,11 @@ impl Session {
                 events
             }
             BusIn::Beat(beat) => {
-                t.peers.insert(beat.origin.clone(), beat);
+                // The stream's backlog replays older beats after each publisher's last.
+                let newer = t.peers.get(&beat.origin).is_none_or(|b| b.at < beat.at);
+                if newer {
+                    t.peers.insert(beat.origin.clone(), beat);
+                }
                 Vec::new()
             }
             BusIn::Up => {
@@ -219,9 +233,7 @@ impl Session {
     fn resume_from_history(&self) {
         tracing::warn!("fell behind the team bus's retention: catching up from Slack's history");
         if let Some(split) = &self.split {
-            // Live events stop counting as coverage until a fill has read the gap.
-            split.set(true);
-            split.set(self.company.is_split());
+            split.missed();
         }
     }
 }

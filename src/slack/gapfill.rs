@@ -58,6 +58,25 @@ impl Coverage {
         self.split_since_fill |= split;
     }
 
+    /// Split now, or at some moment since the last finished fill: live events (and the
+    /// team bus, which only has what its publishers got) may lack part of the span.
+    pub(crate) fn was_split(&self) -> bool {
+        self.split || self.split_since_fill
+    }
+
+    /// Something besides a split kept events from this process (the team bus lost
+    /// them): the next fill reads from the last finished one.
+    pub(crate) fn missed(&mut self) {
+        self.split_since_fill = true;
+    }
+
+    /// Where to read from to catch up on what was missed since the last finished fill,
+    /// if anything may have been.
+    pub(crate) fn since_last_fill(&self) -> Option<f64> {
+        self.was_split()
+            .then(|| self.last_fill.unwrap_or(f64::NEG_INFINITY))
+    }
+
     /// Where to read from to catch up on what a split hid, if split.
     pub(crate) fn catch_up(&self) -> Option<f64> {
         self.split
@@ -200,6 +219,10 @@ async fn bus_covered(ctx: &Ctx, since: f64, now: f64) -> bool {
     let Some(covered) = &ctx.covered else {
         return false;
     };
+    // Another consumer took part of the stream: the bus lacks what it got.
+    if lock(&ctx.coverage).was_split() {
+        return false;
+    }
     let mut caught_up = covered.caught_up();
     let _ = tokio::time::timeout(BUS_WAIT, caught_up.wait_for(|up| *up)).await;
     // No margin here: coverage is about when events arrived, and whatever arrived
@@ -455,6 +478,19 @@ mod coverage_tests {
         assert_eq!(c.catch_up(), None);
         c.filled(1000.0);
         assert_eq!(c.start(1200.0), 1200.0, "live events count again");
+    }
+
+    #[test]
+    fn events_lost_elsewhere_are_read_again_from_the_last_fill() {
+        let mut c = Coverage::default();
+        c.filled(100.0);
+        assert_eq!(c.since_last_fill(), None, "nothing missed");
+        c.missed();
+        assert_eq!(c.since_last_fill(), Some(100.0));
+        assert_eq!(c.start(500.0), 100.0);
+        assert!(c.was_split(), "no span counts as the bus's until a fill read it");
+        c.filled(600.0);
+        assert_eq!(c.since_last_fill(), None);
     }
 
     #[test]

@@ -173,14 +173,31 @@ pub struct Connected {
 /// events do not count as coverage, and each probe reads history since the last finished
 /// fill (see [`gapfill::Coverage`]).
 #[derive(Clone)]
-pub struct Split(Arc<Mutex<gapfill::Coverage>>);
+pub struct Split {
+    coverage: Arc<Mutex<gapfill::Coverage>>,
+    /// Nudges the stream to read what a split that just began hid, without waiting for
+    /// the next probe.
+    began: mpsc::UnboundedSender<()>,
+}
 
 impl Split {
-    pub fn set(&self, split: bool) {
-        self.0
+    /// Events were lost to this process by other means (the team bus no longer holds
+    /// them): history is read again from the last finished fill, now.
+    pub fn missed(&self) {
+        self.coverage
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .set_split(split);
+            .missed();
+        let _ = self.began.send(());
+    }
+
+    pub fn set(&self, split: bool) {
+        let mut coverage = self.coverage.lock().unwrap_or_else(|e| e.into_inner());
+        let was = coverage.catch_up().is_some();
+        coverage.set_split(split);
+        if split && !was {
+            let _ = self.began.send(());
+        }
     }
 }
 
@@ -249,13 +266,14 @@ pub async fn connect_with(
     seen.resume(&config.resume);
     let seen = Arc::new(Mutex::new(seen));
     let coverage = Arc::new(Mutex::new(gapfill::Coverage::default()));
+    let (began, split_began) = mpsc::unbounded_channel();
     let channel_ids: Vec<String> = channels.iter().map(|c| c.id.clone()).collect();
     tokio::spawn(run(
         web.clone(),
         config,
         channel_ids,
         seen.clone(),
-        coverage.clone(),
+        (coverage.clone(), split_began),
         tx,
     ));
     Ok(Connected {
@@ -264,7 +282,7 @@ pub async fn connect_with(
         web,
         updates,
         threads: Threads(seen),
-        coverage: Split(coverage),
+        coverage: Split { coverage, began },
     })
 }
 
@@ -294,7 +312,7 @@ async fn run(
     config: SlackConfig,
     channels: Vec<String>,
     seen: Arc<Mutex<Seen>>,
-    coverage: Arc<Mutex<gapfill::Coverage>>,
+    (coverage, mut split_began): (Arc<Mutex<gapfill::Coverage>>, mpsc::UnboundedReceiver<()>),
     out: mpsc::Sender<Update>,
 ) {
     let (manager_tx, mut manager_rx) = mpsc::unbounded_channel();
@@ -360,6 +378,13 @@ async fn run(
                     Update::Company { app_connections, ours }
                 }
             },
+            Some(()) = split_began.recv() => {
+                let since = coverage.lock().unwrap_or_else(|e| e.into_inner()).since_last_fill();
+                if let Some(since) = since {
+                    fills.request(since);
+                }
+                continue;
+            }
             Some(found) = fill_rx.recv() => match found {
                 gapfill::Found::Event(event) => {
                     let fresh = seen.lock().unwrap_or_else(|e| e.into_inner()).admit(None, &event);

@@ -47,6 +47,8 @@ impl Feed {
 
 fn watch(conn: Connection, me: &str, mut after: i64, tx: mpsc::UnboundedSender<Vec<String>>) {
     let mut version: Option<i64> = None;
+    // Said once while it lasts, not every look.
+    let mut failing = false;
     while !tx.is_closed() {
         match conn.query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0)) {
             Ok(v) if version == Some(v) => {}
@@ -56,6 +58,7 @@ fn watch(conn: Connection, me: &str, mut after: i64, tx: mpsc::UnboundedSender<V
                 loop {
                     match read(&conn, me, after) {
                         Ok((last, rows, full)) => {
+                            failing = false;
                             after = last;
                             if !rows.is_empty() && tx.send(rows).is_err() {
                                 return;
@@ -65,7 +68,9 @@ fn watch(conn: Connection, me: &str, mut after: i64, tx: mpsc::UnboundedSender<V
                             }
                         }
                         Err(e) => {
-                            tracing::warn!(error = %e, "could not read the store's feed");
+                            if !std::mem::replace(&mut failing, true) {
+                                tracing::warn!(error = %e, "could not read the store's feed; trying again");
+                            }
                             // Read it again on the next look.
                             version = None;
                             break;
@@ -73,7 +78,11 @@ fn watch(conn: Connection, me: &str, mut after: i64, tx: mpsc::UnboundedSender<V
                     }
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "could not watch the store"),
+            Err(e) => {
+                if !std::mem::replace(&mut failing, true) {
+                    tracing::warn!(error = %e, "could not watch the store; trying again");
+                }
+            }
         }
         std::thread::sleep(LOOK_EVERY);
     }
