@@ -620,6 +620,7 @@ pub fn restore(
     }
     let resume = Resume {
         high_water: resume_points(store)?,
+        covered_through: store.meta(COVERED)?.and_then(|v| v.parse::<i64>().ok()),
         threads: desk
             .swarms()
             .filter(|s| s.is_open())

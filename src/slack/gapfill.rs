@@ -105,6 +105,7 @@ struct Ctx {
     margin: Duration,
     started: f64,
     covered: Option<Arc<dyn super::Covered>>,
+    complete_through: Option<i64>,
 }
 
 /// How far fills read: the first one back `initial_lookback`, the others from a gap's
@@ -113,6 +114,8 @@ pub(crate) struct Reach {
     pub initial_lookback: Duration,
     pub margin: Duration,
     pub covered: Option<Arc<dyn super::Covered>>,
+    /// Where a previous run's history was complete, every channel's (µs).
+    pub complete_through: Option<i64>,
 }
 
 impl Filler {
@@ -134,6 +137,7 @@ impl Filler {
             margin: reach.margin,
             started: wall_now(),
             covered: reach.covered,
+            complete_through: reach.complete_through,
         };
         tokio::spawn(run(ctx, rx, tx.clone()));
         Self { requests: tx }
@@ -229,6 +233,10 @@ async fn bus_covered(ctx: &Ctx, since: f64, now: f64) -> bool {
     // since then (whatever its ts) is in the stream.
     let from = if since.is_finite() {
         since
+    } else if let Some(complete) = ctx.complete_through {
+        // The store was complete for every channel up to there (a quiet channel's newest
+        // message, where its own history resumes, may be days older).
+        complete as f64 / 1e6
     } else {
         let seen = lock(&ctx.seen);
         // Every channel must resume somewhere: one never read is read from Slack.
@@ -488,7 +496,10 @@ mod coverage_tests {
         c.missed();
         assert_eq!(c.since_last_fill(), Some(100.0));
         assert_eq!(c.start(500.0), 100.0);
-        assert!(c.was_split(), "no span counts as the bus's until a fill read it");
+        assert!(
+            c.was_split(),
+            "no span counts as the bus's until a fill read it"
+        );
         c.filled(600.0);
         assert_eq!(c.since_last_fill(), None);
     }

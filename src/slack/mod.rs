@@ -129,6 +129,9 @@ pub struct Resume {
     pub threads: Vec<(String, String)>,
     /// Event ids delivered lately: a retry of one of them is still a duplicate.
     pub event_ids: Vec<String>,
+    /// Up to when (µs) the store's history was complete, every channel's: where the team
+    /// bus must have covered from for a restart to read no history.
+    pub covered_through: Option<i64>,
 }
 
 impl SlackConfig {
@@ -333,6 +336,7 @@ async fn run(
             initial_lookback: config.initial_lookback,
             margin: config.gap_margin,
             covered: config.covered.clone(),
+            complete_through: config.resume.covered_through,
         },
     );
     loop {
