@@ -6,13 +6,17 @@
 //! - event → rendered frame on a paced stream (`ingest.rs`);
 //! - one draw of the main view with 10,000 swarms, and the first frame of the real binary
 //!   on a store of 10,000 swarms (`start.rs`);
-//! - idle CPU of the real binary connected to a quiet workspace (`idle.rs`).
+//! - idle CPU of the real binary connected to a quiet workspace (`idle.rs`);
+//! - the team bus: fan-out latency to three processes on one app against one process
+//!   alone, and a restarted process's catch-up from the stream against Slack's strict
+//!   history (`bus.rs`).
 //!
 //! The last line of output is one JSON object (with `--json`, the only line on stdout).
 
 #[path = "../../benches/support/mod.rs"]
 mod support;
 
+mod bus;
 mod fake_slack;
 mod idle;
 mod ingest;
@@ -34,7 +38,7 @@ fn main() {
         return;
     }
     let json_only = args.iter().any(|a| a == "--json");
-    // `--only ingest,frame,render,start,idle`: some of the measurements (the rest null).
+    // `--only ingest,frame,render,start,idle,bus`: some of the measurements (the rest null).
     let only: Option<Vec<String>> = args
         .iter()
         .position(|a| a == "--only")
@@ -129,6 +133,44 @@ fn main() {
         "idle with a tail on its store: dashboard {idle_shared:.2} %, tail {idle_tail:.2} % of a core"
     ));
 
+    let bus = if wanted("bus") {
+        match support::binary() {
+            Ok(bin) => runtime.block_on(bus::measure(&bin)),
+            Err(e) => {
+                eprintln!("bus not measured: {e}");
+                bus::Bus::unmeasured()
+            }
+        }
+    } else {
+        bus::Bus::unmeasured()
+    };
+    say(format!(
+        "bus fan-out of {} requests at {}/s to {} tails on one app: p50 {:.1} ms, p99 {:.1} ms; \
+         one tail alone, no bus: p50 {:.1} ms, p99 {:.1} ms (ratio {:.2} at p50, {:.2} at p99)",
+        bus::REQUESTS,
+        bus::PER_SECOND,
+        bus::TAILS,
+        bus.fanout_p50_ms,
+        bus.fanout_p99_ms,
+        bus.no_bus_p50_ms,
+        bus.no_bus_p99_ms,
+        bus.fanout_p50_ms / bus.no_bus_p50_ms,
+        bus.fanout_p99_ms / bus.no_bus_p99_ms,
+    ));
+    let history_slack_s = bus.history_s * bus::TIME_SCALE;
+    say(format!(
+        "catch-up of a restarted tail after {} missed requests: from the stream {:.2} s ({} history calls meanwhile); \
+         from strict history {:.2} s at time scale {}, {:.0} s against Slack (ratio {:.0})",
+        bus::MISSED,
+        bus.stream_s,
+        bus.stream_history_calls
+            .map_or("?".to_string(), |n| n.to_string()),
+        bus.history_s,
+        bus::TIME_SCALE,
+        history_slack_s,
+        history_slack_s / bus.stream_s,
+    ));
+
     let out = json!({
         "ingest_events_per_s": round(ingest.swarmdeck_per_s),
         "floor_events_per_s": round(ingest.floor_per_s),
@@ -150,6 +192,16 @@ fn main() {
         "idle_cpu_percent": round3(idle),
         "idle_cpu_shared_percent": round3(idle_shared),
         "idle_cpu_tail_percent": round3(idle_tail),
+        "bus_fanout_p50_ms": round(bus.fanout_p50_ms),
+        "bus_fanout_p99_ms": round(bus.fanout_p99_ms),
+        "no_bus_p50_ms": round(bus.no_bus_p50_ms),
+        "no_bus_p99_ms": round(bus.no_bus_p99_ms),
+        "bus_fanout_ratio": round3(bus.fanout_p50_ms / bus.no_bus_p50_ms),
+        "catch_up_stream_s": round3(bus.stream_s),
+        "catch_up_history_s": round3(bus.history_s),
+        "catch_up_history_slack_s": round(history_slack_s),
+        "catch_up_ratio": round(history_slack_s / bus.stream_s),
+        "catch_up_stream_history_calls": bus.stream_history_calls,
     });
     println!("{out}");
 }
