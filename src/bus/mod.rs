@@ -214,7 +214,6 @@ impl Bus {
         let worker = Worker {
             target,
             team: team.clone(),
-            stream: stream_name(team_id),
             origin: origin.to_string(),
             inbox,
             spans: spans.clone(),
@@ -297,7 +296,6 @@ impl Bus {
 struct Worker {
     target: Target,
     team: String,
-    stream: String,
     origin: String,
     inbox: mpsc::UnboundedSender<BusIn>,
     spans: Arc<Mutex<cover::Spans>>,
@@ -349,19 +347,8 @@ impl Worker {
 
     /// One connection's life: `Ok` when the process is done, `Err` when the bus went.
     async fn session(&mut self, rx: &mut mpsc::UnboundedReceiver<Out>) -> Result<(), String> {
-        let client = self.connect().await?;
-        let js = jetstream::new(client);
-        let mut stream = js
-            .get_or_create_stream(stream::Config {
-                name: self.stream.clone(),
-                subjects: vec![subjects(&self.team)],
-                max_age: self.target.retention,
-                duplicate_window: DUPLICATE_WINDOW.min(self.target.retention),
-                storage: stream::StorageType::File,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| format!("stream {}: {e}", self.stream))?;
+        let js = jetstream::new(connect(&self.target).await?);
+        let mut stream = open_stream(&js, &self.team, self.target.retention).await?;
         let info = stream.info().await.map_err(|e| e.to_string())?.clone();
         let (first, last) = (info.state.first_sequence, info.state.last_sequence);
         // A stream recreated (its server's store wiped) numbers from 1 again: a position
@@ -416,7 +403,7 @@ impl Worker {
         let mut messages = consumer.messages().await.map_err(|e| e.to_string())?;
         tracing::info!(
             bus = self.target.shown(),
-            stream = self.stream,
+            stream = stream_name(&self.team),
             from = self.next_seq,
             "team bus up"
         );
@@ -464,11 +451,7 @@ impl Worker {
         };
         if let Ok(json) = serde_json::to_vec(&beat) {
             self.queue.push_back(Out::Publish {
-                subject: format!(
-                    "swarmdeck.{}.beat.{}",
-                    self.team,
-                    subject_token(&self.origin)
-                ),
+                subject: beat_subject(&self.team, &self.origin),
                 id: format!("beat|{}|{}", self.origin, beat.at),
                 payload: json.into(),
             });
@@ -483,27 +466,6 @@ impl Worker {
                 return;
             }
         }
-    }
-
-    async fn connect(&self) -> Result<async_nats::Client, String> {
-        let mut options = async_nats::ConnectOptions::new()
-            .connection_timeout(Duration::from_secs(5))
-            .require_tls(self.target.require_tls)
-            // Reconnects are this worker's: it says so in the header meanwhile.
-            .max_reconnects(Some(1));
-        if let Some(path) = &self.target.credentials {
-            options = options
-                .credentials_file(path)
-                .await
-                .map_err(|e| format!("credentials {}: {e}", path.display()))?;
-        }
-        if let Some(token) = &self.target.token {
-            options = options.token(token.clone());
-        }
-        options
-            .connect(self.target.url.as_str())
-            .await
-            .map_err(|e| format!("cannot reach {}: {e}", self.target.shown()))
     }
 
     /// One message off the stream; `false` once the process has stopped listening.
@@ -575,6 +537,56 @@ async fn publish(js: &jetstream::Context, origin: &str, out: &Out) -> Result<(),
     Ok(())
 }
 
+/// Connects to the bus. Reconnects are the worker's, so that it can say so meanwhile.
+async fn connect(target: &Target) -> Result<async_nats::Client, String> {
+    let mut options = async_nats::ConnectOptions::new()
+        .connection_timeout(Duration::from_secs(5))
+        .require_tls(target.require_tls)
+        .max_reconnects(Some(1));
+    if let Some(path) = &target.credentials {
+        options = options
+            .credentials_file(path)
+            .await
+            .map_err(|e| format!("credentials {}: {e}", path.display()))?;
+    }
+    if let Some(token) = &target.token {
+        options = options.token(token.clone());
+    }
+    options
+        .connect(target.url.as_str())
+        .await
+        .map_err(|e| format!("cannot reach {}: {e}", target.shown()))
+}
+
+/// The workspace's stream, found or created; an error names what the bus user lacks.
+async fn open_stream(
+    js: &jetstream::Context,
+    team: &str,
+    retention: Duration,
+) -> Result<stream::Stream, String> {
+    let name = stream_name(team);
+    js.get_or_create_stream(stream::Config {
+        name: name.clone(),
+        subjects: vec![subjects(team)],
+        max_age: retention,
+        duplicate_window: DUPLICATE_WINDOW.min(retention),
+        storage: stream::StorageType::File,
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| {
+        format!(
+            "cannot find or create the stream {name} ({e}); the bus user needs $JS.API.STREAM.INFO.{name}, $JS.API.STREAM.CREATE.{name}, $JS.API.CONSUMER.CREATE.{name} and to publish to {}",
+            subjects(team)
+        )
+    })
+}
+
+/// A publisher's heartbeat subject: one each, so its last beat can be read alone.
+fn beat_subject(team: &str, origin: &str) -> String {
+    format!("swarmdeck.{team}.beat.{}", subject_token(origin))
+}
+
 /// What `swarmdeck check` found on the bus.
 pub struct Checked {
     /// The stream, what it holds and how long it keeps it.
@@ -586,36 +598,9 @@ pub struct Checked {
 /// Checks the bus for `swarmdeck check`: connects, finds or creates the workspace's
 /// stream, says what it holds, and reads each publisher's last beat.
 pub async fn check(target: &Target, team_id: &str) -> Result<Checked, String> {
-    let worker_like = Worker {
-        target: target.clone(),
-        team: subject_token(team_id),
-        stream: stream_name(team_id),
-        origin: String::new(),
-        inbox: mpsc::unbounded_channel().0,
-        spans: Default::default(),
-        caught_up: watch::channel(false).0,
-        next_seq: 1,
-        queue: VecDeque::new(),
-    };
-    let client = worker_like.connect().await?;
-    let js = jetstream::new(client);
-    let mut stream = js
-        .get_or_create_stream(stream::Config {
-            name: worker_like.stream.clone(),
-            subjects: vec![subjects(team_id)],
-            max_age: target.retention,
-            duplicate_window: DUPLICATE_WINDOW.min(target.retention),
-            storage: stream::StorageType::File,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| {
-            format!(
-                "cannot find or create the stream {} ({e}); the bus user needs $JS.API.STREAM.INFO.{0}, $JS.API.STREAM.CREATE.{0}, $JS.API.CONSUMER.CREATE.{0} and to publish to {}",
-                worker_like.stream,
-                subjects(team_id)
-            )
-        })?;
+    let team = subject_token(team_id);
+    let js = jetstream::new(connect(target).await?);
+    let mut stream = open_stream(&js, &team, target.retention).await?;
     let info = stream.info().await.map_err(|e| e.to_string())?.clone();
     let summary = format!(
         "stream {} holds {} events, kept {}",
@@ -623,9 +608,7 @@ pub async fn check(target: &Target, team_id: &str) -> Result<Checked, String> {
         info.state.messages,
         humantime::format_duration(info.config.max_age)
     );
-    let publishers = last_beats(&stream, &worker_like.team)
-        .await
-        .unwrap_or_default();
+    let publishers = last_beats(&stream, &team).await.unwrap_or_default();
     Ok(Checked {
         summary,
         publishers,
