@@ -4,58 +4,23 @@
 
 mod common;
 
+use common::leads::{PODS, fresh_dir, opened_counts, request_with_reply, row, store_of};
 use common::nats::Nats;
 use common::tail::Tail;
 use common::tmux::{launch, tmux_available};
 use common::{APP, BOT, DEADLINE, Emu};
 use serde_json::json;
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 use swarmdeck::emulator::EmulatorConfig;
-
-const PODS: [&str; 4] = ["C0SWARMAPI", "C0SWARMBIL", "C0SWARMMOB", "C0SWARMDAT"];
-
-fn fresh_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("swarmdeck-bus-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn config(nats: &Nats, lead: bool) -> String {
     let lead = if lead { "lead = \"U0LEAD0001\"\n" } else { "" };
     format!("{lead}[team]\nbus = \"{}\"\n", nats.url)
 }
 
-async fn request_with_reply(emu: &Emu, pod: &str, case: u32) {
-    let posted = emu
-        .inject(json!({"type": "message", "channel": pod, "user": "U0REQ00001",
-            "text": format!("Case: {case}\nUrgency: Sev 3\nSubject: Sync stalls for tenant {case}")}))
-        .await;
-    let ts = posted["ts"].as_str().unwrap().to_string();
-    emu.inject(
-        json!({"type": "message", "channel": pod, "user": "U0EXP00002",
-        "thread_ts": ts, "text": format!("Looking at {case}")}),
-    )
-    .await;
-}
-
-/// The table row of `case`.
-fn row(screen: &str, case: &str) -> String {
-    screen
-        .lines()
-        .skip(3)
-        .find(|l| l.contains(case) && l.contains(" sev"))
-        .unwrap_or_default()
-        .to_string()
-}
-
 fn opened_once(tail: &Tail, cases: &[String]) -> Result<(), String> {
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for c in tail.cases("swarm_opened") {
-        *counts.entry(c).or_default() += 1;
-    }
+    let counts = opened_counts(tail);
     let wrong: Vec<_> = cases
         .iter()
         .filter(|c| counts.get(*c) != Some(&1))
@@ -97,10 +62,6 @@ fn wall_now() -> f64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs_f64()
-}
-
-fn store_of(dir: &Path) -> PathBuf {
-    dir.join("data/swarmdeck")
 }
 
 /// Two leads and a `tail` on three stores, one app under `--chaos`, one bus: every

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod leads;
 pub mod nats;
 pub mod tail;
 pub mod tmux;
