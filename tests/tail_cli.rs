@@ -5,16 +5,17 @@
 
 mod common;
 
+use common::tail::Tail;
+
 use common::{APP, BOT, DEADLINE, Emu};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use swarmdeck::emulator::EmulatorConfig;
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 const PODS: [(&str, &str); 4] = [
     ("C0SWARMAPI", "api"),
@@ -22,13 +23,6 @@ const PODS: [(&str, &str); 4] = [
     ("C0SWARMMOB", "mobile"),
     ("C0SWARMDAT", "data"),
 ];
-
-/// A running `tail`, its lines collected as they come.
-struct Tail {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-    stderr: Arc<Mutex<String>>,
-}
 
 /// `swarmdeck tail` on the emulator, with no config file but the environment.
 fn tail_command(emu: &Emu, data_dir: &Path, json: bool) -> Command {
@@ -50,35 +44,21 @@ fn tail_command(emu: &Emu, data_dir: &Path, json: bool) -> Command {
 }
 
 fn spawn_tail(emu: &Emu, data_dir: &Path) -> Tail {
-    let mut child = tail_command(emu, data_dir, true)
-        .spawn()
-        .expect("swarmdeck runs");
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let stderr = Arc::new(Mutex::new(String::new()));
-    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
-    let sink = lines.clone();
-    tokio::spawn(async move {
-        while let Ok(Some(line)) = out.next_line().await {
-            sink.lock().unwrap().push(line);
-        }
-    });
-    let mut err = BufReader::new(child.stderr.take().unwrap()).lines();
-    let sink = stderr.clone();
-    tokio::spawn(async move {
-        while let Ok(Some(line)) = err.next_line().await {
-            let mut s = sink.lock().unwrap();
-            s.push_str(&line);
-            s.push('\n');
-        }
-    });
-    Tail {
-        child,
-        lines,
-        stderr,
-    }
+    Tail::collect(
+        tail_command(emu, data_dir, true)
+            .spawn()
+            .expect("swarmdeck runs"),
+    )
 }
 
-impl Tail {
+/// What these tests read of a tail's output.
+trait Printed {
+    fn lines(&self) -> Vec<String>;
+    fn opened_cases(&self) -> HashSet<String>;
+    async fn wait_for_cases(&self, cases: &[String]);
+}
+
+impl Printed for Tail {
     fn lines(&self) -> Vec<String> {
         self.lines.lock().unwrap().clone()
     }

@@ -40,7 +40,11 @@ impl Tail {
             Some(path) => cmd.env("SWARMDECK_CONFIG", path),
             None => cmd.env_remove("SWARMDECK_CONFIG"),
         };
-        let mut child = cmd.spawn().expect("swarmdeck runs");
+        Tail::collect(cmd.spawn().expect("swarmdeck runs"))
+    }
+
+    /// A `tail` started with its stdout and stderr piped: its lines, collected.
+    pub fn collect(mut child: Child) -> Tail {
         let lines = Arc::new(Mutex::new(Vec::new()));
         let stderr = Arc::new(Mutex::new(String::new()));
         let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
