@@ -4,10 +4,11 @@
 use super::input::{Author, Input, Msg};
 use super::intake::{IntakeRules, Request};
 use super::lifecycle::{Lifecycle, LifecycleKind};
-use super::swarm::{self, DeriveCtx, ReactionTimes, Swarm};
+use super::swarm::{DeriveCtx, Fold, ReactionTimes, Scope, Swarm};
 use super::timers::SlaPolicy;
 use super::{SwarmId, Ts};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::ops::Bound;
 
 /// A pod: a product or region team and its public swarm channel.
 #[derive(Clone, Debug, PartialEq)]
@@ -82,6 +83,9 @@ struct Thread {
     unreacted: BTreeSet<(Ts, Option<Ts>)>,
     deleted: bool,
     swarm: Option<Swarm>,
+    /// The replies folded so far: a reply newer than all of them is one more step; an
+    /// edit, a deletion or a reply from before the newest folded drops it for a refold.
+    fold: Option<Fold>,
     /// Keys of the lifecycle events already emitted for this thread.
     emitted: HashSet<String>,
     /// The newest `latest_reply` any copy of the root said (the newest, not the last to
@@ -323,9 +327,13 @@ impl Desk {
     /// Applies one input at time `now`; returns the lifecycle events it caused, each
     /// once, oldest first.
     pub fn apply(&mut self, input: Input, now: Ts) -> Vec<Lifecycle> {
+        self.apply_input(input, now, Clocks::Now)
+    }
+
+    fn apply_input(&mut self, input: Input, now: Ts, clocks: Clocks) -> Vec<Lifecycle> {
         match input {
             Input::Message(msg) => self.on_message(msg, now),
-            Input::Deleted { channel, ts } => self.on_deleted(channel, ts, now),
+            Input::Deleted { channel, ts } => self.on_deleted(channel, ts, now, clocks),
             Input::Reaction {
                 channel,
                 ts,
@@ -353,7 +361,7 @@ impl Desk {
                     let last = thread.resolved_by.is_empty();
                     thread.unreacted.insert((added, last.then_some(removed)));
                 }
-                self.refresh(&key, now, None)
+                self.refresh(&key, now, None, clocks)
             }
             Input::ChannelNamed { id, name } => {
                 self.channel_names.insert(id, name);
@@ -386,12 +394,16 @@ impl Desk {
             let Some(swarm) = thread.swarm.as_mut().filter(|s| s.is_open()) else {
                 continue;
             };
+            // Time moves only the clocks still running; a swarm whose unread replies
+            // stop holding it back says all it held back.
+            let mut scope = Scope::Unsettled;
             if swarm.pending && !still_unread(thread.unread_since, now) {
                 swarm.pending = false;
+                scope = Scope::All;
             }
             let swarm = &*swarm;
             let sla = &self.pods[&swarm.channel].sla;
-            for e in swarm.clock_events(sla, now) {
+            for e in swarm.clock_events(sla, now, scope) {
                 if thread.emitted.insert(e.key.clone()) {
                     events.push(e);
                 }
@@ -403,36 +415,61 @@ impl Desk {
 
     fn on_message(&mut self, msg: Msg, now: Ts) -> Vec<Lifecycle> {
         match self.keep_message(msg) {
-            Some((key, edited)) => self.refresh(&key, now, edited),
+            Some((key, edited)) => self.refresh(&key, now, edited, Clocks::Now),
             None => Vec::new(),
         }
     }
 
     /// Rebuilds the desk from stored inputs at start: every message is filed first and
     /// each thread derived once after, so a restart costs one fold per thread rather than
-    /// one per message. What the history already said is not news: the lifecycle events
-    /// it implies count as emitted.
-    pub fn restore(&mut self, inputs: impl IntoIterator<Item = Input>, now: Ts) {
+    /// one per message. Returns the lifecycle events the history implies, oldest first —
+    /// the same as applying the inputs one by one would have emitted (a dashboard takes
+    /// them as already seen; `tail` puts out those it has not yet).
+    pub fn restore(&mut self, inputs: impl IntoIterator<Item = Input>, now: Ts) -> Vec<Lifecycle> {
+        // Clocks are read once at the end, from what each swarm came to: a state the
+        // history passed through on the way is not a breach at `now`.
+        let clocks = Clocks::AtEnd;
         let mut touched = HashSet::new();
+        let mut events = Vec::new();
         for input in inputs {
             match input {
                 Input::Message(msg) => {
-                    if let Some((key, _)) = self.keep_message(msg) {
-                        touched.insert(key);
+                    // An edited request says `updated` against what it was before, so
+                    // what came before the edit is folded first.
+                    if !msg.is_reply() && msg.edited.is_some() {
+                        let key = (msg.channel.clone(), msg.ts);
+                        if touched.remove(&key) {
+                            events.extend(self.refresh(&key, now, None, clocks));
+                        }
+                    }
+                    match self.keep_message(msg) {
+                        Some((key, Some(edited))) => {
+                            events.extend(self.refresh(&key, now, Some(edited), clocks));
+                        }
+                        Some((key, None)) => {
+                            touched.insert(key);
+                        }
+                        None => {}
                     }
                 }
                 other => {
                     // A reaction or deletion reads the swarm as derived so far.
                     for key in touched.drain() {
-                        self.refresh(&key, now, None);
+                        events.extend(self.refresh(&key, now, None, clocks));
                     }
-                    self.apply(other, now);
+                    events.extend(self.apply_input(other, now, clocks));
                 }
             }
         }
         for key in touched {
-            self.refresh(&key, now, None);
+            events.extend(self.refresh(&key, now, None, clocks));
         }
+        let keys: Vec<ThreadKey> = self.threads.keys().cloned().collect();
+        for key in &keys {
+            events.extend(self.clock_events(key, now, Scope::All));
+        }
+        events.sort_by_key(|e| e.at);
+        events
     }
 
     /// Files a message in its thread (or an incident channel's log); the thread to
@@ -468,6 +505,13 @@ impl Desk {
             if !replace_if_newer(thread.replies.get(&msg.ts), &msg) {
                 return None;
             }
+            if thread
+                .fold
+                .as_ref()
+                .is_some_and(|f| f.through() >= Some(msg.ts))
+            {
+                thread.fold = None;
+            }
             thread.replies.insert(msg.ts, msg);
             return Some((key, None));
         }
@@ -485,10 +529,11 @@ impl Desk {
         }
         let edited = thread.root.is_some().then_some(msg.edited).flatten();
         thread.root = Some(msg);
+        thread.fold = None;
         Some((key, edited))
     }
 
-    fn on_deleted(&mut self, channel: String, ts: Ts, now: Ts) -> Vec<Lifecycle> {
+    fn on_deleted(&mut self, channel: String, ts: Ts, now: Ts, clocks: Clocks) -> Vec<Lifecycle> {
         if let Some(log) = self.logs.get_mut(&channel) {
             log.remove(&ts);
         }
@@ -499,43 +544,107 @@ impl Desk {
         if let Some(root_ts) = self.thread_of.get(&msg_key).copied() {
             let key = (msg_key.0, root_ts);
             if let Some(thread) = self.threads.get_mut(&key) {
-                thread.replies.remove(&ts);
+                if thread.replies.remove(&ts).is_some() {
+                    thread.fold = None;
+                }
                 thread.newest_deleted = thread.newest_deleted.max(Some(ts));
             }
-            return self.refresh(&key, now, None);
+            return self.refresh(&key, now, None, clocks);
         }
-        self.threads.entry(msg_key.clone()).or_default().deleted = true;
-        self.refresh(&msg_key, now, None)
+        let thread = self.threads.entry(msg_key.clone()).or_default();
+        thread.deleted = true;
+        thread.fold = None;
+        self.refresh(&msg_key, now, None, clocks)
     }
 
     /// Re-derives a thread's swarm and returns the events not emitted before. `edited`:
     /// the root was just edited at this time (an `updated` event if the request changed).
-    fn refresh(&mut self, key: &ThreadKey, now: Ts, edited: Option<Ts>) -> Vec<Lifecycle> {
+    fn refresh(
+        &mut self,
+        key: &ThreadKey,
+        now: Ts,
+        edited: Option<Ts>,
+        clocks: Clocks,
+    ) -> Vec<Lifecycle> {
+        let (mut events, scope) = self.rederive(key, now, edited);
+        if clocks == Clocks::Now {
+            events.extend(self.clock_events(key, now, scope));
+            events.sort_by_key(|e| e.at);
+        }
+        events
+    }
+
+    /// The clock events (breaches, follow-ups) a thread's swarm has come to by `now`,
+    /// not emitted before.
+    fn clock_events(&mut self, key: &ThreadKey, now: Ts, scope: Scope) -> Vec<Lifecycle> {
         let Some(thread) = self.threads.get_mut(key) else {
             return Vec::new();
         };
-        let Some(pod) = self.pods.get(&key.0) else {
+        let (Some(swarm), Some(pod)) = (thread.swarm.as_ref(), self.pods.get(&key.0)) else {
             return Vec::new();
         };
-        let before = thread.swarm.take();
-        let request = thread
-            .root
-            .as_ref()
-            .filter(|_| !thread.deleted)
-            .and_then(|root| read_request(&self.config.intake, root));
+        let mut events = swarm.clock_events(&pod.sla, now, scope);
+        events.retain(|e| thread.emitted.insert(e.key.clone()));
+        events
+    }
+
+    /// [`Desk::refresh`] without the clocks: what the thread's messages say, and which
+    /// clocks that may have moved — the few still running after one reply folded on,
+    /// all of them after a refold, several replies, or replies that were held back.
+    fn rederive(
+        &mut self,
+        key: &ThreadKey,
+        now: Ts,
+        edited: Option<Ts>,
+    ) -> (Vec<Lifecycle>, Scope) {
+        let Some(thread) = self.threads.get_mut(key) else {
+            return (Vec::new(), Scope::All);
+        };
+        let Some(pod) = self.pods.get(&key.0) else {
+            return (Vec::new(), Scope::All);
+        };
+        let mut before = thread.swarm.take();
+        let mut scope = Scope::Unsettled;
         let mut events = Vec::new();
-        if let (Some(request), Some(root)) = (request, thread.root.as_ref()) {
+        if thread.fold.is_none()
+            && !thread.deleted
+            && let Some(root) = thread.root.as_ref()
+            && let Some(request) = read_request(&self.config.intake, root)
+        {
             let ctx = DeriveCtx { pod: &pod.name };
-            let changed = before.as_ref().is_some_and(|b| b.request != request);
-            let (swarm, timeline) = swarm::derive(
-                root,
-                request,
-                &thread.replies,
-                &thread.resolved_by,
-                &thread.unreacted,
-                &ctx,
-            );
-            events = timeline;
+            let (fold, opened) = Fold::start(root, request, &ctx);
+            thread.fold = Some(fold);
+            events = opened;
+            scope = Scope::All;
+        }
+        if let Some(fold) = thread.fold.as_mut() {
+            // What is needed of the swarm before, then it goes: the fold shares its
+            // lists with it, and must not copy them to take the next reply.
+            let request_before = before
+                .as_ref()
+                .filter(|_| edited.is_some())
+                .map(|b| b.request.clone());
+            if before.take().is_some_and(|b| b.pending) {
+                scope = Scope::All;
+            }
+            // Only the replies the fold has not taken yet: a reply costs one step,
+            // however long its thread.
+            let newer = fold.through().map_or(Bound::Unbounded, Bound::Excluded);
+            let mut folded = 0;
+            for reply in thread
+                .replies
+                .range((newer, Bound::Unbounded))
+                .map(|(_, m)| m)
+            {
+                events.extend(fold.reply(reply));
+                folded += 1;
+            }
+            if folded > 1 {
+                scope = Scope::All;
+            }
+            let (mut swarm, turned) = fold.finish(&thread.resolved_by, &thread.unreacted);
+            events.extend(turned);
+            let changed = request_before.is_some_and(|r| r != swarm.request);
             if let Some(edited) = edited.filter(|_| changed) {
                 events.push(swarm.event(
                     format!("updated:{edited}"),
@@ -547,14 +656,12 @@ impl Desk {
                     },
                 ));
             }
-            let mut swarm = swarm;
             if thread.replies_unread() {
                 let since = *thread.unread_since.get_or_insert(now);
                 swarm.pending = still_unread(Some(since), now);
             } else {
                 thread.unread_since = None;
             }
-            events.extend(swarm.clock_events(&pod.sla, now));
             swarm.next_clock = swarm.next_due(&pod.sla);
             thread.swarm = Some(swarm);
         } else if let Some(gone) = before {
@@ -566,8 +673,15 @@ impl Desk {
         if let Some(channel) = incident.map(|i| i.channel_id.clone()) {
             self.incident_channel(&channel);
         }
-        events
+        (events, scope)
     }
+}
+
+/// When a refresh reads the clocks: at once (live), or once at the end of a restore.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Clocks {
+    Now,
+    AtEnd,
 }
 
 /// Whether a thread that history said has unread replies since `since` is still within

@@ -9,6 +9,7 @@ use super::text::one_line;
 use super::timers::{Pauses, SlaPolicy};
 use super::{SwarmId, Ts, Urgency};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Status {
@@ -117,8 +118,10 @@ pub struct Swarm {
     pub needs_response_since: Option<Ts>,
     /// Waiting on the customer: the support clock is stopped.
     pub pauses: Pauses,
-    /// Responses owed to the requester's side: (their reply, support's answer).
-    pub owed: Vec<(Ts, Option<Ts>)>,
+    /// Responses owed to the requester's side: (their reply, support's answer). Only
+    /// the newest can still be unanswered. Shared with the desk's fold of the thread, so
+    /// that a reply into a long thread does not copy the thread's history of them.
+    pub owed: Arc<Vec<(Ts, Option<Ts>)>>,
     /// The post that set the follow-up, so that each follow-up is due once.
     follow_up_set_at: Option<Ts>,
     /// The soonest running clock under the pod's policy ([`Swarm::next_due`]), kept by
@@ -165,6 +168,10 @@ impl Swarm {
 
     /// Every SLA clock this swarm has had, for the given policy.
     pub fn clocks(&self, policy: &SlaPolicy) -> Vec<Breach> {
+        self.clocks_in(policy, Scope::All)
+    }
+
+    fn clocks_in(&self, policy: &SlaPolicy, scope: Scope) -> Vec<Breach> {
         let u = self.urgency();
         let resolved = self.resolved_at;
         let mut clocks = vec![
@@ -181,7 +188,12 @@ impl Swarm {
                 target: policy.resolution(u),
             },
         ];
-        for &(since, answered) in &self.owed {
+        let from = match scope {
+            Scope::All => 0,
+            // Only the newest response owed can still be unanswered.
+            Scope::Unsettled => self.owed.len().saturating_sub(1),
+        };
+        for &(since, answered) in &self.owed[from..] {
             clocks.push(Breach {
                 clock: Clock::NextResponse { since },
                 due: self.pauses.due(since, policy.first_response(u)),
@@ -194,7 +206,7 @@ impl Swarm {
 
     /// The soonest clock still running, for showing what is about to breach.
     pub fn next_due(&self, policy: &SlaPolicy) -> Option<Breach> {
-        self.clocks(policy)
+        self.clocks_in(policy, Scope::Unsettled)
             .into_iter()
             .filter(|b| b.running() && b.due.is_some())
             .min_by_key(|b| b.due)
@@ -229,14 +241,14 @@ impl Swarm {
 
     /// The clock-driven events due by `now`: breaches and follow-ups. Each has a stable
     /// key, so that the desk (and `tail`, across restarts) emits it once.
-    pub(crate) fn clock_events(&self, policy: &SlaPolicy, now: Ts) -> Vec<Lifecycle> {
+    pub(crate) fn clock_events(&self, policy: &SlaPolicy, now: Ts, scope: Scope) -> Vec<Lifecycle> {
         let mut events = Vec::new();
         // Replies not read yet may have met a clock or moved the follow-up: an event
         // emitted now could not be taken back (`tail` prints it, the bell rings).
         if self.pending {
             return events;
         }
-        for b in self.clocks(policy) {
+        for b in self.clocks_in(policy, scope) {
             let Some(due) = b.due.filter(|_| b.breached(now)) else {
                 continue;
             };
@@ -301,6 +313,15 @@ pub struct Attention {
     pub opened_at: Ts,
 }
 
+/// Which clocks to read: all of them, or only those that can still change — first
+/// response, resolution and the newest response owed (an answered one is settled, and
+/// said its breach when it was answered). A long thread's reply or a tick reads the few.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Scope {
+    All,
+    Unsettled,
+}
+
 /// What the fold needs besides the thread.
 pub(crate) struct DeriveCtx<'a> {
     pub pod: &'a str,
@@ -309,57 +330,93 @@ pub(crate) struct DeriveCtx<'a> {
 /// A resolved reaction on the root: when it was added, if known.
 pub(crate) type ReactionTimes = BTreeMap<String, Option<Ts>>;
 
-/// Folds a request and its thread into a swarm and the lifecycle of events it has had.
-pub(crate) fn derive(
-    root: &Msg,
-    request: Request,
-    replies: &BTreeMap<Ts, Msg>,
-    resolved_by: &ReactionTimes,
-    unreacted: &BTreeSet<(Ts, Option<Ts>)>,
-    ctx: &DeriveCtx<'_>,
-) -> (Swarm, Vec<Lifecycle>) {
-    let mut s = Swarm {
-        pod: ctx.pod.to_string(),
-        channel: root.channel.clone(),
-        thread_ts: root.ts,
-        request,
-        posted_by: root.author.clone(),
-        status: Status::New,
-        experts: Vec::new(),
-        participants: Vec::new(),
-        reply_count: 0,
-        last_activity: root.ts,
-        incident: None,
-        next_steps: None,
-        follow_up_at: None,
-        resolution: None,
-        opened_at: root.ts,
-        first_response_at: None,
-        assigned_at: None,
-        resolved_at: None,
-        needs_response_since: None,
-        pauses: Pauses::default(),
-        owed: Vec::new(),
-        follow_up_set_at: None,
-        next_clock: None,
-        pending: false,
-    };
-    let requester = s.requester().map(str::to_string);
-    let mut events = vec![s.event(
-        "swarm_opened".into(),
-        root.ts,
-        LifecycleKind::SwarmOpened {
-            urgency: s.request.urgency,
-            subject: s.request.subject.clone(),
-            requester: requester.clone(),
-            link: s.request.link.clone(),
-        },
-    )];
-    // Resolutions and reopenings, merged with the thread's own in time order below.
-    let mut turns: Vec<(Ts, Turn)> = Vec::new();
-    let mut last_support_reply: Option<Ts> = None;
+/// A thread folded reply by reply, in ts order, so that a reply newer than all before
+/// it costs one step rather than a refold of the whole thread. Resolutions and
+/// reopenings (from markers and from reactions, which have times of their own) are
+/// applied on top by [`Fold::finish`], which leaves the fold as it was.
+#[derive(Clone, Debug)]
+pub(crate) struct Fold {
+    /// The swarm as the replies so far make it, before resolutions.
+    swarm: Swarm,
+    requester: Option<String>,
+    /// Resolutions and reopenings the replies' markers said.
+    turns: Vec<(Ts, Turn)>,
+    last_support_reply: Option<Ts>,
+    /// The newest reply folded: a reply at or before it needs a refold.
+    through: Option<Ts>,
+}
 
-    for reply in replies.values() {
+impl Fold {
+    /// The fold of a request with no replies yet, and its `swarm_opened` event.
+    pub(crate) fn start(
+        root: &Msg,
+        request: Request,
+        ctx: &DeriveCtx<'_>,
+    ) -> (Fold, Vec<Lifecycle>) {
+        let s = Swarm {
+            pod: ctx.pod.to_string(),
+            channel: root.channel.clone(),
+            thread_ts: root.ts,
+            request,
+            posted_by: root.author.clone(),
+            status: Status::New,
+            experts: Vec::new(),
+            participants: Vec::new(),
+            reply_count: 0,
+            last_activity: root.ts,
+            incident: None,
+            next_steps: None,
+            follow_up_at: None,
+            resolution: None,
+            opened_at: root.ts,
+            first_response_at: None,
+            assigned_at: None,
+            resolved_at: None,
+            needs_response_since: None,
+            pauses: Pauses::default(),
+            owed: Arc::default(),
+            follow_up_set_at: None,
+            next_clock: None,
+            pending: false,
+        };
+        let requester = s.requester().map(str::to_string);
+        let opened = s.event(
+            "swarm_opened".into(),
+            root.ts,
+            LifecycleKind::SwarmOpened {
+                urgency: s.request.urgency,
+                subject: s.request.subject.clone(),
+                requester: requester.clone(),
+                link: s.request.link.clone(),
+            },
+        );
+        let fold = Fold {
+            swarm: s,
+            requester,
+            turns: Vec::new(),
+            last_support_reply: None,
+            through: None,
+        };
+        (fold, vec![opened])
+    }
+
+    /// The newest reply folded so far.
+    pub(crate) fn through(&self) -> Option<Ts> {
+        self.through
+    }
+
+    /// Folds one reply newer than every reply before it; the events it caused.
+    pub(crate) fn reply(&mut self, reply: &Msg) -> Vec<Lifecycle> {
+        debug_assert!(self.through < Some(reply.ts), "replies fold in ts order");
+        self.through = Some(reply.ts);
+        let Fold {
+            swarm: s,
+            requester,
+            turns,
+            last_support_reply,
+            ..
+        } = self;
+        let mut events = Vec::new();
         let ts = reply.ts;
         s.reply_count += 1;
         s.last_activity = s.last_activity.max(ts);
@@ -425,7 +482,7 @@ pub(crate) fn derive(
                         // now, or still a breach if it was already late — rather than the
                         // row showing both "needs response" and "paused".
                         if s.needs_response_since.take().is_some()
-                            && let Some(owed) = s.owed.last_mut()
+                            && let Some(owed) = Arc::make_mut(&mut s.owed).last_mut()
                         {
                             owed.1 = Some(ts);
                         }
@@ -457,7 +514,7 @@ pub(crate) fn derive(
                     s.participants.push(u.clone());
                 }
                 let from_requester =
-                    matches!(author, Author::Person(_)) && user.is_some() && user == requester;
+                    matches!(author, Author::Person(_)) && user.is_some() && user == *requester;
                 let mut first = false;
                 let mut owed = false;
                 match author {
@@ -467,7 +524,7 @@ pub(crate) fn derive(
                         s.pauses.stop(ts);
                         if last_support_reply.is_some() && s.needs_response_since.is_none() {
                             s.needs_response_since = Some(ts);
-                            s.owed.push((ts, None));
+                            Arc::make_mut(&mut s.owed).push((ts, None));
                             owed = true;
                         }
                     }
@@ -479,9 +536,9 @@ pub(crate) fn derive(
                             s.first_response_at = Some(ts);
                             first = true;
                         }
-                        last_support_reply = Some(ts);
+                        *last_support_reply = Some(ts);
                         if s.needs_response_since.take().is_some()
-                            && let Some(owed) = s.owed.last_mut()
+                            && let Some(owed) = Arc::make_mut(&mut s.owed).last_mut()
                         {
                             owed.1 = Some(ts);
                         }
@@ -507,76 +564,90 @@ pub(crate) fn derive(
                 }
             }
         }
+        events
     }
 
-    // A resolved reaction without a known time counts from the thread's last activity.
-    for (user, at) in resolved_by {
-        let at = at.unwrap_or(s.last_activity);
-        turns.push((at, Turn::Resolve(None, Some(user.clone()))));
-    }
-    // Removed resolved reactions: they resolved it once; the last one removed reopened it.
-    for &(added, removed) in unreacted {
-        turns.push((added, Turn::Resolve(None, None)));
-        if let Some(removed) = removed {
-            turns.push((removed, Turn::Reopen(None)));
+    /// The swarm with its resolutions and reopenings applied, and their events; the
+    /// fold itself is left to take more replies.
+    pub(crate) fn finish(
+        &self,
+        resolved_by: &ReactionTimes,
+        unreacted: &BTreeSet<(Ts, Option<Ts>)>,
+    ) -> (Swarm, Vec<Lifecycle>) {
+        let mut s = self.swarm.clone();
+        let mut turns = self.turns.clone();
+        let mut events = Vec::new();
+        // A resolved reaction without a known time counts from the thread's last activity.
+        for (user, at) in resolved_by {
+            let at = at.unwrap_or(s.last_activity);
+            turns.push((at, Turn::Resolve(None, Some(user.clone()))));
         }
-    }
-    turns.sort_by_key(|(at, turn)| (*at, matches!(turn, Turn::Resolve(..))));
-    let (mut resolutions, mut reopenings) = (0, 0);
-    for (at, turn) in turns {
-        match turn {
-            Turn::Resolve(text, lead) => {
-                if text.is_some() {
-                    s.resolution = text.clone();
-                }
-                if s.resolved_at.is_none() {
-                    s.resolved_at = Some(at);
-                    // Resolving ends any wait on the customer: reopened, the swarm is
-                    // support's again and its clocks run (a promoted Sev1 paused once
-                    // otherwise came back with no clock at all).
-                    s.pauses.end_at(at);
-                    resolutions += 1;
-                    events.push(s.event(
-                        format!("resolved:{resolutions}"),
-                        at,
-                        LifecycleKind::Resolved {
-                            resolution: text,
-                            by: lead,
-                        },
-                    ));
-                }
-            }
-            Turn::Reopen(lead) => {
-                if s.resolved_at.take().is_some() {
-                    reopenings += 1;
-                    events.push(s.event(
-                        format!("reopened:{reopenings}"),
-                        at,
-                        LifecycleKind::Reopened { by: lead },
-                    ));
-                }
+        // Removed resolved reactions: they resolved it once; the last one removed reopened it.
+        for &(added, removed) in unreacted {
+            turns.push((added, Turn::Resolve(None, None)));
+            if let Some(removed) = removed {
+                turns.push((removed, Turn::Reopen(None)));
             }
         }
+        turns.sort_by_key(|(at, turn)| (*at, matches!(turn, Turn::Resolve(..))));
+        let (mut resolutions, mut reopenings) = (0, 0);
+        for (at, turn) in turns {
+            match turn {
+                Turn::Resolve(text, lead) => {
+                    if text.is_some() {
+                        s.resolution = text.clone();
+                    }
+                    if s.resolved_at.is_none() {
+                        s.resolved_at = Some(at);
+                        // Resolving ends any wait on the customer: reopened, the swarm is
+                        // support's again and its clocks run (a promoted Sev1 paused once
+                        // otherwise came back with no clock at all).
+                        s.pauses.end_at(at);
+                        resolutions += 1;
+                        events.push(s.event(
+                            format!("resolved:{resolutions}"),
+                            at,
+                            LifecycleKind::Resolved {
+                                resolution: text,
+                                by: lead,
+                            },
+                        ));
+                    }
+                }
+                Turn::Reopen(lead) => {
+                    if s.resolved_at.take().is_some() {
+                        reopenings += 1;
+                        events.push(s.event(
+                            format!("reopened:{reopenings}"),
+                            at,
+                            LifecycleKind::Reopened { by: lead },
+                        ));
+                    }
+                }
+            }
+        }
+        if let Some(at) = s.resolved_at {
+            s.pauses.stop(at);
+        }
+        s.status = if s.resolved_at.is_some() {
+            Status::Resolved
+        } else if s.incident.is_some() {
+            Status::Promoted
+        } else if s.pauses.is_paused() {
+            Status::WaitingOnCustomer
+        } else if s.first_response_at.is_some() {
+            Status::InProgress
+        } else if !s.experts.is_empty() {
+            Status::Assigned
+        } else {
+            Status::New
+        };
+
+        (s, events)
     }
-    if let Some(at) = s.resolved_at {
-        s.pauses.stop(at);
-    }
-    s.status = if s.resolved_at.is_some() {
-        Status::Resolved
-    } else if s.incident.is_some() {
-        Status::Promoted
-    } else if s.pauses.is_paused() {
-        Status::WaitingOnCustomer
-    } else if s.first_response_at.is_some() {
-        Status::InProgress
-    } else if !s.experts.is_empty() {
-        Status::Assigned
-    } else {
-        Status::New
-    };
-    (s, events)
 }
 
+#[derive(Clone, Debug)]
 enum Turn {
     Resolve(Option<String>, Option<String>),
     Reopen(Option<String>),

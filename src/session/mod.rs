@@ -476,15 +476,6 @@ fn worth_recording(incoming: &Incoming) -> bool {
     }
 }
 
-/// The one path from a Slack event to the desk: its inputs, applied in order.
-fn apply(desk: &mut Desk, translator: &Translator, event: &wire::Event, now: Ts) -> Vec<Lifecycle> {
-    let mut events = Vec::new();
-    for input in translator.translate(event) {
-        events.extend(desk.apply(input, now));
-    }
-    events
-}
-
 /// Open swarms' threads are followed, so that a gap fill reads their replies even
 /// before the first reply makes them threads; closed ones are left, as every followed
 /// thread costs a history call per gap fill.
@@ -551,10 +542,11 @@ pub struct Restored {
 /// How the store is replayed into the desk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Replay {
-    /// All at once, quietly: the dashboard shows state, and rings for what is new.
+    /// Quietly: the dashboard shows state, and rings for what is new.
     State,
-    /// Input by input, keeping the lifecycle events (`tail`: a consumer must see every
-    /// event, including those another process stored while it was not running).
+    /// Keeping the lifecycle events the history implies (`tail`: a consumer must see
+    /// every event, including those another process stored while it was not running).
+    /// The same bulk fold as `State`: a long thread restores in one pass either way.
     Events,
 }
 
@@ -595,18 +587,14 @@ pub fn restore(
     let translator = Translator::new(&identity).trusting(&settings.peer_bots());
     let started = std::time::Instant::now();
     let mut unreadable = 0;
-    let mut lifecycle = Vec::new();
     let mut inputs = Vec::new();
     let events = store.each_event(|json| {
         let Some(event) = record::stored(json) else {
             unreadable += 1;
             return;
         };
-        match replay {
-            // Folded in one go below: each thread is derived once, not once per message.
-            Replay::State => inputs.extend(translator.translate(&event)),
-            Replay::Events => lifecycle.extend(apply(&mut desk, &translator, &event, now)),
-        }
+        // Folded in one go below: each thread is derived once, not once per message.
+        inputs.extend(translator.translate(&event));
     })?;
     if unreadable > 0 {
         tracing::warn!(
@@ -615,9 +603,11 @@ pub fn restore(
         );
     }
     let read = started.elapsed();
-    if replay == Replay::State {
-        desk.restore(inputs, now);
-    }
+    let implied = desk.restore(inputs, now);
+    let lifecycle = match replay {
+        Replay::State => Vec::new(),
+        Replay::Events => implied,
+    };
     let resume = Resume {
         high_water: resume_points(store)?,
         covered_through: store.meta(COVERED)?.and_then(|v| v.parse::<i64>().ok()),
