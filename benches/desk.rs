@@ -3,10 +3,11 @@
 
 mod support;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use std::hint::black_box;
+use std::time::{Duration, Instant};
 use swarmdeck::domain::{Input, IntakeRules, Ts};
 
 fn intake(c: &mut Criterion) {
@@ -55,6 +56,63 @@ fn desk(c: &mut Criterion) {
     });
 }
 
+/// One reply into a thread of 10, 1,000 and 10,000 replies: the cost must not follow
+/// the thread's length. Each desk takes at most a tenth of its length in measured
+/// replies before it is rebuilt (untimed), so a thread stays within 10 % of its size.
+fn long_threads(c: &mut Criterion) {
+    let now = 1_700_000_000;
+    let mut group = c.benchmark_group("desk: a reply into a thread of");
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(100))
+        .measurement_time(Duration::from_millis(200));
+    for n in [10usize, 1_000, 10_000] {
+        let (channel, at, text) = support::swarm(0, now);
+        let root = Ts::parse(&support::ts(at, 0)).unwrap();
+        let reply = |k: usize| {
+            let ts = Ts(root.0 + 1_000_000 + k as i64 * 1_000);
+            let user = ["U0EXP00002", "U0EXP00003", "U0REQ00001"][k % 3];
+            Input::Message(support::message(
+                channel,
+                ts,
+                Some(root),
+                user,
+                "on it".into(),
+            ))
+        };
+        let mut thread = vec![Input::Message(support::message(
+            channel,
+            root,
+            None,
+            "U0REQ00001",
+            text,
+        ))];
+        thread.extend((0..n).map(reply));
+        let chunk = (n as u64 / 10).clamp(1, 100);
+        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, &n| {
+            b.iter_custom(|iters| {
+                let mut measured = Duration::ZERO;
+                let mut done = 0;
+                while done < iters {
+                    let mut desk = support::desk(0, now);
+                    desk.restore(thread.clone(), Ts::from_secs(now));
+                    let take = chunk.min(iters - done);
+                    let replies: Vec<Input> = (0..take as usize).map(|k| reply(n + k)).collect();
+                    let started = Instant::now();
+                    for r in replies {
+                        black_box(desk.apply(r, Ts::from_secs(now)));
+                    }
+                    measured += started.elapsed();
+                    done += take;
+                }
+                measured
+            })
+        });
+    }
+    group.finish();
+}
+
 fn render(c: &mut Criterion) {
     let now = 1_700_000_000;
     let full = support::desk(10_000, now);
@@ -71,6 +129,6 @@ fn render(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20);
-    targets = intake, desk, render
+    targets = intake, desk, long_threads, render
 }
 criterion_main!(benches);

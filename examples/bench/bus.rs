@@ -221,7 +221,7 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-fn temp_dir(name: &str) -> Result<PathBuf, String> {
+pub(crate) fn temp_dir(name: &str) -> Result<PathBuf, String> {
     let dir =
         std::env::temp_dir().join(format!("swarmdeck-bench-bus-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -230,13 +230,13 @@ fn temp_dir(name: &str) -> Result<PathBuf, String> {
 }
 
 /// The in-process emulator and its control API.
-struct Slack {
-    emu: RunningEmulator,
+pub(crate) struct Slack {
+    pub(crate) emu: RunningEmulator,
     http: reqwest::Client,
 }
 
 impl Slack {
-    async fn start(config: EmulatorConfig) -> Result<Slack, String> {
+    pub(crate) async fn start(config: EmulatorConfig) -> Result<Slack, String> {
         let emu = emulator::start(config).await.map_err(|e| e.to_string())?;
         Ok(Slack {
             emu,
@@ -245,7 +245,7 @@ impl Slack {
     }
 
     /// Posts a message as Slack would have it posted: the reply, with its `ts`.
-    async fn inject(&self, event: Value) -> Result<Value, String> {
+    pub(crate) async fn inject(&self, event: Value) -> Result<Value, String> {
         let reply = self
             .http
             .post(format!("{}/_emulator/events", self.emu.base_url()))
@@ -260,7 +260,7 @@ impl Slack {
     }
 
     /// A swarm request for `case` in `channel`; its `ts`.
-    async fn request(&self, channel: &str, case: u32) -> Result<String, String> {
+    pub(crate) async fn request(&self, channel: &str, case: u32) -> Result<String, String> {
         let posted = self
             .inject(json!({"type": "message", "channel": channel, "user": "U0REQ00001",
                 "text": format!("Case: {case}\nUrgency: Sev 3\nSubject: Sync stalls for tenant {case}")}))
@@ -304,15 +304,17 @@ impl Slack {
 }
 
 /// `swarmdeck tail --json --log-level info` on the store in `dir`: when each case's
-/// `swarm_opened` line arrived; its log (stderr) in `dir/<name>.log`.
-struct Tail {
-    child: Child,
+/// `swarm_opened` line arrived, how many lines of each type and when the last came; its
+/// log (stderr) in `dir/<name>.log`.
+pub(crate) struct Tail {
+    pub(crate) child: Child,
     opened: Arc<Mutex<HashMap<String, Instant>>>,
+    printed: Arc<Mutex<HashMap<String, (usize, Instant)>>>,
     log: PathBuf,
 }
 
 impl Tail {
-    fn spawn(
+    pub(crate) fn spawn(
         bin: &Path,
         slack: &Slack,
         dir: &Path,
@@ -345,14 +347,20 @@ impl Tail {
         };
         let mut child = cmd.spawn().map_err(|e| format!("{}: {e}", bin.display()))?;
         let opened = Arc::new(Mutex::new(HashMap::new()));
+        let printed = Arc::new(Mutex::new(HashMap::new()));
         let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
-        let sink = opened.clone();
+        let (sink, counts) = (opened.clone(), printed.clone());
         tokio::spawn(async move {
             while let Ok(Some(line)) = lines.next_line().await {
                 let at = Instant::now();
                 let Ok(event) = serde_json::from_str::<Value>(&line) else {
                     continue;
                 };
+                let kind = event["type"].as_str().unwrap_or("?").to_string();
+                let mut counts = counts.lock().unwrap();
+                let seen = counts.entry(kind).or_insert((0, at));
+                *seen = (seen.0 + 1, at);
+                drop(counts);
                 if event["type"] == "swarm_opened"
                     && let Some(case) = event["case"].as_str()
                 {
@@ -360,7 +368,17 @@ impl Tail {
                 }
             }
         });
-        Ok(Tail { child, opened, log })
+        Ok(Tail {
+            child,
+            opened,
+            printed,
+            log,
+        })
+    }
+
+    /// How many lines of type `kind` it printed, and when the last arrived.
+    pub(crate) fn printed(&self, kind: &str) -> Option<(usize, Instant)> {
+        self.printed.lock().unwrap().get(kind).copied()
     }
 
     /// When the first `swarm_opened` line of `case` arrived.
@@ -369,7 +387,7 @@ impl Tail {
     }
 
     /// Waits until the log holds `needle`; else says so, with the log's end.
-    async fn wait_log(&self, needle: &str, within: Duration) -> Result<(), String> {
+    pub(crate) async fn wait_log(&self, needle: &str, within: Duration) -> Result<(), String> {
         let deadline = Instant::now() + within;
         while !self.log().contains(needle) {
             if Instant::now() > deadline {
@@ -389,7 +407,7 @@ impl Tail {
     }
 
     /// The last 40 lines of the log.
-    fn log_end(&self) -> String {
+    pub(crate) fn log_end(&self) -> String {
         let log = self.log();
         let lines: Vec<&str> = log.lines().collect();
         lines[lines.len().saturating_sub(40)..].join("\n")

@@ -9,7 +9,9 @@
 //! - idle CPU of the real binary connected to a quiet workspace (`idle.rs`);
 //! - the team bus: fan-out latency to three processes on one app against one process
 //!   alone, and a restarted process's catch-up from the stream against Slack's strict
-//!   history (`bus.rs`).
+//!   history (`bus.rs`);
+//! - a thread of 10,000 replies through `tail`, against the same replies over 100
+//!   swarms, and the restart on that store (`thread.rs`).
 //!
 //! The last line of output is one JSON object (with `--json`, the only line on stdout).
 
@@ -21,6 +23,7 @@ mod fake_slack;
 mod idle;
 mod ingest;
 mod start;
+mod thread;
 
 use serde_json::json;
 use start::{SWARMS, round};
@@ -38,7 +41,7 @@ fn main() {
         return;
     }
     let json_only = args.iter().any(|a| a == "--json");
-    // `--only ingest,frame,render,start,idle,bus`: some of the measurements (the rest null).
+    // `--only ingest,frame,render,start,idle,bus,thread`: some of the measurements (the rest null).
     let only: Option<Vec<String>> = args
         .iter()
         .position(|a| a == "--only")
@@ -171,6 +174,29 @@ fn main() {
         history_slack_s / bus.stream_s,
     ));
 
+    let thread = if wanted("thread") {
+        match support::binary() {
+            Ok(bin) => runtime.block_on(thread::measure(&bin)),
+            Err(e) => {
+                eprintln!("long thread not measured: {e}");
+                thread::Thread::unmeasured()
+            }
+        }
+    } else {
+        thread::Thread::unmeasured()
+    };
+    say(format!(
+        "{} replies through tail: into one thread {:.2} s, over 100 swarms {:.2} s (ratio {:.2}); \
+         restart on that store {:.2} s, {:.2} s (ratio {:.2})",
+        thread::REPLIES,
+        thread.print_s,
+        thread.floor_print_s,
+        thread.print_s / thread.floor_print_s,
+        thread.restart_s,
+        thread.floor_restart_s,
+        thread.restart_s / thread.floor_restart_s,
+    ));
+
     let out = json!({
         "ingest_events_per_s": round(ingest.swarmdeck_per_s),
         "floor_events_per_s": round(ingest.floor_per_s),
@@ -202,6 +228,12 @@ fn main() {
         "catch_up_history_slack_s": round(history_slack_s),
         "catch_up_ratio": round(history_slack_s / bus.stream_s),
         "catch_up_stream_history_calls": bus.stream_history_calls,
+        "thread_10k_print_s": round3(thread.print_s),
+        "thread_floor_print_s": round3(thread.floor_print_s),
+        "thread_print_ratio": round3(thread.print_s / thread.floor_print_s),
+        "thread_10k_restart_s": round3(thread.restart_s),
+        "thread_floor_restart_s": round3(thread.floor_restart_s),
+        "thread_restart_ratio": round3(thread.restart_s / thread.floor_restart_s),
     });
     println!("{out}");
 }
