@@ -697,3 +697,49 @@ fn micros(ts: &str) -> i64 {
     let (secs, frac) = ts.split_once('.').unwrap();
     secs.parse::<i64>().unwrap() * 1_000_000 + frac.parse::<i64>().unwrap()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_that_falls_behind_gets_everything_and_the_backlog_waits_on_disk() {
+    let emu = start(EmulatorConfig::default()).await;
+    let dir = std::env::temp_dir().join(format!("swarmdeck-spill-client-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut cfg = config(&emu, 1.0);
+    cfg.spill_dir = Some(dir.clone());
+    cfg.in_memory = 200;
+    let mut client = slack::connect(cfg).await.unwrap();
+    let mut seen = Seen::default();
+    wait_connected(&mut client, &mut seen, 2).await;
+    // Ten times what the client holds in memory, posted while nothing reads the stream.
+    const FLOOD: usize = 2_000;
+    let mut want = Vec::new();
+    for batch in 0..(FLOOD / 500) {
+        let events: Vec<Value> = (0..500)
+            .map(|i| {
+                json!({"type": "message", "channel": "C0SWARMAPI", "user": "U0REQ00002",
+                "text": format!("flood {batch}-{i}")})
+            })
+            .collect();
+        let posted = emu.inject(Value::Array(events)).await;
+        for p in posted.as_array().expect("one answer per event") {
+            want.push((
+                "C0SWARMAPI".to_string(),
+                p["ts"].as_str().unwrap().to_string(),
+            ));
+        }
+    }
+    assert_eq!(want.len(), FLOOD);
+    let spill = dir.join(format!("spill-{}.jsonl", std::process::id()));
+    let end = Instant::now() + DEADLINE;
+    while std::fs::metadata(&spill).map_or(0, |m| m.len()) == 0 {
+        assert!(
+            Instant::now() < end,
+            "the backlog never went to {}",
+            spill.display()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    collect_until(&mut client, &mut seen, &want, DEADLINE * 4).await;
+    assert_once(&seen, &want);
+    drop(client);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -269,7 +269,12 @@ fn pods() -> Vec<Pod> {
 /// does (record, translate, apply), flush the store, draw once; print the figures.
 pub async fn child(api_url: &str, unique: usize, dir: &Path) {
     let rss_floor_mb = rss_mb();
-    let mut connected = slack::connect(client_config(api_url))
+    // As the dashboard runs: a flood past the client's bound waits beside the store.
+    let config = SlackConfig {
+        spill_dir: Some(dir.to_path_buf()),
+        ..client_config(api_url)
+    };
+    let mut connected = slack::connect(config)
         .await
         .expect("connects to the bench's Slack");
     let writer = Writer::spawn(dir).expect("a store");

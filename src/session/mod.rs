@@ -151,6 +151,8 @@ impl Session {
         let mut config = self.settings.slack()?;
         config.resume = self.resume.clone();
         config.covered = self.bus_cover();
+        // A flood waits on disk beside the store rather than in memory.
+        config.spill_dir = self.store.as_ref().map(|_| self.settings.data_dir.clone());
         Ok(config)
     }
 

@@ -12,6 +12,7 @@ mod gapfill;
 pub mod record;
 mod seen;
 pub mod socket;
+mod spill;
 pub mod translate;
 pub mod web;
 pub mod wire;
@@ -22,6 +23,7 @@ pub use web::{SlackError, Token, WebClient, WebPolicy};
 
 use seen::Seen;
 use socket::ManagerOut;
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -118,6 +120,12 @@ pub struct SlackConfig {
     pub resume: Resume,
     /// The team bus, when there is one: spans it covered are not read from history.
     pub covered: Option<Arc<dyn Covered>>,
+    /// Where envelopes read faster than they are taken wait past a bound in memory (the
+    /// store's folder); `None`: in memory, unbounded.
+    pub spill_dir: Option<std::path::PathBuf>,
+    /// Events held in memory between the sockets and the consumer (half in the channel
+    /// to it, half waiting to go); past it they wait in `spill_dir`.
+    pub in_memory: usize,
 }
 
 /// What a previous run knew, so that a restart catches up instead of re-reading.
@@ -148,6 +156,8 @@ impl SlackConfig {
             dedupe_window: Duration::from_secs(15 * 60),
             resume: Resume::default(),
             covered: None,
+            spill_dir: None,
+            in_memory: 8_192,
         }
     }
 }
@@ -264,7 +274,7 @@ pub async fn connect_with(
             .filter(|c| ids.contains(&c.id))
             .collect(),
     };
-    let (tx, updates) = mpsc::channel(4096);
+    let (tx, updates) = mpsc::channel((config.in_memory / 2).max(1));
     let mut seen = Seen::new(config.dedupe_window);
     seen.resume(&config.resume);
     let seen = Arc::new(Mutex::new(seen));
@@ -339,29 +349,29 @@ async fn run(
             complete_through: config.resume.covered_through,
         },
     );
+    // Envelopes wait here, acked, until the consumer takes them: memory stays bounded
+    // however far behind it falls. Everything else is small and goes ahead of them.
+    let mut envelopes =
+        spill::Spill::new(config.spill_dir.as_deref(), (config.in_memory / 2).max(1));
+    let mut ready: VecDeque<Update> = VecDeque::new();
     loop {
+        let waiting = !ready.is_empty() || !envelopes.is_empty();
         let update = tokio::select! {
+            permit = out.reserve(), if waiting => {
+                let Ok(permit) = permit else { return };
+                if let Some(update) = ready.pop_front() {
+                    permit.send(update);
+                } else if let Some((envelope, read_at)) = envelopes.pop()
+                    && let Some(update) = admit(&seen, envelope, read_at)
+                {
+                    permit.send(update);
+                }
+                continue;
+            }
             Some(m) = manager_rx.recv() => match m {
                 ManagerOut::Envelope(envelope, read_at) => {
-                    let retry_attempt = envelope.retry_attempt;
-                    let callback = match envelope.parse_callback() {
-                        Ok(cb) => cb,
-                        Err(reason) => {
-                            // Acked already; a payload we cannot read is logged and skipped.
-                            tracing::warn!(envelope_id = %envelope.envelope_id, reason, "skipped an event that could not be parsed");
-                            continue;
-                        }
-                    };
-                    let fresh = seen.lock().unwrap_or_else(|e| e.into_inner()).admit(Some(&callback.event_id), &callback.event);
-                    if !fresh {
-                        continue;
-                    }
-                    Update::Event(Box::new(Incoming {
-                        event: callback.event,
-                        event_id: Some(callback.event_id),
-                        source: Source::Live { retry_attempt },
-                        received_at: read_at,
-                    }))
+                    envelopes.push(envelope, read_at);
+                    continue;
                 }
                 ManagerOut::Status(status) => Update::Status(status),
                 ManagerOut::GapSince(since) => {
@@ -401,8 +411,31 @@ async fn run(
             },
             else => return,
         };
-        if out.send(update).await.is_err() {
-            return;
-        }
+        ready.push_back(update);
     }
+}
+
+/// An envelope taken from the queue: parsed, and through the dedupe (`None`: skipped).
+fn admit(seen: &Mutex<Seen>, envelope: wire::Envelope, read_at: Instant) -> Option<Update> {
+    let retry_attempt = envelope.retry_attempt;
+    let callback = match envelope.parse_callback() {
+        Ok(cb) => cb,
+        Err(reason) => {
+            // Acked already; a payload we cannot read is logged and skipped.
+            tracing::warn!(envelope_id = %envelope.envelope_id, reason, "skipped an event that could not be parsed");
+            return None;
+        }
+    };
+    let fresh = seen
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .admit(Some(&callback.event_id), &callback.event);
+    fresh.then(|| {
+        Update::Event(Box::new(Incoming {
+            event: callback.event,
+            event_id: Some(callback.event_id),
+            source: Source::Live { retry_attempt },
+            received_at: read_at,
+        }))
+    })
 }
