@@ -9,6 +9,7 @@ pub mod actions;
 mod backoff;
 pub mod directory;
 mod gapfill;
+pub mod lenient;
 pub mod record;
 mod seen;
 pub mod socket;
