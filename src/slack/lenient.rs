@@ -489,7 +489,7 @@ mod tests {
         }
 
         #[test]
-        fn cut_text_is_valid_json_within_the_limit(v in nesting(), max in 1usize..130) {
+        fn cut_text_is_valid_json_within_the_limit(v in nesting(), max in 1..=MAX_DEPTH) {
             let cut = limit_depth(&v, max);
             prop_assert!(deepest(cut.as_bytes()) <= max, "{}", cut);
             let parsed = serde_json::from_str::<Value>(&cut);

@@ -347,9 +347,9 @@ async fn run(
                     let retry_attempt = envelope.retry_attempt;
                     let callback = match envelope.parse_callback() {
                         Ok(cb) => cb,
-                        Err(reason) => {
+                        Err(why) => {
                             // Acked already; a payload we cannot read is logged and skipped.
-                            tracing::warn!(envelope_id = %envelope.envelope_id, reason, "skipped an event that could not be parsed");
+                            tracing::warn!(envelope_id = %envelope.envelope_id, channel = why.channel, ts = why.ts, reason = why.reason, "skipped an event that could not be parsed");
                             continue;
                         }
                     };
