@@ -565,3 +565,71 @@ mod coverage_tests {
         );
     }
 }
+
+#[cfg(test)]
+mod fill_tests {
+    use super::*;
+    use crate::slack::web::fake;
+
+    /// A fill over one channel of the fake Slack, whose history answers `page`.
+    async fn fill_with(page: &'static str) -> (Result<Filled, SlackError>, Vec<Found>) {
+        let web = fake::slack(move |_, _| page.to_string()).await;
+        let (out, mut found) = mpsc::unbounded_channel();
+        let ctx = Ctx {
+            web: Arc::new(web),
+            channels: vec!["C1".into()],
+            seen: Arc::new(Mutex::new(Seen::new(Duration::from_secs(60)))),
+            coverage: Arc::default(),
+            out,
+            initial_lookback: Duration::from_secs(60),
+            margin: Duration::from_secs(5),
+            started: wall_now(),
+            covered: None,
+            complete_through: None,
+        };
+        let filled = fill(&ctx, wall_now() - 30.0).await;
+        drop(ctx);
+        let mut passed = Vec::new();
+        while let Some(f) = found.recv().await {
+            passed.push(f);
+        }
+        (filled, passed)
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_message_is_counted_and_the_fill_finishes() {
+        let (filled, passed) = fill_with(
+            r#"{"ok":true,"messages":[
+                {"type":"message","ts":"3.0","text":"third"},
+                {"type":"message","ts":2,"text":"no string ts"},
+                {"type":"message","ts":"1.0","text":"first \ud83d"}
+            ],"has_more":false}"#,
+        )
+        .await;
+        assert_eq!(
+            filled.expect("the fill finishes"),
+            Filled {
+                passed_on: 2,
+                unreadable: 1
+            }
+        );
+        let texts: Vec<String> = passed
+            .iter()
+            .filter_map(|f| match f {
+                Found::Event(Event::Message(m)) => Some(m.text.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(texts, ["first \u{fffd}", "third"], "oldest first");
+    }
+
+    #[tokio::test]
+    async fn a_page_that_is_no_json_still_fails_the_fill_to_be_retried() {
+        let (filled, passed) = fill_with(r#"{"ok":true,"messages":[{"ts":"1.0""#).await;
+        assert!(
+            matches!(filled, Err(SlackError::Decode { .. })),
+            "{filled:?}"
+        );
+        assert!(passed.is_empty());
+    }
+}

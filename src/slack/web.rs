@@ -833,6 +833,18 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 4, "an answer is not retried");
     }
 
+    #[tokio::test]
+    async fn an_answer_serde_json_refuses_is_read_again_after_repair() {
+        let web = fake::slack(|_, _| {
+            r#"{"ok":true,"user":{"id":"U1","name":"ren\ud83d","profile":{"title":"\udc00"}}}"#
+                .into()
+        })
+        .await;
+        let info: crate::slack::wire::UserInfo = web.call("users.info", &[]).await.unwrap();
+        assert_eq!(info.user.name, "ren\u{fffd}");
+        assert_eq!(info.user.profile.title.as_deref(), Some("\u{fffd}"));
+    }
+
     #[test]
     fn which_errors_are_transient() {
         let api = |error: &str| SlackError::Api {
