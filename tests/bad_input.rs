@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 const API: &str = "C0SWARMAPI";
 
-/// A rich-text list nested `levels` deep, as a block: about 60 levels are past the limit.
+/// A rich-text list nested `levels` deep, as a block: from 62 levels past serde_json's limit.
 fn deep_block(levels: usize) -> String {
     let open = r#"{"type":"rich_text_list","elements":["#.repeat(levels);
     format!(

@@ -95,7 +95,7 @@ fn deep_block(levels: usize) -> String {
 enum Odd {
     Fine,
     Surrogates(String),
-    /// Blocks this deep (serde_json's limit is passed from about 62).
+    /// Blocks this deep (from 62 levels past serde_json's limit).
     Deep(usize),
     BadUtf8(Vec<u8>),
     /// A ts that is no string: no pre-pass makes this a message.

@@ -894,7 +894,7 @@ mod tests {
         )
     }
 
-    /// A rich-text list nested `levels` deep: past serde_json's limit from about 63.
+    /// A rich-text list nested `levels` deep: from 62 levels past serde_json's limit.
     fn deep_block(levels: usize) -> String {
         let open = r#"{"type":"rich_text_list","elements":["#.repeat(levels);
         format!(
