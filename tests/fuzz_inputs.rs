@@ -1,11 +1,14 @@
 //! Fuzzing by property: whatever arrives from Slack or a config file, the parsers do not
-//! panic, and the sanitiser's output never holds a control, escape or format character.
+//! panic, and the sanitiser's output never holds a control, escape or format character;
+//! a frame or history page with messages serde_json refuses (lone surrogates, nesting
+//! past its limit, invalid UTF-8, wrong types) loses at most those messages.
 //! Brief here; `SWARMDECK_FUZZ_CASES=100000 cargo test --release --test fuzz_inputs` runs long.
 
 use proptest::prelude::*;
 use swarmdeck::domain::IntakeRules;
 use swarmdeck::domain::text::sanitize;
-use swarmdeck::slack::wire;
+use swarmdeck::slack::lenient;
+use swarmdeck::slack::wire::{self, Event, MessagePage};
 
 fn cases() -> u32 {
     std::env::var("SWARMDECK_FUZZ_CASES")
@@ -46,8 +49,186 @@ fn hostile_text() -> impl Strategy<Value = String> {
     prop::collection::vec(piece, 0..24).prop_map(|v| v.concat())
 }
 
+/// JSON string content, escaped already, with what serde_json refuses: lone surrogate
+/// escapes of either half, reversed pairs; and what it must not be mistaken for: proper
+/// pairs, and `\\u` (an escaped backslash, then text).
+fn odd_escapes() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just(r"\ud83d".to_string()),
+        Just(r"\ude00".to_string()),
+        Just(r"\ude00\ud83d".to_string()),
+        Just(r"\ud83d\ude00".to_string()),
+        Just(r"\\ud83d".to_string()),
+        Just(r"\\\ud83d".to_string()),
+        Just(r"\u0041".to_string()),
+        Just(r#"\""#.to_string()),
+        "[a-z 日🔥]{0,6}",
+    ];
+    prop::collection::vec(piece, 0..10).prop_map(|v| v.concat())
+}
+
+/// Bytes that are no UTF-8: stray continuations, cut sequences, encoded surrogates.
+fn invalid_utf8() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        Just(vec![0xff]),
+        Just(vec![0x80]),
+        Just(vec![0xc3]),
+        Just(vec![0xe2, 0x82]),
+        Just(vec![0xed, 0xa0, 0xbd]),
+        Just(vec![0xf0, 0x9f, 0x98]),
+        Just(b"ok".to_vec()),
+    ];
+    prop::collection::vec(piece, 1..6).prop_map(|v| v.concat())
+}
+
+/// A rich-text list nested `levels` deep, as a block.
+fn deep_block(levels: usize) -> String {
+    let open = r#"{"type":"rich_text_list","elements":["#.repeat(levels);
+    format!(
+        r#"{{"type":"rich_text","elements":[{open}{}]}}"#,
+        "]}".repeat(levels)
+    )
+}
+
+/// One message of a frame or page: fine, odd but readable, or unreadable.
+#[derive(Clone, Debug)]
+enum Odd {
+    Fine,
+    Surrogates(String),
+    /// Blocks this deep (from 62 levels past serde_json's limit).
+    Deep(usize),
+    BadUtf8(Vec<u8>),
+    /// A ts that is no string: no pre-pass makes this a message.
+    WrongType,
+    /// Not even an object.
+    NotAMessage(&'static str),
+}
+
+impl Odd {
+    fn readable(&self) -> bool {
+        !matches!(self, Odd::WrongType | Odd::NotAMessage(_))
+    }
+
+    /// The message's bytes, its ts `"{n}.000001"`.
+    fn bytes(&self, n: usize) -> Vec<u8> {
+        let message = |text: &[u8], blocks: &str| {
+            let mut m = format!(r#"{{"type":"message","channel":"C1","ts":"{n}.000001","text":""#)
+                .into_bytes();
+            m.extend_from_slice(text);
+            m.extend_from_slice(format!(r#"","blocks":[{blocks}]}}"#).as_bytes());
+            m
+        };
+        match self {
+            Odd::Fine => message(format!("ok {n}").as_bytes(), ""),
+            Odd::Surrogates(s) => message(s.as_bytes(), ""),
+            Odd::Deep(levels) => message(b"deep", &deep_block(*levels)),
+            Odd::BadUtf8(b) => message(b, ""),
+            Odd::WrongType => format!(r#"{{"type":"message","ts":{n},"text":"x"}}"#).into_bytes(),
+            Odd::NotAMessage(v) => v.as_bytes().to_vec(),
+        }
+    }
+}
+
+fn odd() -> impl Strategy<Value = Odd> {
+    prop_oneof![
+        3 => Just(Odd::Fine),
+        1 => odd_escapes().prop_map(Odd::Surrogates),
+        1 => (0usize..300).prop_map(Odd::Deep),
+        1 => invalid_utf8().prop_map(Odd::BadUtf8),
+        1 => Just(Odd::WrongType),
+        1 => prop_oneof![Just("null"), Just("17"), Just(r#""text""#), Just("[{}]")]
+            .prop_map(Odd::NotAMessage),
+    ]
+}
+
+/// What arrives over the wire, as the client reads it: reqwest's `text()` replaces invalid
+/// UTF-8 with U+FFFD (and tungstenite refuses it in a text frame), so the decoders see
+/// `str`, never bytes.
+fn received(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Tokens of JSON thrown together: brackets, quotes, escapes cut short, keys.
+fn json_shards() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("{"),
+        Just("}"),
+        Just("["),
+        Just("]"),
+        Just("\""),
+        Just("\\"),
+        Just("\\u"),
+        Just("d83d"),
+        Just("\\ud83d"),
+        Just(":"),
+        Just(","),
+        Just("1"),
+        Just("\"blocks\""),
+        Just(" "),
+        Just("日"),
+    ];
+    prop::collection::vec(piece, 0..300).prop_map(|v| v.concat())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+    #[test]
+    fn a_page_loses_only_its_unreadable_messages(odds in prop::collection::vec(odd(), 0..12)) {
+        let mut bytes = br#"{"ok":true,"messages":["#.to_vec();
+        for (n, o) in odds.iter().enumerate() {
+            if n > 0 {
+                bytes.push(b',');
+            }
+            bytes.extend(o.bytes(n));
+        }
+        bytes.extend_from_slice(br#"],"has_more":false}"#);
+        let page: MessagePage = serde_json::from_str(&received(&bytes)).expect("the page decodes");
+        let readable: Vec<String> = odds
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.readable())
+            .map(|(n, _)| format!("{n}.000001"))
+            .collect();
+        let got: Vec<String> = page.messages.iter().filter_map(|m| m.ts.clone()).collect();
+        prop_assert_eq!(got, readable, "every readable message, in order");
+        prop_assert_eq!(page.unreadable.len(), odds.iter().filter(|o| !o.readable()).count());
+        for (m, o) in page.messages.iter().zip(odds.iter().filter(|o| o.readable())) {
+            if matches!(o, Odd::Fine) {
+                prop_assert_eq!(&m.text, &format!("ok {}", m.ts.as_deref().unwrap().trim_end_matches(".000001")));
+            }
+        }
+    }
+
+    #[test]
+    fn an_odd_event_keeps_its_envelope_and_if_it_can_its_message(o in odd()) {
+        let mut bytes = br#"{"envelope_id":"e1","payload":{"event_id":"Ev1","event":"#.to_vec();
+        bytes.extend(o.bytes(7));
+        bytes.extend_from_slice(br#","type":"event_callback"},"type":"events_api","retry_attempt":0}"#);
+        let Ok(wire::Frame::EventsApi(envelope)) = wire::decode(&received(&bytes)) else {
+            panic!("the envelope must decode, to be acked: {:?}", received(&bytes));
+        };
+        prop_assert_eq!(&envelope.envelope_id, "e1");
+        match envelope.parse_callback() {
+            Ok(cb) => {
+                prop_assert!(o.readable(), "{:?} read as {:?}", o, cb.event);
+                let Event::Message(m) = cb.event else { panic!("a message") };
+                prop_assert_eq!(m.ts.as_deref(), Some("7.000001"));
+            }
+            Err(why) => prop_assert!(!o.readable(), "{:?} refused: {}", o, why),
+        }
+    }
+
+    #[test]
+    fn json_shards_are_repaired_or_refused_without_panic(text in json_shards(), raw in prop::collection::vec(any::<u8>(), 0..200)) {
+        for text in [text, received(&raw)] {
+            let _ = lenient::repair(&text);
+            if let Ok(wire::Frame::EventsApi(e)) = wire::decode(&text) {
+                let _ = e.parse_callback();
+            }
+            let _ = serde_json::from_str::<MessagePage>(&text);
+        }
+    }
 
     #[test]
     fn the_sanitiser_lets_no_control_escape_or_format_character_through(

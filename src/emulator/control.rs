@@ -3,6 +3,7 @@
 
 use super::Shared;
 use super::faults::{Disconnect, FaultSpec};
+use super::methods;
 use super::socket;
 use super::wire;
 use super::world::{Edit, Post, World, fmt_ts, parse_ts};
@@ -11,6 +12,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -408,6 +410,75 @@ pub(crate) async fn faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Re
     match state.faults.add(&spec) {
         Ok(()) => Json(json!({"ok": true})).into_response(),
         Err(e) => bad_request(e),
+    }
+}
+
+/// What `POST /_emulator/raw` takes: a Socket Mode frame to send as it is, or the text
+/// of a Web API method's next answer.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSpec {
+    frame: Option<String>,
+    /// The app whose socket gets the frame (app 1 if absent).
+    app: Option<String>,
+    method: Option<String>,
+    channel: Option<String>,
+    body: Option<String>,
+}
+
+/// `POST /_emulator/raw`: what Slack's encoder never writes, for tests of bad input.
+/// `{"frame": "<text>"}` sends the text byte for byte on one of the app's open sockets;
+/// `{"method": "conversations.history", "channel": "C…", "body": "<text>"}` makes the
+/// next such call's answer that text (one-shot, like a scripted fault).
+pub(crate) async fn raw(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let spec: RawSpec = match serde_json::from_slice(&body) {
+        Ok(s) => s,
+        Err(e) => return bad_request(format!("invalid raw input: {e}")),
+    };
+    match spec {
+        RawSpec {
+            frame: Some(frame),
+            app,
+            method: None,
+            channel: None,
+            body: None,
+        } => {
+            let mut state = shared.lock();
+            let app = match app {
+                None => 0,
+                Some(id) => match state.world.apps.iter().position(|a| a.app_id == id) {
+                    Some(i) => i,
+                    None => return bad_request(format!("unknown app {id}")),
+                },
+            };
+            match state.hubs.app(app).send_raw(frame) {
+                Some(connection) => Json(json!({"ok": true, "connection": connection})).into_response(),
+                None => (
+                    StatusCode::CONFLICT,
+                    Json(json!({"ok": false, "error": "no open socket for the app: wait until it has connected"})),
+                )
+                    .into_response(),
+            }
+        }
+        RawSpec {
+            frame: None,
+            app: None,
+            method: Some(method),
+            channel,
+            body: Some(body),
+        } => {
+            if !methods::METHODS.contains(&method.as_str()) {
+                return bad_request(format!("unknown Web API method {method:?}"));
+            }
+            shared
+                .lock()
+                .faults
+                .add_raw(&method, channel.as_deref(), body);
+            Json(json!({"ok": true})).into_response()
+        }
+        _ => bad_request(
+            "use {\"frame\": \"<text>\"} (and \"app\"), or {\"method\": \"…\", \"channel\": \"C…\", \"body\": \"<text>\"}",
+        ),
     }
 }
 

@@ -48,9 +48,20 @@ enum Kind {
     Delay(Duration),
 }
 
+/// An answer scripted through `/_emulator/raw`: text Slack's own encoder would never
+/// write (a lone surrogate escape, a malformed message), sent byte for byte.
+#[derive(Clone, Debug)]
+struct RawAnswer {
+    method: String,
+    /// Only calls on this channel; any call of the method if `None`.
+    channel: Option<String>,
+    body: String,
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Faults {
     scripted: Vec<Scripted>,
+    raw: Vec<RawAnswer>,
 }
 
 impl Faults {
@@ -86,6 +97,24 @@ impl Faults {
 
     pub(crate) fn clear(&mut self) {
         self.scripted.clear();
+        self.raw.clear();
+    }
+
+    /// The next call of `method` (on `channel`, if given) is answered with `body`.
+    pub(crate) fn add_raw(&mut self, method: &str, channel: Option<&str>, body: String) {
+        self.raw.push(RawAnswer {
+            method: method.to_string(),
+            channel: channel.map(str::to_string),
+            body,
+        });
+    }
+
+    /// The raw answer scripted for this call, if any: one-shot, the oldest first.
+    pub(crate) fn take_raw(&mut self, method: &str, channel: Option<&str>) -> Option<String> {
+        let i = self.raw.iter().position(|r| {
+            r.method == method && r.channel.as_deref().is_none_or(|c| Some(c) == channel)
+        })?;
+        Some(self.raw.remove(i).body)
     }
 
     /// The delay scripted for this call of `method`, used up as it is taken.
@@ -236,6 +265,28 @@ mod tests {
         }
         faults.clear();
         assert_eq!(faults.take_delay("conversations.invite"), None);
+    }
+
+    #[test]
+    fn raw_answers_are_one_shot_and_keep_to_their_channel() {
+        let mut faults = Faults::default();
+        faults.add_raw("conversations.history", Some("C1"), "first".into());
+        faults.add_raw("conversations.history", Some("C1"), "second".into());
+        faults.add_raw("conversations.replies", None, "any".into());
+        let history = |f: &mut Faults, c| f.take_raw("conversations.history", Some(c));
+        assert_eq!(history(&mut faults, "C2"), None, "another channel's call");
+        assert_eq!(history(&mut faults, "C1").as_deref(), Some("first"));
+        assert_eq!(history(&mut faults, "C1").as_deref(), Some("second"));
+        assert_eq!(history(&mut faults, "C1"), None, "used up");
+        assert_eq!(
+            faults
+                .take_raw("conversations.replies", Some("C9"))
+                .as_deref(),
+            Some("any")
+        );
+        faults.add_raw("auth.test", None, "x".into());
+        faults.clear();
+        assert_eq!(faults.take_raw("auth.test", None), None);
     }
 
     #[test]

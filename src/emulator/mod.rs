@@ -248,6 +248,7 @@ pub async fn start(config: EmulatorConfig) -> std::io::Result<RunningEmulator> {
         .route("/_emulator/faults", post(control::faults))
         .route("/_emulator/deliveries", get(control::deliveries))
         .route("/_emulator/calm", post(control::calm))
+        .route("/_emulator/raw", post(control::raw))
         // The Web API enforces its own limit with Slack's error shape.
         .layer(axum::extract::DefaultBodyLimit::max(web::MAX_BODY * 2))
         .with_state(shared.clone());

@@ -249,6 +249,15 @@ impl Hub {
         true
     }
 
+    /// Sends `text` as it is on one open connection (`/_emulator/raw`): not tracked, so
+    /// never retried, and its ack, if any, is for no known envelope.
+    pub(crate) fn send_raw(&mut self, text: String) -> Option<u64> {
+        let id = self.pick_connection(None)?;
+        let conn = self.conns.get(&id)?;
+        let _ = conn.tx.send(Outbound::Text(text));
+        Some(id)
+    }
+
     pub(crate) fn mute_all(&mut self, until: Instant) {
         for conn in self.conns.values_mut() {
             conn.muted_until = Some(until);
@@ -852,6 +861,18 @@ mod tests {
         assert_eq!((sent[0].app.as_str(), sent[1].app.as_str()), ("A1", "A2"));
         assert_ne!(sent[0].envelope_id, sent[1].envelope_id);
         assert_eq!(sent[1].connection, 2, "app 2's only connection");
+    }
+
+    #[test]
+    fn a_raw_frame_goes_out_as_it_is_and_is_not_tracked() {
+        let mut hub = Hub::new("A1", 0);
+        assert_eq!(hub.send_raw("x".into()), None, "no socket, no frame");
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        hub.register(4, tx).unwrap();
+        let text = r#"{"type":"events_api","envelope_id":"e","payload":"\ud83d"}"#;
+        assert_eq!(hub.send_raw(text.into()), Some(4));
+        assert!(matches!(rx.try_recv(), Ok(Outbound::Text(t)) if t == text));
+        assert!(hub.deliveries.is_empty() && hub.queue.is_empty());
     }
 
     #[test]

@@ -81,6 +81,13 @@ pub(crate) async fn api(
     respond(&shared, &arrived, &method, recorded, outcome)
 }
 
+/// A successful answer: a value for the encoder, or text scripted through
+/// `/_emulator/raw`, sent byte for byte.
+enum Reply {
+    Value(Value),
+    Verbatim(String),
+}
+
 /// A failed answer: HTTP status, Slack's error string, extra fields, `Retry-After`.
 struct Answer {
     status: u16,
@@ -130,7 +137,7 @@ async fn run(
     method: &str,
     params: &Params,
     token: Option<&str>,
-) -> Result<Value, Answer> {
+) -> Result<Reply, Answer> {
     let apps = shared.lock().world.apps.len();
     let app = check_token(method, token, apps)?;
     let granted = &shared.config.scopes;
@@ -176,6 +183,14 @@ async fn run(
         }
         state.history_windows.insert(key, now);
     }
+    // After the checks and limits, as the real answer would be: a test's raw answer
+    // is rate limited like any other.
+    if let Some(body) = state
+        .faults
+        .take_raw(method, params.str("channel").as_deref())
+    {
+        return Ok(Reply::Verbatim(body));
+    }
     let ticket = (method == "apps.connections.open").then(|| state.hubs.app(app).issue_ticket());
     let state = &mut *state;
     let calling_app = state.world.apps[app].clone();
@@ -195,7 +210,7 @@ async fn run(
     );
     let events = std::mem::take(&mut ctx.events);
     shared.emit(state, events);
-    result.map_err(Answer::from)
+    result.map(Reply::Value).map_err(Answer::from)
 }
 
 /// Checks the token as Slack does and answers which app it belongs to (an index into
@@ -304,16 +319,19 @@ fn respond(
     arrived: &str,
     method: &str,
     params: Map<String, Value>,
-    outcome: Result<Value, Answer>,
+    outcome: Result<Reply, Answer>,
 ) -> Response {
     let (status, body, retry_after) = match outcome {
-        Ok(Value::Object(mut fields)) => {
+        Ok(Reply::Verbatim(text)) => {
+            return respond_verbatim(shared, arrived, method, params, text);
+        }
+        Ok(Reply::Value(Value::Object(mut fields))) => {
             let mut body = Map::new();
             body.insert("ok".into(), json!(true));
             body.append(&mut fields);
             (200, Value::Object(body), None)
         }
-        Ok(other) => (200, json!({"ok": true, "value": other}), None),
+        Ok(Reply::Value(other)) => (200, json!({"ok": true, "value": other}), None),
         Err(answer) => {
             let mut body = Map::new();
             body.insert("ok".into(), json!(false));
@@ -346,6 +364,43 @@ fn respond(
     }
     if let Some(seconds) = retry_after {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
+/// A raw answer: recorded like any call (its `ok` as far as the text says), then sent
+/// as it is, with the headers of a real answer.
+fn respond_verbatim(
+    shared: &Shared,
+    arrived: &str,
+    method: &str,
+    params: Map<String, Value>,
+    text: String,
+) -> Response {
+    /// Only `ok`: serde_json skips the rest without judging it, bad escapes included.
+    #[derive(serde::Deserialize)]
+    struct OkField {
+        #[serde(default)]
+        ok: bool,
+    }
+    let ok = serde_json::from_str::<OkField>(&text).is_ok_and(|o| o.ok);
+    shared.lock().calls.push(CallRecord {
+        method: method.to_string(),
+        params,
+        at: arrived.to_string(),
+        answered_at: rfc3339_now(),
+        status: 200,
+        ok,
+        error: None,
+    });
+    let mut response = (StatusCode::OK, text).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    if let Ok(scopes) = HeaderValue::from_str(&shared.config.scopes.join(",")) {
+        headers.insert("x-oauth-scopes", scopes);
     }
     response
 }

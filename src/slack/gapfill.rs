@@ -6,7 +6,7 @@
 
 use super::seen::{Seen, ts_micros};
 use super::web::{SlackError, WebClient};
-use super::wire::{Event, Message, MessagePage};
+use super::wire::{Event, FillPage, Message, MessagePage};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -192,8 +192,10 @@ async fn run(
             tracing::info!(since, asked, "gap fill starting");
             let started = Instant::now();
             match fill(&ctx, since).await {
-                Ok(count) => {
-                    tracing::info!(count, took = ?started.elapsed(), "gap fill done");
+                Ok(filled) => {
+                    // Unreadable messages were logged one by one; reading them again
+                    // would not make them readable, so the fill is done all the same.
+                    tracing::info!(count = filled.passed_on, unreadable = filled.unreadable, took = ?started.elapsed(), "gap fill done");
                     lock(&ctx.coverage).filled(began);
                     let _ = ctx.out.send(Found::Covered(began));
                 }
@@ -257,8 +259,24 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// What a fill, or part of one, found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Filled {
+    /// Messages passed on (dedupe against live events comes after).
+    passed_on: usize,
+    /// Messages that would not decode, skipped.
+    unreadable: usize,
+}
+
+impl std::ops::AddAssign for Filled {
+    fn add_assign(&mut self, other: Filled) {
+        self.passed_on += other.passed_on;
+        self.unreadable += other.unreadable;
+    }
+}
+
 /// Reads history since `since` (wall-clock seconds) and passes on what it finds.
-async fn fill(ctx: &Ctx, since: f64) -> Result<usize, SlackError> {
+async fn fill(ctx: &Ctx, since: f64) -> Result<Filled, SlackError> {
     let from = if since.is_finite() {
         since - ctx.margin.as_secs_f64()
     } else {
@@ -298,7 +316,7 @@ async fn fill(ctx: &Ctx, since: f64) -> Result<usize, SlackError> {
         };
         (threads, high_water, resumed)
     };
-    let mut count = 0;
+    let mut filled = Filled::default();
     let mut done_threads = BTreeSet::new();
 
     // 1. Channels, the most recently active first: new requests matter most, and
@@ -314,7 +332,9 @@ async fn fill(ctx: &Ctx, since: f64) -> Result<usize, SlackError> {
             Some(&r) => r,
             None => hw.map_or(from_us, |h| h.min(from_us)),
         };
-        let mut messages = read_pages(ctx, "conversations.history", &channel, None, oldest).await?;
+        let (mut messages, unreadable) =
+            read_pages(ctx, "conversations.history", &channel, None, oldest).await?;
+        filled.unreadable += unreadable;
         messages.sort_by_key(|m| m.ts.as_deref().and_then(ts_micros));
         for m in &messages {
             if let Some(ts) = &m.ts {
@@ -330,7 +350,7 @@ async fn fill(ctx: &Ctx, since: f64) -> Result<usize, SlackError> {
                 new_threads.push((channel.clone(), ts, oldest));
             }
         }
-        count += pass_on(ctx, &channel, messages);
+        filled.passed_on += pass_on(ctx, &channel, messages);
     }
 
     // 2. Threads being followed: their replies since the gap.
@@ -342,17 +362,17 @@ async fn fill(ctx: &Ctx, since: f64) -> Result<usize, SlackError> {
             Some(&r) => r,
             None => t.last_ts.min(from_us),
         };
-        count += read_thread(ctx, &t.channel, &t.thread_ts, oldest).await?;
+        filled += read_thread(ctx, &t.channel, &t.thread_ts, oldest).await?;
         done_threads.insert((t.channel, t.thread_ts));
     }
 
     // 3. Threads that history shows have replies since the gap.
     for (channel, thread_ts, oldest) in new_threads {
         if done_threads.insert((channel.clone(), thread_ts.clone())) {
-            count += read_thread(ctx, &channel, &thread_ts, oldest).await?;
+            filled += read_thread(ctx, &channel, &thread_ts, oldest).await?;
         }
     }
-    Ok(count)
+    Ok(filled)
 }
 
 async fn read_thread(
@@ -360,8 +380,8 @@ async fn read_thread(
     channel: &str,
     thread_ts: &str,
     oldest: u64,
-) -> Result<usize, SlackError> {
-    let mut messages = match read_pages(
+) -> Result<Filled, SlackError> {
+    let (mut messages, unreadable) = match read_pages(
         ctx,
         "conversations.replies",
         channel,
@@ -372,7 +392,9 @@ async fn read_thread(
     {
         Ok(m) => m,
         // A thread deleted since: nothing to read.
-        Err(SlackError::Api { error, .. }) if error == "thread_not_found" => return Ok(0),
+        Err(SlackError::Api { error, .. }) if error == "thread_not_found" => {
+            return Ok(Filled::default());
+        }
         Err(e) => return Err(e),
     };
     messages.retain(|m| {
@@ -381,17 +403,21 @@ async fn read_thread(
             .is_some_and(|t| t > oldest)
     });
     messages.sort_by_key(|m| m.ts.as_deref().and_then(ts_micros));
-    Ok(pass_on(ctx, channel, messages))
+    Ok(Filled {
+        passed_on: pass_on(ctx, channel, messages),
+        unreadable,
+    })
 }
 
-/// Every page of conversations.history or conversations.replies since `oldest` (µs).
+/// Every page of conversations.history or conversations.replies since `oldest` (µs),
+/// and how many of its messages were unreadable (each logged with its channel and ts).
 async fn read_pages(
     ctx: &Ctx,
     method: &str,
     channel: &str,
     thread_ts: Option<&str>,
     oldest: u64,
-) -> Result<Vec<Message>, SlackError> {
+) -> Result<(Vec<Message>, usize), SlackError> {
     let mut params = vec![
         ("channel", channel.to_string()),
         (
@@ -404,9 +430,32 @@ async fn read_pages(
     if let Some(ts) = thread_ts {
         params.push(("ts", ts.to_string()));
     }
-    let messages = ctx.web.pages::<MessagePage>(method, &params).await?;
-    tracing::debug!(method, channel, got = messages.len(), "history read");
-    Ok(messages)
+    let mut messages = Vec::new();
+    let mut unreadable = 0;
+    for item in ctx.web.pages::<FillPage>(method, &params).await? {
+        match item {
+            Ok(m) => messages.push(m),
+            Err(why) => {
+                unreadable += 1;
+                tracing::warn!(
+                    method,
+                    channel,
+                    ts = why.ts,
+                    thread_ts,
+                    reason = why.reason,
+                    "skipped a message that could not be read"
+                );
+            }
+        }
+    }
+    tracing::debug!(
+        method,
+        channel,
+        got = messages.len(),
+        unreadable,
+        "history read"
+    );
+    Ok((messages, unreadable))
 }
 
 fn pass_on(ctx: &Ctx, channel: &str, messages: Vec<Message>) -> usize {
@@ -514,5 +563,73 @@ mod coverage_tests {
             500.0,
             "no fill yet: the first one is pending"
         );
+    }
+}
+
+#[cfg(test)]
+mod fill_tests {
+    use super::*;
+    use crate::slack::web::fake;
+
+    /// A fill over one channel of the fake Slack, whose history answers `page`.
+    async fn fill_with(page: &'static str) -> (Result<Filled, SlackError>, Vec<Found>) {
+        let web = fake::slack(move |_, _| page.to_string()).await;
+        let (out, mut found) = mpsc::unbounded_channel();
+        let ctx = Ctx {
+            web: Arc::new(web),
+            channels: vec!["C1".into()],
+            seen: Arc::new(Mutex::new(Seen::new(Duration::from_secs(60)))),
+            coverage: Arc::default(),
+            out,
+            initial_lookback: Duration::from_secs(60),
+            margin: Duration::from_secs(5),
+            started: wall_now(),
+            covered: None,
+            complete_through: None,
+        };
+        let filled = fill(&ctx, wall_now() - 30.0).await;
+        drop(ctx);
+        let mut passed = Vec::new();
+        while let Some(f) = found.recv().await {
+            passed.push(f);
+        }
+        (filled, passed)
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_message_is_counted_and_the_fill_finishes() {
+        let (filled, passed) = fill_with(
+            r#"{"ok":true,"messages":[
+                {"type":"message","ts":"3.0","text":"third"},
+                {"type":"message","ts":2,"text":"no string ts"},
+                {"type":"message","ts":"1.0","text":"first \ud83d"}
+            ],"has_more":false}"#,
+        )
+        .await;
+        assert_eq!(
+            filled.expect("the fill finishes"),
+            Filled {
+                passed_on: 2,
+                unreadable: 1
+            }
+        );
+        let texts: Vec<String> = passed
+            .iter()
+            .filter_map(|f| match f {
+                Found::Event(Event::Message(m)) => Some(m.text.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(texts, ["first \u{fffd}", "third"], "oldest first");
+    }
+
+    #[tokio::test]
+    async fn a_page_that_is_no_json_still_fails_the_fill_to_be_retried() {
+        let (filled, passed) = fill_with(r#"{"ok":true,"messages":[{"ts":"1.0""#).await;
+        assert!(
+            matches!(filled, Err(SlackError::Decode { .. })),
+            "{filled:?}"
+        );
+        assert!(passed.is_empty());
     }
 }

@@ -9,6 +9,7 @@ pub mod actions;
 mod backoff;
 pub mod directory;
 mod gapfill;
+pub mod lenient;
 pub mod record;
 mod seen;
 pub mod socket;
@@ -420,9 +421,9 @@ fn admit(seen: &Mutex<Seen>, envelope: wire::Envelope, read_at: Instant) -> Opti
     let retry_attempt = envelope.retry_attempt;
     let callback = match envelope.parse_callback() {
         Ok(cb) => cb,
-        Err(reason) => {
+        Err(why) => {
             // Acked already; a payload we cannot read is logged and skipped.
-            tracing::warn!(envelope_id = %envelope.envelope_id, reason, "skipped an event that could not be parsed");
+            tracing::warn!(envelope_id = %envelope.envelope_id, channel = why.channel, ts = why.ts, reason = why.reason, "skipped an event that could not be parsed");
             return None;
         }
     };

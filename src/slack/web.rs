@@ -2,6 +2,7 @@
 //! Slack's tiers, `Retry-After` honoured, and bounded retries with backoff.
 
 use super::backoff::{Backoff, jitter};
+use super::wire::from_str_lenient;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -606,7 +607,9 @@ impl WebClient {
                 status,
             });
         }
-        let parsed: Status = match serde_json::from_str(&text) {
+        // Leniently: a lone surrogate or deep nesting in one field must not cost the
+        // whole answer (history pages go further and decode message by message).
+        let parsed: Status = match from_str_lenient(&text) {
             Ok(s) => s,
             Err(_) if status >= 400 => {
                 return Attempt::Fail(SlackError::Http {
@@ -633,7 +636,7 @@ impl WebClient {
                 Attempt::Fail(e)
             };
         }
-        match serde_json::from_str(&text) {
+        match from_str_lenient(&text) {
             Ok(value) => Attempt::Done(Answer { value, scopes }),
             Err(e) => Attempt::Fail(SlackError::Decode {
                 method: method.into(),
@@ -828,6 +831,18 @@ mod tests {
         let err = web.call::<AuthTest>("users.info", &[]).await.unwrap_err();
         assert_eq!(err.slack_error(), Some("user_not_found"));
         assert_eq!(calls.load(Ordering::SeqCst), 4, "an answer is not retried");
+    }
+
+    #[tokio::test]
+    async fn an_answer_serde_json_refuses_is_read_again_after_repair() {
+        let web = fake::slack(|_, _| {
+            r#"{"ok":true,"user":{"id":"U1","name":"ren\ud83d","profile":{"title":"\udc00"}}}"#
+                .into()
+        })
+        .await;
+        let info: crate::slack::wire::UserInfo = web.call("users.info", &[]).await.unwrap();
+        assert_eq!(info.user.name, "ren\u{fffd}");
+        assert_eq!(info.user.profile.title.as_deref(), Some("\u{fffd}"));
     }
 
     #[test]

@@ -4,11 +4,18 @@
 //! Decoding is a pure function from text to types. Unknown frame and event types, and
 //! unknown fields, are tolerated; what cannot be parsed is reported with the envelope id
 //! still in hand, so the caller can ack it (else Slack redelivers it forever) and skip it.
+//! What serde_json refuses though Slack sends it (a lone surrogate escape, nesting past
+//! its limit) is read again after the [`lenient`] pre-passes, and history pages are read
+//! message by message, so one bad message costs only itself.
 //! Nothing here is shared with the emulator: they meet only on the wire.
 
+use super::lenient;
 use super::web::Page;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 
 /// One Socket Mode frame from Slack.
 #[derive(Debug)]
@@ -38,13 +45,74 @@ pub struct Envelope {
 }
 
 impl Envelope {
-    pub fn parse_callback(&self) -> Result<EventCallback, String> {
-        let payload = self
-            .payload
-            .as_deref()
-            .ok_or("an events_api frame without payload")?;
-        serde_json::from_str(payload).map_err(|e| e.to_string())
+    pub fn parse_callback(&self) -> Result<EventCallback, Unreadable> {
+        let payload = self.payload.as_deref().ok_or_else(|| Unreadable {
+            channel: None,
+            ts: None,
+            reason: "an events_api frame without payload".into(),
+        })?;
+        from_str_lenient(payload).map_err(|e| Unreadable::new(payload, "/event", &e))
     }
+}
+
+/// Decodes `text` strictly, and if serde_json refuses it, once more after the
+/// [`lenient`] pre-passes (which change nothing that decodes strictly).
+pub(crate) fn from_str_lenient<T: DeserializeOwned>(text: &str) -> Result<T, serde_json::Error> {
+    serde_json::from_str(text).or_else(|strict| match lenient::repair(text) {
+        Cow::Borrowed(_) => Err(strict),
+        Cow::Owned(repaired) => serde_json::from_str(&repaired),
+    })
+}
+
+/// A message or event that does not decode even leniently: skipped, with where it was
+/// as far as its text tells, for the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unreadable {
+    pub channel: Option<String>,
+    pub ts: Option<String>,
+    pub reason: String,
+}
+
+impl Unreadable {
+    /// Why the message at `pointer` in `json` (`""`: the whole of it) did not decode,
+    /// with its channel and ts if they can be read at all.
+    fn new(json: &str, pointer: &str, error: &serde_json::Error) -> Self {
+        let whole: Option<Value> = serde_json::from_str(&lenient::repair(json)).ok();
+        let message = whole.as_ref().and_then(|v| v.pointer(pointer));
+        // A reaction names its message under `item`.
+        let field = |key: &str| {
+            let m = message?;
+            m.get(key).or_else(|| m.get("item")?.get(key)).map(shown)
+        };
+        Self {
+            channel: field("channel"),
+            ts: field("ts"),
+            reason: error.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let or_unknown = |v: &Option<String>| v.clone().unwrap_or_else(|| "unknown".into());
+        write!(
+            f,
+            "{} (channel {}, ts {})",
+            self.reason,
+            or_unknown(&self.channel),
+            or_unknown(&self.ts)
+        )
+    }
+}
+
+/// A field of a message that did not decode, for the log: a string as it is, anything
+/// else as JSON; short either way.
+fn shown(v: &Value) -> String {
+    let text = match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    text.chars().take(64).collect()
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,10 +165,20 @@ struct DebugInfo {
 }
 
 pub fn decode(text: &str) -> Result<Frame, DecodeError> {
-    let raw: RawFrame = serde_json::from_str(text).map_err(|e| DecodeError {
+    let refused = |e: serde_json::Error| DecodeError {
         envelope_id: salvage_envelope_id(text),
         reason: e.to_string(),
-    })?;
+    };
+    match serde_json::from_str::<RawFrame>(text) {
+        Ok(raw) => frame(raw),
+        Err(strict) => match lenient::repair(text) {
+            Cow::Borrowed(_) => Err(refused(strict)),
+            Cow::Owned(repaired) => frame(serde_json::from_str(&repaired).map_err(refused)?),
+        },
+    }
+}
+
+fn frame(raw: RawFrame<'_>) -> Result<Frame, DecodeError> {
     Ok(match raw.kind.as_str() {
         "hello" => Frame::Hello {
             num_connections: raw.num_connections,
@@ -407,13 +485,43 @@ pub struct ResponseMetadata {
     pub next_cursor: String,
 }
 
-/// A page of conversations.history or conversations.replies.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
-#[serde(default)]
+/// A page of conversations.history or conversations.replies, decoded message by
+/// message: one that does not decode (even leniently) is set aside in `unreadable`, and
+/// the rest of the page still counts.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(from = "RawMessagePage")]
 pub struct MessagePage {
     pub messages: Vec<Message>,
+    pub unreadable: Vec<Unreadable>,
     pub has_more: bool,
     pub response_metadata: ResponseMetadata,
+}
+
+/// A page with its messages still raw: serde_json reads raw values without validating
+/// escapes or counting depth, so this much decodes whatever one message holds.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct RawMessagePage {
+    messages: Vec<Box<RawValue>>,
+    has_more: bool,
+    response_metadata: ResponseMetadata,
+}
+
+impl From<RawMessagePage> for MessagePage {
+    fn from(raw: RawMessagePage) -> Self {
+        let mut page = MessagePage {
+            has_more: raw.has_more,
+            response_metadata: raw.response_metadata,
+            ..MessagePage::default()
+        };
+        for message in raw.messages {
+            match from_str_lenient(message.get()) {
+                Ok(m) => page.messages.push(m),
+                Err(e) => page.unreadable.push(Unreadable::new(message.get(), "", &e)),
+            }
+        }
+        page
+    }
 }
 
 impl Page for MessagePage {
@@ -428,6 +536,31 @@ impl Page for MessagePage {
         } else {
             ""
         }
+    }
+}
+
+/// A history or replies page as the gap fill reads it: the messages that did not decode
+/// come out too, to be logged where the channel is known and counted in the fill.
+#[derive(Deserialize)]
+#[serde(transparent)]
+pub(crate) struct FillPage(MessagePage);
+
+impl Page for FillPage {
+    type Item = Result<Message, Unreadable>;
+    fn items(self) -> Vec<Self::Item> {
+        let MessagePage {
+            messages,
+            unreadable,
+            ..
+        } = self.0;
+        messages
+            .into_iter()
+            .map(Ok)
+            .chain(unreadable.into_iter().map(Err))
+            .collect()
+    }
+    fn next_cursor(&self) -> &str {
+        self.0.next_cursor()
     }
 }
 
@@ -752,6 +885,119 @@ mod tests {
         assert_eq!(err.envelope_id.as_deref(), Some("e-3"));
         assert!(decode("not json at all").unwrap_err().envelope_id.is_none());
         assert_eq!(salvage_envelope_id(r#"{"envelope_id":"a\"b"}"#), None);
+    }
+
+    /// An events_api frame carrying `event` (JSON text) as it is.
+    fn frame_with(event: &str) -> String {
+        format!(
+            r#"{{"envelope_id":"e-9","payload":{{"event_id":"Ev9","event":{event},"type":"event_callback"}},"type":"events_api"}}"#
+        )
+    }
+
+    /// A rich-text list nested `levels` deep: from 62 levels past serde_json's limit.
+    fn deep_block(levels: usize) -> String {
+        let open = r#"{"type":"rich_text_list","elements":["#.repeat(levels);
+        format!(
+            r#"{{"type":"rich_text","elements":[{open}{}]}}"#,
+            "]}".repeat(levels)
+        )
+    }
+
+    fn message_of(frame: &str) -> Result<Message, Unreadable> {
+        let Frame::EventsApi(env) = decode(frame).unwrap() else {
+            panic!("not an events_api frame: {frame}")
+        };
+        assert_eq!(env.envelope_id, "e-9");
+        match env.parse_callback()?.event {
+            Event::Message(m) => Ok(*m),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_lone_surrogate_in_an_event_is_read_as_a_replacement_character() {
+        let frame = frame_with(
+            r#"{"type":"message","channel":"C1","ts":"1.0","text":"Subject: login \ud83d fails \ud83d\ude00"}"#,
+        );
+        let m = message_of(&frame).unwrap();
+        assert_eq!(m.text, "Subject: login \u{fffd} fails 😀");
+        // In the frame's own fields too.
+        let hello = r#"{"type":"hello","debug_info":{"host":"applink-\udc00"}}"#;
+        assert!(
+            matches!(decode(hello).unwrap(), Frame::Hello { host: Some(h), .. } if h == "applink-\u{fffd}")
+        );
+    }
+
+    #[test]
+    fn a_block_nested_too_deep_is_dropped_and_its_message_kept() {
+        let frame = frame_with(&format!(
+            r#"{{"type":"message","channel":"C1","ts":"1.0","text":"Case #: 27343","blocks":[{{"type":"header","text":{{"text":"Case 27343"}}}},{}]}}"#,
+            deep_block(100)
+        ));
+        let m = message_of(&frame).unwrap();
+        assert_eq!(m.text, "Case #: 27343");
+        assert!(
+            matches!(&m.blocks[..], [Block::Header { text }] if text.text == "Case 27343"),
+            "{:?}",
+            m.blocks
+        );
+    }
+
+    #[test]
+    fn an_event_that_will_not_decode_says_where_it_was() {
+        let frame = frame_with(r#"{"type":"message","channel":"C7","ts":17,"text":"\ud83d"}"#);
+        let why = message_of(&frame).unwrap_err();
+        assert_eq!(
+            (why.channel.as_deref(), why.ts.as_deref()),
+            (Some("C7"), Some("17"))
+        );
+        assert!(why.reason.contains("invalid type"), "{}", why.reason);
+        let reaction = frame_with(
+            r#"{"type":"reaction_added","user":"U1","reaction":7,"item":{"channel":"C2","ts":"3.0"}}"#,
+        );
+        let Frame::EventsApi(env) = decode(&reaction).unwrap() else {
+            panic!()
+        };
+        let why = env.parse_callback().unwrap_err();
+        assert_eq!(
+            (why.channel.as_deref(), why.ts.as_deref()),
+            (Some("C2"), Some("3.0"))
+        );
+    }
+
+    #[test]
+    fn a_page_is_read_message_by_message() {
+        let page = format!(
+            r#"{{"ok":true,"messages":[
+                {{"type":"message","ts":"1.0","text":"fine"}},
+                {{"type":"message","ts":"2.0","text":"cut \ud83d short"}},
+                {{"type":"message","ts":17,"text":"a ts that is no string"}},
+                {{"type":"message","ts":"4.0","text":"deep","blocks":[{}]}},
+                "not a message",
+                {{"type":"message","ts":"6.0","text":"also fine"}}
+            ],"has_more":true,"response_metadata":{{"next_cursor":"c2"}}}}"#,
+            deep_block(300)
+        );
+        assert!(
+            serde_json::from_str::<Value>(&page).is_err(),
+            "serde_json alone refuses the page"
+        );
+        let page: MessagePage = serde_json::from_str(&page).unwrap();
+        let texts: Vec<&str> = page.messages.iter().map(|m| m.text.as_str()).collect();
+        assert_eq!(texts, ["fine", "cut \u{fffd} short", "deep", "also fine"]);
+        assert!(page.messages[2].blocks.is_empty());
+        let unreadable: Vec<Option<&str>> =
+            page.unreadable.iter().map(|u| u.ts.as_deref()).collect();
+        assert_eq!(unreadable, [Some("17"), None]);
+        assert_eq!(page.next_cursor(), "c2");
+        let items = FillPage(page).items();
+        assert_eq!(
+            (
+                items.iter().filter(|i| i.is_ok()).count(),
+                items.iter().filter(|i| i.is_err()).count()
+            ),
+            (4, 2)
+        );
     }
 
     #[test]
