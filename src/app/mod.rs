@@ -316,6 +316,7 @@ impl Dashboard {
                     dirty = true;
                 }
                 _ = tick.tick() => {
+                    self.health.store(self.session.store_trouble());
                     if self.session.settle_company(now()).is_some() {
                         let company = self.session.company();
                         self.health.split(company.is_split().then(|| company.others()));
