@@ -898,4 +898,59 @@ mod tests {
             "no step ran on a channel of \"\""
         );
     }
+
+    /// A move the store has not kept yet is held (no call made) until the writer answers,
+    /// then carried out; one the store never keeps fails unsent.
+    #[tokio::test]
+    async fn a_move_goes_to_slack_only_once_the_store_has_it() {
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let seen = calls.clone();
+        let web = fake::slack(move |method, _| {
+            seen.lock().unwrap().push(method.to_string());
+            r#"{"ok":true}"#.to_string()
+        })
+        .await;
+        let (_online_tx, online) = watch::channel(true);
+        let (report, mut reports) = mpsc::unbounded_channel();
+        let outbox = Outbox::spawn(
+            Arc::new(web),
+            OutboxConfig::new("U0BOT", 1000.0),
+            online,
+            report,
+        );
+        let action = |id: &str| Action {
+            id: id.into(),
+            lead: None,
+            case: "27343".into(),
+            channel: "C1".into(),
+            thread_ts: None,
+            incident: Some(("C9".into(), "incident".into())),
+            label: format!("topic {id}"),
+            steps: vec![Step::SetTopic("Sev 1".into())],
+        };
+        let mut next = async |id: &str| loop {
+            let update = tokio::time::timeout(Duration::from_secs(10), reports.recv())
+                .await
+                .expect("the outbox reports in time")
+                .expect("the outbox reports");
+            if update.id == id && update.state != ActionState::Queued {
+                return update.state;
+            }
+        };
+        let (stored, kept) = oneshot::channel();
+        outbox.send_once_stored(action("a1"), kept).unwrap();
+        assert_eq!(next("a1").await, ActionState::Held);
+        assert!(calls.lock().unwrap().is_empty(), "nothing sent unstored");
+        stored.send(()).unwrap();
+        assert_eq!(next("a1").await, ActionState::Working);
+        assert_eq!(next("a1").await, ActionState::Done);
+        assert_eq!(*calls.lock().unwrap(), ["conversations.setTopic"]);
+
+        let (never, kept) = oneshot::channel::<()>();
+        outbox.send_once_stored(action("a2"), kept).unwrap();
+        assert_eq!(next("a2").await, ActionState::Held);
+        drop(never);
+        assert!(matches!(next("a2").await, ActionState::Failed { .. }));
+        assert_eq!(calls.lock().unwrap().len(), 1, "never sent");
+    }
 }
