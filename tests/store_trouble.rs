@@ -290,6 +290,11 @@ fn truncated_store(data_dir: &Path) -> PathBuf {
     assert!(writer.flush());
     drop(writer);
     let path = data_dir.join("swarmdeck.db");
+    // All in the main file (none left in the WAL to mend it), as after a clean exit.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap();
     let len = std::fs::metadata(&path).unwrap().len();
     std::fs::OpenOptions::new()
         .write(true)

@@ -244,31 +244,89 @@ impl Thread {
             let n = backlog.len().min(BATCH);
             let done = super::limit_pages(&self.conn, self.page_limit.as_deref())
                 .and_then(|()| commit(&mut self.conn, backlog.range(..n), &self.origin));
-            if let Err(e) = done {
-                let trouble = Trouble::of(&e, &self.path);
-                let mut now = lock(&self.trouble);
-                if now.as_ref() != Some(&trouble) {
-                    tracing::error!(error = %e, kept = backlog.len(), "the store refused a write; keeping it and trying again");
-                    *now = Some(trouble);
+            match done {
+                Ok(()) => {
+                    self.writing();
+                    backlog.drain(..n).for_each(answer);
                 }
-                return Err(e);
-            }
-            if lock(&self.trouble).take().is_some() {
-                tracing::warn!("the store takes writes again");
-            }
-            for w in backlog.drain(..n) {
-                match w {
-                    Write::Flush(done) => {
-                        let _ = done.send(());
+                Err(e) if store_wide(&e) => return Err(self.refused(e, backlog.len())),
+                // Not the store's trouble but one write's (a bug): found and set aside
+                // alone, so that it holds up nothing.
+                Err(_) => {
+                    for _ in 0..n {
+                        let Some(w) = backlog.pop_front() else { break };
+                        match commit(&mut self.conn, std::iter::once(&w), &self.origin) {
+                            Ok(()) => {
+                                self.writing();
+                                answer(w);
+                            }
+                            Err(e) if store_wide(&e) => {
+                                backlog.push_front(w);
+                                return Err(self.refused(e, backlog.len()));
+                            }
+                            Err(e) => {
+                                tracing::error!(error = %e, write = ?w, "a write the store refuses for good was dropped")
+                            }
+                        }
                     }
-                    Write::Stored(done) => {
-                        let _ = done.send(());
-                    }
-                    _ => {}
                 }
             }
         }
         Ok(())
+    }
+
+    /// A commit went through: whatever trouble there was is over (said before anyone
+    /// waiting is answered, so that they see it over).
+    fn writing(&self) {
+        if lock(&self.trouble).take().is_some() {
+            tracing::warn!("the store takes writes again");
+        }
+    }
+
+    /// Keeps why the store refused, for [`Writer::trouble`]; said once while it lasts.
+    fn refused(&self, e: rusqlite::Error, kept: usize) -> rusqlite::Error {
+        let trouble = Trouble::of(&e, &self.path);
+        let mut now = lock(&self.trouble);
+        if now.as_ref() != Some(&trouble) {
+            tracing::error!(error = %e, kept, "the store refused a write; keeping it and trying again");
+            *now = Some(trouble);
+        }
+        e
+    }
+}
+
+/// Whether a failed commit is the store's trouble (the disk, the file, a lock), which
+/// passes and is waited out, rather than one write's, which retrying never mends.
+fn store_wide(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode::*;
+    matches!(
+        e.sqlite_error_code(),
+        Some(
+            DiskFull
+                | SystemIoFailure
+                | ReadOnly
+                | DatabaseBusy
+                | DatabaseLocked
+                | CannotOpen
+                | OutOfMemory
+                | FileLockingProtocolFailed
+                | DatabaseCorrupt
+                | NotADatabase
+                | PermissionDenied
+        )
+    )
+}
+
+/// A committed write's waiter is told.
+fn answer(w: Write) {
+    match w {
+        Write::Flush(done) => {
+            let _ = done.send(());
+        }
+        Write::Stored(done) => {
+            let _ = done.send(());
+        }
+        _ => {}
     }
 }
 
@@ -488,6 +546,37 @@ mod tests {
             (0..400).collect::<Vec<_>>(),
             "every event, once, in order"
         );
+        drop(writer);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_write_the_store_refuses_for_good_is_dropped_alone() {
+        let dir = std::env::temp_dir().join(format!("swarmdeck-writer-bad-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let writer = Writer::spawn(&dir).unwrap();
+        writer.send(event(1));
+        // Refused whenever it is tried, as a write a bug made would be.
+        let bad = Write::Meta {
+            key: "x".into(),
+            value: "y".into(),
+        };
+        {
+            let store = Store::open(&dir).unwrap();
+            store
+                .conn
+                .execute_batch(
+                    "CREATE TRIGGER refuse BEFORE INSERT ON meta WHEN NEW.key = 'x'
+                     BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+                )
+                .unwrap();
+        }
+        writer.send(bad);
+        writer.send(event(2));
+        assert!(writer.flush(), "the rest is committed");
+        assert_eq!(writer.trouble(), None, "not the store's trouble");
+        let store = Store::open(&dir).unwrap();
+        assert_eq!(store.each_event(|_| {}).unwrap(), 2);
         drop(writer);
         let _ = std::fs::remove_dir_all(&dir);
     }
