@@ -275,6 +275,62 @@ async fn tail_says_a_full_store_on_stderr_and_prints_each_event_once_space_retur
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Leaving while the disk is full: within seconds, not waiting for space, and saying what
+/// is lost (the events come back from Slack; held moves were never sent).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaving_while_the_disk_is_full_says_what_is_lost() {
+    let emu = common::quiet().await;
+    let dir = fresh_dir("leaving");
+    let limit = dir.join("max-pages");
+    disk_full(&limit, false);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_swarmdeck"));
+    cmd.args(["tail", "--json", "--data-dir"])
+        .arg(dir.join("data"))
+        .env(PAGE_LIMIT_ENV, &limit)
+        .env("SLACK_API_URL", format!("{}/api/", emu.base()))
+        .env("SLACK_APP_TOKEN", APP)
+        .env("SLACK_BOT_TOKEN", BOT)
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .env_remove("SWARMDECK_CONFIG")
+        .env_remove("SWARMDECK_TEAM_BUS")
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    let mut tail = Tail::collect(cmd.spawn().expect("swarmdeck runs"));
+    emu.inject(request(30000)).await;
+    tail.wait_until("the first request", |_| {
+        tail.cases("swarm_opened").contains(&"30000".to_string())
+    })
+    .await;
+    disk_full(&limit, true);
+    let stderr = tail.stderr.clone();
+    fill_until(&emu, 30001, 40, || {
+        stderr.lock().unwrap().contains("✗ store: disk full (")
+    })
+    .await;
+    let pid = tail.child.id().expect("running").to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let status = tokio::time::timeout(DEADLINE, tail.child.wait())
+        .await
+        .expect("tail leaves without waiting for space")
+        .expect("tail ran");
+    assert!(status.success(), "{status}");
+    tail.wait_until("stderr saying what is lost", |_| {
+        stderr
+            .lock()
+            .unwrap()
+            .contains("what it had not written is lost")
+    })
+    .await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A store with some history, then cut to half its size (a crash mid-copy, a bad disk).
 fn truncated_store(data_dir: &Path) -> PathBuf {
     let writer = Writer::spawn(data_dir).unwrap();

@@ -519,9 +519,13 @@ impl Drop for Stored {
     /// A process leaving says so, so that the others stop counting its connections.
     fn drop(&mut self) {
         self.writer.send(Write::Gone);
-        // Not 30 s on a full disk at quit: what it holds is lost either way.
-        if self.writer.trouble().is_none() {
-            self.writer.flush();
+        if !self.writer.flush()
+            && let Some(trouble) = self.writer.trouble()
+        {
+            // After the screen is gone: the lead must know held moves were never sent.
+            eprintln!(
+                "swarmdeck: {trouble}: what it had not written is lost — the events come back from Slack's history at the next start; moves it held were not sent, take them again"
+            );
         }
     }
 }

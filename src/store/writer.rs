@@ -150,12 +150,26 @@ impl Writer {
         }
     }
 
-    /// Waits until everything sent so far is committed (shutdown, tests); gives up after
-    /// 30 s (a full disk): `false` then.
+    /// Waits until everything sent so far is committed (shutdown, tests): `false` when it
+    /// gives up, after 30 s, or after a few while the store refuses writes (a full disk:
+    /// quitting must not wait for space).
     pub fn flush(&self) -> bool {
         let (tx, rx) = mpsc::channel();
         self.send(Write::Flush(tx));
-        rx.recv_timeout(Duration::from_secs(30)).is_ok()
+        let started = Instant::now();
+        loop {
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(()) => return true,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return false,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let waited = started.elapsed();
+                    let patience = if self.trouble().is_some() { 5 } else { 30 };
+                    if waited > Duration::from_secs(patience) {
+                        return false;
+                    }
+                }
+            }
+        }
     }
 
     /// Answers once everything sent so far is committed, however long the store takes
