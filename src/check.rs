@@ -109,6 +109,8 @@ pub async fn run(overrides: &Overrides) -> Vec<Line> {
             "config: no file (tokens from the environment, pods discovered)",
         )),
     }
+    // Before the tokens: a damaged store stops the dashboard whatever Slack says.
+    lines.push(check_store(&settings));
     if let Some(p) = &settings.path
         && tokens_exposed(p, &settings.file)
     {
@@ -243,6 +245,31 @@ pub async fn run(overrides: &Overrides) -> Vec<Line> {
     lines
 }
 
+/// The local store: none yet (the first run makes it), or one SQLite reads whole.
+fn check_store(settings: &Settings) -> Line {
+    let path = crate::store::file_in(&settings.data_dir);
+    if !path.exists() {
+        return Line::pass(format!(
+            "store: none yet at {}; the first run makes it",
+            path.display()
+        ));
+    }
+    let checked = crate::store::Store::open(&settings.data_dir).and_then(|store| store.check());
+    match checked {
+        Ok(()) => Line::pass(format!("store: {} reads whole", path.display())),
+        Err(e) => match e.downcast_ref::<crate::store::Broken>() {
+            Some(broken) => Line::fail(broken.what(), broken.fix()),
+            None => Line::fail(
+                format!("store: {e}"),
+                format!(
+                    "make {} readable and writable by you, or point --data-dir elsewhere",
+                    settings.data_dir.display()
+                ),
+            ),
+        },
+    }
+}
+
 /// The team bus: reachable, and the workspace's stream found or created.
 async fn check_bus(
     target: &crate::bus::Target,
@@ -293,7 +320,7 @@ async fn check_company(
         .data_dir
         .join("swarmdeck.db")
         .exists()
-        .then(|| crate::session::Stored::open(settings))
+        .then(|| crate::session::Stored::open(settings).ok())
         .flatten();
     let now = chrono::Utc::now().timestamp();
     if let Some(s) = &stored {

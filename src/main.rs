@@ -127,7 +127,15 @@ struct EmulatorArgs {
 
 fn main() -> Result<()> {
     swarmdeck::mark_start();
-    color_eyre::install()?;
+    // Colour codes only for a person at a terminal, never into a file or a pipe.
+    let theme = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        color_eyre::config::Theme::dark()
+    } else {
+        color_eyre::config::Theme::new()
+    };
+    color_eyre::config::HookBuilder::default()
+        .theme(theme)
+        .install()?;
     let cli = Cli::parse();
     let ui = matches!(cli.command, None | Some(Command::Demo(_)));
     let log_file = ui.then(|| {

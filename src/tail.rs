@@ -7,7 +7,7 @@ use crate::domain::{Lifecycle, LifecycleKind, Ts};
 use crate::session::{BEAT_EVERY, Replay, Session, next_said, next_stored};
 use crate::shutdown_signal;
 use crate::slack::Update;
-use crate::store::Store;
+use crate::store::{Store, Trouble};
 use chrono::{SecondsFormat, Utc};
 use color_eyre::eyre::Result;
 use serde_json::{Value, json};
@@ -24,7 +24,7 @@ pub struct TailOptions {
 
 pub async fn run(settings: Settings, options: TailOptions) -> Result<()> {
     let store = Store::open(&settings.data_dir)?;
-    let mut session = Session::restore(Arc::new(settings), now(), Replay::Events);
+    let mut session = Session::restore(Arc::new(settings), now(), Replay::Events)?;
     let mut connected = session.connect().await?;
     for channel in &session.missing {
         eprintln!(
@@ -45,6 +45,10 @@ pub async fn run(settings: Settings, options: TailOptions) -> Result<()> {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
+    let mut held = std::collections::VecDeque::new();
+    let mut claim_trouble = None;
+    // What stderr last said of the store.
+    let mut said = None;
     let printed: Result<()> = async {
         loop {
             let events = if let Some(stored) = backlog.take() {
@@ -90,8 +94,23 @@ pub async fn run(settings: Settings, options: TailOptions) -> Result<()> {
                     _ = &mut shutdown => return Ok(()),
                 }
             };
-            for e in events {
-                if !store.claim(&options.consumer, &e.key, e.at.secs())? {
+            // An event is printed once claimed: while the store cannot write the claim,
+            // it waits here in order (tried again each second), rather than print twice.
+            held.extend(events);
+            claim_trouble = None;
+            while let Some(e) = held.front() {
+                let claimed = match store.claim(&options.consumer, &e.key, e.at.secs()) {
+                    Ok(claimed) => claimed,
+                    Err(err) => match store.trouble(&err) {
+                        Some(t) => {
+                            claim_trouble = Some(t);
+                            break;
+                        }
+                        None => return Err(err),
+                    },
+                };
+                let Some(e) = held.pop_front() else { break };
+                if !claimed {
                     continue;
                 }
                 let line = if options.json {
@@ -106,12 +125,28 @@ pub async fn run(settings: Settings, options: TailOptions) -> Result<()> {
                     Err(e) => return Err(e.into()),
                 }
             }
+            say_store(
+                &mut said,
+                claim_trouble.clone().or_else(|| session.store_trouble()),
+            );
         }
     }
     .await;
     // What is queued for the team bus goes out, and the others are told this one left.
     session.close_bus().await;
     printed
+}
+
+/// Says on stderr when the store stops taking writes, and when it takes them again.
+fn say_store(said: &mut Option<Trouble>, now: Option<Trouble>) {
+    if *said == now {
+        return;
+    }
+    match &now {
+        Some(t) => eprintln!("✗ {t} — events are kept in memory until it can write again"),
+        None => eprintln!("✓ store: writing again"),
+    }
+    *said = now;
 }
 
 fn now() -> Ts {

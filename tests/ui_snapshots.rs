@@ -16,7 +16,7 @@ use swarmdeck::ui::keymap::{Intent, Keymap};
 use swarmdeck::ui::theme::Theme;
 use swarmdeck::ui::triage::Triage;
 use swarmdeck::ui::view::{Screen, View};
-use swarmdeck::ui::{Activity, Health, Screenful, Tone, render};
+use swarmdeck::ui::{Activity, Health, Screenful, StoreTrouble, Tone, render};
 
 const NOW: i64 = 1_795_440_000; // 2026-11-22 13:20 UTC, a fixed "now"
 
@@ -234,6 +234,7 @@ fn draw_with(
         last_event_age: Some(4),
         split: None,
         bus_down: false,
+        store: None,
     };
     draw_in(desk, view, (w, h), color, pending, activity, &health)
 }
@@ -341,6 +342,55 @@ fn a_split_stream_is_said_in_the_header() {
             .collect();
         assert!(top.contains("2 other connections"), "{w} columns: {top}");
         insta::assert_snapshot!(format!("split_{w}"), terminal.backend());
+    }
+}
+
+/// The store cannot write: the header says so with the file, and that moves are held
+/// (the move waiting shows it too), in an 80-column terminal (where a healthy connection
+/// gives it its room) as in a wide one.
+#[test]
+fn a_full_disk_is_said_in_the_header_and_the_move_waits() {
+    let desk = busy_desk();
+    let view = view_after(&desk, &[]);
+    let health = Health {
+        connected: 2,
+        wanted: 2,
+        last_event_age: Some(4),
+        store: Some(StoreTrouble {
+            what: "disk full".into(),
+            path: "~/.local/share/swarmdeck/swarmdeck.db".into(),
+        }),
+        ..Health::default()
+    };
+    let pending = HashSet::from([key_of(&desk, "27343")]);
+    let activity = Activity {
+        text: "⋯ 27343 waiting on customer: held until the store can write".into(),
+        tone: Tone::Pending,
+    };
+    for (w, h) in [(80, 12), (140, 12)] {
+        let terminal = draw_in(
+            &desk,
+            &view,
+            (w, h),
+            false,
+            &pending,
+            Some(&activity),
+            &health,
+        );
+        let top: String = (0..w)
+            .map(|x| terminal.backend().buffer()[(x, 0)].symbol().to_string())
+            .collect();
+        assert!(
+            top.contains("✗ store: disk full (") && top.contains("swarmdeck.db) — moves are held"),
+            "{w} columns: {top}"
+        );
+        if w >= 120 {
+            assert!(
+                top.contains("connected"),
+                "the connection still shows: {top}"
+            );
+        }
+        insta::assert_snapshot!(format!("store_full_{w}"), terminal.backend());
     }
 }
 

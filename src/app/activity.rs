@@ -71,17 +71,22 @@ impl Moves {
         let assigns = action.assigns();
         let (id, label) = (action.id.clone(), action.label.clone());
         tracing::info!(action = id, label, "queued");
-        // Kept before it is sent: a crash from here on resumes it, never loses it.
-        if let (Some(w), Ok(json)) = (writer, serde_json::to_string(&action)) {
-            w.send(Write::SaveAction {
-                id: id.clone(),
-                action: json,
-                progress: "{}".into(),
-            });
-            // On disk before it can reach Slack (one small commit, on a keystroke).
-            w.flush();
-        }
-        if let Err(e) = self.outbox.send(action) {
+        // Kept before it is sent: a crash from here on resumes it, never loses it. The
+        // outbox waits for the writer's word that it is on disk (on a full disk, until
+        // space returns) rather than the loop waiting here.
+        let sent = match (writer, serde_json::to_string(&action)) {
+            (Some(w), Ok(json)) => {
+                w.send(Write::SaveAction {
+                    id: id.clone(),
+                    action: json,
+                    progress: "{}".into(),
+                });
+                self.outbox.send_once_stored(action, w.stored())
+            }
+            (None, _) => self.outbox.send(action),
+            (Some(_), Err(e)) => Err(format!("could not be stored ({e})")),
+        };
+        if let Err(e) = sent {
             self.line = Some(Activity {
                 text: format!("✗ {label}: {e}"),
                 tone: Tone::Failed,
@@ -188,6 +193,7 @@ impl Moves {
                 format!(": {error}, retrying in {}s", wait.as_secs().max(1))
             }
             ActionState::Queued if !self.online => ": queued until Slack is back".to_string(),
+            ActionState::Held => ": held until the store can write".to_string(),
             _ => String::new(),
         };
         self.line = Some(Activity {

@@ -1,9 +1,9 @@
 //! The dashboard's link to Slack: connecting behind a screen restored from the store
 //! (trying again with capped backoff for as long as it takes), and the health the header
-//! shows.
+//! shows (the store's among it: a full disk holds the lead's moves).
 
 use crate::slack::{self, Status, WebClient};
-use crate::ui::Health;
+use crate::ui::{Health, StoreTrouble};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -64,6 +64,8 @@ pub(crate) struct Connection {
     split: Option<u32>,
     /// `None` without a team bus; whether it is up.
     bus: Option<bool>,
+    /// Why the store takes no writes, while it does not.
+    store: Option<crate::store::Trouble>,
 }
 
 impl Connection {
@@ -74,7 +76,13 @@ impl Connection {
             last_event: None,
             split: None,
             bus: None,
+            store: None,
         }
+    }
+
+    /// The store's writer, as it last said: in trouble, or writing.
+    pub fn store(&mut self, trouble: Option<crate::store::Trouble>) {
+        self.store = trouble;
     }
 
     pub fn bus(&mut self, up: Option<bool>) {
@@ -129,7 +137,20 @@ impl Connection {
             last_event_age: self.last_event.map(|t| now.duration_since(t).as_secs()),
             split: self.split,
             bus_down: self.bus == Some(false),
+            store: self.store.as_ref().map(|t| StoreTrouble {
+                what: t.what(),
+                path: typed(t.path()),
+            }),
         }
+    }
+}
+
+/// A path as the lead would type it: the home directory as `~`.
+fn typed(path: &std::path::Path) -> String {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    match home.as_deref().and_then(|h| path.strip_prefix(h).ok()) {
+        Some(rest) if !rest.as_os_str().is_empty() => format!("~/{}", rest.display()),
+        _ => path.display().to_string(),
     }
 }
 

@@ -60,7 +60,7 @@ pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
     let settings = Arc::new(settings);
     // With a store, the screen opens at once on what it held and Slack catches up
     // behind it; the first run waits for Slack, so a bad token is said plainly.
-    let session = Session::restore(settings.clone(), now(), Replay::State);
+    let session = Session::restore(settings.clone(), now(), Replay::State)?;
     let config = session.slack_config()?;
     let web = slack::web_client(&config)?;
     let mut connecting = None;
@@ -316,6 +316,7 @@ impl Dashboard {
                     dirty = true;
                 }
                 _ = tick.tick() => {
+                    self.health.store(self.session.store_trouble());
                     if self.session.settle_company(now()).is_some() {
                         let company = self.session.company();
                         self.health.split(company.is_split().then(|| company.others()));

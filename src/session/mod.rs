@@ -84,11 +84,17 @@ impl Follow for slack::Threads {
 }
 
 impl Session {
-    /// Opens the store and rebuilds the desk from it; with no store, or one never
-    /// connected, the desk starts empty and the first connection fills it.
-    pub fn restore(settings: Arc<Settings>, now: Ts, replay: Replay) -> Session {
-        let store = Stored::open(&settings);
-        Session::from_store(settings, store, now, replay)
+    /// Opens the store and rebuilds the desk from it; with a store never connected, the
+    /// desk starts empty and the first connection fills it. A store that cannot be opened,
+    /// or is damaged, is an error naming it and the fix (see [`Stored::open`]).
+    pub fn restore(settings: Arc<Settings>, now: Ts, replay: Replay) -> Result<Session> {
+        let store = Stored::open(&settings)?;
+        Ok(Session::from_store(settings, Some(store), now, replay))
+    }
+
+    /// Why the store takes no writes now (they are kept and retried, and moves wait).
+    pub(crate) fn store_trouble(&self) -> Option<crate::store::Trouble> {
+        self.store.as_ref().and_then(|s| s.writer.trouble())
     }
 
     /// [`Session::restore`] on a store opened already (or none: nothing is kept).
@@ -506,24 +512,30 @@ impl Drop for Stored {
     /// A process leaving says so, so that the others stop counting its connections.
     fn drop(&mut self) {
         self.writer.send(Write::Gone);
-        self.writer.flush();
+        if !self.writer.flush()
+            && let Some(trouble) = self.writer.trouble()
+        {
+            // After the screen is gone: the lead must know held moves were never sent.
+            eprintln!(
+                "swarmdeck: {trouble}: what it had not written is lost — the events come back from Slack's history at the next start; moves it held were not sent, take them again"
+            );
+        }
     }
 }
 
 impl Stored {
-    /// Opens the store; a store that cannot be opened costs history, not the session.
-    pub fn open(settings: &Settings) -> Option<Stored> {
-        let opened = Store::open(&settings.data_dir).and_then(|store| {
-            let writer = Writer::spawn(&settings.data_dir)?;
-            Ok(Stored { store, writer })
-        });
-        match opened {
-            Ok(s) => Some(s),
-            Err(e) => {
-                tracing::warn!(error = %e, "no store: nothing is kept across restarts");
-                None
-            }
-        }
+    /// Opens the store and reads it whole first. Neither the dashboard nor `tail` runs
+    /// without one: a move is stored before it is sent (crash safety) and `tail` prints
+    /// each event once by its claims, neither of which holds without a store — and a
+    /// damaged store does not mend itself. So a store that cannot be opened, or fails
+    /// `PRAGMA quick_check`, is an error naming the file and the fix (move it aside: the
+    /// next start rebuilds it from Slack), said once at start rather than in a header
+    /// for as long as the lead runs without history.
+    pub fn open(settings: &Settings) -> Result<Stored> {
+        let store = Store::open(&settings.data_dir)?;
+        store.check()?;
+        let writer = Writer::spawn(&settings.data_dir)?;
+        Ok(Stored { store, writer })
     }
 }
 
@@ -811,7 +823,7 @@ mod tests {
             "http://127.0.0.1:9/api/",
             dir.map_or_else(|| temp_dir("none"), |d| d.to_path_buf()),
         );
-        let store = dir.and_then(|_| Stored::open(&settings));
+        let store = dir.map(|_| Stored::open(&settings).unwrap());
         let mut session = Session::from_store(Arc::new(settings), store, now(), replay);
         let followed = join(&mut session);
         (session, followed)
@@ -992,7 +1004,7 @@ mod tests {
         drop(first);
 
         let settings = Arc::new(Settings::demo("http://127.0.0.1:9/api/", dir.clone()));
-        let mut tail = Session::restore(settings.clone(), now(), Replay::Events);
+        let mut tail = Session::restore(settings.clone(), now(), Replay::Events).unwrap();
         assert!(tail.identity.is_some(), "known before any connection");
         assert_eq!(
             kinds(&tail.take_backlog()),
@@ -1009,7 +1021,7 @@ mod tests {
         );
         drop(tail);
 
-        let mut dashboard = Session::restore(settings, now(), Replay::State);
+        let mut dashboard = Session::restore(settings, now(), Replay::State).unwrap();
         assert!(
             dashboard.take_backlog().is_empty(),
             "the dashboard restores quietly"

@@ -13,7 +13,9 @@
 //!   name is reused when the channel is this swarm's own, suffixed when it is not.
 //!
 //! While the connection is down, actions wait (shown as queued) and go out on
-//! reconnect, in order.
+//! reconnect, in order. An action handed over with a "stored" answer waits for it before
+//! its first step (shown as held): a move reaches Slack only once the store has it, so a
+//! crash can always resume it — on a full disk it waits, and everything behind it.
 
 use super::backoff::{Backoff, jitter};
 use super::translate::encode_marker;
@@ -27,13 +29,15 @@ use crate::domain::{Marker, MarkerKind};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// Where an action stands, as the lead sees it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ActionState {
     /// Waiting for its turn, or for the connection to come back.
     Queued,
+    /// Not sent until the store has it (the store cannot write now).
+    Held,
     Working,
     /// Slack said no for now; trying again after `wait`.
     Retrying {
@@ -87,8 +91,12 @@ impl OutboxConfig {
 /// The handle the app sends actions to.
 #[derive(Clone)]
 pub struct Outbox {
-    tx: mpsc::UnboundedSender<(Action, Progress)>,
+    tx: mpsc::UnboundedSender<Queued>,
 }
+
+/// An action in the queue: how far it got, and (when it is new) the store's word that it
+/// is kept, which it waits for before its first step.
+type Queued = (Action, Progress, Option<oneshot::Receiver<()>>);
 
 impl Outbox {
     /// Starts the worker. `online` says whether the Socket Mode connection is up;
@@ -109,10 +117,24 @@ impl Outbox {
         Outbox { tx }
     }
 
-    /// Queues an action; it is reported as queued at once.
+    /// Queues an action; it is reported as queued at once. (Without a store: see
+    /// [`Outbox::send_once_stored`].)
     pub fn send(&self, action: Action) -> Result<(), String> {
         let progress = Progress::start(&action);
-        self.queue(action, progress)
+        self.queue((action, progress, None))
+    }
+
+    /// Queues an action that goes to Slack only once `stored` answers (the store's writer
+    /// committed it); until then it is held, and the actions behind it wait too, so that
+    /// they still go in order. A `stored` dropped unanswered (the writer stopped) fails
+    /// the action unsent.
+    pub fn send_once_stored(
+        &self,
+        action: Action,
+        stored: oneshot::Receiver<()>,
+    ) -> Result<(), String> {
+        let progress = Progress::start(&action);
+        self.queue((action, progress, Some(stored)))
     }
 
     /// Queues an action a previous run had begun, from where it got. Whatever step was
@@ -122,12 +144,12 @@ impl Outbox {
         if progress.channel.is_none() {
             progress.channel = action.incident.clone();
         }
-        self.queue(action, progress)
+        self.queue((action, progress, None))
     }
 
-    fn queue(&self, action: Action, progress: Progress) -> Result<(), String> {
+    fn queue(&self, queued: Queued) -> Result<(), String> {
         self.tx
-            .send((action, progress))
+            .send(queued)
             .map_err(|_| "the outbox has stopped".to_string())
     }
 }
@@ -206,11 +228,7 @@ struct Worker {
 }
 
 impl Worker {
-    async fn run(
-        self,
-        mut rx: mpsc::UnboundedReceiver<(Action, Progress)>,
-        mut online: watch::Receiver<bool>,
-    ) {
+    async fn run(self, mut rx: mpsc::UnboundedReceiver<Queued>, mut online: watch::Receiver<bool>) {
         let mut queue = std::collections::VecDeque::new();
         loop {
             if queue.is_empty() {
@@ -222,12 +240,17 @@ impl Worker {
             while let Ok(a) = rx.try_recv() {
                 queue.push_back(a);
             }
-            for (a, _) in &queue {
+            for (a, _, _) in &queue {
                 self.tell(a, ActionState::Queued);
             }
-            let Some((action, progress)) = queue.pop_front() else {
+            let Some((action, progress, stored)) = queue.pop_front() else {
                 continue;
             };
+            if let Some(stored) = stored
+                && !self.wait_stored(&action, stored).await
+            {
+                continue;
+            }
             self.carry_out(&action, progress, &mut online).await;
         }
     }
@@ -255,6 +278,29 @@ impl Worker {
             progress: None,
             landed: vec![event],
         });
+    }
+
+    /// Holds a new action until the store has it; `false`: it never will (the writer
+    /// stopped), so it is failed unsent.
+    async fn wait_stored(&self, action: &Action, mut stored: oneshot::Receiver<()>) -> bool {
+        let answer = match stored.try_recv() {
+            Err(oneshot::error::TryRecvError::Empty) => {
+                tracing::warn!(action = action.id, "held until the store can write it");
+                self.tell(action, ActionState::Held);
+                stored.await.is_ok()
+            }
+            answered => answered.is_ok(),
+        };
+        if !answer {
+            tracing::error!(action = action.id, "the store never kept it; not sent");
+            self.tell(
+                action,
+                ActionState::Failed {
+                    error: "not sent: the store stopped before it could keep it".into(),
+                },
+            );
+        }
+        answer
     }
 
     async fn carry_out(
@@ -851,5 +897,60 @@ mod tests {
             ["conversations.create"],
             "no step ran on a channel of \"\""
         );
+    }
+
+    /// A move the store has not kept yet is held (no call made) until the writer answers,
+    /// then carried out; one the store never keeps fails unsent.
+    #[tokio::test]
+    async fn a_move_goes_to_slack_only_once_the_store_has_it() {
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let seen = calls.clone();
+        let web = fake::slack(move |method, _| {
+            seen.lock().unwrap().push(method.to_string());
+            r#"{"ok":true}"#.to_string()
+        })
+        .await;
+        let (_online_tx, online) = watch::channel(true);
+        let (report, mut reports) = mpsc::unbounded_channel();
+        let outbox = Outbox::spawn(
+            Arc::new(web),
+            OutboxConfig::new("U0BOT", 1000.0),
+            online,
+            report,
+        );
+        let action = |id: &str| Action {
+            id: id.into(),
+            lead: None,
+            case: "27343".into(),
+            channel: "C1".into(),
+            thread_ts: None,
+            incident: Some(("C9".into(), "incident".into())),
+            label: format!("topic {id}"),
+            steps: vec![Step::SetTopic("Sev 1".into())],
+        };
+        let mut next = async |id: &str| loop {
+            let update = tokio::time::timeout(Duration::from_secs(10), reports.recv())
+                .await
+                .expect("the outbox reports in time")
+                .expect("the outbox reports");
+            if update.id == id && update.state != ActionState::Queued {
+                return update.state;
+            }
+        };
+        let (stored, kept) = oneshot::channel();
+        outbox.send_once_stored(action("a1"), kept).unwrap();
+        assert_eq!(next("a1").await, ActionState::Held);
+        assert!(calls.lock().unwrap().is_empty(), "nothing sent unstored");
+        stored.send(()).unwrap();
+        assert_eq!(next("a1").await, ActionState::Working);
+        assert_eq!(next("a1").await, ActionState::Done);
+        assert_eq!(*calls.lock().unwrap(), ["conversations.setTopic"]);
+
+        let (never, kept) = oneshot::channel::<()>();
+        outbox.send_once_stored(action("a2"), kept).unwrap();
+        assert_eq!(next("a2").await, ActionState::Held);
+        drop(never);
+        assert!(matches!(next("a2").await, ActionState::Failed { .. }));
+        assert_eq!(calls.lock().unwrap().len(), 1, "never sent");
     }
 }

@@ -30,6 +30,129 @@ use std::time::Duration;
 
 const FILE: &str = "swarmdeck.db";
 
+/// The store's file in `dir`.
+pub fn file_in(dir: &Path) -> PathBuf {
+    dir.join(FILE)
+}
+
+/// Why the store cannot take writes now: the header and `tail` say it, and the lead's
+/// moves wait until it passes (a move goes to Slack only once it is stored).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Trouble {
+    /// SQLite answered SQLITE_FULL: the disk (or the file system's quota) is full.
+    DiskFull { path: PathBuf },
+    /// Any other failed write (read-only, an I/O error, locked too long), as SQLite said.
+    Unwritable { path: PathBuf, error: String },
+}
+
+impl Trouble {
+    fn of(error: &rusqlite::Error, path: &Path) -> Trouble {
+        let path = path.to_path_buf();
+        match error.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => Trouble::DiskFull { path },
+            _ => Trouble::Unwritable {
+                path,
+                error: error.to_string(),
+            },
+        }
+    }
+}
+
+impl Trouble {
+    /// What is wrong, in a few words: `disk full`.
+    pub fn what(&self) -> String {
+        match self {
+            Trouble::DiskFull { .. } => "disk full".into(),
+            Trouble::Unwritable { error, .. } => format!("cannot write: {error}"),
+        }
+    }
+
+    /// The store's file.
+    pub fn path(&self) -> &Path {
+        match self {
+            Trouble::DiskFull { path } | Trouble::Unwritable { path, .. } => path,
+        }
+    }
+}
+
+impl std::fmt::Display for Trouble {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "store: {} ({})", self.what(), self.path().display())
+    }
+}
+
+/// A store SQLite cannot read whole (`PRAGMA quick_check` fails, or it is no database):
+/// named with its file and the fix, for `check`, the dashboard and `tail` alike.
+#[derive(Debug)]
+pub struct Broken {
+    pub path: PathBuf,
+    /// What SQLite said.
+    pub cause: String,
+}
+
+impl Broken {
+    /// What is wrong, in a line.
+    pub fn what(&self) -> String {
+        format!("store: {} is damaged ({})", self.path.display(), self.cause)
+    }
+
+    /// What to do about it.
+    pub fn fix(&self) -> String {
+        let p = self.path.display();
+        format!(
+            "move it aside (mv {p} {p}.broken, and {p}-wal and {p}-shm if they are there), \
+             then start swarmdeck again: it starts on an empty store and reads the last day \
+             back from Slack's history. Under Slack's history limits for apps outside its \
+             Marketplace (one conversations.history call a minute, 15 messages a page) that \
+             takes about a minute per pod channel, more for busy ones, while the dashboard \
+             fills in; older history (report, search) is not rebuilt"
+        )
+    }
+}
+
+impl std::fmt::Display for Broken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}\n    fix: {}", self.what(), self.fix())
+    }
+}
+
+impl std::error::Error for Broken {}
+
+/// Whether SQLite's error says the file is damaged (or not a database at all).
+fn damaged(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+    )
+}
+
+/// Test-only (README, Development): `SWARMDECK_STORE_MAX_PAGES` names a file holding a
+/// page count; while it holds one above 0, this process's connections may not grow the
+/// store past it (SQLite then answers SQLITE_FULL, as on a full disk; a count below the
+/// store's size means no growth at all). Read before every write, so that a test can
+/// fill the disk and give the space back.
+pub const PAGE_LIMIT_ENV: &str = "SWARMDECK_STORE_MAX_PAGES";
+
+/// The page-limit file from the environment, if any (see [`PAGE_LIMIT_ENV`]).
+fn page_limit_file() -> Option<PathBuf> {
+    std::env::var_os(PAGE_LIMIT_ENV)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Applies the test-only page limit in `file` (see [`PAGE_LIMIT_ENV`]) to `conn`.
+fn limit_pages(conn: &Connection, file: Option<&Path>) -> rusqlite::Result<()> {
+    let Some(file) = file else { return Ok(()) };
+    // SQLite's own ceiling: no limit.
+    const NONE: u64 = 0xffff_fffe;
+    let pages = std::fs::read_to_string(file)
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(NONE);
+    conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))
+}
+
 /// Schema migrations, in order; `PRAGMA user_version` says how many have run.
 const MIGRATIONS: &[&str] = &[
     // 1: consumers' positions.
@@ -148,28 +271,77 @@ pub struct Purged {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// The test-only page limit's file (see [`PAGE_LIMIT_ENV`]).
+    page_limit: Option<PathBuf>,
 }
 
 impl Store {
-    /// Opens (creating if need be) the store in `dir`.
+    /// Opens (creating if need be) the store in `dir`. A file SQLite finds damaged on the
+    /// way is a [`Broken`] error; [`Store::check`] looks at the whole file.
     pub fn open(dir: &Path) -> Result<Store> {
+        Store::open_limited(dir, page_limit_file())
+    }
+
+    /// [`Store::open`] with the test-only page limit in `page_limit` (see [`PAGE_LIMIT_ENV`]).
+    #[doc(hidden)]
+    pub fn open_limited(dir: &Path, page_limit: Option<PathBuf>) -> Result<Store> {
         create_private_dir(dir)?;
         let path = dir.join(FILE);
         create_private_file(&path)?;
-        let conn = Connection::open(&path)
-            .wrap_err_with(|| format!("could not open the store at {}", path.display()))?;
+        let broken = |e: rusqlite::Error| -> color_eyre::eyre::Report {
+            if damaged(&e) {
+                Broken {
+                    path: path.clone(),
+                    cause: e.to_string(),
+                }
+                .into()
+            } else {
+                color_eyre::eyre::eyre!("could not open the store at {}: {e}", path.display())
+            }
+        };
+        let conn = Connection::open(&path).map_err(broken)?;
         // Several swarmdeck processes may share the store: one writer at a time, the
         // others wait rather than fail.
         conn.busy_timeout(Duration::from_secs(10))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(broken)?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let mut store = Store { conn, path };
-        store.migrate()?;
+        let mut store = Store {
+            conn,
+            path: path.clone(),
+            page_limit,
+        };
+        store
+            .migrate()
+            .map_err(|e| match e.downcast::<rusqlite::Error>() {
+                Ok(e) => broken(e),
+                Err(e) => e,
+            })?;
         Ok(store)
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Reads the whole file (`PRAGMA quick_check`): a damaged store is a [`Broken`]
+    /// error, so that it is named with its fix before anything runs on it, rather than
+    /// failing later on whichever page is gone.
+    pub fn check(&self) -> Result<()> {
+        let found: rusqlite::Result<Vec<String>> = self
+            .conn
+            .prepare("PRAGMA quick_check")
+            .and_then(|mut stmt| stmt.query_map([], |r| r.get(0))?.collect());
+        let cause = match found {
+            Ok(lines) if lines.len() == 1 && lines[0] == "ok" => return Ok(()),
+            Ok(lines) => lines.into_iter().take(3).collect::<Vec<_>>().join("; "),
+            Err(e) => e.to_string(),
+        };
+        Err(Broken {
+            path: self.path.clone(),
+            cause,
+        }
+        .into())
     }
 
     fn migrate(&mut self) -> Result<()> {
@@ -184,6 +356,10 @@ impl Store {
                 self.path.display()
             );
         }
+        if version == MIGRATIONS.len() {
+            // Nothing to write: a store on a full disk still opens.
+            return Ok(());
+        }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
             tx.execute_batch(sql)
                 .wrap_err_with(|| format!("store migration {}", i + 1))?;
@@ -195,7 +371,9 @@ impl Store {
 
     /// Claims an event for a consumer: true the first time, false ever after — whichever
     /// process asks first. Atomic, so two processes sharing a consumer never both print.
+    /// A claim the store cannot write is an error whose [`Store::trouble`] says why.
     pub fn claim(&self, consumer: &str, key: &str, at_secs: i64) -> Result<bool> {
+        limit_pages(&self.conn, self.page_limit.as_deref())?;
         let inserted = self.conn.execute(
             "INSERT OR IGNORE INTO emitted (consumer, key, at) VALUES (?1, ?2, ?3)",
             params![consumer, key, at_secs],
@@ -388,6 +566,15 @@ impl Store {
         Ok(self
             .conn
             .query_row("SELECT COALESCE(MAX(seq), 0) FROM feed", [], |r| r.get(0))?)
+    }
+
+    /// Why a write this store refused (`error` from one of its methods) failed, when it
+    /// was the store's trouble rather than the caller's.
+    pub fn trouble(&self, error: &color_eyre::eyre::Report) -> Option<Trouble> {
+        error
+            .downcast_ref::<rusqlite::Error>()
+            .filter(|e| e.sqlite_error_code().is_some())
+            .map(|e| Trouble::of(e, &self.path))
     }
 
     /// Whether a consumer has put out an event.
@@ -724,6 +911,52 @@ mod tests {
         );
         assert_eq!(store.each_event(|_| {}).unwrap(), 3);
         assert!(store.similar("old", None, 5).unwrap().is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_damaged_store_is_named_with_its_file_and_the_fix() {
+        let dir = temp_dir("damaged");
+        let writer = Writer::spawn(&dir).unwrap();
+        for i in 0..2_000 {
+            writer.send(Write::Event {
+                key: format!("C1|{i}"),
+                channel: "C1".into(),
+                ts: i,
+                root: i,
+                json: format!("{{\"text\":\"{}\"}}", "x".repeat(300)),
+            });
+        }
+        assert!(writer.flush());
+        drop(writer);
+        let store = Store::open(&dir).unwrap();
+        store.check().expect("a whole store passes");
+        // All in the main file (none left in the WAL to mend it), as after a clean exit.
+        store
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
+        drop(store);
+        let path = dir.join(FILE);
+        let len = std::fs::metadata(&path).unwrap().len();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(len / 2)
+            .unwrap();
+        // Found at open, or by the whole read: named either way.
+        let err = Store::open(&dir).and_then(|s| s.check()).unwrap_err();
+        let broken = err
+            .downcast_ref::<Broken>()
+            .unwrap_or_else(|| panic!("a Broken error, not {err:?}"));
+        assert_eq!(broken.path, path);
+        let said = err.to_string();
+        assert!(said.contains(&path.display().to_string()), "{said}");
+        assert!(
+            said.contains("move it aside") && said.contains("conversations.history"),
+            "{said}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -40,6 +40,18 @@ pub struct Health {
     pub split: Option<u32>,
     /// The team bus is configured and unreachable: the desk runs on Slack alone.
     pub bus_down: bool,
+    /// The store takes no writes: what arrives stays on the desk and is written when it
+    /// can be; the lead's moves wait until then.
+    pub store: Option<StoreTrouble>,
+}
+
+/// Why the store takes no writes, as the header says it: `✗ store: <what> (<path>)`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoreTrouble {
+    /// `disk full`, or what SQLite said.
+    pub what: String,
+    /// The store's file, as the lead would type it.
+    pub path: String,
 }
 
 /// Everything a frame is drawn from.
@@ -114,6 +126,9 @@ pub fn render(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>) {
     }
 }
 
+/// What the title keeps of the top line while the store is in trouble.
+const STORE_TITLE: usize = 12;
+
 fn render_header(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Rect) {
     let t = s.theme;
     let h = s.health;
@@ -152,7 +167,15 @@ fn render_header(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Re
         Some(a) if wide => format!("last event {} ago", text::duration(a as i64)),
         Some(a) => format!("event {} ago", text::duration(a as i64)),
     };
-    let mut right = vec![connection, Span::styled(format!(" · {age}"), t.dim())];
+    let healthy = h.problem.is_none() && h.connected == h.wanted && h.connected > 0;
+    let mut right = Vec::new();
+    // A narrow header in store trouble gives a healthy connection's room to the store.
+    if h.store.is_none() || wide || !healthy {
+        right.push(connection);
+    }
+    if h.store.is_none() {
+        right.push(Span::styled(format!(" · {age}"), t.dim()));
+    }
     if h.bus_down {
         right.insert(0, Span::styled(" ⚠ team bus down ·", t.bad()));
     }
@@ -165,11 +188,27 @@ fn render_header(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Re
         };
         right.insert(0, Span::styled(format!(" {warning} ·"), t.bad()));
     }
-    if wide && h.split.is_none() {
+    if wide && h.split.is_none() && h.store.is_none() {
         right.push(Span::styled(
             format!(" · {} reconnects", h.reconnects),
             t.dim(),
         ));
+    }
+    if let Some(store) = &h.store {
+        // First, and in words whatever the width: the lead must know the moves wait. A
+        // long path is cut in its middle, keeping the file's name.
+        let rest = right.iter().map(|s| text::width(&s.content)).sum::<usize>();
+        let what = format!(" ✗ store: {} (", store.what);
+        let held = if right.is_empty() {
+            ") — moves are held"
+        } else {
+            ") — moves are held ·"
+        };
+        let room = (area.width as usize)
+            .saturating_sub(STORE_TITLE + rest + text::width(&what) + held.len())
+            .max(12);
+        let path = crate::columns::fit_middle(&store.path, room);
+        right.insert(0, Span::styled(format!("{what}{path}{held}"), t.bad()));
     }
     let c = s.rows.counters;
     let count = |n: usize, label: &str, style| {
@@ -210,8 +249,10 @@ fn render_header(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Re
         None => bottom,
     };
     let right_width = right.iter().map(|s| text::width(&s.content)).sum::<usize>() as u16;
-    // A split may take most of the line: the lead must read it whole.
-    let room = if h.split.is_some() {
+    // A split or the store's trouble may take most of the line: the lead must read it.
+    let room = if h.store.is_some() {
+        area.width.saturating_sub(STORE_TITLE as u16)
+    } else if h.split.is_some() {
         area.width.saturating_sub(20)
     } else {
         area.width / 2
