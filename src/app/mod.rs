@@ -13,10 +13,10 @@ mod terminal;
 
 pub use terminal::restore_terminal;
 
+use crate::Shutdown;
 use crate::config::Settings;
 use crate::domain::{Input, Lifecycle, LifecycleKind, SwarmId, Ts, Urgency};
 use crate::session::{Replay, Session};
-use crate::shutdown_signal;
 use crate::slack::Incoming;
 use crate::slack::actions::{ActionUpdate, Outbox, OutboxConfig};
 use crate::slack::{self, Update, WebClient};
@@ -36,7 +36,7 @@ use search::{Question, Search};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
-use terminal::{Term, TerminalGuard};
+use terminal::{Gone, Term, TerminalGuard};
 use tokio::sync::{mpsc, watch};
 
 /// Events older than this when they arrive (history read at start) ring no bell.
@@ -57,6 +57,10 @@ impl Default for AppOptions {
 }
 
 pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
+    // From the first moment, before the UI as in it, a signal or the terminal going
+    // away ends the dashboard.
+    let mut shutdown = Shutdown::listen();
+    let mut gone = terminal::watch();
     let settings = Arc::new(settings);
     // With a store, the screen opens at once on what it held and Slack catches up
     // behind it; the first run waits for Slack, so a bad token is said plainly.
@@ -72,10 +76,19 @@ pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
             (identity, None)
         }
         None => {
-            eprintln!("swarmdeck: connecting to Slack at {} …", settings.api_url);
-            let connected = slack::connect_with(web.clone(), config.clone())
-                .await
-                .wrap_err_with(|| format!("could not connect to Slack at {}", settings.api_url))?;
+            // No frame yet, so a plain line; one that cannot panic on a dead terminal.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "swarmdeck: connecting to Slack at {} …",
+                settings.api_url
+            );
+            let connected = tokio::select! {
+                connected = slack::connect_with(web.clone(), config.clone()) => connected
+                    .wrap_err_with(|| format!("could not connect to Slack at {}", settings.api_url))?,
+                signal = shutdown.next() => return left_early(&session, signal),
+                () = gone.wait() => return left_early(&session, "the terminal went away"),
+            };
             (connected.identity.clone(), Some(connected))
         }
     };
@@ -145,13 +158,27 @@ pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
         dashboard.on_connected(connected, &mut channels);
     }
     let mut terminal = TerminalGuard::enter()?;
-    let result = dashboard.run(&mut terminal.terminal, channels).await;
+    let result = dashboard
+        .run(&mut terminal.terminal, channels, &mut shutdown, &mut gone)
+        .await;
     drop(terminal);
+    if let Err(e) = &result {
+        tracing::error!(error = %e, "the dashboard stopped");
+    }
     dashboard.session.close_bus().await;
     if let Some(s) = &dashboard.session.store {
         s.writer.flush();
     }
     result
+}
+
+/// Leaving before the UI opened (a signal, the terminal gone): what was stored stays.
+fn left_early(session: &Session, why: &str) -> Result<()> {
+    tracing::info!(why, "leaving before the first frame");
+    if let Some(s) = &session.store {
+        s.writer.flush();
+    }
+    Ok(())
 }
 
 struct Dashboard {
@@ -193,12 +220,16 @@ struct Channels {
 }
 
 impl Dashboard {
-    async fn run(&mut self, terminal: &mut Term, mut channels: Channels) -> Result<()> {
+    async fn run(
+        &mut self,
+        terminal: &mut Term,
+        mut channels: Channels,
+        shutdown: &mut Shutdown,
+        gone: &mut Gone,
+    ) -> Result<()> {
         let mut keys = EventStream::new();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let mut beat = tokio::time::interval(crate::session::BEAT_EVERY);
-        let shutdown = shutdown_signal();
-        tokio::pin!(shutdown);
         let mut dirty = true;
         let mut first = true;
         loop {
@@ -325,7 +356,12 @@ impl Dashboard {
                     // Ages and countdowns on screen move every second.
                     dirty = true;
                 }
-                _ = &mut shutdown => return Ok(()),
+                signal = shutdown.next() => {
+                    tracing::info!(signal, "leaving on a signal");
+                    return Ok(());
+                }
+                // Whatever the lead was doing: moves made are in the store's outbox.
+                () = gone.wait() => return Ok(()),
             }
         }
     }
