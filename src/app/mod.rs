@@ -140,6 +140,7 @@ pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
     };
     dashboard.session.purge_in_background(now());
     dashboard.missing_pods(&missing);
+    dashboard.warn_of_exposed_config();
     if let Some(s) = &dashboard.session.store {
         dashboard.moves.resume(&s.store, &s.writer);
     }
@@ -537,6 +538,19 @@ impl Dashboard {
         self.workspace = connected.identity.team.clone();
         self.people.load(&self.settings, &self.session.desk);
         channels.updates = Some(connected.updates);
+    }
+
+    /// The config's tokens are readable by others: said where the lead looks, once.
+    fn warn_of_exposed_config(&mut self) {
+        let settings = &self.settings;
+        if let Some(path) = &settings.path
+            && crate::config::tokens_exposed(path, &settings.file)
+        {
+            self.notice = Some(format!(
+                "The config holds tokens and others can read it: run chmod 600 {}",
+                path.display()
+            ));
+        }
     }
 
     fn missing_pods(&mut self, missing: &[String]) {
