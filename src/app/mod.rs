@@ -175,7 +175,7 @@ pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
 
 /// Leaving before the UI opened (a signal, the terminal gone): what was stored stays.
 fn left_early(session: &Session, why: &str) -> Result<()> {
-    tracing::info!(why, "leaving before the first frame");
+    tracing::info!(why, "leaving, before the first frame");
     if let Some(s) = &session.store {
         s.writer.flush();
     }
@@ -357,12 +357,15 @@ impl Dashboard {
                     // Ages and countdowns on screen move every second.
                     dirty = true;
                 }
-                signal = shutdown.next() => {
-                    tracing::info!(signal, "leaving on a signal");
+                why = shutdown.next() => {
+                    tracing::info!(why, "leaving");
                     return Ok(());
                 }
                 // Whatever the lead was doing: moves made are in the store's outbox.
-                () = gone.wait() => return Ok(()),
+                () = gone.wait() => {
+                    tracing::info!(why = "the terminal went away", "leaving");
+                    return Ok(());
+                }
             }
         }
     }

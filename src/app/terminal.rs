@@ -106,7 +106,6 @@ pub(crate) fn watch() -> Gone {
                 wait_for_hangup(&tty);
                 silence_input();
                 GONE.store(true, Ordering::SeqCst);
-                tracing::info!("the terminal went away");
                 let _ = tx.send(true);
             });
         if let Err(e) = watching {
