@@ -159,9 +159,15 @@ fn main() -> Result<()> {
                 keymap: settings.keymap()?,
                 bell: settings.file.ui.bell.unwrap_or(true),
             };
-            runtime.block_on(app::run(settings, options))
+            let result = runtime.block_on(app::run(settings, options));
+            leave(runtime);
+            result
         }
-        Some(Command::Demo(args)) => runtime.block_on(run_demo(args, overrides)),
+        Some(Command::Demo(args)) => {
+            let result = runtime.block_on(run_demo(args, overrides));
+            leave(runtime);
+            result
+        }
         Some(Command::Check) => {
             let lines = runtime.block_on(swarmdeck::check::run(&overrides));
             print!("{}", swarmdeck::check::render(&lines));
@@ -223,6 +229,12 @@ fn main() -> Result<()> {
             ))
         }
     }
+}
+
+/// The dashboard has left: a blocking task still running (the store's purge, a DNS
+/// lookup) must not hold the process up — dropping the runtime would wait for it.
+fn leave(runtime: tokio::runtime::Runtime) {
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
 }
 
 async fn run_emulator(args: EmulatorArgs) -> Result<()> {

@@ -137,7 +137,18 @@ fn first_frame(bin: &Path, dir: &Path, run: &str, swarms: usize) -> Result<f64, 
         std::thread::sleep(Duration::from_millis(20));
     };
     let pane = tmux(&["capture-pane", "-p", "-t", "b"]);
+    let dashboard = dashboard_pid(&tmux);
     tmux(&["kill-server"]);
+    // A dashboard left running would skew every figure measured after this one.
+    if let Some(pid) = dashboard
+        && !ends_within(&pid, Duration::from_secs(5))
+    {
+        let _ = Command::new("kill").args(["-KILL", &pid]).status();
+        return Err(format!(
+            "the dashboard (pid {pid}) outlived its terminal: killed; see {}",
+            log.display()
+        ));
+    }
     let line = found.ok_or_else(|| {
         format!(
             "no first frame logged in {}; the pane shows:\n{pane}",
@@ -161,6 +172,36 @@ fn first_frame(bin: &Path, dir: &Path, run: &str, swarms: usize) -> Result<f64, 
         ));
     }
     field(&line, "ms=").ok_or_else(|| format!("no time in {line}"))
+}
+
+/// The dashboard: the child of the pane's shell (from /proc).
+fn dashboard_pid(tmux: &impl Fn(&[&str]) -> String) -> Option<String> {
+    let shell = tmux(&["display-message", "-p", "-t", "b", "#{pane_pid}"]);
+    let shell = shell.trim();
+    let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).ok()?;
+    children.split_whitespace().next().map(str::to_string)
+}
+
+/// Whether `pid` has ended (a zombie has) within `within`.
+fn ends_within(pid: &str, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        let running = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            !stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        });
+        if !running {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 fn field(line: &str, key: &str) -> Option<f64> {

@@ -13,10 +13,10 @@ mod terminal;
 
 pub use terminal::restore_terminal;
 
+use crate::Shutdown;
 use crate::config::Settings;
 use crate::domain::{Input, Lifecycle, LifecycleKind, SwarmId, Ts, Urgency};
 use crate::session::{Replay, Session};
-use crate::shutdown_signal;
 use crate::slack::Incoming;
 use crate::slack::actions::{ActionUpdate, Outbox, OutboxConfig};
 use crate::slack::{self, Update, WebClient};
@@ -36,7 +36,7 @@ use search::{Question, Search};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
-use terminal::{Term, TerminalGuard};
+use terminal::{Gone, Term, TerminalGuard};
 use tokio::sync::{mpsc, watch};
 
 /// Events older than this when they arrive (history read at start) ring no bell.
@@ -57,6 +57,10 @@ impl Default for AppOptions {
 }
 
 pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
+    // From the first moment, before the UI as in it, a signal or the terminal going
+    // away ends the dashboard.
+    let mut shutdown = Shutdown::listen();
+    let mut gone = terminal::watch();
     let settings = Arc::new(settings);
     // With a store, the screen opens at once on what it held and Slack catches up
     // behind it; the first run waits for Slack, so a bad token is said plainly.
@@ -72,10 +76,19 @@ pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
             (identity, None)
         }
         None => {
-            eprintln!("swarmdeck: connecting to Slack at {} …", settings.api_url);
-            let connected = slack::connect_with(web.clone(), config.clone())
-                .await
-                .wrap_err_with(|| format!("could not connect to Slack at {}", settings.api_url))?;
+            // No frame yet, so a plain line; one that cannot panic on a dead terminal.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "swarmdeck: connecting to Slack at {} …",
+                settings.api_url
+            );
+            let connected = tokio::select! {
+                connected = slack::connect_with(web.clone(), config.clone()) => connected
+                    .wrap_err_with(|| format!("could not connect to Slack at {}", settings.api_url))?,
+                signal = shutdown.next() => return left_early(&session, signal),
+                () = gone.wait() => return left_early(&session, "the terminal went away"),
+            };
             (connected.identity.clone(), Some(connected))
         }
     };
@@ -127,6 +140,7 @@ pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
     };
     dashboard.session.purge_in_background(now());
     dashboard.missing_pods(&missing);
+    dashboard.warn_of_exposed_config();
     if let Some(s) = &dashboard.session.store {
         dashboard.moves.resume(&s.store, &s.writer);
     }
@@ -145,13 +159,27 @@ pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
         dashboard.on_connected(connected, &mut channels);
     }
     let mut terminal = TerminalGuard::enter()?;
-    let result = dashboard.run(&mut terminal.terminal, channels).await;
+    let result = dashboard
+        .run(&mut terminal.terminal, channels, &mut shutdown, &mut gone)
+        .await;
     drop(terminal);
+    if let Err(e) = &result {
+        tracing::error!(error = %e, "the dashboard stopped");
+    }
     dashboard.session.close_bus().await;
     if let Some(s) = &dashboard.session.store {
         s.writer.flush();
     }
     result
+}
+
+/// Leaving before the UI opened (a signal, the terminal gone): what was stored stays.
+fn left_early(session: &Session, why: &str) -> Result<()> {
+    tracing::info!(why, "leaving, before the first frame");
+    if let Some(s) = &session.store {
+        s.writer.flush();
+    }
+    Ok(())
 }
 
 struct Dashboard {
@@ -193,12 +221,16 @@ struct Channels {
 }
 
 impl Dashboard {
-    async fn run(&mut self, terminal: &mut Term, mut channels: Channels) -> Result<()> {
+    async fn run(
+        &mut self,
+        terminal: &mut Term,
+        mut channels: Channels,
+        shutdown: &mut Shutdown,
+        gone: &mut Gone,
+    ) -> Result<()> {
         let mut keys = EventStream::new();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let mut beat = tokio::time::interval(crate::session::BEAT_EVERY);
-        let shutdown = shutdown_signal();
-        tokio::pin!(shutdown);
         let mut dirty = true;
         let mut first = true;
         loop {
@@ -326,7 +358,15 @@ impl Dashboard {
                     // Ages and countdowns on screen move every second.
                     dirty = true;
                 }
-                _ = &mut shutdown => return Ok(()),
+                why = shutdown.next() => {
+                    tracing::info!(why, "leaving");
+                    return Ok(());
+                }
+                // Whatever the lead was doing: moves made are in the store's outbox.
+                () = gone.wait() => {
+                    tracing::info!(why = "the terminal went away", "leaving");
+                    return Ok(());
+                }
             }
         }
     }
@@ -502,6 +542,19 @@ impl Dashboard {
         self.workspace = connected.identity.team.clone();
         self.people.load(&self.settings, &self.session.desk);
         channels.updates = Some(connected.updates);
+    }
+
+    /// The config's tokens are readable by others: said where the lead looks, once.
+    fn warn_of_exposed_config(&mut self) {
+        let settings = &self.settings;
+        if let Some(path) = &settings.path
+            && crate::config::tokens_exposed(path, &settings.file)
+        {
+            self.notice = Some(format!(
+                "The config holds tokens and others can read it: run chmod 600 {}",
+                path.display()
+            ));
+        }
     }
 
     fn missing_pods(&mut self, missing: &[String]) {

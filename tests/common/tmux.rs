@@ -107,12 +107,21 @@ pub fn launch_as(
     dir: &std::path::Path,
     (app, bot): (&str, &str),
 ) -> Tmux {
-    let dir = dir.to_path_buf();
-    let tmux = Tmux {
-        socket: format!("swarmdeck-{name}-{}", std::process::id()),
-        dir: dir.clone(),
-        owns_dir: false,
-    };
+    let command = format!(
+        "{}; echo \"exited with $?\"; sleep 60",
+        dashboard_command(base, config, dir, (app, bot))
+    );
+    launch_pane(name, dir, &command)
+}
+
+/// The shell command that runs the dashboard on the Web API at `base`, with its config,
+/// state and data in `dir`: for a pane's own command around it.
+pub fn dashboard_command(
+    base: &str,
+    config: Option<&str>,
+    dir: &std::path::Path,
+    (app, bot): (&str, &str),
+) -> String {
     let config_env = match config {
         Some(text) => {
             let path = dir.join("swarmdeck.toml");
@@ -125,12 +134,21 @@ pub fn launch_as(
     let log = std::env::var("SWARMDECK_TEST_LOG")
         .map(|l| format!("RUST_LOG={l}"))
         .unwrap_or_default();
-    let command = format!(
+    format!(
         "env {log} SLACK_API_URL={base}/api/ SLACK_APP_TOKEN={app} SLACK_BOT_TOKEN={bot} XDG_CONFIG_HOME={d}/config \
-         XDG_STATE_HOME={d}/state XDG_DATA_HOME={d}/data {config_env} {bin}; echo \"exited with $?\"; sleep 60",
+         XDG_STATE_HOME={d}/state XDG_DATA_HOME={d}/data {config_env} {bin}",
         d = dir.display(),
         bin = env!("CARGO_BIN_EXE_swarmdeck"),
-    );
+    )
+}
+
+/// A fresh tmux server whose one pane (session `lead`, 120×32) runs `command`.
+pub fn launch_pane(name: &str, dir: &std::path::Path, command: &str) -> Tmux {
+    let tmux = Tmux {
+        socket: format!("swarmdeck-{name}-{}", std::process::id()),
+        dir: dir.to_path_buf(),
+        owns_dir: false,
+    };
     tmux.run(&[
         "new-session",
         "-d",
@@ -140,7 +158,58 @@ pub fn launch_as(
         "120",
         "-y",
         "32",
-        &command,
+        command,
     ]);
     tmux
+}
+
+/// The CPU time (user and system) a process has used so far, from /proc; `None` once it
+/// has ended (a zombie has: it runs no more).
+pub fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the command name (in parentheses, and it may hold spaces): the state, then
+    // utime and stime as the 12th and 13th fields.
+    let fields: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
+    if fields.first() == Some(&"Z") {
+        return None;
+    }
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_secs_f64(ticks as f64 / clock_ticks() as f64))
+}
+
+/// The kernel's clock ticks per second (`getconf CLK_TCK`; 100 almost everywhere).
+fn clock_ticks() -> u64 {
+    static TICKS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+            .unwrap_or(100)
+    })
+}
+
+/// Waits (generously) for `pid` to end. `Ok`: the CPU time it used after `cpu_before`
+/// (its last reading before it ended). `Err`: the CPU time it had used by the deadline,
+/// when it was still running — it is then killed, so that a failure leaves nothing
+/// behind.
+pub fn wait_for_end(
+    pid: u32,
+    cpu_before: Duration,
+    within: Duration,
+) -> Result<Duration, Duration> {
+    let deadline = Instant::now() + within;
+    let mut last = cpu_before;
+    while let Some(cpu) = cpu_time(pid) {
+        last = cpu;
+        if Instant::now() > deadline {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            return Err(cpu.saturating_sub(cpu_before));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(last.saturating_sub(cpu_before))
 }
