@@ -55,7 +55,8 @@ pub async fn run(settings: Settings, options: TailOptions) -> Result<()> {
                 stored
             } else {
                 tokio::select! {
-                    update = connected.updates.recv() => match update {
+                    // A store behind a flood: the events wait in the client's spill file.
+                    update = connected.updates.recv(), if !session.store_behind() => match update {
                         Some(Update::Event(incoming)) => session.ingest(&incoming, now()),
                         Some(Update::Covered { through_us }) => {
                             session.on_covered(through_us);
@@ -91,6 +92,7 @@ pub async fn run(settings: Settings, options: TailOptions) -> Result<()> {
                         session.settle_company(now());
                         session.desk.tick(now())
                     }
+                    _ = tokio::time::sleep(Duration::from_millis(20)), if session.store_behind() => continue,
                     _ = &mut shutdown => return Ok(()),
                 }
             };

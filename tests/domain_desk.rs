@@ -902,7 +902,7 @@ fn the_leads_reply_answers_the_requester() {
     d.apply(replied(0, 180), t(180));
     let s = d.swarm(API, t(0)).unwrap();
     assert_eq!(s.needs_response_since, None);
-    assert_eq!(*s.owed, [(t(120), Some(t(180)))]);
+    assert_eq!(s.owed, [(t(120), Some(t(180)))]);
     assert_eq!(s.participants, [EXPERT, REQUESTER, LEAD]);
 }
 
@@ -916,7 +916,7 @@ fn waiting_on_the_customer_while_a_response_is_owed_ends_what_is_owed() {
     let s = d.swarm(API, t(0)).unwrap().clone();
     assert_eq!(s.status, Status::WaitingOnCustomer);
     assert_eq!(s.needs_response_since, None, "nothing owed while waiting");
-    assert_eq!(*s.owed, [(t(120), Some(t(180)))]);
+    assert_eq!(s.owed, [(t(120), Some(t(180)))]);
     assert!(d.tick(t(10 * 3600)).is_empty(), "no breach while waiting");
     // When the customer answers, a response is owed again.
     d.apply(reply(0, 11 * 3600, person(REQUESTER)), t(11 * 3600));

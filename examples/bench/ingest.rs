@@ -284,7 +284,14 @@ pub async fn child(api_url: &str, unique: usize, dir: &Path) {
     let mut ready = false;
     let mut first: Option<Instant> = None;
     let mut count = 0;
-    while let Some(update) = connected.updates.recv().await {
+    loop {
+        // As the dashboard does: a store behind a flood leaves the events in the spill.
+        while writer.behind() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let Some(update) = connected.updates.recv().await else {
+            break;
+        };
         match update {
             Update::Status(s) if !ready && s.connected >= s.wanted => {
                 ready = true;

@@ -182,6 +182,9 @@ fn left_early(session: &Session, why: &str) -> Result<()> {
     Ok(())
 }
 
+/// How often a loop holding Slack's events back for a store behind a flood looks again.
+const STORE_CATCHING_UP: Duration = Duration::from_millis(20);
+
 struct Dashboard {
     workspace: String,
     /// The desk, the store and the one path from Slack's events to them.
@@ -263,7 +266,9 @@ impl Dashboard {
                     Some(Err(e)) => return Err(e).wrap_err("reading the terminal"),
                     None => return Ok(()),
                 },
-                update = link::next(&mut channels.updates) => {
+                // A store behind a flood: Slack's events wait in the client's spill file
+                // a moment rather than in the writer's memory.
+                update = link::next(&mut channels.updates), if !self.session.store_behind() => {
                     let Some(update) = update else {
                         color_eyre::eyre::bail!("the Slack client stopped");
                     };
@@ -271,6 +276,9 @@ impl Dashboard {
                     // Drain a burst before drawing once (capped, so keys stay responsive).
                     if let Some(updates) = channels.updates.as_mut() {
                         for _ in 0..256 {
+                            if self.session.store_behind() {
+                                break;
+                            }
                             match updates.try_recv() {
                                 Ok(u) => self.on_update(u),
                                 Err(_) => break,
@@ -358,6 +366,7 @@ impl Dashboard {
                     // Ages and countdowns on screen move every second.
                     dirty = true;
                 }
+                _ = tokio::time::sleep(STORE_CATCHING_UP), if self.session.store_behind() => {}
                 why = shutdown.next() => {
                     tracing::info!(why, "leaving");
                     return Ok(());

@@ -603,30 +603,45 @@ impl Desk {
         let Some(pod) = self.pods.get(&key.0) else {
             return (Vec::new(), Scope::All);
         };
-        let mut before = thread.swarm.take();
+        let before = thread.swarm.take();
+        if before.is_none() {
+            // A fold goes with its swarm; without one it starts over.
+            thread.fold = None;
+        }
+        let was_pending = before.as_ref().is_some_and(|b| b.pending);
         let mut scope = Scope::Unsettled;
         let mut events = Vec::new();
+        let mut started = None;
         if thread.fold.is_none()
             && !thread.deleted
             && let Some(root) = thread.root.as_ref()
             && let Some(request) = read_request(&self.config.intake, root)
         {
             let ctx = DeriveCtx { pod: &pod.name };
-            let (fold, opened) = Fold::start(root, request, &ctx);
+            let (fold, swarm, opened) = Fold::start(root, request, &ctx);
             thread.fold = Some(fold);
+            started = Some(swarm);
             events = opened;
             scope = Scope::All;
         }
         if let Some(fold) = thread.fold.as_mut() {
-            // What is needed of the swarm before, then it goes: the fold shares its
-            // lists with it, and must not copy them to take the next reply.
-            let request_before = before
-                .as_ref()
-                .filter(|_| edited.is_some())
-                .map(|b| b.request.clone());
-            if before.take().is_some_and(|b| b.pending) {
+            // Held back until now, it says everything it held back.
+            if was_pending {
                 scope = Scope::All;
             }
+            let (mut swarm, request_before) = match started {
+                // A refold: the swarm before is only what the edit is compared with.
+                Some(fresh) => (
+                    fresh,
+                    before.filter(|_| edited.is_some()).map(|b| b.request),
+                ),
+                // Folding on: the same swarm, its resolutions taken off for the replies.
+                None => {
+                    let mut swarm = before.expect("a fold keeps its swarm");
+                    fold.unfinish(&mut swarm);
+                    (swarm, None)
+                }
+            };
             // Only the replies the fold has not taken yet: a reply costs one step,
             // however long its thread.
             let newer = fold.through().map_or(Bound::Unbounded, Bound::Excluded);
@@ -636,14 +651,13 @@ impl Desk {
                 .range((newer, Bound::Unbounded))
                 .map(|(_, m)| m)
             {
-                events.extend(fold.reply(reply));
+                events.extend(fold.reply(&mut swarm, reply));
                 folded += 1;
             }
             if folded > 1 {
                 scope = Scope::All;
             }
-            let (mut swarm, turned) = fold.finish(&thread.resolved_by, &thread.unreacted);
-            events.extend(turned);
+            events.extend(fold.finish(&mut swarm, &thread.resolved_by, &thread.unreacted));
             let changed = request_before.is_some_and(|r| r != swarm.request);
             if let Some(edited) = edited.filter(|_| changed) {
                 events.push(swarm.event(
@@ -661,6 +675,7 @@ impl Desk {
                 swarm.pending = still_unread(Some(since), now);
             } else {
                 thread.unread_since = None;
+                swarm.pending = false;
             }
             swarm.next_clock = swarm.next_due(&pod.sla);
             thread.swarm = Some(swarm);

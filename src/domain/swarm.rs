@@ -9,7 +9,6 @@ use super::text::one_line;
 use super::timers::{Pauses, SlaPolicy};
 use super::{SwarmId, Ts, Urgency};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Status {
@@ -119,9 +118,8 @@ pub struct Swarm {
     /// Waiting on the customer: the support clock is stopped.
     pub pauses: Pauses,
     /// Responses owed to the requester's side: (their reply, support's answer). Only
-    /// the newest can still be unanswered. Shared with the desk's fold of the thread, so
-    /// that a reply into a long thread does not copy the thread's history of them.
-    pub owed: Arc<Vec<(Ts, Option<Ts>)>>,
+    /// the newest can still be unanswered.
+    pub owed: Vec<(Ts, Option<Ts>)>,
     /// The post that set the follow-up, so that each follow-up is due once.
     follow_up_set_at: Option<Ts>,
     /// The soonest running clock under the pod's policy ([`Swarm::next_due`]), kept by
@@ -331,13 +329,14 @@ pub(crate) struct DeriveCtx<'a> {
 pub(crate) type ReactionTimes = BTreeMap<String, Option<Ts>>;
 
 /// A thread folded reply by reply, in ts order, so that a reply newer than all before
-/// it costs one step rather than a refold of the whole thread. Resolutions and
-/// reopenings (from markers and from reactions, which have times of their own) are
-/// applied on top by [`Fold::finish`], which leaves the fold as it was.
+/// it costs one step rather than a refold of the whole thread. The swarm itself is the
+/// desk's (the fold keeps no copy): resolutions and reopenings (from markers and from
+/// reactions, which have times of their own) are applied on it by [`Fold::finish`], and
+/// taken off again by [`Fold::unfinish`] before the next reply.
 #[derive(Clone, Debug)]
 pub(crate) struct Fold {
-    /// The swarm as the replies so far make it, before resolutions.
-    swarm: Swarm,
+    /// The pauses as the replies left them, before a resolution ended one.
+    pauses: Pauses,
     requester: Option<String>,
     /// Resolutions and reopenings the replies' markers said.
     turns: Vec<(Ts, Turn)>,
@@ -352,7 +351,7 @@ impl Fold {
         root: &Msg,
         request: Request,
         ctx: &DeriveCtx<'_>,
-    ) -> (Fold, Vec<Lifecycle>) {
+    ) -> (Fold, Swarm, Vec<Lifecycle>) {
         let s = Swarm {
             pod: ctx.pod.to_string(),
             channel: root.channel.clone(),
@@ -374,7 +373,7 @@ impl Fold {
             resolved_at: None,
             needs_response_since: None,
             pauses: Pauses::default(),
-            owed: Arc::default(),
+            owed: Vec::new(),
             follow_up_set_at: None,
             next_clock: None,
             pending: false,
@@ -391,13 +390,20 @@ impl Fold {
             },
         );
         let fold = Fold {
-            swarm: s,
+            pauses: Pauses::default(),
             requester,
             turns: Vec::new(),
             last_support_reply: None,
             through: None,
         };
-        (fold, vec![opened])
+        (fold, s, vec![opened])
+    }
+
+    /// Takes a finished swarm back to what its replies alone made it, to fold on.
+    pub(crate) fn unfinish(&self, s: &mut Swarm) {
+        s.pauses = self.pauses.clone();
+        s.resolution = None;
+        s.resolved_at = None;
     }
 
     /// The newest reply folded so far.
@@ -405,12 +411,12 @@ impl Fold {
         self.through
     }
 
-    /// Folds one reply newer than every reply before it; the events it caused.
-    pub(crate) fn reply(&mut self, reply: &Msg) -> Vec<Lifecycle> {
+    /// Folds one reply newer than every reply before it into `s` (unfinished); the
+    /// events it caused.
+    pub(crate) fn reply(&mut self, s: &mut Swarm, reply: &Msg) -> Vec<Lifecycle> {
         debug_assert!(self.through < Some(reply.ts), "replies fold in ts order");
         self.through = Some(reply.ts);
         let Fold {
-            swarm: s,
             requester,
             turns,
             last_support_reply,
@@ -482,7 +488,7 @@ impl Fold {
                         // now, or still a breach if it was already late — rather than the
                         // row showing both "needs response" and "paused".
                         if s.needs_response_since.take().is_some()
-                            && let Some(owed) = Arc::make_mut(&mut s.owed).last_mut()
+                            && let Some(owed) = s.owed.last_mut()
                         {
                             owed.1 = Some(ts);
                         }
@@ -524,7 +530,7 @@ impl Fold {
                         s.pauses.stop(ts);
                         if last_support_reply.is_some() && s.needs_response_since.is_none() {
                             s.needs_response_since = Some(ts);
-                            Arc::make_mut(&mut s.owed).push((ts, None));
+                            s.owed.push((ts, None));
                             owed = true;
                         }
                     }
@@ -538,7 +544,7 @@ impl Fold {
                         }
                         *last_support_reply = Some(ts);
                         if s.needs_response_since.take().is_some()
-                            && let Some(owed) = Arc::make_mut(&mut s.owed).last_mut()
+                            && let Some(owed) = s.owed.last_mut()
                         {
                             owed.1 = Some(ts);
                         }
@@ -567,14 +573,15 @@ impl Fold {
         events
     }
 
-    /// The swarm with its resolutions and reopenings applied, and their events; the
-    /// fold itself is left to take more replies.
+    /// Applies the resolutions and reopenings to `s` (unfinished) and its status; their
+    /// events. [`Fold::unfinish`] takes them off again.
     pub(crate) fn finish(
-        &self,
+        &mut self,
+        s: &mut Swarm,
         resolved_by: &ReactionTimes,
         unreacted: &BTreeSet<(Ts, Option<Ts>)>,
-    ) -> (Swarm, Vec<Lifecycle>) {
-        let mut s = self.swarm.clone();
+    ) -> Vec<Lifecycle> {
+        self.pauses = s.pauses.clone();
         let mut turns = self.turns.clone();
         let mut events = Vec::new();
         // A resolved reaction without a known time counts from the thread's last activity.
@@ -642,8 +649,7 @@ impl Fold {
         } else {
             Status::New
         };
-
-        (s, events)
+        events
     }
 }
 

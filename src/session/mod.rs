@@ -172,6 +172,12 @@ impl Session {
         Ok(connected)
     }
 
+    /// Whether the store's writer is behind a flood: the loops then leave Slack's events
+    /// in the client's spill until it catches up, so memory stays bounded.
+    pub fn store_behind(&self) -> bool {
+        self.store.as_ref().is_some_and(|s| s.writer.behind())
+    }
+
     /// What the stored history held, once (with `Replay::Events`): for a consumer to put
     /// out those it has not yet, before anything live.
     pub(crate) fn take_backlog(&mut self) -> Vec<Lifecycle> {

@@ -158,7 +158,7 @@ impl SlackConfig {
             resume: Resume::default(),
             covered: None,
             spill_dir: None,
-            in_memory: 8_192,
+            in_memory: 1_024,
         }
     }
 }

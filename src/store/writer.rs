@@ -11,6 +11,7 @@ use color_eyre::eyre::Result;
 use rusqlite::{Connection, params};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -96,7 +97,13 @@ pub struct Writer {
     origin: Arc<str>,
     /// Why the last commit failed, while the writer keeps trying; `None` while it writes.
     trouble: Arc<Mutex<Option<Trouble>>>,
+    /// Writes sent and not yet committed.
+    queued: Arc<AtomicUsize>,
 }
+
+/// Writes queued past which a healthy writer is behind: a flood from Slack then waits in
+/// the client's spill file, not in this queue's memory.
+const BEHIND: usize = 2_000;
 
 impl Writer {
     /// Starts the writer thread on the store in `dir`, writing as this process.
@@ -122,12 +129,14 @@ impl Writer {
         let (tx, rx) = mpsc::channel();
         let origin: Arc<str> = origin.into();
         let trouble = Arc::new(Mutex::new(None));
+        let queued = Arc::new(AtomicUsize::new(0));
         let thread = Thread {
             conn,
             origin: origin.clone(),
             path: store.path().to_path_buf(),
             page_limit,
             trouble: trouble.clone(),
+            queued: queued.clone(),
         };
         std::thread::Builder::new()
             .name("store-writer".into())
@@ -136,6 +145,7 @@ impl Writer {
             tx,
             origin,
             trouble,
+            queued,
         })
     }
 
@@ -145,7 +155,9 @@ impl Writer {
     }
 
     pub fn send(&self, write: Write) {
+        self.queued.fetch_add(1, Ordering::Relaxed);
         if self.tx.send(write).is_err() {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
             tracing::error!("the store writer has stopped; this write is lost");
         }
     }
@@ -181,6 +193,18 @@ impl Writer {
         rx
     }
 
+    /// Whether a writing store has fallen behind what it was sent (a flood): the consumer
+    /// then leaves Slack's events in the client's spill a moment, so that memory stays
+    /// bounded. Never while the store refuses writes: what arrives then stays in the desk.
+    pub fn behind(&self) -> bool {
+        self.queued() > BEHIND && self.trouble().is_none()
+    }
+
+    /// Writes sent and not yet committed (or set aside).
+    pub(crate) fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+
     /// Why the store takes no writes now (they are kept and retried); `None` while it does.
     pub fn trouble(&self) -> Option<Trouble> {
         lock(&self.trouble).clone()
@@ -206,6 +230,7 @@ struct Thread {
     path: PathBuf,
     page_limit: Option<PathBuf>,
     trouble: Arc<Mutex<Option<Trouble>>>,
+    queued: Arc<AtomicUsize>,
 }
 
 impl Thread {
@@ -261,6 +286,8 @@ impl Thread {
             match done {
                 Ok(()) => {
                     self.writing();
+                    // Counted out before anyone waiting is answered.
+                    self.queued.fetch_sub(n, Ordering::Relaxed);
                     backlog.drain(..n).for_each(answer);
                 }
                 Err(e) if store_wide(&e) => return Err(self.refused(e, backlog.len())),
@@ -272,6 +299,7 @@ impl Thread {
                         match commit(&mut self.conn, std::iter::once(&w), &self.origin) {
                             Ok(()) => {
                                 self.writing();
+                                self.queued.fetch_sub(1, Ordering::Relaxed);
                                 answer(w);
                             }
                             Err(e) if store_wide(&e) => {
@@ -279,6 +307,7 @@ impl Thread {
                                 return Err(self.refused(e, backlog.len()));
                             }
                             Err(e) => {
+                                self.queued.fetch_sub(1, Ordering::Relaxed);
                                 tracing::error!(error = %e, write = ?w, "a write the store refuses for good was dropped")
                             }
                         }
@@ -560,6 +589,33 @@ mod tests {
             (0..400).collect::<Vec<_>>(),
             "every event, once, in order"
         );
+        drop(writer);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_refusing_store_is_never_behind_and_its_queue_empties_once_it_writes() {
+        let dir =
+            std::env::temp_dir().join(format!("swarmdeck-writer-behind-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let limit = dir.join("max-pages");
+        std::fs::write(&limit, "1").unwrap();
+        let writer = Writer::spawn_limited(&dir, "t", Some(limit.clone())).unwrap();
+        for i in 0..BEHIND + 100 {
+            writer.send(event(i));
+        }
+        wait_until("the writer says the disk is full", || {
+            writer.trouble().is_some()
+        });
+        assert!(writer.queued() > BEHIND, "{} queued", writer.queued());
+        // What arrives on a full disk stays in the desk: the loops must not stop taking it.
+        assert!(!writer.behind());
+        std::fs::write(&limit, "0").unwrap();
+        wait_until("the queue is written", || writer.queued() == 0);
+        assert!(!writer.behind());
+        assert!(writer.flush());
+        assert_eq!(writer.queued(), 0, "a flush counts in and out");
         drop(writer);
         let _ = std::fs::remove_dir_all(&dir);
     }
