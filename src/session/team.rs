@@ -74,7 +74,10 @@ impl Session {
     pub(crate) async fn close_bus(&mut self) {
         self.flush_position();
         if let Some(t) = self.team.take() {
-            t.bus.close(std::time::Duration::from_secs(3)).await;
+            // A bus that is up gets a moment to take what is queued for it; one that is
+            // down cannot, and must not hold up leaving (a terminal gone, a SIGTERM).
+            let wait = if t.up { 3 } else { 0 };
+            t.bus.close(std::time::Duration::from_secs(wait)).await;
         }
     }
 
