@@ -211,22 +211,7 @@ async fn tail_says_a_full_store_on_stderr_and_prints_each_event_once_space_retur
     let limit = dir.join("max-pages");
     disk_full(&limit, false);
     let data = dir.join("data");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_swarmdeck"));
-    cmd.args(["tail", "--json", "--data-dir"])
-        .arg(&data)
-        .env(PAGE_LIMIT_ENV, &limit)
-        .env("SLACK_API_URL", format!("{}/api/", emu.base()))
-        .env("SLACK_APP_TOKEN", APP)
-        .env("SLACK_BOT_TOKEN", BOT)
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env("XDG_STATE_HOME", dir.join("state"))
-        .env_remove("SWARMDECK_CONFIG")
-        .env_remove("SWARMDECK_TEAM_BUS")
-        .env_remove("RUST_LOG")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true);
-    let tail = Tail::collect(cmd.spawn().expect("swarmdeck runs"));
+    let tail = tail_with_limit(&emu, &data, &limit);
     let opened = |tail: &Tail| -> Vec<u32> {
         let cases = tail.cases("swarm_opened");
         cases.iter().filter_map(|c| c.parse().ok()).collect()
@@ -283,22 +268,7 @@ async fn leaving_while_the_disk_is_full_says_what_is_lost() {
     let dir = fresh_dir("leaving");
     let limit = dir.join("max-pages");
     disk_full(&limit, false);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_swarmdeck"));
-    cmd.args(["tail", "--json", "--data-dir"])
-        .arg(dir.join("data"))
-        .env(PAGE_LIMIT_ENV, &limit)
-        .env("SLACK_API_URL", format!("{}/api/", emu.base()))
-        .env("SLACK_APP_TOKEN", APP)
-        .env("SLACK_BOT_TOKEN", BOT)
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env("XDG_STATE_HOME", dir.join("state"))
-        .env_remove("SWARMDECK_CONFIG")
-        .env_remove("SWARMDECK_TEAM_BUS")
-        .env_remove("RUST_LOG")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true);
-    let mut tail = Tail::collect(cmd.spawn().expect("swarmdeck runs"));
+    let mut tail = tail_with_limit(&emu, &dir.join("data"), &limit);
     emu.inject(request(30000)).await;
     tail.wait_until("the first request", |_| {
         tail.cases("swarm_opened").contains(&"30000".to_string())
@@ -329,6 +299,14 @@ async fn leaving_while_the_disk_is_full_says_what_is_lost() {
     })
     .await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `tail --json` on the store in `data`, its pages limited by the file `limit`.
+fn tail_with_limit(emu: &common::Emu, data: &Path, limit: &Path) -> Tail {
+    let api = format!("{}/api/", emu.base());
+    let mut cmd = Tail::command(&api, data, "tail", (APP, BOT), None);
+    cmd.env(PAGE_LIMIT_ENV, limit);
+    Tail::collect(cmd.spawn().expect("swarmdeck runs"))
 }
 
 /// A store with some history, then cut to half its size (a crash mid-copy, a bad disk).

@@ -322,6 +322,13 @@ fn the_list_view() {
     snapshot_both_sizes!("list", busy_desk(), view_after(&busy_desk(), &[]));
 }
 
+/// The header's first line as drawn, `w` cells wide.
+fn top_line(terminal: &Terminal<TestBackend>, w: u16) -> String {
+    (0..w)
+        .map(|x| terminal.backend().buffer()[(x, 0)].symbol().to_string())
+        .collect()
+}
+
 /// Other consumers on the app: the header says the stream is split and where the fix
 /// is, in words, in an 80-column terminal as in a wide one.
 #[test]
@@ -337,9 +344,7 @@ fn a_split_stream_is_said_in_the_header() {
     };
     for (w, h) in [(80, 12), (140, 12)] {
         let terminal = draw_in(&desk, &view, (w, h), false, &HashSet::new(), None, &health);
-        let top: String = (0..w)
-            .map(|x| terminal.backend().buffer()[(x, 0)].symbol().to_string())
-            .collect();
+        let top = top_line(&terminal, w);
         assert!(top.contains("2 other connections"), "{w} columns: {top}");
         insta::assert_snapshot!(format!("split_{w}"), terminal.backend());
     }
@@ -377,9 +382,7 @@ fn a_full_disk_is_said_in_the_header_and_the_move_waits() {
             Some(&activity),
             &health,
         );
-        let top: String = (0..w)
-            .map(|x| terminal.backend().buffer()[(x, 0)].symbol().to_string())
-            .collect();
+        let top = top_line(&terminal, w);
         assert!(
             top.contains("✗ store: disk full (") && top.contains("swarmdeck.db) — moves are held"),
             "{w} columns: {top}"

@@ -354,7 +354,16 @@ fn respond(
         axum::Json(body),
     )
         .into_response();
-    let headers = response.headers_mut();
+    answer_headers(shared, response.headers_mut());
+    if let Some(seconds) = retry_after {
+        let headers = response.headers_mut();
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
+/// What every answer carries, as Slack's do: the JSON type and the token's scopes.
+fn answer_headers(shared: &Shared, headers: &mut axum::http::HeaderMap) {
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json; charset=utf-8"),
@@ -362,10 +371,6 @@ fn respond(
     if let Ok(scopes) = HeaderValue::from_str(&shared.config.scopes.join(",")) {
         headers.insert("x-oauth-scopes", scopes);
     }
-    if let Some(seconds) = retry_after {
-        headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-    }
-    response
 }
 
 /// A raw answer: recorded like any call (its `ok` as far as the text says), then sent
@@ -394,14 +399,7 @@ fn respond_verbatim(
         error: None,
     });
     let mut response = (StatusCode::OK, text).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    if let Ok(scopes) = HeaderValue::from_str(&shared.config.scopes.join(",")) {
-        headers.insert("x-oauth-scopes", scopes);
-    }
+    answer_headers(shared, response.headers_mut());
     response
 }
 

@@ -835,6 +835,25 @@ mod tests {
         assert_eq!(done_label(&action, &progress), "promote 27343 to #general");
     }
 
+    /// An outbox on `web`, online (while the sender lives), and its reports.
+    fn online_outbox(
+        web: WebClient,
+    ) -> (
+        Outbox,
+        mpsc::UnboundedReceiver<ActionUpdate>,
+        watch::Sender<bool>,
+    ) {
+        let (online_tx, online) = watch::channel(true);
+        let (report, reports) = mpsc::unbounded_channel();
+        let outbox = Outbox::spawn(
+            Arc::new(web),
+            OutboxConfig::new("U0BOT", 1000.0),
+            online,
+            report,
+        );
+        (outbox, reports, online_tx)
+    }
+
     #[tokio::test]
     async fn a_created_channel_without_an_id_fails_the_action_rather_than_recording_none() {
         let calls = Arc::new(Mutex::new(Vec::new()));
@@ -850,14 +869,7 @@ mod tests {
             .to_string()
         })
         .await;
-        let (_online_tx, online) = watch::channel(true);
-        let (report, mut reports) = mpsc::unbounded_channel();
-        let outbox = Outbox::spawn(
-            Arc::new(web),
-            OutboxConfig::new("U0BOT", 1000.0),
-            online,
-            report,
-        );
+        let (outbox, mut reports, _online) = online_outbox(web);
         let action = Action {
             id: "a1".into(),
             lead: None,
@@ -910,14 +922,7 @@ mod tests {
             r#"{"ok":true}"#.to_string()
         })
         .await;
-        let (_online_tx, online) = watch::channel(true);
-        let (report, mut reports) = mpsc::unbounded_channel();
-        let outbox = Outbox::spawn(
-            Arc::new(web),
-            OutboxConfig::new("U0BOT", 1000.0),
-            online,
-            report,
-        );
+        let (outbox, mut reports, _online) = online_outbox(web);
         let action = |id: &str| Action {
             id: id.into(),
             lead: None,

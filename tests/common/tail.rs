@@ -20,9 +20,21 @@ impl Tail {
         api_url: &str,
         data_dir: &Path,
         consumer: &str,
-        (app, bot): (&str, &str),
+        tokens: (&str, &str),
         config: Option<&Path>,
     ) -> Tail {
+        let mut cmd = Tail::command(api_url, data_dir, consumer, tokens, config);
+        Tail::collect(cmd.spawn().expect("swarmdeck runs"))
+    }
+
+    /// The command [`Tail::spawn`] runs, for a test to add to before [`Tail::collect`].
+    pub fn command(
+        api_url: &str,
+        data_dir: &Path,
+        consumer: &str,
+        (app, bot): (&str, &str),
+        config: Option<&Path>,
+    ) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_swarmdeck"));
         cmd.args(["tail", "--json", "--consumer", consumer])
             .arg("--data-dir")
@@ -33,6 +45,7 @@ impl Tail {
             .env("XDG_CONFIG_HOME", data_dir.join("config-home"))
             .env("XDG_STATE_HOME", data_dir.join(format!("state-{consumer}")))
             .env_remove("RUST_LOG")
+            .env_remove("SWARMDECK_TEAM_BUS")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
@@ -40,7 +53,7 @@ impl Tail {
             Some(path) => cmd.env("SWARMDECK_CONFIG", path),
             None => cmd.env_remove("SWARMDECK_CONFIG"),
         };
-        Tail::collect(cmd.spawn().expect("swarmdeck runs"))
+        cmd
     }
 
     /// A `tail` started with its stdout and stderr piped: its lines, collected.
