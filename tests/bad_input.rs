@@ -115,6 +115,8 @@ async fn a_request_with_a_lone_surrogate_in_its_subject_opens() {
 #[derive(Default)]
 struct Seen {
     messages: HashMap<String, (Source, String, usize)>,
+    /// Messages passed on a second time.
+    twice: Vec<String>,
     /// Each `Covered` mark, with how many messages had come before it.
     covered: Vec<usize>,
     connected: usize,
@@ -127,10 +129,10 @@ impl Seen {
                 if let Event::Message(m) = &incoming.event
                     && let Some(ts) = m.ts.clone()
                 {
-                    self.messages.insert(
-                        ts,
-                        (incoming.source.clone(), m.text.clone(), m.blocks.len()),
-                    );
+                    let message = (incoming.source.clone(), m.text.clone(), m.blocks.len());
+                    if self.messages.insert(ts.clone(), message).is_some() {
+                        self.twice.push(ts);
+                    }
                 }
             }
             Update::Status(s) => self.connected = s.connected,
@@ -298,6 +300,7 @@ async fn a_history_page_with_a_bad_message_still_fills_the_gap_once() {
         calls_after_fill,
         "history read again after the fill finished"
     );
+    assert!(seen.twice.is_empty(), "passed on twice: {:?}", seen.twice);
     assert!(
         !seen.messages.contains_key(&bad),
         "the unreadable one was skipped"

@@ -36,6 +36,7 @@ fn tail_command(emu: &Emu, data_dir: &Path, json: bool) -> Command {
         .env("SLACK_BOT_TOKEN", BOT)
         .env("XDG_CONFIG_HOME", data_dir.join("config-home"))
         .env_remove("SWARMDECK_CONFIG")
+        .env_remove("SWARMDECK_TEAM_BUS")
         .env_remove("RUST_LOG")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

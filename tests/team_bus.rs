@@ -334,7 +334,16 @@ async fn a_process_behind_the_streams_retention_is_told_and_the_stream_goes_on()
     let (tx, mut b_says) = tokio::sync::mpsc::unbounded_channel();
     let _b = Bus::start(target.clone(), "T0RET", "proc-b", 0, tx);
     let said = read_until(&mut b_says, |s| events(s) >= 3).await;
-    assert_eq!(events(&said), 3, "{said:?}");
+    // The first three in the stream are the three requests, each once: a second copy
+    // kept would be among them.
+    let distinct: std::collections::HashSet<_> = said
+        .iter()
+        .filter_map(|s| match s {
+            BusIn::Event { json, .. } if !json.is_empty() => Some(json.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(distinct.len(), 3, "{said:?}");
     // The retention passes; the stream drops what it held. A process that read up to
     // sequence 1 comes back: it is told it fell behind, and reads on from there.
     let deadline = Instant::now() + DEADLINE;
@@ -352,8 +361,8 @@ async fn a_process_behind_the_streams_retention_is_told_and_the_stream_goes_on()
         {
             assert_eq!(*wanted, 2);
             assert!(*first > 2, "the stream starts later now: {first}");
-            let more = read_until(&mut c_says, |s| events(s) >= 1).await;
-            assert!(events(&more) >= 1, "and reads on: {more:?}");
+            // And reads on (`read_until` fails the test if it never does).
+            read_until(&mut c_says, |s| events(s) >= 1).await;
             break;
         }
         assert!(

@@ -64,8 +64,8 @@ pub(crate) struct Connection {
     split: Option<u32>,
     /// `None` without a team bus; whether it is up.
     bus: Option<bool>,
-    /// Why the store takes no writes, while it does not.
-    store: Option<crate::store::Trouble>,
+    /// Why the store takes no writes, while it does not, as the header says it.
+    store: Option<StoreTrouble>,
 }
 
 impl Connection {
@@ -82,7 +82,10 @@ impl Connection {
 
     /// The store's writer, as it last said: in trouble, or writing.
     pub fn store(&mut self, trouble: Option<crate::store::Trouble>) {
-        self.store = trouble;
+        self.store = trouble.map(|t| StoreTrouble {
+            what: t.what(),
+            path: typed(t.path()),
+        });
     }
 
     pub fn bus(&mut self, up: Option<bool>) {
@@ -137,10 +140,7 @@ impl Connection {
             last_event_age: self.last_event.map(|t| now.duration_since(t).as_secs()),
             split: self.split,
             bus_down: self.bus == Some(false),
-            store: self.store.as_ref().map(|t| StoreTrouble {
-                what: t.what(),
-                path: typed(t.path()),
-            }),
+            store: self.store.clone(),
         }
     }
 }

@@ -205,7 +205,7 @@ fn render_header(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Re
             ") — moves are held ·"
         };
         let room = (area.width as usize)
-            .saturating_sub(STORE_TITLE + rest + text::width(&what) + held.len())
+            .saturating_sub(STORE_TITLE + rest + text::width(&what) + text::width(held))
             .max(12);
         let path = crate::columns::fit_middle(&store.path, room);
         right.insert(0, Span::styled(format!("{what}{path}{held}"), t.bad()));
