@@ -367,6 +367,14 @@ async fn run(
                 {
                     permit.send(update);
                 }
+                // Acked and then lost on disk: only history has them now.
+                if envelopes.take_lost() > 0 {
+                    let mut coverage = coverage.lock().unwrap_or_else(|e| e.into_inner());
+                    coverage.missed();
+                    if let Some(since) = coverage.since_last_fill() {
+                        fills.request(since);
+                    }
+                }
                 continue;
             }
             Some(m) = manager_rx.recv() => match m {

@@ -37,6 +37,8 @@ struct Disk {
     held: usize,
     /// The first trouble writing or reading, said once; memory takes over meanwhile.
     failed: bool,
+    /// Envelopes that went in and could not be read back, not yet told.
+    lost: usize,
 }
 
 impl Spill {
@@ -94,6 +96,14 @@ impl Spill {
         }
     }
 
+    /// How many envelopes were lost in the file since last asked (acked, so only a
+    /// read of history brings them back).
+    pub(crate) fn take_lost(&mut self) -> usize {
+        self.disk
+            .as_mut()
+            .map_or(0, |d| std::mem::take(&mut d.lost))
+    }
+
     /// The oldest envelope, and when it was read.
     pub(crate) fn pop(&mut self) -> Option<(Envelope, Instant)> {
         if self.memory.is_empty()
@@ -133,13 +143,19 @@ impl Disk {
             reader,
             held: 0,
             failed: false,
+            lost: 0,
         })
     }
 
     fn append(&mut self, line: &Line) -> bool {
+        // One write of the whole line: a failure part way leaves no line without its end
+        // that a later one would run into.
         let written = serde_json::to_string(line)
             .map_err(std::io::Error::other)
-            .and_then(|json| writeln!(self.writer, "{json}"));
+            .and_then(|mut json| {
+                json.push('\n');
+                self.writer.write_all(json.as_bytes())
+            });
         match written {
             Ok(()) => {
                 self.held += 1;
@@ -166,7 +182,13 @@ impl Disk {
         while lines.len() < want && self.held > 0 {
             text.clear();
             match self.reader.read_line(&mut text) {
-                Ok(0) => break,
+                // The file holds less than was put in it (a write that failed, a file
+                // damaged): what is missing is lost here, said, and history must bring
+                // it back. Never waited for: it is not coming.
+                Ok(0) => {
+                    self.lose(&std::io::Error::other("the file ended early"));
+                    break;
+                }
                 Ok(_) => {
                     self.held -= 1;
                     match serde_json::from_str::<Line>(text.trim_end()) {
@@ -178,7 +200,7 @@ impl Disk {
                     }
                 }
                 Err(e) => {
-                    self.fail(&e);
+                    self.lose(&e);
                     break;
                 }
             }
@@ -200,6 +222,13 @@ impl Disk {
         if let Err(e) = reset {
             self.fail(&e);
         }
+    }
+
+    fn lose(&mut self, e: &std::io::Error) {
+        tracing::error!(path = %self.path.display(), error = %e, lost = self.held, "envelopes in the spill file could not be read back; history will bring them back");
+        self.lost += self.held;
+        self.held = 0;
+        self.fail(e);
     }
 
     fn fail(&mut self, e: &std::io::Error) {
@@ -280,6 +309,34 @@ mod tests {
         );
         drop(spill);
         assert!(!file.exists(), "the file goes with the queue");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_damaged_file_is_lost_and_told_not_waited_for() {
+        let dir = dir("damaged");
+        let mut spill = Spill::new(Some(&dir), 2);
+        for n in 0..6 {
+            spill.push(envelope(n), Instant::now());
+        }
+        assert_eq!(spill.waiting(), (2, 4));
+        // The file loses what it held (as a write that failed would).
+        let file = dir.join(format!("spill-{}.jsonl", std::process::id()));
+        spill.disk.as_mut().unwrap().writer.flush().unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        let ids: Vec<String> = std::iter::from_fn(|| spill.pop())
+            .map(|(e, _)| e.envelope_id)
+            .collect();
+        assert_eq!(ids, ["e0", "e1"], "what memory held comes out");
+        assert!(spill.is_empty(), "nothing left to wait for");
+        assert_eq!(spill.take_lost(), 4);
+        assert_eq!(spill.take_lost(), 0, "told once");
+        drop(spill);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

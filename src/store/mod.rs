@@ -573,7 +573,7 @@ impl Store {
     pub fn trouble(&self, error: &color_eyre::eyre::Report) -> Option<Trouble> {
         error
             .downcast_ref::<rusqlite::Error>()
-            .filter(|e| e.sqlite_error_code().is_some())
+            .filter(|e| writer::store_wide(e))
             .map(|e| Trouble::of(e, &self.path))
     }
 

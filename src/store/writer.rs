@@ -340,7 +340,7 @@ impl Thread {
 
 /// Whether a failed commit is the store's trouble (the disk, the file, a lock), which
 /// passes and is waited out, rather than one write's, which retrying never mends.
-fn store_wide(e: &rusqlite::Error) -> bool {
+pub(super) fn store_wide(e: &rusqlite::Error) -> bool {
     use rusqlite::ErrorCode::*;
     matches!(
         e.sqlite_error_code(),
