@@ -126,8 +126,9 @@ pub fn render(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>) {
     }
 }
 
-/// What the title keeps of the top line while the store is in trouble.
-const STORE_TITLE: usize = 12;
+/// What the title keeps of the top line while the store is in trouble: the name and the
+/// start of the workspace.
+const STORE_TITLE: usize = 16;
 
 fn render_header(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Rect) {
     let t = s.theme;
