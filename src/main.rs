@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use swarmdeck::app::{self, AppOptions};
 use swarmdeck::config::{Overrides, Settings};
-use swarmdeck::emulator::{self, EmulatorConfig, HistoryLimits};
+use swarmdeck::emulator::{self, EmulatorConfig, HistoryLimits, RateLimits};
 use swarmdeck::shutdown_signal;
 use swarmdeck::tail::{self, TailOptions};
 
@@ -113,6 +113,10 @@ struct EmulatorArgs {
     /// `strict`: conversations.history/replies limited as for apps outside Slack's Marketplace.
     #[arg(long, value_enum, default_value_t = HistoryLimits::Normal)]
     history_limits: HistoryLimits,
+    /// `slack`: Slack's rate limits (method tiers, about one post a second per channel),
+    /// answered with 429 and Retry-After; `off` only for benchmarks that measure swarmdeck.
+    #[arg(long, value_enum, default_value_t = RateLimits::Slack)]
+    rate_limits: RateLimits,
     /// Run Slack's clock N times faster (retries, rate windows, the workload).
     #[arg(long, default_value_t = 1.0)]
     time_scale: f64,
@@ -256,6 +260,7 @@ async fn run_emulator(args: EmulatorArgs) -> Result<()> {
         seed: args.seed,
         chaos: args.chaos,
         history_limits: args.history_limits,
+        rate_limits: args.rate_limits,
         time_scale: args.time_scale,
         apps: args.apps.into(),
         ..EmulatorConfig::default()

@@ -200,7 +200,7 @@ async fn a_post_by_app_2_carries_its_identity_and_reaches_app_1() {
 
     // Only the poster may edit it.
     let ts = posted["ts"].as_str().unwrap();
-    let edit = [("channel", "swarm-api"), ("ts", ts), ("text", "edited")];
+    let edit = [("channel", "C0SWARMAPI"), ("ts", ts), ("text", "edited")];
     assert_eq!(emu.err("chat.update", &edit).await, "cant_update_message");
     let edited = emu.call("chat.update", BOT2, &edit).await.body;
     assert_eq!(edited["ok"], true, "{edited}");

@@ -6,7 +6,7 @@ mod common;
 use common::{APP, BOT, Emu, quiet, start};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use swarmdeck::emulator::{EmulatorConfig, HistoryLimits};
+use swarmdeck::emulator::{EmulatorConfig, HistoryLimits, RateLimits};
 
 fn ids(list: &Value, key: &str) -> Vec<String> {
     list.as_array()
@@ -98,7 +98,7 @@ async fn auth_test_and_token_rules() {
     let get = emu
         .http
         .get(format!(
-            "{}/api/conversations.info?channel=swarm-api",
+            "{}/api/conversations.info?channel=C0SWARMAPI",
             emu.base()
         ))
         .bearer_auth(BOT)
@@ -160,8 +160,9 @@ async fn conversations_list_info_and_members_paginate() {
         "channel_not_found"
     );
     assert_eq!(
-        emu.err("conversations.info", &[]).await,
-        "channel_not_found"
+        emu.err("conversations.info", &[("channel", "")]).await,
+        "channel_not_found",
+        "present but empty names nothing"
     );
 
     let (members, pages) = all_pages(
@@ -283,7 +284,7 @@ async fn conversations_history_pages_windows_and_hides_thread_replies() {
     assert_eq!(inclusive["has_more"], false);
 
     assert_eq!(
-        emu.err("conversations.history", &[("channel", "general")])
+        emu.err("conversations.history", &[("channel", "C0GENERAL1")])
             .await,
         "not_in_channel"
     );
@@ -428,12 +429,21 @@ async fn conversations_replies_pages_and_errors() {
     assert_eq!(
         emu.err("conversations.replies", &[("channel", "C0SWARMBIL")])
             .await,
+        "invalid_arguments",
+        "no ts at all is the caller's mistake"
+    );
+    assert_eq!(
+        emu.err(
+            "conversations.replies",
+            &[("channel", "C0SWARMBIL"), ("ts", "")]
+        )
+        .await,
         "thread_not_found"
     );
     assert_eq!(
         emu.err(
             "conversations.replies",
-            &[("channel", "general"), ("ts", &root)]
+            &[("channel", "C0GENERAL1"), ("ts", &root)]
         )
         .await,
         "not_in_channel"
@@ -471,7 +481,7 @@ async fn create_invite_join_topic_purpose_archive_rename() {
         "invalid_name_maxlength"
     );
     assert_eq!(
-        emu.err("conversations.create", &[]).await,
+        emu.err("conversations.create", &[("name", "")]).await,
         "invalid_name_required"
     );
     let private = emu
@@ -521,7 +531,7 @@ async fn create_invite_join_topic_purpose_archive_rename() {
     assert_eq!(
         emu.err(
             "conversations.invite",
-            &[("channel", "general"), ("users", "U0EXP00001")]
+            &[("channel", "C0GENERAL1"), ("users", "U0EXP00001")]
         )
         .await,
         "not_in_channel"
@@ -562,7 +572,7 @@ async fn create_invite_join_topic_purpose_archive_rename() {
     assert_eq!(
         emu.err(
             "conversations.setTopic",
-            &[("channel", "general"), ("topic", "x")]
+            &[("channel", "C0GENERAL1"), ("topic", "x")]
         )
         .await,
         "not_in_channel"
@@ -576,16 +586,19 @@ async fn create_invite_join_topic_purpose_archive_rename() {
     }
 
     let joined = emu
-        .ok("conversations.join", &[("channel", "general")])
+        .ok("conversations.join", &[("channel", "C0GENERAL1")])
         .await;
     assert_eq!(joined["channel"]["is_member"], true);
     let again = emu
-        .ok("conversations.join", &[("channel", "general")])
+        .ok("conversations.join", &[("channel", "C0GENERAL1")])
         .await;
     assert_eq!(again["warning"], "already_in_channel");
     assert_eq!(
-        emu.err("conversations.join", &[("channel", "support-legal-sev2-1")])
-            .await,
+        emu.err(
+            "conversations.join",
+            &[("channel", private["channel"]["id"].as_str().unwrap())]
+        )
+        .await,
         "method_not_supported_for_channel_type"
     );
 
@@ -746,13 +759,13 @@ async fn chat_post_update_permalink() {
 
     // A JSON body with typed values and blocks works like the form.
     let reply = emu
-        .call_json(
+        .call_json_paced(
             "chat.postMessage",
             BOT,
             json!({"channel": "C0SWARMMOB", "text": "fallback", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "*hi*"}}]}),
         )
         .await;
-    assert_eq!(reply.body["ok"], true, "{}", reply.body);
+    assert_eq!(reply.body["ok"], true, "{} {}", reply.status, reply.body);
     assert_eq!(reply.body["message"]["blocks"][0]["type"], "section");
 }
 
@@ -1047,7 +1060,8 @@ async fn scripted_faults_fail_delay_and_clear() {
         assert_eq!((r.status, r.retry_after.as_deref()), (429, Some("2")));
         assert_eq!(r.body["error"], "ratelimited");
     }
-    emu.ok("conversations.create", &[("name", "x1")]).await;
+    let x1 = emu.ok("conversations.create", &[("name", "x1")]).await;
+    let x1 = x1["channel"]["id"].as_str().unwrap();
 
     emu.control_post("faults", json!({"method": "*", "status": 500, "count": 1}))
         .await;
@@ -1062,7 +1076,7 @@ async fn scripted_faults_fail_delay_and_clear() {
     let started = std::time::Instant::now();
     emu.ok(
         "conversations.invite",
-        &[("channel", "x1"), ("users", "U0EXP00003")],
+        &[("channel", x1), ("users", "U0EXP00003")],
     )
     .await;
     assert!(started.elapsed() >= std::time::Duration::from_millis(400));
@@ -1070,7 +1084,7 @@ async fn scripted_faults_fail_delay_and_clear() {
     let started = std::time::Instant::now();
     emu.ok(
         "conversations.invite",
-        &[("channel", "x1"), ("users", "U0EXP00004")],
+        &[("channel", x1), ("users", "U0EXP00004")],
     )
     .await;
     assert!(started.elapsed() < std::time::Duration::from_millis(400));
@@ -1093,6 +1107,8 @@ async fn chaos_statuses(seed: u64, n: usize) -> Vec<u16> {
     let emu = start(EmulatorConfig {
         chaos: true,
         seed,
+        // What is counted is chaos's own 429s; Slack's limits would add theirs by timing.
+        rate_limits: RateLimits::Off,
         ..EmulatorConfig::default()
     })
     .await;

@@ -743,3 +743,82 @@ async fn a_consumer_that_falls_behind_gets_everything_and_the_backlog_waits_on_d
     drop(client);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A handoff to a busy channel, reminders: swarmdeck posting 60 messages to one channel at
+/// once, against Slack's limits (one a second per channel, a short burst). Its own budget
+/// paces them: every one lands, in about a minute of Slack time, with at most a few 429s
+/// and never a storm of retries.
+#[tokio::test]
+async fn sixty_posts_to_one_channel_are_paced_under_slacks_limit() {
+    let scale = 10.0;
+    let emu = start(EmulatorConfig {
+        time_scale: scale,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let policy = swarmdeck::slack::WebPolicy {
+        time_scale: scale,
+        ..Default::default()
+    };
+    let web = std::sync::Arc::new(
+        swarmdeck::slack::WebClient::new(
+            &emu.running.api_url(),
+            Token::new(BOT),
+            Some(Token::new(APP)),
+            policy,
+        )
+        .unwrap(),
+    );
+    let started = Instant::now();
+    let posts: Vec<_> = (0..60)
+        .map(|i| {
+            let web = web.clone();
+            tokio::spawn(async move {
+                let body = json!({"channel": "C0SWARMAPI", "text": format!("reminder {i}")});
+                web.call_json_once::<Value>("chat.postMessage", &body).await
+            })
+        })
+        .collect();
+    for post in posts {
+        let answer = post.await.unwrap().expect("every post lands");
+        assert_eq!(answer["channel"], "C0SWARMAPI");
+    }
+    let took = started.elapsed();
+    let calls = emu.control_get("calls").await;
+    let posts: Vec<&Value> = calls
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["method"] == "chat.postMessage")
+        .collect();
+    let limited = posts.iter().filter(|c| c["status"] == 429).count();
+    let landed = posts.iter().filter(|c| c["ok"] == true).count();
+    assert_eq!(landed, 60, "each post once");
+    assert!(
+        limited <= 3,
+        "{limited} answered 429: the budget must keep under Slack's"
+    );
+    // Paced, not bursted: 60 posts at one a Slack-second after a short burst.
+    let slack_seconds = took.as_secs_f64() * scale;
+    assert!(
+        slack_seconds >= 50.0,
+        "60 posts in {slack_seconds:.0} Slack-seconds is faster than Slack allows"
+    );
+    let history = emu
+        .ok(
+            "conversations.history",
+            &[("channel", "C0SWARMAPI"), ("limit", "100")],
+        )
+        .await;
+    let reminders = history["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| {
+            m["text"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("reminder "))
+        })
+        .count();
+    assert_eq!(reminders, 60, "all delivered to the channel");
+}

@@ -14,7 +14,7 @@ const WINDOW: Duration = Duration::from_secs(10);
 pub async fn idle_cpu(bin: &Path, with_tail: bool) -> Result<(f64, Option<f64>), String> {
     let emu = emulator::start(EmulatorConfig {
         backlog: true,
-        ..EmulatorConfig::default()
+        ..super::bus::measuring()
     })
     .await
     .map_err(|e| e.to_string())?;

@@ -12,7 +12,6 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use swarmdeck::emulator::EmulatorConfig;
 
 use super::bus::{Slack, Tail, temp_dir};
 use super::support::PODS;
@@ -55,7 +54,7 @@ pub async fn measure(bin: &Path) -> Thread {
 /// `REPLIES` replies spread over `swarms` requests: seconds to print them all, and
 /// seconds for a restarted tail to restore its store.
 async fn replies_into(bin: &Path, swarms: usize) -> Result<(f64, f64), String> {
-    let slack = Slack::start(EmulatorConfig::default()).await?;
+    let slack = Slack::start(super::bus::measuring()).await?;
     let dir = temp_dir(&format!("thread-{swarms}"))?;
     let tail = Tail::spawn(bin, &slack, &dir, None, "tail")?;
     let channel = PODS[0].0;

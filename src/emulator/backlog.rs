@@ -207,7 +207,7 @@ pub(crate) fn seed(world: &mut World) {
     let bot_id = world.first_app().bot_id.clone();
     for (n, swarm) in scenario().into_iter().enumerate() {
         let (channel, _, product, ..) = seed::PODS[swarm.pod];
-        let Ok(idx) = world.channel_index(channel) else {
+        let Ok(idx) = world.find_channel(channel) else {
             continue;
         };
         let experts = seed::experts_of(product);

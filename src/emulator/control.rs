@@ -97,7 +97,7 @@ fn inject(
     let channel_idx = |world: &World, key: Option<String>| -> Result<usize, String> {
         let key = key.ok_or("the event needs a \"channel\"")?;
         world
-            .channel_index(&key)
+            .find_channel(&key)
             .map_err(|_| format!("channel_not_found: {key}"))
     };
     let event_ts = || shared.clock.next_ts();
@@ -374,7 +374,8 @@ pub(crate) async fn disconnect(State(shared): State<Arc<Shared>>, body: Bytes) -
     } else {
         let Some(kind) = Disconnect::parse(mode) else {
             return bad_request(format!(
-                "unknown mode {mode:?}: use refresh_requested, warning, drop or outage"
+                "unknown mode {mode:?}: use refresh_requested, warning, drop, link_disabled, \
+                 too_many_websockets or outage"
             ));
         };
         for &(app, id) in &ids {

@@ -194,6 +194,10 @@ pub(crate) enum Disconnect {
     RefreshRequested,
     Warning,
     Drop,
+    /// Socket Mode was turned off for the app: told, then closed.
+    LinkDisabled,
+    /// The app holds more connections than Slack allows: told, then closed.
+    TooManyWebsockets,
 }
 
 impl Disconnect {
@@ -202,6 +206,8 @@ impl Disconnect {
             "refresh_requested" => Some(Self::RefreshRequested),
             "warning" => Some(Self::Warning),
             "drop" => Some(Self::Drop),
+            "link_disabled" => Some(Self::LinkDisabled),
+            "too_many_websockets" => Some(Self::TooManyWebsockets),
             _ => None,
         }
     }

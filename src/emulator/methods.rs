@@ -100,7 +100,8 @@ pub(crate) fn needed_scope(method: &str, params: &Params, world: &World) -> Opti
         params
             .str("channel")
             .or_else(|| params.str("channel_id"))
-            .and_then(|c| world.channel(&c).ok().map(|c| c.is_private))
+            .and_then(|c| world.find_channel(&c).ok())
+            .map(|idx| world.channels[idx].is_private)
             .unwrap_or(false)
     };
     let (public, private_scope) = match method {
@@ -135,6 +136,37 @@ pub(crate) fn needed_scope(method: &str, params: &Params, world: &World) -> Opti
         _ => return None,
     };
     Some(if private() { private_scope } else { public })
+}
+
+/// The scopes any of which lets a bot call `method`, as Slack lists them in the
+/// `x-accepted-oauth-scopes` header of every answer.
+pub(crate) fn accepted_scopes(method: &str) -> &'static str {
+    match method {
+        "conversations.list"
+        | "conversations.info"
+        | "conversations.members"
+        | "users.conversations" => "channels:read,groups:read,im:read,mpim:read",
+        "conversations.history" | "conversations.replies" => {
+            "channels:history,groups:history,im:history,mpim:history"
+        }
+        "conversations.create" => "channels:manage,groups:write,im:write,mpim:write",
+        "conversations.invite"
+        | "conversations.setTopic"
+        | "conversations.setPurpose"
+        | "conversations.archive"
+        | "conversations.rename" => "channels:manage,groups:write,im:write,mpim:write",
+        "conversations.join" => "channels:join",
+        "conversations.open" => "im:write,mpim:write",
+        "chat.postMessage" | "chat.update" => "chat:write",
+        "reactions.add" | "reactions.remove" => "reactions:write",
+        "reactions.get" => "reactions:read",
+        "users.list" | "users.info" | "users.getPresence" | "bots.info" => "users:read",
+        "usergroups.list" | "usergroups.users.list" => "usergroups:read",
+        "bookmarks.add" => "bookmarks:write",
+        "bookmarks.list" => "bookmarks:read",
+        "apps.connections.open" => "connections:write",
+        _ => "",
+    }
 }
 
 /// What a method call may need besides the workspace.
@@ -207,7 +239,9 @@ pub(crate) fn call(
                 return Err("channel_not_found".into());
             }
             let with_num_members = p.bool("include_num_members");
-            Ok(json!({"channel": wire::channel(world, channel, ctx.bot(), with_num_members)}))
+            Ok(
+                json!({"channel": wire::channel(world, channel, ctx.bot(), wire::Shape::One { with_num_members })}),
+            )
         }
         "conversations.members" => {
             let channel = world.channel(&required(p, "channel", "channel_not_found")?)?;
@@ -227,7 +261,9 @@ pub(crate) fn call(
             if !world.channels[idx].is_private {
                 ctx.events.push(event);
             }
-            Ok(json!({"channel": wire::channel(world, &world.channels[idx], ctx.bot(), false)}))
+            Ok(
+                json!({"channel": wire::channel(world, &world.channels[idx], ctx.bot(), wire::Shape::ONE)}),
+            )
         }
         "conversations.invite" => {
             let idx = world.channel_index(&required(p, "channel", "channel_not_found")?)?;
@@ -237,7 +273,7 @@ pub(crate) fn call(
                 Ok(events) => {
                     ctx.events.extend(events);
                     Ok(
-                        json!({"channel": wire::channel(world, &world.channels[idx], ctx.bot(), false)}),
+                        json!({"channel": wire::channel(world, &world.channels[idx], ctx.bot(), wire::Shape::ONE)}),
                     )
                 }
                 Err(e) => {
@@ -287,7 +323,7 @@ pub(crate) fn call(
             }
             out.insert(
                 "channel".into(),
-                wire::channel(world, &world.channels[idx], ctx.bot(), false),
+                wire::channel(world, &world.channels[idx], ctx.bot(), wire::Shape::ONE),
             );
             Ok(Value::Object(out))
         }
@@ -316,7 +352,9 @@ pub(crate) fn call(
             };
             let ts = ctx.now_ts();
             ctx.events.push(world.post(idx, post, ts)?);
-            Ok(json!({"channel": wire::channel(world, &world.channels[idx], ctx.bot(), false)}))
+            Ok(
+                json!({"channel": wire::channel(world, &world.channels[idx], ctx.bot(), wire::Shape::ONE)}),
+            )
         }
         "conversations.archive" => {
             let idx =
@@ -360,7 +398,7 @@ pub(crate) fn call(
                 "type": "channel_rename",
                 "channel": {"id": channel.id, "name": channel.name, "created": channel.created},
             }));
-            Ok(json!({"channel": wire::channel(world, channel, ctx.bot(), false)}))
+            Ok(json!({"channel": wire::channel(world, channel, ctx.bot(), wire::Shape::ONE)}))
         }
         "chat.postMessage" => post_message(world, ctx, p),
         "chat.update" => {
@@ -393,8 +431,15 @@ pub(crate) fn call(
                 metadata,
             };
             let event = world.update(idx, ts, edit, &bot, event_ts)?;
-            let message = event["message"].clone();
+            let mut message = event["message"].clone();
             ctx.events.push(event);
+            // Slack's answer names the message by the top-level channel and ts; its copy of
+            // the message carries neither ts nor thread fields.
+            if let Some(fields) = message.as_object_mut() {
+                for key in THREAD_FIELDS.iter().chain(&["ts"]) {
+                    fields.remove(*key);
+                }
+            }
             Ok(json!({
                 "channel": world.channels[idx].id,
                 "ts": fmt_ts(ts),
@@ -498,8 +543,20 @@ pub(crate) fn call(
                 return Err("user_not_found".into());
             }
             let bot = ctx.bot().to_string();
-            let idx = world.open_dm(user, &bot, ctx.now_secs());
-            Ok(json!({"channel": wire::channel(world, &world.channels[idx], ctx.bot(), false)}))
+            let (idx, already_open) = world.open_dm(user, &bot, ctx.now_secs());
+            let channel = &world.channels[idx];
+            // Only the id, unless `return_im` asks for the conversation; `no_op` and
+            // `already_open` when it was open before.
+            let mut answer = if p.bool("return_im") {
+                json!({"channel": wire::im(channel, user)})
+            } else {
+                json!({"channel": {"id": channel.id}})
+            };
+            if already_open {
+                answer["no_op"] = json!(true);
+                answer["already_open"] = json!(true);
+            }
+            Ok(answer)
         }
         "bookmarks.add" => {
             let idx = world
@@ -546,12 +603,41 @@ pub(crate) fn call(
 }
 
 /// Slack's block ids are short opaque strings; derive one from the message's ts.
+/// A message's thread fields, which `chat.update` leaves out of its answer.
+const THREAD_FIELDS: &[&str] = &[
+    "thread_ts",
+    "parent_user_id",
+    "reply_count",
+    "reply_users_count",
+    "reply_users",
+    "latest_reply",
+    "is_locked",
+    "subscribed",
+];
+
 pub(crate) fn block_id(ts: Ts) -> String {
     super::world::base36(ts % 1_679_616, 4)
 }
 
-fn required(p: &Params, key: &str, error: &'static str) -> ApiResult<String> {
-    p.str(key).ok_or(error)
+/// A required argument. Slack tells "not passed" from "names nothing": an absent argument
+/// is `invalid_arguments` with a message naming it, an empty one the method's own `error`.
+fn required(p: &Params, key: &str, error: &'static str) -> Result<String, ApiError> {
+    match p.0.get(key) {
+        None | Some(Value::Null) => Err(invalid_arguments(&format!(
+            "[ERROR] missing required field: {key}"
+        ))),
+        Some(_) => p.str(key).ok_or_else(|| error.into()),
+    }
+}
+
+/// `invalid_arguments`, with Slack's explanation in `response_metadata.messages`.
+pub(crate) fn invalid_arguments(message: &str) -> ApiError {
+    let mut extra = Map::new();
+    extra.insert("response_metadata".into(), json!({ "messages": [message] }));
+    ApiError {
+        error: "invalid_arguments",
+        extra,
+    }
 }
 
 fn metadata(p: &Params) -> Result<Option<Value>, ApiError> {
@@ -570,7 +656,7 @@ fn metadata(p: &Params) -> Result<Option<Value>, ApiError> {
 }
 
 fn post_message(world: &mut World, ctx: &mut Ctx, p: &Params) -> MethodResult {
-    let idx = world.readable_channel(&required(p, "channel", "channel_not_found")?, ctx.bot())?;
+    let idx = world.postable_channel(&required(p, "channel", "channel_not_found")?, ctx.bot())?;
     let blocks = p.json("blocks").map_err(|_| "invalid_blocks")?;
     let attachments = p.json("attachments").map_err(|_| "invalid_attachments")?;
     let text = p.str("text").unwrap_or_default();
@@ -632,7 +718,15 @@ fn conversations_list(world: &World, ctx: &Ctx, p: &Params, member: Option<&str>
         })
         .filter(|c| !(exclude_archived && c.is_archived))
         .filter(|c| member.is_none_or(|m| c.is_member(m)))
-        .map(|c| wire::channel(world, c, bot, true))
+        .map(|c| {
+            // conversations.list says whether the bot is in and how many are; Slack's
+            // users.conversations lists the channels bare.
+            let shape = match member {
+                None => wire::Shape::Listed,
+                Some(_) => wire::Shape::Bare,
+            };
+            wire::channel(world, c, bot, shape)
+        })
         .collect();
     let (page, next) = paginate(&channels, p, 100, 1000)?;
     Ok(json!({"channels": page, "response_metadata": {"next_cursor": next}}))

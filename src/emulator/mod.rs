@@ -9,6 +9,7 @@ mod backlog;
 mod clock;
 mod control;
 mod faults;
+mod limits;
 mod methods;
 mod params;
 mod rng;
@@ -23,7 +24,6 @@ use axum::Router;
 use axum::routing::{any, get, post};
 use clock::Clock;
 use serde_json::Value;
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -31,6 +31,7 @@ use std::time::Instant;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
+pub use limits::RateLimits;
 pub use methods::ALL_BOT_SCOPES;
 
 /// The seeded workspace's swarm lead (`swarmdeck demo` acts as them).
@@ -55,6 +56,8 @@ pub struct EmulatorConfig {
     pub seed: u64,
     pub chaos: bool,
     pub history_limits: HistoryLimits,
+    /// Slack's tiers and per-channel posting limit (the default), or none.
+    pub rate_limits: RateLimits,
     /// Slack time runs this many times faster (retries, rate windows, the workload).
     pub time_scale: f64,
     /// Scopes granted to the bot token.
@@ -74,6 +77,7 @@ impl Default for EmulatorConfig {
             seed: 1,
             chaos: false,
             history_limits: HistoryLimits::Normal,
+            rate_limits: RateLimits::Slack,
             time_scale: 1.0,
             scopes: ALL_BOT_SCOPES.iter().map(|s| s.to_string()).collect(),
             backlog: false,
@@ -89,8 +93,8 @@ struct State {
     hubs: socket::Hubs,
     faults: faults::Faults,
     calls: Vec<web::CallRecord>,
-    /// The last strict-limited call, by (app index, method): Slack limits each app.
-    history_windows: HashMap<(usize, String), Instant>,
+    /// What each app has spent of Slack's rate limits.
+    limiter: limits::Limiter,
     events_emitted: u64,
 }
 
@@ -110,6 +114,7 @@ struct Config {
     seed: u64,
     chaos: bool,
     strict_history: bool,
+    rate_limits: RateLimits,
     scopes: Vec<String>,
 }
 
@@ -222,6 +227,7 @@ pub async fn start(config: EmulatorConfig) -> std::io::Result<RunningEmulator> {
             seed: config.seed,
             chaos: config.chaos,
             strict_history: config.history_limits == HistoryLimits::Strict,
+            rate_limits: config.rate_limits,
             scopes: config.scopes.clone(),
         },
         clock,
@@ -231,7 +237,7 @@ pub async fn start(config: EmulatorConfig) -> std::io::Result<RunningEmulator> {
             hubs,
             faults: faults::Faults::default(),
             calls: Vec::new(),
-            history_windows: HashMap::new(),
+            limiter: limits::Limiter::new(config.time_scale),
             events_emitted: 0,
         }),
         wake: Notify::new(),

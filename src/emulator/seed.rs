@@ -287,15 +287,19 @@ fn capitalise(s: &str) -> String {
 mod tests {
     use super::*;
 
+    fn named<'a>(world: &'a World, name: &str) -> &'a Channel {
+        &world.channels[world.find_channel(name).expect("a seeded channel")]
+    }
+
     #[test]
     fn the_seeded_org_is_what_design_promises() {
         let world = workspace(1, 1_700_000_000);
         let bot = &world.first_app().bot_user_id;
         for (_, name, ..) in PODS {
-            let channel = world.channel(name).expect("pod channel");
+            let channel = named(&world, name);
             assert!(channel.is_member(bot), "bot in {name}");
         }
-        assert!(!world.channel("general").unwrap().is_member(bot));
+        assert!(!named(&world, "general").is_member(bot));
         let experts = world
             .users
             .iter()
@@ -320,9 +324,9 @@ mod tests {
         let user = world.user(&third.bot_user_id).expect("a bot user");
         assert_eq!(user.bot_id.as_deref(), Some("B0SWARM003"));
         for (_, name, ..) in PODS {
-            assert!(world.channel(name).unwrap().is_member("U0SWARM002"));
+            assert!(named(&world, name).is_member("U0SWARM002"));
         }
-        assert!(!world.channel("general").unwrap().is_member("U0SWARM002"));
+        assert!(!named(&world, "general").is_member("U0SWARM002"));
     }
 
     #[test]

@@ -7,8 +7,8 @@
 //!   (round robin), and must be acked with its `envelope_id` within a few seconds;
 //! - an event not acked is retried with `retry_attempt` 1, 2, 3 at about +0, +1 and
 //!   +5 minutes (scaled by `--time-scale`), with a new `envelope_id` each time, then dropped;
-//! - events posted while no socket is open wait for the next connection, on the same
-//!   retry schedule;
+//! - events posted while no socket is open wait for the next connection (as long as their
+//!   retries would have run) and go out on it as first attempts, `retry_attempt` 0;
 //! - at most 10 connections per app; `too_many_websockets` beyond.
 
 use super::Shared;
@@ -72,6 +72,9 @@ struct Pending {
     /// The `retry_attempt` of the next send.
     attempt: u32,
     due: Instant,
+    /// When it was queued: with no socket open it waits, as long as its retries would
+    /// have run, for one to open, and is then delivered as a first attempt.
+    queued_at: Instant,
     in_flight: Option<(String, Instant)>,
     duplicate: bool,
 }
@@ -176,6 +179,7 @@ impl Hub {
             payload,
             attempt: 0,
             due: now + delay,
+            queued_at: now,
             in_flight: None,
             duplicate,
         });
@@ -281,7 +285,8 @@ impl Hub {
         let Some(conn) = self.conns.get_mut(&id) else {
             return false;
         };
-        if reason == "refresh_requested" {
+        if reason != "warning" {
+            // Told to go: Slack sends it nothing new.
             conn.closing = true;
         }
         let frame = wire::disconnect(reason, &conn.host, &self.app_id, count);
@@ -328,17 +333,18 @@ impl Hub {
                 continue;
             }
             let Some(conn_id) = self.pick_connection(None) else {
-                // No socket: this attempt fails; the next is on the retry schedule,
-                // or as soon as a socket opens.
-                let p = &mut self.queue[i];
-                p.attempt += 1;
-                if p.attempt as usize > RETRY_DELAYS.len() {
+                // No socket: nothing was sent, so nothing counts as an attempt. The event
+                // waits for a socket (opening one wakes this loop) for as long as its
+                // retries would have run, then is dropped.
+                let p = &self.queue[i];
+                let give_up =
+                    p.queued_at + (0..RETRY_DELAYS.len()).map(&retry_delay).sum::<Duration>();
+                if now >= give_up {
                     self.queue.remove(i);
                     self.dropped_events += 1;
                     continue;
                 }
-                p.due = now + retry_delay(p.attempt as usize - 1);
-                soonest(p.due);
+                soonest(give_up);
                 i += 1;
                 continue;
             };
@@ -562,6 +568,20 @@ pub(crate) fn disconnect(shared: &Arc<Shared>, app: usize, id: u64, mode: Discon
                     shared.wake.notify_one();
                 });
             }
+            shared.wake.notify_one();
+        }
+        Disconnect::LinkDisabled | Disconnect::TooManyWebsockets => {
+            let reason = match mode {
+                Disconnect::LinkDisabled => "link_disabled",
+                _ => "too_many_websockets",
+            };
+            let mut state = shared.lock();
+            let hub = state.hubs.app(app);
+            if hub.send_disconnect(id, reason) {
+                // Slack closes the socket right after saying why.
+                hub.close(id, Outbound::Close);
+            }
+            drop(state);
             shared.wake.notify_one();
         }
         Disconnect::Warning => {
@@ -800,12 +820,25 @@ mod tests {
         let t0 = Instant::now();
         hub.enqueue("Ev1".into(), json!({}), t0, None);
         let next = hub.dispatch(t0, Duration::from_secs(3), retry);
-        assert_eq!(next, Some(t0), "retry 1 is due at once");
+        assert_eq!(next, Some(t0 + RETRY_DELAYS.iter().sum::<Duration>()));
+        let later = t0 + Duration::from_secs(90);
         let (tx, mut rx) = mpsc::unbounded_channel();
         hub.register(1, tx).unwrap();
-        hub.deliver_waiting_now(t0);
-        hub.dispatch(t0, Duration::from_secs(3), retry);
-        assert_eq!(sent_envelope(&mut rx)["retry_attempt"], 1);
+        hub.deliver_waiting_now(later);
+        hub.dispatch(later, Duration::from_secs(3), retry);
+        let first = sent_envelope(&mut rx);
+        assert_eq!(first["retry_attempt"], 0, "a first delivery, however late");
+        assert_eq!(first["retry_reason"], "");
+    }
+
+    #[test]
+    fn events_no_socket_took_are_dropped_when_their_retries_would_have_ended() {
+        let mut hub = Hub::new("A1", 0);
+        let t0 = Instant::now();
+        hub.enqueue("Ev1".into(), json!({}), t0, None);
+        let give_up = hub.dispatch(t0, Duration::from_secs(3), retry).unwrap();
+        assert_eq!(hub.dispatch(give_up, Duration::from_secs(3), retry), None);
+        assert_eq!(hub.dropped_events, 1);
     }
 
     #[test]

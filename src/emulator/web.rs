@@ -7,6 +7,7 @@
 use super::Shared;
 use super::clock::rfc3339_now;
 use super::faults::{Failure, chaos_web};
+use super::limits::{self, RateLimits};
 use super::methods::{self, ApiError, Ctx, TokenKind};
 use super::params::Params;
 use axum::body::{Body, Bytes};
@@ -16,12 +17,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Slack refuses bodies past a few megabytes; the emulator draws the line at 1 MiB.
 pub(crate) const MAX_BODY: usize = 1 << 20;
-/// The history methods under `--history-limits strict`: one call a minute, 15 messages a page.
-const STRICT_WINDOW: Duration = Duration::from_secs(60);
+/// The history methods under `--history-limits strict`: 15 messages a page (and one call a
+/// minute, in `limits`).
 pub(crate) const STRICT_PAGE: usize = 15;
 
 /// One Web API call, for `/_emulator/calls`. The token is never recorded.
@@ -168,20 +169,30 @@ async fn run(
     }
     let strict = shared.config.strict_history
         && matches!(method, "conversations.history" | "conversations.replies");
-    if strict {
+    let tier = if strict {
+        Some(limits::HISTORY_STRICT)
+    } else {
+        (shared.config.rate_limits == RateLimits::Slack).then(|| limits::tier_of(method))
+    };
+    if let Some(tier) = tier {
+        // Posts are limited per channel too, whether named by id or by name.
+        let channel = (method == "chat.postMessage")
+            .then(|| params.str("channel"))
+            .flatten()
+            .map(|c| match state.world.find_channel(&c) {
+                Ok(idx) => state.world.channels[idx].id.clone(),
+                Err(_) => c,
+            });
         let now = Instant::now();
-        let window = shared.clock.scaled(STRICT_WINDOW);
-        let key = (app, method.to_string());
-        if let Some(last) = state.history_windows.get(&key)
-            && now < *last + window
+        if let Err(wait) = state
+            .limiter
+            .spend(app, method, tier, channel.as_deref(), now)
         {
-            let wait = (*last + window - now).as_secs_f64().ceil().max(1.0) as u64;
             return Err(Answer::failure(Failure {
                 status: 429,
                 retry_after: Some(wait),
             }));
         }
-        state.history_windows.insert(key, now);
     }
     // After the checks and limits, as the real answer would be: a test's raw answer
     // is rate limited like any other.
@@ -258,7 +269,8 @@ fn app_number(token: &str) -> Option<usize> {
 }
 
 /// Merges the query string and the body into one set of arguments, and takes the token
-/// from `Authorization: Bearer` or a `token` argument.
+/// from `Authorization: Bearer` or a `token` argument of a query or a form (never of a JSON
+/// body, as on Slack).
 fn parse_request(
     query: Option<&str>,
     headers: &HeaderMap,
@@ -287,9 +299,11 @@ fn parse_request(
             None => return Err("missing_post_type"),
             Some("application/json") => {
                 let value: Value = serde_json::from_slice(body).map_err(|_| "invalid_json")?;
-                let Value::Object(obj) = value else {
+                let Value::Object(mut obj) = value else {
                     return Err("json_not_object");
                 };
+                // Slack reads a JSON body's token only from the Authorization header.
+                obj.remove("token");
                 map.extend(obj);
             }
             Some("application/x-www-form-urlencoded") | Some("text/plain") => {
@@ -303,6 +317,9 @@ fn parse_request(
             Some(_) => return Err("invalid_post_type"),
         }
     }
+    if map.keys().any(|k| !is_arg_name(k)) {
+        return Err("invalid_arg_name");
+    }
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -312,6 +329,11 @@ fn parse_request(
         .remove("token")
         .and_then(|v| v.as_str().map(str::to_string));
     Ok((Params(map), bearer.or(from_args).filter(|t| !t.is_empty())))
+}
+
+/// Slack's bounds on an argument's name: letters, digits and `_`, and not very long.
+fn is_arg_name(name: &str) -> bool {
+    (1..=100).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 fn respond(
@@ -354,7 +376,7 @@ fn respond(
         axum::Json(body),
     )
         .into_response();
-    answer_headers(shared, response.headers_mut());
+    answer_headers(shared, method, response.headers_mut());
     if let Some(seconds) = retry_after {
         let headers = response.headers_mut();
         headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
@@ -362,8 +384,9 @@ fn respond(
     response
 }
 
-/// What every answer carries, as Slack's do: the JSON type and the token's scopes.
-fn answer_headers(shared: &Shared, headers: &mut axum::http::HeaderMap) {
+/// What every answer carries, as Slack's do: the JSON type, the token's scopes and the
+/// scopes the method accepts.
+fn answer_headers(shared: &Shared, method: &str, headers: &mut axum::http::HeaderMap) {
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json; charset=utf-8"),
@@ -371,6 +394,10 @@ fn answer_headers(shared: &Shared, headers: &mut axum::http::HeaderMap) {
     if let Ok(scopes) = HeaderValue::from_str(&shared.config.scopes.join(",")) {
         headers.insert("x-oauth-scopes", scopes);
     }
+    headers.insert(
+        "x-accepted-oauth-scopes",
+        HeaderValue::from_static(methods::accepted_scopes(method)),
+    );
 }
 
 /// A raw answer: recorded like any call (its `ok` as far as the text says), then sent
@@ -399,7 +426,7 @@ fn respond_verbatim(
         error: None,
     });
     let mut response = (StatusCode::OK, text).into_response();
-    answer_headers(shared, response.headers_mut());
+    answer_headers(shared, method, response.headers_mut());
     response
 }
 

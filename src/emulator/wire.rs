@@ -110,8 +110,26 @@ fn bot_profile(world: &World, app: &App) -> Value {
     profile
 }
 
+/// Which of a channel's caller-dependent fields an answer carries, as Slack's do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// `conversations.list`: `is_member` and `num_members`.
+    Listed,
+    /// `users.conversations`: neither.
+    Bare,
+    /// One channel (`conversations.info`, `.create`, `.join`…): `is_member`, and
+    /// `num_members` when asked for.
+    One { with_num_members: bool },
+}
+
+impl Shape {
+    pub(crate) const ONE: Shape = Shape::One {
+        with_num_members: false,
+    };
+}
+
 /// A channel as `bot` (the calling app's bot user) sees it.
-pub(crate) fn channel(world: &World, c: &Channel, bot: &str, with_num_members: bool) -> Value {
+pub(crate) fn channel(world: &World, c: &Channel, bot: &str, shape: Shape) -> Value {
     let mut v = json!({
         "id": c.id,
         "name": c.name,
@@ -134,15 +152,41 @@ pub(crate) fn channel(world: &World, c: &Channel, bot: &str, with_num_members: b
         "updated": c.created * 1000,
         "parent_conversation": null,
         "creator": c.creator,
-        "is_member": c.is_member(bot),
         "topic": {"value": c.topic.value, "creator": c.topic.creator, "last_set": c.topic.last_set},
         "purpose": {"value": c.purpose.value, "creator": c.purpose.creator, "last_set": c.purpose.last_set},
         "previous_names": c.previous_names,
     });
-    if with_num_members {
+    if shape != Shape::Bare {
+        v["is_member"] = json!(c.is_member(bot));
+    }
+    if matches!(
+        shape,
+        Shape::Listed
+            | Shape::One {
+                with_num_members: true
+            }
+    ) {
         v["num_members"] = json!(c.members.len());
     }
     v
+}
+
+/// A direct conversation as `conversations.open` with `return_im` shows it: the person
+/// it is with in `user`.
+pub(crate) fn im(c: &Channel, user: &str) -> Value {
+    json!({
+        "id": c.id,
+        "created": c.created,
+        "is_im": true,
+        "is_org_shared": false,
+        "user": user,
+        "last_read": "0000000000.000000",
+        "latest": null,
+        "unread_count": 0,
+        "unread_count_display": 0,
+        "is_open": true,
+        "priority": 0,
+    })
 }
 
 pub(crate) fn user(world: &World, u: &User) -> Value {
@@ -154,8 +198,19 @@ pub(crate) fn user(world: &World, u: &User) -> Value {
         "display_name_normalized": u.name,
         "title": u.title,
         "team": world.team.id,
-        "image_48": format!("https://avatars.slack-edge.com/emulator/{}_48.png", u.id),
+        "status_text": "",
+        "status_emoji": "",
+        "status_expiration": 0,
     });
+    if !is_bot {
+        profile["email"] = json!(format!("{}@{}.example.com", u.name, world.team.domain));
+    }
+    for size in [24, 32, 48, 72, 192, 512] {
+        profile[format!("image_{size}")] = json!(format!(
+            "https://avatars.slack-edge.com/emulator/{}_{size}.png",
+            u.id
+        ));
+    }
     if let Some(bot_id) = &u.bot_id {
         profile["bot_id"] = json!(bot_id);
         if let Some(app) = world.app_of_bot(bot_id) {
@@ -175,6 +230,9 @@ pub(crate) fn user(world: &World, u: &User) -> Value {
         "profile": profile,
         "is_admin": false,
         "is_owner": false,
+        "is_primary_owner": false,
+        "is_restricted": false,
+        "is_ultra_restricted": false,
         "is_bot": is_bot,
         "is_app_user": false,
         "updated": 1_700_000_000,
@@ -320,6 +378,27 @@ pub(crate) fn disconnect(reason: &str, host: &str, app_id: &str, num_connections
 
 /// The `rich_text` block Slack derives from a plain-text post: text runs, with user,
 /// channel and link elements where the mrkdwn has `<@U…>`, `<#C…|name>`, `<url|label>`.
+/// The `client_msg_id` a Slack client gives a person's post: a UUID, here derived from
+/// where and when it was posted so that a seed replays alike.
+pub(crate) fn client_msg_id(channel_id: &str, ts: u64) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut halves = [0u64; 2];
+    for (salt, half) in halves.iter_mut().enumerate() {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (salt, channel_id, ts).hash(&mut h);
+        *half = h.finish();
+    }
+    let hex = format!("{:016x}{:016x}", halves[0], halves[1]);
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..32]
+    )
+}
+
 pub(crate) fn rich_text(text: &str, block_id: &str) -> Value {
     let mut elements = Vec::new();
     let mut rest = text;

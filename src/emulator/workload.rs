@@ -199,7 +199,7 @@ impl Plan {
                 let s = self.swarms[swarm].clone();
                 let text = format!("Resolved: {}", self.rng.pick(&RESOLUTIONS));
                 let mut events = self.reply(world, clock, swarm, &s.expert, &text);
-                if let (Some(ts), Ok(idx)) = (s.ts, world.channel_index(s.channel))
+                if let (Some(ts), Ok(idx)) = (s.ts, world.find_channel(s.channel))
                     && let Ok(e) = world.react(
                         idx,
                         ts,
@@ -217,7 +217,7 @@ impl Plan {
                 let s = self.swarms[swarm].clone();
                 let text = "Three more customers reporting the same thing — this looks like an incident, raising to Sev 1.";
                 let mut events = self.reply(world, clock, swarm, &s.expert, text);
-                if let (Some(ts), Ok(idx)) = (s.ts, world.channel_index(s.channel)) {
+                if let (Some(ts), Ok(idx)) = (s.ts, world.find_channel(s.channel)) {
                     let (text, blocks) =
                         request_body(s.case, "Sev 1", s.subject, TROUBLESHOOTING[0], &s.requester);
                     let edit = Edit {
@@ -301,7 +301,7 @@ impl Plan {
             }
         }
 
-        let Ok(idx) = world.channel_index(channel) else {
+        let Ok(idx) = world.find_channel(channel) else {
             return Vec::new();
         };
         // Most requests come through the workflow; some agents still type them by hand.
@@ -346,7 +346,7 @@ impl Plan {
         text: &str,
     ) -> Vec<Value> {
         let s = &self.swarms[swarm];
-        let (Some(root), Ok(idx)) = (s.ts, world.channel_index(s.channel)) else {
+        let (Some(root), Ok(idx)) = (s.ts, world.find_channel(s.channel)) else {
             return Vec::new();
         };
         let ts = clock.next_ts();

@@ -313,23 +313,39 @@ impl World {
         });
     }
 
-    /// Finds a channel by id, by name, or by `#name`.
-    pub(crate) fn channel_index(&self, key: &str) -> ApiResult<usize> {
+    /// Finds a channel by id, by name, or by `#name`: for the control API, the workload and
+    /// `chat.postMessage`, the one method where Slack takes a name.
+    pub(crate) fn find_channel(&self, key: &str) -> ApiResult<usize> {
         let name = key.strip_prefix('#').unwrap_or(key);
+        self.channel_index(key)
+            .or_else(|_| self.channels.iter().position(|c| c.name == name).ok_or(""))
+            .map_err(|_| "channel_not_found")
+    }
+
+    /// Finds a channel by its id only, as Slack's `conversations.*`, `reactions.*` and
+    /// `chat.update` do: a name there is `channel_not_found`.
+    pub(crate) fn channel_index(&self, id: &str) -> ApiResult<usize> {
         self.channels
             .iter()
-            .position(|c| c.id == key)
-            .or_else(|| self.channels.iter().position(|c| c.name == name))
+            .position(|c| c.id == id)
             .ok_or("channel_not_found")
     }
 
-    pub(crate) fn channel(&self, key: &str) -> ApiResult<&Channel> {
-        Ok(&self.channels[self.channel_index(key)?])
+    pub(crate) fn channel(&self, id: &str) -> ApiResult<&Channel> {
+        Ok(&self.channels[self.channel_index(id)?])
     }
 
     /// Checks that the calling app's bot may post or read here, as Slack does for a bot token.
-    pub(crate) fn readable_channel(&self, key: &str, bot: &str) -> ApiResult<usize> {
-        let idx = self.channel_index(key)?;
+    pub(crate) fn readable_channel(&self, id: &str, bot: &str) -> ApiResult<usize> {
+        self.readable(self.channel_index(id)?, bot)
+    }
+
+    /// As `readable_channel`, for `chat.postMessage`, which also takes a name.
+    pub(crate) fn postable_channel(&self, key: &str, bot: &str) -> ApiResult<usize> {
+        self.readable(self.find_channel(key)?, bot)
+    }
+
+    fn readable(&self, idx: usize, bot: &str) -> ApiResult<usize> {
         let channel = &self.channels[idx];
         if channel.is_private && !channel.is_member(bot) {
             return Err("channel_not_found");
@@ -359,6 +375,25 @@ impl World {
         } else {
             post.subtype
         };
+        let mut extra = post.extra;
+        let mut blocks = post.blocks;
+        let by_a_person = post.user.is_some()
+            && post.bot_id.is_none()
+            && subtype.as_deref().is_none_or(|s| s == "thread_broadcast");
+        if by_a_person && !extra.contains_key("client_msg_id") {
+            // A person's Slack client names each post, and Slack builds `rich_text` blocks
+            // from its text: today's user messages carry both. A payload that names its
+            // client message is replayed as it came (older ones have no blocks).
+            let channel_id = &self.channels[idx].id;
+            extra.insert(
+                "client_msg_id".into(),
+                json!(super::wire::client_msg_id(channel_id, ts)),
+            );
+            if blocks.is_none() && !post.text.is_empty() {
+                let block_id = super::methods::block_id(ts);
+                blocks = Some(json!([super::wire::rich_text(&post.text, &block_id)]));
+            }
+        }
         let message = Message {
             ts,
             user: post.user,
@@ -367,12 +402,12 @@ impl World {
             subtype,
             username: post.username,
             text: post.text,
-            blocks: post.blocks,
+            blocks,
             attachments: post.attachments,
             thread_ts,
             parent_user_id,
             metadata: post.metadata,
-            extra: post.extra,
+            extra,
             ..Message::default()
         };
         let channel = &mut self.channels[idx];
@@ -582,13 +617,15 @@ impl World {
     }
 
     /// The direct message between `bot` (each app has its own) and `user`, opened on first use.
-    pub(crate) fn open_dm(&mut self, user: &str, bot: &str, now_secs: i64) -> usize {
+    /// The bot's direct conversation with `user`, opened if it was not: its index, and
+    /// whether it was open already.
+    pub(crate) fn open_dm(&mut self, user: &str, bot: &str, now_secs: i64) -> (usize, bool) {
         if let Some(idx) = self
             .channels
             .iter()
             .position(|c| c.is_im && c.is_member(bot) && c.is_member(user))
         {
-            return idx;
+            return (idx, true);
         }
         let id = self.mint_id("D");
         let mut channel = Channel::new(id, user.to_string(), bot.to_string(), now_secs);
@@ -596,7 +633,7 @@ impl World {
         channel.is_im = true;
         channel.members = vec![bot.to_string(), user.to_string()];
         self.channels.push(channel);
-        self.channels.len() - 1
+        (self.channels.len() - 1, false)
     }
 
     /// Adds members; Slack refuses the whole call if any is already in, unless `force`.

@@ -51,6 +51,22 @@ pub async fn quiet() -> Emu {
     start(EmulatorConfig::default()).await
 }
 
+/// Makes a call until it is not rate limited, waiting each 429's `Retry-After`.
+async fn paced<F: std::future::Future<Output = Reply>>(call: impl Fn() -> F) -> Reply {
+    loop {
+        let reply = call().await;
+        if reply.status != 429 {
+            return reply;
+        }
+        let seconds: u64 = reply
+            .retry_after
+            .as_deref()
+            .and_then(|s| s.parse().ok())
+            .expect("a 429 says when to come back");
+        tokio::time::sleep(std::time::Duration::from_secs(seconds)).await;
+    }
+}
+
 pub struct Reply {
     pub status: u16,
     pub retry_after: Option<String>,
@@ -83,9 +99,20 @@ impl Emu {
         Self::reply(req.send().await.expect("request sent")).await
     }
 
-    /// The body of a call that must succeed.
+    /// A call as Slack's SDKs make it: a 429 is waited out (its `Retry-After`) and the call
+    /// made again, since the emulator limits calls as Slack does.
+    pub async fn call_paced(&self, method: &str, token: &str, params: &[(&str, &str)]) -> Reply {
+        paced(|| self.call(method, token, params)).await
+    }
+
+    /// A JSON-bodied call, paced as `call_paced`.
+    pub async fn call_json_paced(&self, method: &str, token: &str, body: Value) -> Reply {
+        paced(|| self.call_json(method, token, body.clone())).await
+    }
+
+    /// The body of a call that must succeed (after any rate limit is waited out).
     pub async fn ok(&self, method: &str, params: &[(&str, &str)]) -> Value {
-        let reply = self.call(method, BOT, params).await;
+        let reply = self.call_paced(method, BOT, params).await;
         assert_eq!(
             reply.body["ok"], true,
             "{method} {params:?}: {}",
@@ -96,7 +123,7 @@ impl Emu {
 
     /// The error string of a call that must fail with HTTP 200.
     pub async fn err(&self, method: &str, params: &[(&str, &str)]) -> String {
-        let reply = self.call(method, BOT, params).await;
+        let reply = self.call_paced(method, BOT, params).await;
         assert_eq!(
             reply.body["ok"], false,
             "{method} {params:?} should fail: {}",

@@ -60,7 +60,10 @@ impl Tmux {
         let deadline = Instant::now() + DEADLINE;
         loop {
             let screen = self.screen();
-            if screen.contains(what) {
+            // A line the terminal wrapped (a shell's message printed at the last column a
+            // killed dashboard left the cursor in) is read joined too.
+            let joined = || self.run(&["capture-pane", "-p", "-J", "-t", "lead"]);
+            if screen.contains(what) || joined().contains(what) {
                 return screen;
             }
             if Instant::now() > deadline {

@@ -52,6 +52,8 @@ pub struct Outcome {
     pub stored_events: usize,
     pub calls: usize,
     pub failed_calls: usize,
+    /// Calls answered 429: chaos's and the scripted storms', and Slack's own limits'.
+    pub rate_limited: usize,
     pub duplicate_deliveries: usize,
     pub catch_up: Duration,
     pub elapsed: Duration,
@@ -189,6 +191,7 @@ pub async fn run(plan: &Plan) -> Result<Outcome, String> {
     let calls = calls.as_array().cloned().unwrap_or_default();
     out.calls = calls.len();
     out.failed_calls = calls.iter().filter(|c| c["ok"] != true).count();
+    out.rate_limited = calls.iter().filter(|c| c["status"] == 429).count();
     let twice = performed_twice(&calls);
     if !twice.is_empty() {
         return Err(format!("actions performed twice:\n{}", twice.join("\n")));
