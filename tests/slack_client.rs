@@ -822,3 +822,42 @@ async fn sixty_posts_to_one_channel_are_paced_under_slacks_limit() {
         .count();
     assert_eq!(reminders, 60, "all delivered to the channel");
 }
+
+/// The header's refused states, produced as Slack produces them: `link_disabled` (Socket
+/// Mode turned off for the app) and `too_many_websockets` each become the problem the
+/// lead is shown, not a reconnect storm.
+#[tokio::test]
+async fn link_disabled_and_too_many_websockets_are_shown_as_problems() {
+    for (mode, shown) in [
+        ("link_disabled", "link_disabled"),
+        ("too_many_websockets", "too many websockets"),
+    ] {
+        let emu = start(EmulatorConfig::default()).await;
+        let mut client = slack::connect(config(&emu, 1.0)).await.unwrap();
+        let mut seen = Seen::default();
+        wait_connected(&mut client, &mut seen, 2).await;
+        emu.control_post("disconnect", json!({"mode": mode})).await;
+        let end = Instant::now() + DEADLINE;
+        while !seen
+            .statuses
+            .last()
+            .and_then(|s| s.problem.as_deref())
+            .is_some_and(|p| p.contains(shown))
+        {
+            let left = end.saturating_duration_since(Instant::now());
+            let update = tokio::time::timeout(left, client.updates.recv())
+                .await
+                .unwrap_or_else(|_| panic!("{mode} shown in time: {:?}", seen.statuses.last()))
+                .expect("stream open");
+            seen.take(update);
+        }
+        let calls = emu.control_get("calls").await;
+        let opens = calls
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["method"] == "apps.connections.open")
+            .count();
+        assert!(opens <= 4, "{mode}: no storm of reconnects ({opens} opens)");
+    }
+}
