@@ -152,7 +152,7 @@ pub fn print(error: &Report, debug: bool) {
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "{name} {}", plain(&line));
     for detail in &more {
-        let _ = writeln!(err, "  {}", plain(detail));
+        let _ = writeln!(err, "  {}", plain(detail.trim_start()));
     }
     if debug {
         let _ = writeln!(err, "\n{error:?}");
