@@ -531,16 +531,37 @@ fn channel_name<'a>(channels: &'a [(String, String)], id: &'a str) -> &'a str {
 
 fn token_failure(which: &str, e: &SlackError, api_url: &str) -> Line {
     let fix = match e.slack_error() {
-        Some("invalid_auth" | "not_authed" | "account_inactive" | "token_revoked") => match which {
-            "bot token" => "Slack refused it: copy the Bot User OAuth Token (xoxb-…) again from OAuth & Permissions; reinstall the app if it was revoked".to_string(),
+        Some(_) => token_fix(which, e),
+        None => format!(
+            "could not reach Slack at {api_url}: {}",
+            token_fix(which, e)
+        ),
+    };
+    Line::fail(format!("{which}: {e}"), fix)
+}
+
+/// What to do when Slack refused a token (`which`: "bot token" or "app-level token") or
+/// could not be reached; shared with the binary's own last word when it cannot start.
+/// No token prefix in it: a tail's output must hold nothing that looks like a token.
+pub fn token_fix(which: &str, e: &SlackError) -> String {
+    match e.slack_error() {
+        Some(error) if is_refusal(error) => match which {
+            "bot token" => "Slack refused it: copy the Bot User OAuth Token again from OAuth & Permissions; reinstall the app if it was revoked".to_string(),
             _ => "Slack refused it: create an app-level token with connections:write under Basic Information → App-Level Tokens".to_string(),
         },
         Some("not_allowed_token_type") => format!("this is not a {which}: swap SLACK_BOT_TOKEN and SLACK_APP_TOKEN?"),
         Some("missing_scope") => "the app-level token needs the connections:write scope".into(),
         Some(other) => format!("Slack said `{other}`: see https://api.slack.com/methods"),
-        None => format!("could not reach Slack at {api_url}: check the network, a proxy, or SLACK_API_URL"),
-    };
-    Line::fail(format!("{which}: {e}"), fix)
+        None => "check the network, a proxy, or SLACK_API_URL".into(),
+    }
+}
+
+/// Slack's answers that mean the token itself is no good.
+pub fn is_refusal(error: &str) -> bool {
+    matches!(
+        error,
+        "invalid_auth" | "not_authed" | "account_inactive" | "token_revoked"
+    )
 }
 
 #[cfg(test)]

@@ -2,11 +2,14 @@
 
 #![forbid(unsafe_code)]
 
+mod failure;
+
 use clap::{Args, Parser, Subcommand};
 use color_eyre::eyre::{Result, WrapErr};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use swarmdeck::app::{self, AppOptions};
 use swarmdeck::config::{Overrides, Settings};
 use swarmdeck::emulator::{self, EmulatorConfig, HistoryLimits, RateLimits};
@@ -28,7 +31,8 @@ struct Cli {
     #[arg(long, global = true, env = "SWARMDECK_CONFIG")]
     config: Option<PathBuf>,
 
-    /// Where the local store lives (default: $XDG_DATA_HOME/swarmdeck).
+    /// Where the local store lives (default: $XDG_DATA_HOME/swarmdeck; for `demo`, a
+    /// temporary one, removed when the demo ends).
     #[arg(long, global = true)]
     data_dir: Option<PathBuf>,
 
@@ -39,6 +43,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// The dashboard on the built-in emulator, with a live workload: no Slack, no tokens.
+    /// Its store is temporary unless --data-dir is given.
     Demo(DemoArgs),
     /// Run the Slack-compatible emulator: Web API, Socket Mode and a seeded support workspace.
     Emulator(EmulatorArgs),
@@ -129,18 +134,37 @@ struct EmulatorArgs {
     apps: u16,
 }
 
-fn main() -> Result<()> {
+fn main() -> ExitCode {
     swarmdeck::mark_start();
-    // Colour codes only for a person at a terminal, never into a file or a pipe.
-    let theme = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+    let cli = Cli::parse();
+    // The whole report, backtrace and all, is for a developer who asked for it.
+    let debug = matches!(
+        cli.log_level.trim().to_ascii_lowercase().as_str(),
+        "debug" | "trace"
+    );
+    match install_hooks().and_then(|()| run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            failure::print(&error, debug);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A panic's message is coloured only where [`failure::colour`] allows; the dashboard
+/// adds its terminal restore on top when it starts.
+fn install_hooks() -> Result<()> {
+    let theme = if failure::colour() {
         color_eyre::config::Theme::dark()
     } else {
         color_eyre::config::Theme::new()
     };
     color_eyre::config::HookBuilder::default()
         .theme(theme)
-        .install()?;
-    let cli = Cli::parse();
+        .install()
+}
+
+fn run(cli: Cli) -> Result<()> {
     let ui = matches!(cli.command, None | Some(Command::Demo(_)));
     let log_file = ui.then(|| {
         swarmdeck::config::default_log_dir()
@@ -159,6 +183,7 @@ fn main() -> Result<()> {
     match cli.command {
         None => {
             let settings = Settings::load(&overrides)?;
+            failure::NoTokens::check(&settings)?;
             let options = AppOptions {
                 keymap: settings.keymap()?,
                 bell: settings.file.ui.bell.unwrap_or(true),
@@ -224,6 +249,7 @@ fn main() -> Result<()> {
         }
         Some(Command::Tail(args)) => {
             let settings = Settings::load(&overrides)?;
+            failure::NoTokens::check(&settings)?;
             runtime.block_on(tail::run(
                 settings,
                 TailOptions {

@@ -33,8 +33,11 @@ pub fn run(settings: &Settings, options: &ReportOptions) -> Result<String> {
     let store = Store::open(&settings.data_dir)?;
     let now = Ts::from_datetime(Utc::now());
     let Some(restored) = restore(settings, &store, now, Replay::State)? else {
+        // Say where it looked: a lead fresh from the demo expects its swarms here.
         bail!(
-            "no history in {} yet: run `swarmdeck` (or `swarmdeck tail`) against Slack first, then report",
+            "no history in {} yet: run `swarmdeck` (or `swarmdeck tail`) against Slack first, then report\n\
+             `swarmdeck demo` keeps its history in a temporary store, gone when it ends, \
+             unless given --data-dir DIR (then: swarmdeck report --data-dir DIR)",
             settings.data_dir.display()
         );
     };

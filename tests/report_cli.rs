@@ -277,6 +277,14 @@ fn a_report_without_history_says_what_to_do() {
         err.contains("no history") && err.contains("swarmdeck tail"),
         "{err}"
     );
+    // Where it looked, and why a demo's swarms are not there.
+    assert!(
+        err.contains(&dir.join("data").display().to_string())
+            && err.contains("`swarmdeck demo` keeps its history in a temporary store")
+            && err.contains("--data-dir"),
+        "{err}"
+    );
+    assert!(!err.contains("Location:"), "a plain message: {err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
