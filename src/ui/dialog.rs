@@ -1150,4 +1150,60 @@ mod tests {
         d.on_key(key(KeyCode::Tab), &desk);
         assert_eq!(input(&d), "@Émilx", "nobody matches: what was typed stays");
     }
+
+    /// A click reads the same place the picker's items are drawn at.
+    #[test]
+    fn a_click_finds_the_item_drawn_where_it_lands() {
+        let (desk, swarm) = desk();
+        let view = crate::ui::view::View::default();
+        let rows = view.rows(&desk, Ts::from_secs(200));
+        let (keymap, theme) = (
+            crate::ui::keymap::Keymap::default(),
+            crate::ui::theme::Theme::new(false),
+        );
+        let none = std::collections::HashSet::new();
+        let s = Screenful {
+            desk: &desk,
+            rows: &rows,
+            health: &Default::default(),
+            workspace: "Acme",
+            now: Ts::from_secs(200),
+            today: Ts(0),
+            utc_offset: chrono::FixedOffset::east_opt(0).unwrap(),
+            keymap: &keymap,
+            theme: &theme,
+            attention: &none,
+            notice: None,
+            pending: &none,
+            activity: None,
+            similar: &[],
+        };
+        let d = Dialog::Pick(Picker {
+            swarm,
+            unassign: false,
+            query: String::new(),
+            selected: 0,
+        });
+        let screen = Rect::new(0, 0, 100, 30);
+        let mut terminal =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(100, 30)).unwrap();
+        terminal.draw(|f| render(&s, &d, f)).unwrap();
+        let place = ListPlace::of(&d, &desk, screen).unwrap();
+        let Dialog::Pick(p) = &d else { unreachable!() };
+        let items = p.items(&desk);
+        assert_eq!(place.count, items.len());
+        for (i, item) in items.iter().enumerate() {
+            let y = place.rect.y + 1 + place.top + i as u16;
+            let line: String = (0..100)
+                .map(|x| terminal.backend().buffer()[(x, y)].symbol().to_string())
+                .collect();
+            assert!(line.contains(&item.name), "line {y}: {line}");
+            assert_eq!(place.item_at(place.rect.x + 3, y), Some(i));
+        }
+        assert_eq!(
+            place.item_at(place.rect.x + 3, place.rect.y + 1),
+            None,
+            "the swarm's line"
+        );
+    }
 }
