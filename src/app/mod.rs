@@ -27,7 +27,7 @@ use crate::ui::{self, Screenful};
 use activity::Moves;
 use chrono::{Local, Offset, TimeZone, Utc};
 use color_eyre::eyre::{Result, WrapErr};
-use crossterm::event::{Event, EventStream, KeyEventKind};
+use crossterm::event::{Event, EventStream, KeyEventKind, MouseEventKind};
 use futures_util::StreamExt;
 use lead::{Command, Lead, Moment, MoveSettings};
 use link::{Attempt, Connection};
@@ -263,7 +263,12 @@ impl Dashboard {
                         commands.into_iter().for_each(|c| self.carry_out(c));
                         dirty = true;
                     }
-                    Some(Ok(Event::Mouse(m))) => {
+                    // Moves and drags are reported too (the capture asks for all): they
+                    // change nothing, so they draw nothing.
+                    Some(Ok(Event::Mouse(m))) if matches!(
+                        m.kind,
+                        MouseEventKind::Down(_) | MouseEventKind::ScrollUp | MouseEventKind::ScrollDown
+                    ) => {
                         if self.on_mouse(m, terminal.size()?) {
                             return Ok(());
                         }
@@ -413,6 +418,7 @@ impl Dashboard {
             let screen = ratatui::layout::Rect::new(0, 0, size.width, size.height);
             let help = ui::help::Layout::new(&self.keymap, self.view.mouse, screen);
             self.view.help_scroll = help.first_line(self.view.help_scroll);
+            self.view.page = help.visible.max(1);
         }
         let pending = self.moves.swarms();
         let screen = Screenful {
@@ -454,6 +460,10 @@ impl Dashboard {
         event: crossterm::event::MouseEvent,
         size: ratatui::layout::Size,
     ) -> bool {
+        if matches!(event.kind, MouseEventKind::Down(_)) {
+            // A click is the lead acting, as a key is: the last notice is read.
+            self.notice = None;
+        }
         let at = Moment {
             now: now(),
             offset: today().1,
