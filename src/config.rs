@@ -47,6 +47,9 @@ pub struct File {
 pub struct UiSection {
     /// Ring the terminal bell for a new Sev1 or a breach (default true).
     pub bell: Option<bool>,
+    /// Capture the mouse: click a row, scroll with the wheel (default false, so the
+    /// terminal's own selection works; with it on, Shift-drag selects text).
+    pub mouse: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1138,7 +1141,9 @@ mod key_tests {
 
     #[test]
     fn keys_and_bell_from_the_file() {
-        let file = parse("[ui]\nbell = false\n[keys]\nquit = \"x\"\nmetrics = [\"M\", \"F2\"]\n");
+        let file = parse(
+            "[ui]\nbell = false\nmouse = true\n[keys]\nquit = \"x\"\nmetrics = [\"M\", \"F2\"]\n",
+        );
         // F2 is not a key this keymap knows: the error names it.
         let settings = |file| Settings {
             path: Some("/etc/swarmdeck.toml".into()),
@@ -1152,6 +1157,7 @@ mod key_tests {
         };
         let s = settings(file.unwrap());
         assert_eq!(s.file.ui.bell, Some(false));
+        assert_eq!(s.file.ui.mouse, Some(true));
         let e = s.keymap().unwrap_err().to_string();
         assert!(
             e.contains("/etc/swarmdeck.toml") && e.contains("F2") && e.contains("metrics"),

@@ -652,3 +652,159 @@ async fn waiting_toggles_twice_on_a_promoted_swarm() {
     tmux.keys(&["q"]);
     tmux.wait_for("exited with 0");
 }
+
+/// The demo in a fresh tmux server (as a new user runs it).
+fn start_demo(name: &str) -> Tmux {
+    let dir = std::env::temp_dir().join(format!("swarmdeck-tmux-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let tmux = Tmux {
+        socket: format!("swarmdeck-{name}-{}", std::process::id()),
+        dir: dir.clone(),
+        owns_dir: true,
+    };
+    let command = format!(
+        "env -u SLACK_APP_TOKEN -u SLACK_BOT_TOKEN -u SLACK_API_URL XDG_CONFIG_HOME={d}/config \
+         XDG_STATE_HOME={d}/state XDG_DATA_HOME={d}/data {bin} demo --data-dir {d}/demo; \
+         echo \"exited with $?\"; sleep 60",
+        d = dir.display(),
+        bin = env!("CARGO_BIN_EXE_swarmdeck"),
+    );
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "lead",
+        "-x",
+        "120",
+        "-y",
+        "32",
+        &command,
+    ]);
+    tmux
+}
+
+/// The case numbers of the table's rows, top to bottom, as the screen shows them.
+fn cases_on(screen: &str) -> Vec<String> {
+    screen
+        .lines()
+        .skip(3)
+        .filter_map(|l| {
+            l.split_whitespace()
+                .take(3)
+                .find(|w| w.len() >= 4 && w.chars().all(|c| c.is_ascii_digit()))
+                .map(str::to_string)
+        })
+        .collect()
+}
+
+/// `:case N` Enter opens that swarm's detail, whichever row was selected: a case the
+/// demo really seeds, read off the screen (the last row, never the selected first one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_opens_the_case_typed() {
+    if !tmux_available() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let tmux = start_demo("command");
+    tmux.wait_for("-sev1-26905");
+    let screen = tmux.wait_for("connected");
+    let cases = cases_on(&screen);
+    assert!(cases.len() >= 3, "rows with cases: {screen}");
+    let case = cases.last().unwrap().clone();
+    let flags = tmux.run(&["display-message", "-p", "-t", "lead", "#{mouse_any_flag}"]);
+    assert_eq!(
+        flags.trim(),
+        "0",
+        "without [ui] mouse the terminal keeps its mouse"
+    );
+    tmux.keys(&[":"]);
+    tmux.wait_for("Tab case pod sort help quit");
+    tmux.run(&["send-keys", "-t", "lead", "-l", &format!("case {case}")]);
+    tmux.wait_for(&format!(":case {case}"));
+    tmux.keys(&["Enter"]);
+    let detail = tmux.wait_for("thread ·");
+    assert!(
+        detail.contains(&format!("#{case} ")),
+        "the detail of {case}: {detail}"
+    );
+    // A case that is not open says so, and the detail stays.
+    tmux.keys(&[":"]);
+    tmux.run(&["send-keys", "-t", "lead", "-l", "case 1"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("No open swarm for case 1.");
+    tmux.keys(&["Escape", "q"]);
+    tmux.wait_for("exited with 0");
+}
+
+/// With `[ui] mouse = true`, a click on a row selects it and a second click opens it:
+/// the mouse as the terminal reports it (SGR sequences, as tmux would pass them on).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_click_on_a_row_selects_it_and_a_second_opens_it() {
+    if !tmux_available() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let emu = common::quiet().await;
+    let tmux = start_dashboard_with(&emu, "mouse", Some("[ui]\nmouse = true\n"));
+    tmux.wait_for("connected");
+    for (case, subject) in [("27801", "Clicked first"), ("27802", "Clicked second")] {
+        emu.inject(
+            json!({"type": "message", "channel": "C0SWARMAPI", "user": "U0REQ00001",
+            "text": format!("Case: {case}\nUrgency: Sev 3\nSubject: {subject}")}),
+        )
+        .await;
+        tmux.wait_for(case);
+    }
+    let reports = |tmux: &Tmux| {
+        let flags = tmux.run(&[
+            "display-message",
+            "-p",
+            "-t",
+            "lead",
+            "#{mouse_any_flag}#{mouse_sgr_flag}",
+        ]);
+        flags.trim() == "11"
+    };
+    assert!(
+        reports(&tmux),
+        "the terminal was asked for the mouse, as SGR"
+    );
+    let screen = tmux.screen();
+    // The row not selected (the first is, until the lead moves): its line on screen.
+    let cases = cases_on(&screen);
+    let target = cases.get(1).expect("two rows").clone();
+    let row = screen
+        .lines()
+        .position(|l| l.contains(&target))
+        .expect("the row is on screen");
+    let click = |row: usize| {
+        // SGR: button 0 pressed (`M`) then released (`m`), at 1-based column;row.
+        for end in ["M", "m"] {
+            let sequence = format!("\u{1b}[<0;30;{}{end}", row + 1);
+            tmux.run(&["send-keys", "-t", "lead", "-l", &sequence]);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    click(row);
+    let after = tmux.screen();
+    assert!(
+        !after.contains("thread ·"),
+        "one click only selects: {after}"
+    );
+    click(row);
+    let detail = tmux.wait_for("thread ·");
+    assert!(
+        detail.contains(&format!("#{target} ")),
+        "the detail of the row clicked, {target}: {detail}"
+    );
+    // Help says how to select text now that the mouse is the dashboard's: at its end.
+    tmux.keys(&["Escape", "?"]);
+    tmux.wait_for("keys — Esc closes");
+    tmux.keys(&["G"]);
+    let end = tmux.wait_for("Shift-drag selects text");
+    assert!(!end.contains("── keys ──"), "scrolled past the top: {end}");
+    tmux.keys(&["Escape", "q"]);
+    tmux.wait_for("exited with 0");
+    assert!(!reports(&tmux), "the terminal is given its mouse back");
+}

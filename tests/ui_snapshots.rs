@@ -493,6 +493,19 @@ fn the_help_overlay() {
     snapshot_both_sizes!("help", desk, view_after(&desk, &[Intent::Help]));
 }
 
+/// Help at 80×24 does not fit: a page down shows what follows, and where it is.
+#[test]
+fn the_help_overlay_scrolled() {
+    let desk = busy_desk();
+    let view = view_after(&desk, &[Intent::Help, Intent::PageDown, Intent::Down]);
+    assert_eq!(
+        view.help_scroll, 11,
+        "a page (10, from the last draw) and a line"
+    );
+    let terminal = draw(&desk, &view, 80, 24, true);
+    insta::assert_snapshot!("help_80x24_scrolled", terminal.backend());
+}
+
 #[test]
 fn one_pod_filtered_and_sorted() {
     let desk = busy_desk();

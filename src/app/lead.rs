@@ -5,12 +5,15 @@
 use crate::config::ArchivePolicy;
 use crate::domain::moves::{self, Action, Mover, Promotion};
 use crate::domain::{Desk, Swarm, SwarmId, Ts};
+use crate::ui::command::{self, Choices, Run, Typed};
 use crate::ui::dialog::{Asks, Dialog, DialogKey, Found, Picker, PromoteForm, Prompt, Submit};
 use crate::ui::keymap::{Intent, Keymap};
 use crate::ui::triage::Triage;
+use crate::ui::view::TableWindow;
 use crate::ui::view::{Outcome, Screen, View};
 use chrono::FixedOffset;
-use crossterm::event::{KeyEvent, KeyModifiers};
+use crossterm::event::{KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::layout::Rect;
 
 /// How the lead's moves are made: who acts, and the `[actions]` settings.
 #[derive(Clone, Debug)]
@@ -57,6 +60,9 @@ pub(crate) enum Command {
     Notice(String),
     Quit,
 }
+
+/// Lines (rows) one turn of the wheel scrolls.
+const WHEEL_LINES: usize = 3;
 
 /// Picker suggestions whose presence is asked: more than fit on screen is wasted calls.
 const PRESENCE_ASKED: usize = 15;
@@ -115,6 +121,19 @@ impl Lead {
                 DialogKey::Submit(submit) => self.on_submit(view, submit, desk, at),
             };
         }
+        if let Some(mut line) = view.command.take() {
+            if ctrl_quit {
+                return vec![Command::Quit];
+            }
+            return match line.on_key(key, &Choices::of(desk)) {
+                Typed::Keep => {
+                    view.command = Some(line);
+                    Vec::new()
+                }
+                Typed::Cancel => Vec::new(),
+                Typed::Run(text) => self.run(view, &text, desk),
+            };
+        }
         if view.filtering && !ctrl_quit {
             // Typing: letters go to the filter, but a Ctrl quit key still quits.
             view.type_filter(key.code);
@@ -131,12 +150,121 @@ impl Lead {
         if let Some(dialog) = view.dialog.as_mut() {
             dialog.on_paste(text);
             Vec::new()
+        } else if let Some(line) = view.command.as_mut() {
+            line.paste(text);
+            Vec::new()
         } else if view.filtering {
             view.paste_filter(text);
             Vec::new()
         } else {
             notice("Pasted text goes into a text field: c to reply, / to filter.")
         }
+    }
+
+    /// The mouse (with `[ui] mouse`), on a screen of `screen`: a click selects a row
+    /// (on the selected row it opens it) or a dialog's item; the wheel scrolls what the
+    /// arrows would. Hit-testing reads the layout drawing uses.
+    pub fn on_mouse(
+        &mut self,
+        view: &mut View,
+        event: MouseEvent,
+        desk: &Desk,
+        at: Moment,
+        screen: Rect,
+    ) -> Vec<Command> {
+        let (x, y) = (event.column, event.row);
+        // A line being typed keeps its keys; the mouse waits until it is done.
+        if view.command.is_some() || view.filtering {
+            return Vec::new();
+        }
+        if let Some(dialog) = view.dialog.as_mut() {
+            if event.kind == MouseEventKind::Down(MouseButton::Left) {
+                dialog.click(desk, screen, x, y);
+            }
+            return Vec::new();
+        }
+        let wheel = match event.kind {
+            MouseEventKind::ScrollDown => Intent::Down,
+            MouseEventKind::ScrollUp => Intent::Up,
+            MouseEventKind::Down(MouseButton::Left)
+                if view.screen == Screen::List && !view.help =>
+            {
+                return self.click_row(view, desk, at, screen, (x, y));
+            }
+            _ => return Vec::new(),
+        };
+        (0..WHEEL_LINES)
+            .flat_map(|_| self.on_intent(view, wheel, desk, at))
+            .collect()
+    }
+
+    fn click_row(
+        &mut self,
+        view: &mut View,
+        desk: &Desk,
+        at: Moment,
+        screen: Rect,
+        (x, y): (u16, u16),
+    ) -> Vec<Command> {
+        let [_, body, _] = crate::ui::areas(screen);
+        let rows = view.rows(desk, at.now);
+        let selected = view.selection(&rows).unwrap_or(0);
+        let Some(i) = TableWindow::new(body, selected).row_at(x, y, rows.len()) else {
+            return Vec::new();
+        };
+        let key = rows[i].key();
+        drop(rows);
+        view.selected = Some(key);
+        view.selected_index = i;
+        view.at_top_until_moved = false;
+        if i == selected {
+            // A second click (or a double-click) on a row opens it.
+            return self.on_intent(view, Intent::Open, desk, at);
+        }
+        view.detail_scroll = 0;
+        Vec::new()
+    }
+
+    /// A `:` command line the lead ran.
+    fn run(&mut self, view: &mut View, line: &str, desk: &Desk) -> Vec<Command> {
+        let run = match command::parse(line) {
+            Ok(run) => run,
+            Err(why) => return notice(&why),
+        };
+        match run {
+            Run::Quit => return vec![Command::Quit],
+            Run::Help => {
+                view.help = true;
+                view.help_scroll = 0;
+            }
+            Run::Sort(sort) => view.sort = sort,
+            Run::Pod(None) => view.pod = None,
+            Run::Pod(Some(name)) => {
+                let Some(pod) = desk.pods().find(|p| p.name.eq_ignore_ascii_case(&name)) else {
+                    let pods: Vec<&str> = desk.pods().map(|p| p.name.as_str()).collect();
+                    return notice(&format!("No pod `{name}`; pods: {}", pods.join(" ")));
+                };
+                view.pod = Some(pod.channel.clone());
+            }
+            Run::Case(case) => {
+                // The newest open swarm of that case: a case swarmed twice is the live one.
+                let Some(swarm) = desk
+                    .swarms()
+                    .filter(|s| s.is_open() && s.case().eq_ignore_ascii_case(&case))
+                    .max_by_key(|s| s.opened_at)
+                else {
+                    return notice(&format!("No open swarm for case {case}."));
+                };
+                let id = swarm.id();
+                view.selected = Some(id.clone());
+                view.at_top_until_moved = false;
+                view.triage = None;
+                view.detail_scroll = 0;
+                view.screen = Screen::Detail;
+                return vec![Command::Seen(id)];
+            }
+        }
+        Vec::new()
     }
 
     /// An intent from the keymap: the view's own, or one of the lead's moves.

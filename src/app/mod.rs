@@ -27,7 +27,7 @@ use crate::ui::{self, Screenful};
 use activity::Moves;
 use chrono::{Local, Offset, TimeZone, Utc};
 use color_eyre::eyre::{Result, WrapErr};
-use crossterm::event::{Event, EventStream, KeyEventKind};
+use crossterm::event::{Event, EventStream, KeyEventKind, MouseEventKind};
 use futures_util::StreamExt;
 use lead::{Command, Lead, Moment, MoveSettings};
 use link::{Attempt, Connection};
@@ -158,7 +158,9 @@ pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
     if let Some(connected) = up {
         dashboard.on_connected(connected, &mut channels);
     }
-    let mut terminal = TerminalGuard::enter()?;
+    let mouse = dashboard.settings.file.ui.mouse.unwrap_or(false);
+    dashboard.view.mouse = mouse;
+    let mut terminal = TerminalGuard::enter(mouse)?;
     let result = dashboard
         .run(&mut terminal.terminal, channels, &mut shutdown, &mut gone)
         .await;
@@ -259,6 +261,17 @@ impl Dashboard {
                         self.notice = None;
                         let commands = self.lead.on_paste(&mut self.view, &text);
                         commands.into_iter().for_each(|c| self.carry_out(c));
+                        dirty = true;
+                    }
+                    // Moves and drags are reported too (the capture asks for all): they
+                    // change nothing, so they draw nothing.
+                    Some(Ok(Event::Mouse(m))) if matches!(
+                        m.kind,
+                        MouseEventKind::Down(_) | MouseEventKind::ScrollUp | MouseEventKind::ScrollDown
+                    ) => {
+                        if self.on_mouse(m, terminal.size()?) {
+                            return Ok(());
+                        }
                         dirty = true;
                     }
                     Some(Ok(Event::Resize(..))) => dirty = true,
@@ -400,6 +413,13 @@ impl Dashboard {
         let (today, utc_offset) = today();
         let size = terminal.size()?;
         self.view.page = size.height.saturating_sub(5).max(1) as usize;
+        if self.view.help {
+            // `G` asked for "the end": from here `k` scrolls back from the real end.
+            let screen = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+            let help = ui::help::Layout::new(&self.keymap, self.view.mouse, screen);
+            self.view.help_scroll = help.first_line(self.view.help_scroll);
+            self.view.page = help.visible.max(1);
+        }
         let pending = self.moves.swarms();
         let screen = Screenful {
             desk: &self.session.desk,
@@ -431,6 +451,32 @@ impl Dashboard {
         let commands = self
             .lead
             .on_key(&mut self.view, key, &self.keymap, &self.session.desk, at);
+        self.carry_all(commands)
+    }
+
+    /// The mouse, on a screen of `size`. `true`: quit.
+    fn on_mouse(
+        &mut self,
+        event: crossterm::event::MouseEvent,
+        size: ratatui::layout::Size,
+    ) -> bool {
+        if matches!(event.kind, MouseEventKind::Down(_)) {
+            // A click is the lead acting, as a key is: the last notice is read.
+            self.notice = None;
+        }
+        let at = Moment {
+            now: now(),
+            offset: today().1,
+        };
+        let screen = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+        let commands = self
+            .lead
+            .on_mouse(&mut self.view, event, &self.session.desk, at, screen);
+        self.carry_all(commands)
+    }
+
+    /// Carries out the controller's commands. `true`: one was to quit.
+    fn carry_all(&mut self, commands: Vec<Command>) -> bool {
         let mut quit = false;
         for command in commands {
             match command {

@@ -24,7 +24,8 @@ pub(crate) struct TerminalGuard {
 }
 
 impl TerminalGuard {
-    pub fn enter() -> Result<TerminalGuard> {
+    /// `mouse`: capture the mouse (`[ui] mouse`); off, the terminal's own selection works.
+    pub fn enter(mouse: bool) -> Result<TerminalGuard> {
         install_panic_restore();
         crossterm::terminal::enable_raw_mode()
             .wrap_err("could not put the terminal in raw mode")?;
@@ -37,6 +38,9 @@ impl TerminalGuard {
             crossterm::event::EnableBracketedPaste,
             crossterm::cursor::Hide
         )?;
+        if mouse {
+            crossterm::execute!(stdout, crossterm::event::EnableMouseCapture)?;
+        }
         let terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
         Ok(TerminalGuard {
             terminal: ManuallyDrop::new(terminal),
@@ -55,6 +59,8 @@ pub fn restore_terminal() {
     let _ = crossterm::execute!(
         std::io::stdout(),
         crossterm::event::DisableBracketedPaste,
+        // Whether or not it was on: a terminal left reporting the mouse is unusable.
+        crossterm::event::DisableMouseCapture,
         crossterm::terminal::LeaveAlternateScreen,
         crossterm::cursor::Show
     );

@@ -10,6 +10,7 @@ use crate::domain::moves::{Promotion, rank_experts};
 use crate::domain::{Desk, Similar, SwarmId, Urgency};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -517,10 +518,138 @@ fn common_prefix(names: &[&str]) -> Option<String> {
     Some(first[..len].to_string())
 }
 
+/// What the keys do in each dialog, for help: written beside the code that makes them so.
+pub const KEYS: &[(&str, &[(&str, &str)])] = &[
+    (
+        "assign / unassign picker",
+        &[
+            ("type", "search by name and skill (fuzzy)"),
+            ("↑ ↓", "choose"),
+            ("Enter", "assign (unassign) the highlighted expert"),
+            ("Ctrl-u", "clear the search"),
+        ],
+    ),
+    (
+        "promote",
+        &[
+            ("↑ ↓", "severity (renames the channel until it is edited)"),
+            ("type", "edit the channel name (a-z 0-9 - _)"),
+            ("Tab", "public or private"),
+            ("Enter", "create the incident channel"),
+        ],
+    ),
+    (
+        "resolve · follow-up · handoff · search",
+        &[
+            ("Enter", "confirm (an empty answer is refused)"),
+            ("Tab", "resolve: archive the incident channel, or not"),
+            ("Ctrl-u", "clear the field"),
+            (
+                "type",
+                "a dim suggestion (2h, #channel) goes at the first key",
+            ),
+        ],
+    ),
+    (
+        "reply",
+        &[
+            ("Enter", "send in the thread"),
+            (
+                "Alt-Enter",
+                "a new line (Shift-Enter where the terminal tells)",
+            ),
+            ("Tab", "complete @name (it becomes a mention)"),
+        ],
+    ),
+    (
+        "search results",
+        &[("↑ ↓", "choose"), ("Enter", "open the thread")],
+    ),
+    (
+        "every dialog",
+        &[("Esc", "cancel"), ("Ctrl-c", "quit (a Ctrl quit key)")],
+    ),
+];
+
+/// A dialog's width on a screen of `area`.
+fn width_on(area: Rect) -> u16 {
+    area.width.saturating_sub(4).clamp(20, 76)
+}
+
+/// Lines the picker's list may take on a screen `height` tall.
+fn picker_room(height: u16) -> usize {
+    height.saturating_sub(10).clamp(3, 12) as usize
+}
+
+/// Where a dialog's list is on screen — its box, the line (inside the border) of the
+/// first item shown, the lines each item takes, and which items are shown: what drawing
+/// places and a click reads. `None` for a dialog without a list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListPlace {
+    pub rect: Rect,
+    pub top: u16,
+    pub per_item: u16,
+    pub first: usize,
+    pub count: usize,
+}
+
+impl ListPlace {
+    pub fn of(dialog: &Dialog, desk: &Desk, screen: Rect) -> Option<ListPlace> {
+        // Lines before the list, the items, and the keys line under it.
+        let (top, per_item, first, count) = match dialog {
+            Dialog::Pick(p) => {
+                let items = p.items(desk).len();
+                let room = picker_room(screen.height);
+                let first = p.selected.saturating_sub(room - 1);
+                let count = items.saturating_sub(first).min(room);
+                (2 + u16::from(items == 0), 1, first, count)
+            }
+            Dialog::Found(f) => (u16::from(f.matches.is_empty()), 2, 0, f.matches.len()),
+            Dialog::Promote(_) | Dialog::Ask(_) => return None,
+        };
+        let lines = top as usize + count * per_item as usize + 1;
+        let rect = super::popup_rect(screen, width_on(screen), lines, 3);
+        Some(ListPlace {
+            rect,
+            top,
+            per_item,
+            first,
+            count,
+        })
+    }
+
+    /// The item under a click at `(x, y)`.
+    pub fn item_at(&self, x: u16, y: u16) -> Option<usize> {
+        let inner = self.rect.inner(ratatui::layout::Margin::new(1, 1));
+        if !inner.contains(ratatui::layout::Position { x, y }) {
+            return None;
+        }
+        let line = y.checked_sub(inner.y + self.top)?;
+        let i = (line / self.per_item.max(1)) as usize;
+        (i < self.count).then_some(self.first + i)
+    }
+}
+
+impl Dialog {
+    /// A click on the screen: on an item of the list, that item is chosen (Enter still
+    /// confirms: a click alone sends nothing to Slack).
+    pub fn click(&mut self, desk: &Desk, screen: Rect, x: u16, y: u16) {
+        let Some(i) = ListPlace::of(self, desk, screen).and_then(|p| p.item_at(x, y)) else {
+            return;
+        };
+        match self {
+            Dialog::Pick(p) => p.selected = i,
+            Dialog::Found(f) => f.selected = i,
+            Dialog::Promote(_) | Dialog::Ask(_) => {}
+        }
+    }
+}
+
 pub fn render(s: &Screenful<'_>, dialog: &Dialog, frame: &mut Frame<'_>) {
     let t = s.theme;
     let area = frame.area();
-    let width = area.width.saturating_sub(4).clamp(20, 76);
+    let width = width_on(area);
+    let place = ListPlace::of(dialog, s.desk, area);
     let inner = width.saturating_sub(4) as usize;
     let label = |l: &str| Span::styled(format!("{l:<12}"), t.dim());
     let case = |key: &SwarmId| {
@@ -566,8 +695,7 @@ pub fn render(s: &Screenful<'_>, dialog: &Dialog, frame: &mut Frame<'_>) {
                 };
                 lines.push(Line::styled(fit(why, inner), t.dim()));
             }
-            let shown = area.height.saturating_sub(10).clamp(3, 12) as usize;
-            let first = p.selected.saturating_sub(shown - 1);
+            let (first, shown) = place.map_or((0, 0), |p| (p.first, p.count));
             for (i, item) in items.iter().enumerate().skip(first).take(shown) {
                 let presence = match item.active {
                     Some(true) => Span::styled("● ", t.ok()),
@@ -1021,5 +1149,61 @@ mod tests {
         typed(&mut d, &desk, "x");
         d.on_key(key(KeyCode::Tab), &desk);
         assert_eq!(input(&d), "@Émilx", "nobody matches: what was typed stays");
+    }
+
+    /// A click reads the same place the picker's items are drawn at.
+    #[test]
+    fn a_click_finds_the_item_drawn_where_it_lands() {
+        let (desk, swarm) = desk();
+        let view = crate::ui::view::View::default();
+        let rows = view.rows(&desk, Ts::from_secs(200));
+        let (keymap, theme) = (
+            crate::ui::keymap::Keymap::default(),
+            crate::ui::theme::Theme::new(false),
+        );
+        let none = std::collections::HashSet::new();
+        let s = Screenful {
+            desk: &desk,
+            rows: &rows,
+            health: &Default::default(),
+            workspace: "Acme",
+            now: Ts::from_secs(200),
+            today: Ts(0),
+            utc_offset: chrono::FixedOffset::east_opt(0).unwrap(),
+            keymap: &keymap,
+            theme: &theme,
+            attention: &none,
+            notice: None,
+            pending: &none,
+            activity: None,
+            similar: &[],
+        };
+        let d = Dialog::Pick(Picker {
+            swarm,
+            unassign: false,
+            query: String::new(),
+            selected: 0,
+        });
+        let screen = Rect::new(0, 0, 100, 30);
+        let mut terminal =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(100, 30)).unwrap();
+        terminal.draw(|f| render(&s, &d, f)).unwrap();
+        let place = ListPlace::of(&d, &desk, screen).unwrap();
+        let Dialog::Pick(p) = &d else { unreachable!() };
+        let items = p.items(&desk);
+        assert_eq!(place.count, items.len());
+        for (i, item) in items.iter().enumerate() {
+            let y = place.rect.y + 1 + place.top + i as u16;
+            let line: String = (0..100)
+                .map(|x| terminal.backend().buffer()[(x, y)].symbol().to_string())
+                .collect();
+            assert!(line.contains(&item.name), "line {y}: {line}");
+            assert_eq!(place.item_at(place.rect.x + 3, y), Some(i));
+        }
+        assert_eq!(
+            place.item_at(place.rect.x + 3, place.rect.y + 1),
+            None,
+            "the swarm's line"
+        );
     }
 }

@@ -39,6 +39,8 @@ pub enum Intent {
     Skip,
     Handoff,
     Search,
+    /// The `:` command line (`:case 27343`, `:pod api`, `:sort newest`).
+    Command,
     Help,
     Quit,
 }
@@ -75,6 +77,7 @@ impl Intent {
             Intent::Skip => "skip".into(),
             Intent::Handoff => "handoff".into(),
             Intent::Search => "search".into(),
+            Intent::Command => "command".into(),
             Intent::Help => "help".into(),
             Intent::Quit => "quit".into(),
         }
@@ -110,6 +113,7 @@ impl Intent {
             Intent::Skip => "in triage: skip this swarm",
             Intent::Handoff => "shift handoff: post a summary of open swarms",
             Intent::Search => "search resolved swarms (how similar cases were solved)",
+            Intent::Command => "command line: :case N, :pod NAME, :sort ORDER, :q",
             Intent::Help => "this help",
             Intent::Quit => "quit",
         }
@@ -221,6 +225,7 @@ impl Default for Keymap {
             (Intent::Skip, vec![k("n"), k("Space")]),
             (Intent::Handoff, vec![k("H")]),
             (Intent::Search, vec![k("S")]),
+            (Intent::Command, vec![k(":")]),
             (Intent::Help, vec![k("?")]),
             (Intent::Quit, vec![k("q"), k("Ctrl-c")]),
         ]);

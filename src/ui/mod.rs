@@ -2,8 +2,10 @@
 //! health and the view: `render(&Screenful, &View, frame)` changes nothing, so a
 //! snapshot test sees exactly what the lead sees.
 
+pub mod command;
 mod detail;
 pub mod dialog;
+pub mod help;
 pub mod keymap;
 mod metrics;
 mod rank;
@@ -100,13 +102,18 @@ impl Screenful<'_> {
     }
 }
 
-pub fn render(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>) {
-    let [header, body, footer] = Layout::vertical([
+/// The screen's header, body and footer: drawing and a click's hit-testing both read it.
+pub fn areas(screen: Rect) -> [Rect; 3] {
+    Layout::vertical([
         Constraint::Length(2),
         Constraint::Min(3),
         Constraint::Length(1),
     ])
-    .areas(frame.area());
+    .areas(screen)
+}
+
+pub fn render(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>) {
+    let [header, body, footer] = areas(frame.area());
     render_header(s, view, frame, header);
     match view.screen {
         Screen::List => table::render(s, view, frame, body),
@@ -122,7 +129,7 @@ pub fn render(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>) {
         dialog::render(s, d, frame);
     }
     if view.help {
-        render_help(s, frame);
+        help::render(s, view, frame);
     }
 }
 
@@ -272,6 +279,9 @@ fn render_header(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Re
 }
 
 fn render_footer(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Rect) {
+    if let Some(line) = &view.command {
+        return command::render(s, line, frame, area);
+    }
     let t = s.theme;
     if view.filtering {
         let line = Line::from(vec![
@@ -349,20 +359,16 @@ fn render_footer(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Re
     );
 }
 
-fn render_help(s: &Screenful<'_>, frame: &mut Frame<'_>) {
-    let lines: Vec<Line> = s
-        .keymap
-        .help()
-        .into_iter()
-        .map(|(keys, what)| {
-            Line::from(vec![
-                Span::styled(format!("{keys:>14}  "), s.theme.title()),
-                Span::raw(what),
-            ])
-        })
-        .collect();
-    let widest = lines.iter().map(Line::width).max().unwrap_or(0) as u16;
-    popup(frame, widest + 4, " keys — Esc closes ", lines, s.theme, 2);
+/// Where [`popup`] puts a box of `lines` lines on `area` (a click reads it too).
+pub(crate) fn popup_rect(area: Rect, width: u16, lines: usize, down: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = (lines as u16 + 2).min(area.height);
+    Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / down.max(1),
+        width,
+        height,
+    }
 }
 
 /// A bordered box over the screen, `width` wide and as tall as its lines, centred
@@ -375,15 +381,7 @@ pub(crate) fn popup(
     theme: &Theme,
     down: u16,
 ) {
-    let area = frame.area();
-    let width = width.min(area.width);
-    let height = (lines.len() as u16 + 2).min(area.height);
-    let rect = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / down.max(1),
-        width,
-        height,
-    };
+    let rect = popup_rect(frame.area(), width, lines.len(), down);
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines).block(

@@ -29,10 +29,10 @@ pub fn render(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Rect)
     let widths = columns(wide);
     let fixed: u16 = widths.iter().sum::<u16>() + widths.len() as u16;
     let subject_width = area.width.saturating_sub(fixed).max(8);
-    let height = area.height.saturating_sub(1) as usize;
     let selected = view.selection(rows).unwrap_or(0);
-    // The window of rows on screen: the selection stays visible.
-    let offset = (selected + 1).saturating_sub(height.max(1));
+    // The window of rows on screen (a click reads the same one): the selection stays visible.
+    let window = super::view::TableWindow::new(area, selected);
+    let (height, offset) = (window.rows.height as usize, window.first);
     let shown = rows.iter().enumerate().skip(offset).take(height);
     let body: Vec<TableRow> = shown
         .map(|(i, row)| {

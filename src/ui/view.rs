@@ -25,6 +25,9 @@ pub enum Sort {
 }
 
 impl Sort {
+    /// Every order, in the order `s` cycles through them.
+    pub const ALL: [Sort; 4] = [Sort::Attention, Sort::Newest, Sort::Urgency, Sort::Pod];
+
     pub fn label(self) -> &'static str {
         match self {
             Sort::Attention => "attention",
@@ -102,6 +105,12 @@ pub fn sla_view(swarm: &Swarm, now: Ts) -> Option<SlaView> {
 pub struct View {
     pub screen: Screen,
     pub help: bool,
+    /// Lines scrolled down the help (clamped to its length when drawn).
+    pub help_scroll: usize,
+    /// The `:` command line, while it is open: it takes every key.
+    pub command: Option<super::command::CommandLine>,
+    /// The mouse is captured (`[ui] mouse`): help says how to select text then.
+    pub mouse: bool,
     /// The selected swarm; the selection follows it as rows arrive and re-sort.
     pub selected: Option<SwarmId>,
     /// Where the selection was, for when its swarm leaves the table.
@@ -131,6 +140,9 @@ impl Default for View {
         View {
             screen: Screen::List,
             help: false,
+            help_scroll: 0,
+            command: None,
+            mouse: false,
             selected: None,
             selected_index: 0,
             pod: None,
@@ -255,15 +267,29 @@ impl View {
     /// Applies an intent. `pods` are the pod channels in display order.
     pub fn apply(&mut self, intent: Intent, rows: &[Row<'_>], pods: &[String]) -> Outcome {
         if self.help {
-            // Help is modal: only closing it (or quitting) does anything.
+            // Help is modal: it scrolls, closes, or quits; nothing else. The drawing
+            // clamps the scroll to the help's length (`Bottom` is "as far as it goes").
+            let page = self.page.max(1);
             match intent {
-                Intent::Close | Intent::Help => self.help = false,
+                Intent::Close | Intent::Help => {
+                    self.help = false;
+                    self.help_scroll = 0;
+                }
                 Intent::Quit => return Outcome::Quit,
+                Intent::Down => self.help_scroll = self.help_scroll.saturating_add(1),
+                Intent::Up => self.help_scroll = self.help_scroll.saturating_sub(1),
+                Intent::PageDown => self.help_scroll = self.help_scroll.saturating_add(page),
+                Intent::PageUp => self.help_scroll = self.help_scroll.saturating_sub(page),
+                Intent::Top => self.help_scroll = 0,
+                Intent::Bottom => self.help_scroll = usize::MAX,
                 _ => {}
             }
             return Outcome::Stay;
         }
-        if !matches!(intent, Intent::Help | Intent::Metrics | Intent::Close) {
+        if !matches!(
+            intent,
+            Intent::Help | Intent::Metrics | Intent::Close | Intent::Command
+        ) {
             self.at_top_until_moved = false;
         }
         let current = self.selection(rows);
@@ -278,7 +304,11 @@ impl View {
         let at = current.unwrap_or(0);
         match intent {
             Intent::Quit => return Outcome::Quit,
-            Intent::Help => self.help = true,
+            Intent::Help => {
+                self.help = true;
+                self.help_scroll = 0;
+            }
+            Intent::Command => self.command = Some(super::command::CommandLine::default()),
             Intent::Down if self.reading() => {
                 self.detail_scroll = self.detail_scroll.saturating_sub(1)
             }
@@ -407,6 +437,46 @@ impl View {
         self.at_top_until_moved = false;
     }
 }
+
+/// Where the table's rows are on screen, for drawing them and for a click alike: the
+/// lines under the table's header, and which row the first of them shows (the window
+/// follows the selection, so it stays in view).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TableWindow {
+    pub rows: ratatui::layout::Rect,
+    pub first: usize,
+}
+
+impl TableWindow {
+    /// The window of a table drawn in `area` with row `selected` selected.
+    pub fn new(area: ratatui::layout::Rect, selected: usize) -> TableWindow {
+        let height = area.height.saturating_sub(1);
+        let rows = ratatui::layout::Rect {
+            y: area.y + 1,
+            height,
+            ..area
+        };
+        let first = (selected + 1).saturating_sub(height.max(1) as usize);
+        TableWindow { rows, first }
+    }
+
+    /// The row under a click at `(x, y)`, among `count` rows.
+    pub fn row_at(&self, x: u16, y: u16, count: usize) -> Option<usize> {
+        let inside = self.rows.contains(ratatui::layout::Position { x, y });
+        let i = self.first + y.checked_sub(self.rows.y)? as usize;
+        (inside && i < count).then_some(i)
+    }
+}
+
+/// What the keys do while the filter is typed, for help (see [`View::type_filter`]).
+pub const FILTER_KEYS: &[(&str, &str)] = &[
+    (
+        "type",
+        "every word must match: case, subject, pod, assignee",
+    ),
+    ("Enter", "keep the filter (Esc on the table clears it)"),
+    ("Esc", "clear it, back to the row you were on"),
+];
 
 /// Longest filter the lead can type or paste.
 const MAX_FILTER: usize = 200;

@@ -666,3 +666,170 @@ fn reopening_a_promoted_swarm_says_its_channel_must_be_unarchived_by_a_person() 
         "{c:?}"
     );
 }
+
+/// Types a `:` command line and runs it.
+fn command_line(rig: &mut Rig, line: &str) -> Vec<Command> {
+    assert_eq!(rig.char(':'), vec![]);
+    assert!(rig.view.command.is_some(), "`:` opens the command line");
+    rig.typed(line);
+    rig.key(KeyCode::Enter)
+}
+
+#[test]
+fn the_command_line_opens_a_case_shows_a_pod_and_sorts() {
+    let mut rig = Rig::new(desk());
+    let id = rig.id("26902");
+    // The letters of `case` (assign, sort, …) are text here, never moves.
+    assert_eq!(
+        command_line(&mut rig, "case 26902"),
+        vec![Command::Seen(id.clone())]
+    );
+    assert_eq!(rig.view.screen, Screen::Detail);
+    assert_eq!(rig.view.selected, Some(id));
+    assert!(rig.view.command.is_none());
+    rig.key(KeyCode::Esc);
+    let missing = command_line(&mut rig, "case 99999");
+    assert_eq!(missing, notice("No open swarm for case 99999."));
+    command_line(&mut rig, "pod api");
+    assert_eq!(rig.view.pod.as_deref(), Some(POD));
+    assert!(
+        matches!(&command_line(&mut rig, "pod web")[..], [Command::Notice(n)] if n.contains("api"))
+    );
+    command_line(&mut rig, "pod all");
+    assert_eq!(rig.view.pod, None);
+    command_line(&mut rig, "sort newest");
+    assert_eq!(rig.view.sort, crate::ui::view::Sort::Newest);
+    let unknown = command_line(&mut rig, "fly");
+    assert!(
+        matches!(&unknown[..], [Command::Notice(n)] if n.contains(":case") && n.contains(":sort")),
+        "{unknown:?}"
+    );
+    command_line(&mut rig, "help");
+    assert!(rig.view.help);
+    rig.key(KeyCode::Esc);
+    assert_eq!(command_line(&mut rig, "q"), vec![Command::Quit]);
+}
+
+#[test]
+fn the_command_line_completes_and_takes_a_paste_as_text() {
+    let mut rig = Rig::new(desk());
+    rig.char(':');
+    rig.typed("ca");
+    rig.key(KeyCode::Tab);
+    rig.typed("269");
+    rig.key(KeyCode::Tab);
+    assert_eq!(rig.view.command.as_ref().unwrap().input, "case 2690");
+    assert_eq!(rig.lead.on_paste(&mut rig.view, "2 q\n"), vec![]);
+    assert_eq!(rig.view.command.as_ref().unwrap().input, "case 26902 q ");
+    rig.key(KeyCode::Esc);
+    assert!(rig.view.command.is_none(), "Esc cancels, nothing run");
+    assert_eq!(rig.view.screen, Screen::List);
+}
+
+#[test]
+fn help_scrolls_with_the_moving_keys_and_closes_at_the_top_again() {
+    let mut rig = Rig::new(desk());
+    rig.char('?');
+    rig.char('j');
+    rig.char('j');
+    rig.char('k');
+    assert_eq!(rig.view.help_scroll, 1);
+    rig.char('G');
+    assert_eq!(
+        rig.view.help_scroll,
+        usize::MAX,
+        "as far as it goes (drawing clamps)"
+    );
+    rig.char('g');
+    assert_eq!(rig.view.help_scroll, 0);
+    rig.key(KeyCode::PageDown);
+    assert_eq!(rig.view.help_scroll, rig.view.page);
+    rig.key(KeyCode::Esc);
+    assert!(!rig.view.help);
+    rig.char('?');
+    assert_eq!(rig.view.help_scroll, 0, "help opens at its top");
+}
+
+mod mouse {
+    use super::*;
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+
+    /// The screen the clicks land on.
+    const SCREEN: Rect = Rect {
+        x: 0,
+        y: 0,
+        width: 120,
+        height: 32,
+    };
+
+    fn mouse(rig: &mut Rig, kind: MouseEventKind, (column, row): (u16, u16)) -> Vec<Command> {
+        let event = MouseEvent {
+            kind,
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        };
+        rig.lead
+            .on_mouse(&mut rig.view, event, &rig.desk, at(), SCREEN)
+    }
+
+    fn click(rig: &mut Rig, at: (u16, u16)) -> Vec<Command> {
+        mouse(rig, MouseEventKind::Down(MouseButton::Left), at)
+    }
+
+    #[test]
+    fn a_click_selects_a_row_and_a_second_click_opens_it() {
+        let mut rig = Rig::new(desk());
+        // Two header lines, the table's own header, then the rows: the second row is line 4.
+        assert_eq!(click(&mut rig, (30, 4)), vec![]);
+        let rows = rig.view.rows(&rig.desk, Ts::from_secs(NOW));
+        let second = rows[1].key();
+        assert_eq!(rig.view.selection(&rows), Some(1));
+        drop(rows);
+        assert_eq!(rig.view.screen, Screen::List);
+        assert_eq!(
+            click(&mut rig, (30, 4)),
+            vec![Command::Seen(second.clone())]
+        );
+        assert_eq!(rig.view.screen, Screen::Detail);
+        assert_eq!(rig.view.selected, Some(second));
+        // In the detail, the wheel scrolls the thread: up is older, down newer.
+        mouse(&mut rig, MouseEventKind::ScrollUp, (30, 10));
+        assert_eq!(rig.view.detail_scroll, 3);
+        mouse(&mut rig, MouseEventKind::ScrollDown, (30, 10));
+        assert_eq!(rig.view.detail_scroll, 0);
+    }
+
+    #[test]
+    fn clicks_off_the_rows_do_nothing_and_the_wheel_moves_the_selection() {
+        let mut rig = Rig::new(desk());
+        for off in [(30, 0), (30, 2), (30, 5), (30, 31)] {
+            assert_eq!(click(&mut rig, off), vec![], "{off:?}");
+            assert_eq!(rig.view.screen, Screen::List);
+        }
+        mouse(&mut rig, MouseEventKind::ScrollDown, (30, 10));
+        let rows = rig.view.rows(&rig.desk, Ts::from_secs(NOW));
+        assert_eq!(rig.view.selection(&rows), Some(1), "the last of two rows");
+    }
+
+    #[test]
+    fn a_click_in_the_picker_chooses_that_expert_and_sends_nothing() {
+        let mut rig = Rig::new(desk());
+        rig.char('a');
+        let dialog = rig.view.dialog.clone().expect("the picker");
+        let place = crate::ui::dialog::ListPlace::of(&dialog, &rig.desk, SCREEN).unwrap();
+        assert_eq!(place.count, 2);
+        let second = place.rect.y + 1 + place.top + 1;
+        assert_eq!(click(&mut rig, (place.rect.x + 5, second)), vec![]);
+        let Some(Dialog::Pick(p)) = &rig.view.dialog else {
+            panic!("the picker stays open")
+        };
+        assert_eq!(p.selected, 1);
+        // Below the list (its keys line): nothing changes.
+        click(&mut rig, (place.rect.x + 5, second + 1));
+        let Some(Dialog::Pick(p)) = &rig.view.dialog else {
+            panic!("the picker stays open")
+        };
+        assert_eq!(p.selected, 1);
+    }
+}
