@@ -17,6 +17,7 @@ pub enum Intent {
     Open,
     Close,
     NextPod,
+    PrevPod,
     /// Show one pod (1…9 by position).
     Pod(u8),
     AllPods,
@@ -40,6 +41,8 @@ pub enum Intent {
     Handoff,
     Search,
     Help,
+    /// Draw the whole screen afresh (after another program wrote over it).
+    Redraw,
     Quit,
 }
 
@@ -56,6 +59,7 @@ impl Intent {
             Intent::Open => "open".into(),
             Intent::Close => "close".into(),
             Intent::NextPod => "next_pod".into(),
+            Intent::PrevPod => "prev_pod".into(),
             Intent::Pod(n) => format!("pod_{n}"),
             Intent::AllPods => "all_pods".into(),
             Intent::Filter => "filter".into(),
@@ -76,6 +80,7 @@ impl Intent {
             Intent::Handoff => "handoff".into(),
             Intent::Search => "search".into(),
             Intent::Help => "help".into(),
+            Intent::Redraw => "redraw".into(),
             Intent::Quit => "quit".into(),
         }
     }
@@ -91,6 +96,7 @@ impl Intent {
             Intent::Open => "open the swarm (thread live)",
             Intent::Close => "close the detail, help or filter",
             Intent::NextPod => "next pod",
+            Intent::PrevPod => "previous pod",
             Intent::Pod(_) => "show one pod",
             Intent::AllPods => "all pods",
             Intent::Filter => "filter the table (case, subject, pod, assignee)",
@@ -111,6 +117,7 @@ impl Intent {
             Intent::Handoff => "shift handoff: post a summary of open swarms",
             Intent::Search => "search resolved swarms (how similar cases were solved)",
             Intent::Help => "this help",
+            Intent::Redraw => "redraw the screen",
             Intent::Quit => "quit",
         }
     }
@@ -198,6 +205,7 @@ impl Default for Keymap {
             (Intent::Open, vec![k("Enter")]),
             (Intent::Close, vec![k("Esc")]),
             (Intent::NextPod, vec![k("Tab")]),
+            (Intent::PrevPod, vec![k("BackTab")]),
         ];
         for n in 1..=9u8 {
             bindings.push((Intent::Pod(n), vec![k(&n.to_string())]));
@@ -222,6 +230,7 @@ impl Default for Keymap {
             (Intent::Handoff, vec![k("H")]),
             (Intent::Search, vec![k("S")]),
             (Intent::Help, vec![k("?")]),
+            (Intent::Redraw, vec![k("Ctrl-l")]),
             (Intent::Quit, vec![k("q"), k("Ctrl-c")]),
         ]);
         Keymap { bindings }
@@ -301,6 +310,15 @@ mod tests {
         let map = Keymap::default();
         assert_eq!(map.intent(&press(KeyCode::Char('j'))), Some(Intent::Down));
         assert_eq!(map.intent(&press(KeyCode::Char('3'))), Some(Intent::Pod(3)));
+        // What terminals send for Shift-Tab.
+        assert_eq!(
+            map.intent(&KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)),
+            Some(Intent::PrevPod)
+        );
+        assert_eq!(
+            map.intent(&KeyEvent::new(KeyCode::Char('l'), KeyModifiers::CONTROL)),
+            Some(Intent::Redraw)
+        );
         assert_eq!(
             map.intent(&KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
             Some(Intent::Quit)
