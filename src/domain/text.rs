@@ -49,7 +49,8 @@ pub fn sanitize(raw: &str, max_chars: usize) -> String {
             }
         }
     }
-    fold_graphemes(&out)
+    // A flag folds to twice its characters: the cap holds for what is shown.
+    fold(&out, max_chars.max(kept))
 }
 
 const ZWJ: char = '\u{200d}';
@@ -60,28 +61,44 @@ const ZWJ: char = '\u{200d}';
 /// joined by ZWJ (👩‍💻, 👨‍👩‍👧) as its first emoji; a keycap (`1️⃣`) as its key; skin
 /// tones and emoji-or-text selectors dropped. CJK and combining accents stay: all agree.
 pub fn fold_graphemes(text: &str) -> String {
+    fold(text, usize::MAX)
+}
+
+/// [`fold_graphemes`], at most `max_chars` characters after folding (an ellipsis marks a
+/// cut, which never splits what one grapheme became).
+fn fold(text: &str, max_chars: usize) -> String {
     let mut out = String::with_capacity(text.len());
+    let mut count = 0;
     for g in text.graphemes(true) {
-        let letters: String = g.chars().filter_map(regional_letter).collect();
-        if !letters.is_empty() {
-            out.push('[');
-            out.push_str(&letters);
-            out.push(']');
-            continue;
+        let piece = fold_one(g);
+        count += piece.chars().count();
+        // The sanitiser's own ellipsis past the cap is the one that marks it.
+        if count > max_chars {
+            out.push('…');
+            break;
         }
-        let keycap = g.contains('\u{20e3}');
-        let joined = g.contains(ZWJ);
-        for (i, c) in g.chars().enumerate() {
+        out.push_str(&piece);
+    }
+    out
+}
+
+fn fold_one(g: &str) -> String {
+    let letters: String = g.chars().filter_map(regional_letter).collect();
+    if !letters.is_empty() {
+        return format!("[{letters}]");
+    }
+    let keycap = g.contains('\u{20e3}');
+    let joined = g.contains(ZWJ);
+    g.chars()
+        .enumerate()
+        .filter(|&(i, c)| {
             let disputed = matches!(c, '\u{fe0e}' | '\u{fe0f}' | '\u{20e3}' | ZWJ)
                 || ('\u{1f3fb}'..='\u{1f3ff}').contains(&c);
             // Of a joined sequence only its first emoji; of a keycap only its key.
-            if disputed || (i > 0 && (joined || keycap)) {
-                continue;
-            }
-            out.push(c);
-        }
-    }
-    out
+            !(disputed || (i > 0 && (joined || keycap)))
+        })
+        .map(|(_, c)| c)
+        .collect()
 }
 
 /// The letter a regional indicator stands for (🇪 → `E`).
@@ -178,6 +195,8 @@ mod tests {
         assert_eq!(sanitize("ok 👍🏽 ❤️ ☺︎", 100), "ok 👍 ❤ ☺");
         // A lone indicator is a letter too; a stray joiner goes.
         assert_eq!(sanitize("🇪 a\u{200d}b", 100), "[E] ab");
+        // The cap counts what is shown: a flag is four characters, and never half cut.
+        assert_eq!(sanitize("🇪🇺🇪🇺🇪🇺", 6), "[EU]…");
         // What every terminal draws alike stays as it is.
         assert_eq!(sanitize("日本語 🔥 café ✅", 100), "日本語 🔥 café ✅");
     }

@@ -140,7 +140,7 @@ impl Key {
             "Enter" => KeyCode::Enter,
             "Esc" => KeyCode::Esc,
             "Tab" => KeyCode::Tab,
-            "BackTab" => KeyCode::BackTab,
+            "BackTab" | "Shift-Tab" => KeyCode::BackTab,
             "Up" => KeyCode::Up,
             "Down" => KeyCode::Down,
             "Left" => KeyCode::Left,
@@ -173,7 +173,7 @@ impl fmt::Display for Key {
             KeyCode::Enter => f.write_str("Enter"),
             KeyCode::Esc => f.write_str("Esc"),
             KeyCode::Tab => f.write_str("Tab"),
-            KeyCode::BackTab => f.write_str("BackTab"),
+            KeyCode::BackTab => f.write_str("Shift-Tab"),
             KeyCode::Up => f.write_str("↑"),
             KeyCode::Down => f.write_str("↓"),
             KeyCode::Left => f.write_str("←"),
@@ -205,7 +205,7 @@ impl Default for Keymap {
             (Intent::Open, vec![k("Enter")]),
             (Intent::Close, vec![k("Esc")]),
             (Intent::NextPod, vec![k("Tab")]),
-            (Intent::PrevPod, vec![k("BackTab")]),
+            (Intent::PrevPod, vec![k("Shift-Tab")]),
         ];
         for n in 1..=9u8 {
             bindings.push((Intent::Pod(n), vec![k(&n.to_string())]));

@@ -576,3 +576,105 @@ pub(crate) fn popup(
         rect,
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{DeskConfig, Pod};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    /// The header's pods, drawn `width` wide, and where header_pods says they are.
+    fn drawn(pods: &[(&str, &str)], view: &View, width: u16) -> (String, Vec<PodLabel>) {
+        let pods: Vec<Pod> = pods.iter().map(|(c, n)| Pod::discovered(c, n)).collect();
+        let desk = Desk::new(DeskConfig::default(), pods);
+        let (keymap, theme) = (Keymap::default(), Theme::new(false));
+        let (attention, pending) = (HashSet::new(), HashSet::new());
+        let rows = view.rows(&desk, Ts::from_secs(1_800_000_000));
+        let health = Health {
+            connected: 1,
+            wanted: 1,
+            last_event_age: Some(3),
+            ..Health::default()
+        };
+        let s = Screenful {
+            desk: &desk,
+            rows: &rows,
+            health: &health,
+            workspace: "Acme",
+            now: Ts::from_secs(1_800_000_000),
+            today: Ts::from_secs(1_800_000_000),
+            utc_offset: chrono::FixedOffset::east_opt(0).unwrap(),
+            keymap: &keymap,
+            theme: &theme,
+            attention: &attention,
+            notice: None,
+            pending: &pending,
+            activity: None,
+            similar: &[],
+        };
+        let mut terminal = Terminal::new(TestBackend::new(width, 10)).unwrap();
+        let mut labels = Vec::new();
+        terminal
+            .draw(|f| {
+                render(&s, view, f);
+                labels = header_pods(&s, view, Rect::new(0, 0, width, 2));
+            })
+            .unwrap();
+        let top = (0..width)
+            .map(|x| terminal.backend().buffer()[(x, 0)].symbol().to_string())
+            .collect();
+        (top, labels)
+    }
+
+    const PODS: [(&str, &str); 4] = [
+        ("C1", "swarm-api"),
+        ("C2", "swarm-billing"),
+        ("C3", "swarm-mobile"),
+        ("C4", "swarm-search"),
+    ];
+
+    #[test]
+    fn a_click_on_a_pod_label_finds_the_pod_drawn_there() {
+        for width in [200u16, 80, 60] {
+            let (top, labels) = drawn(&PODS, &View::default(), width);
+            assert!(!labels.is_empty(), "{width}: {top}");
+            for label in &labels {
+                let cells: String = top
+                    .chars()
+                    .skip(label.columns.start as usize)
+                    .take(label.columns.len())
+                    .collect();
+                assert_eq!(cells, label.text, "{width} columns: {top}");
+            }
+        }
+        let (_, wide) = drawn(&PODS, &View::default(), 200);
+        let channels: Vec<_> = wide.iter().filter_map(|l| l.channel.as_deref()).collect();
+        assert_eq!(channels, ["C1", "C2", "C3", "C4"]);
+        assert_eq!(wide[1].text, "2 billing");
+        let (top, short) = drawn(&PODS, &View::default(), 80);
+        assert_eq!(short[1].text, "2 bil", "{top}");
+        let (top, narrow) = drawn(&PODS, &View::default(), 60);
+        assert_eq!(
+            (narrow.len(), narrow[0].channel.as_deref()),
+            (1, None),
+            "{top}"
+        );
+        assert!(top.contains("· 4 pods"), "{top}");
+    }
+
+    #[test]
+    fn the_footer_keeps_help_and_quit_and_drops_whole_hints() {
+        let hints = vec!["Enter open".to_string(), "/ filter".into(), "s sort".into()];
+        let kept = ["? help".to_string(), "q quit".into()];
+        assert_eq!(
+            footer_line(hints.clone(), &kept, 80),
+            "Enter open · / filter · s sort · ? help · q quit"
+        );
+        assert_eq!(
+            footer_line(hints.clone(), &kept, 40),
+            "Enter open · / filter · ? help · q quit"
+        );
+        assert_eq!(footer_line(hints, &kept, 10), "? help · q quit");
+    }
+}
