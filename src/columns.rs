@@ -67,6 +67,26 @@ pub fn fit_middle(text: &str, max: usize) -> String {
     head
 }
 
+/// A count with its noun in the right number: `1 reply`, `2 replies`, `0 follow-ups`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Spare columns handed out in priority order: each column gets what it `wants` (beyond
+/// what it has) before the next gets any. Returns what each got and what is left over.
+pub fn share(spare: usize, wants: &[usize]) -> (Vec<usize>, usize) {
+    let mut left = spare;
+    let got = wants
+        .iter()
+        .map(|want| {
+            let given = (*want).min(left);
+            left -= given;
+            given
+        })
+        .collect();
+    (got, left)
+}
+
 /// A duration for a cell: `45s`, `12m`, `3h05`, `2d4h`; negative is "ago"-free (the
 /// caller says which way it points).
 pub fn duration(secs: i64) -> String {
@@ -91,6 +111,20 @@ pub fn countdown(secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_take_the_noun_in_their_number() {
+        assert_eq!(count(0, "reply", "replies"), "0 replies");
+        assert_eq!(count(1, "reply", "replies"), "1 reply");
+        assert_eq!(count(12_345, "follow-up", "follow-ups"), "12345 follow-ups");
+    }
+
+    #[test]
+    fn spare_columns_go_first_to_the_first_in_need() {
+        assert_eq!(share(10, &[4, 3, 5]), (vec![4, 3, 3], 0));
+        assert_eq!(share(20, &[4, 3, 5]), (vec![4, 3, 5], 8));
+        assert_eq!(share(0, &[4, 3]), (vec![0, 0], 0));
+    }
 
     #[test]
     fn a_name_cut_in_the_middle_keeps_what_tells_it_apart() {

@@ -808,3 +808,66 @@ async fn a_click_on_a_row_selects_it_and_a_second_opens_it() {
     tmux.wait_for("exited with 0");
     assert!(!reports(&tmux), "the terminal is given its mouse back");
 }
+
+/// Flags, joined emoji and CJK in subjects: the screen after opening and leaving the
+/// detail, the metrics and the help is the screen a full redraw (Ctrl-L) draws — no cell
+/// left stale where the terminal counted a width the dashboard did not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emoji_sequences_leave_no_stale_cell() {
+    if !tmux_available() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let emu = common::quiet().await;
+    let tmux = start_dashboard(&emu, "graphemes");
+    tmux.wait_for("No open swarms");
+    tmux.wait_for("connected");
+    for (channel, case, subject) in [
+        ("C0SWARMAPI", "32001", "🇪🇺 EU webhooks late 🇯🇵 too"),
+        ("C0SWARMBIL", "32002", "👩‍💻 portal down for 👨‍👩‍👧 family plan"),
+        ("C0SWARMAPI", "32003", "請求書の日本語 and 1️⃣ keycap 👍🏽"),
+    ] {
+        emu.inject(
+            json!({"type": "message", "channel": channel, "user": "U0REQ00001",
+                          "text": format!("Case: {case}\nUrgency: Sev 2\nSubject: {subject}")}),
+        )
+        .await;
+        tmux.wait_for(case);
+    }
+    let screen = tmux.wait_for("[EU] EU webhooks late [JP] too");
+    assert!(
+        screen.contains("👩 portal down for 👨 family plan") && screen.contains("請求書の日本語"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains('\u{200d}') && !screen.contains('\u{1f1ea}'),
+        "{screen}"
+    );
+    // Ages and countdowns tick between two captures: compare the screens without digits,
+    // and go round again if a tick still moved a line.
+    let masked = |s: &str| s.replace(|c: char| c.is_ascii_digit(), "#");
+    let mut last = (String::new(), String::new());
+    for _ in 0..3 {
+        tmux.keys(&["Enter"]);
+        tmux.wait_for("thread ·");
+        tmux.keys(&["Escape"]);
+        tmux.wait_for("subject");
+        tmux.keys(&["m"]);
+        tmux.wait_for("today so far");
+        tmux.keys(&["m", "?"]);
+        tmux.wait_for("keys — Esc closes");
+        tmux.keys(&["Escape"]);
+        tmux.wait_for("subject");
+        let drawn = tmux.screen();
+        tmux.keys(&["C-l"]);
+        let fresh = tmux.screen();
+        if masked(&drawn) == masked(&fresh) {
+            return;
+        }
+        last = (drawn, fresh);
+    }
+    panic!(
+        "the screen differs from a fresh redraw:\n{}\n--- redrawn ---\n{}",
+        last.0, last.1
+    );
+}

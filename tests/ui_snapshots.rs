@@ -52,11 +52,17 @@ fn marker(
 }
 
 fn desk_with(events: Vec<Value>) -> Desk {
-    let pods = [
-        Pod::discovered("C0SWARMAPI", "swarm-api"),
-        Pod::discovered("C0SWARMBIL", "swarm-billing"),
-        Pod::discovered("C0SWARMMOB", "swarm-mobile"),
-    ];
+    desk_of(
+        vec![
+            Pod::discovered("C0SWARMAPI", "swarm-api"),
+            Pod::discovered("C0SWARMBIL", "swarm-billing"),
+            Pod::discovered("C0SWARMMOB", "swarm-mobile"),
+        ],
+        events,
+    )
+}
+
+fn desk_of(pods: Vec<Pod>, events: Vec<Value>) -> Desk {
     let mut desk = Desk::new(DeskConfig::default(), pods);
     for (user, name) in [
         ("U0REQ00001", "ben.agent"),
@@ -90,10 +96,14 @@ fn feed(desk: &mut Desk, events: Vec<Value>) {
 }
 
 fn busy_desk() -> Desk {
+    desk_with(busy_events())
+}
+
+fn busy_events() -> Vec<Value> {
     let api = "C0SWARMAPI";
     let bil = "C0SWARMBIL";
     let mob = "C0SWARMMOB";
-    desk_with(vec![
+    vec![
         request(
             api,
             11,
@@ -187,7 +197,7 @@ fn busy_desk() -> Desk {
             "swarmdeck_resolved",
             json!({"resolution": "cache purge"}),
         ),
-    ])
+    ]
 }
 
 fn draw(desk: &Desk, view: &View, w: u16, h: u16, color: bool) -> Terminal<TestBackend> {
@@ -815,4 +825,134 @@ fn hostile_slack_text_never_reaches_a_cell_raw() {
     for word in ["Subject", "Reply", "Log", "Mallory", "desrever"] {
         assert!(text.contains(word), "{word} is shown: {text}");
     }
+}
+
+/// The busy desk's swarms in five pods: more than an 80-column header can name.
+fn five_pod_desk() -> Desk {
+    let mut pods: Vec<Pod> = busy_desk().pods().cloned().collect();
+    pods.push(Pod::discovered("C0SWARMSEA", "swarm-search"));
+    pods.push(Pod::discovered("C0SWARMIDN", "swarm-identity"));
+    desk_of(pods, busy_events())
+}
+
+/// The screen as the lead reads it, a line per row: a wide character once, without the
+/// cell it covers.
+fn screen_text(terminal: &Terminal<TestBackend>) -> String {
+    let buffer = terminal.backend().buffer();
+    let mut text = String::new();
+    for y in 0..buffer.area.height {
+        let mut x = 0;
+        while x < buffer.area.width {
+            let symbol = buffer[(x, y)].symbol();
+            text.push_str(symbol);
+            x += unicode_width::UnicodeWidthStr::width(symbol).max(1) as u16;
+        }
+        text.push('\n');
+    }
+    text
+}
+
+/// The bottom line as drawn.
+fn bottom_line(terminal: &Terminal<TestBackend>, w: u16, h: u16) -> String {
+    (0..w)
+        .map(|x| terminal.backend().buffer()[(x, h - 1)].symbol().to_string())
+        .collect()
+}
+
+/// The header names the pods with their number keys, and a narrower one says less
+/// rather than cut a name: short names, then the count (with the pod shown).
+#[test]
+fn the_header_names_numbered_pods_and_degrades_whole() {
+    let desk = five_pod_desk();
+    let all = view_after(&desk, &[]);
+    for w in [80u16, 200] {
+        let terminal = draw(&desk, &all, w, 8, false);
+        let top = top_line(&terminal, w);
+        assert!(!top.contains('…'), "{w} columns, nothing cut: {top}");
+        insta::assert_snapshot!(format!("header_{w}"), terminal.backend());
+    }
+    let wide = top_line(&draw(&desk, &all, 200, 8, false), 200);
+    assert!(
+        wide.contains("1 api 2 billing 3 identity 4 mobile 5 search"),
+        "{wide}"
+    );
+    let narrow = top_line(&draw(&desk, &all, 80, 8, false), 80);
+    assert!(narrow.contains("· 5 pods"), "{narrow}");
+    // Three pods fit at 80 by their short names.
+    let three = top_line(&draw(&busy_desk(), &all, 80, 8, false), 80);
+    assert!(three.contains("1 api 2 bil 3 mob "), "{three}");
+    let billing = view_after(&desk, &[Intent::Pod(2)]);
+    let narrow = top_line(&draw(&desk, &billing, 80, 8, false), 80);
+    assert!(narrow.contains("2 billing · 5 pods"), "{narrow}");
+}
+
+/// The footer at 120 columns: whole hints only, help and quit always last.
+#[test]
+fn the_footer_drops_whole_hints_and_keeps_help_and_quit() {
+    let desk = busy_desk();
+    for (w, view) in [
+        (120u16, view_after(&desk, &[])),
+        (80, view_after(&desk, &[])),
+        (60, view_after(&desk, &[])),
+        (80, view_after(&desk, &[Intent::Open])),
+    ] {
+        let terminal = draw(&desk, &view, w, 8, false);
+        let footer = bottom_line(&terminal, w, 8);
+        assert!(
+            footer.trim_end().ends_with("? help · q quit") && !footer.contains('…'),
+            "{w} columns: {footer}"
+        );
+        if w == 120 && view.screen == Screen::List {
+            assert!(footer.contains("a assign"), "room for moves: {footer}");
+            insta::assert_snapshot!("footer_120", terminal.backend());
+        }
+    }
+}
+
+/// Shift-Tab goes back through the pods as Tab goes forward, through "all".
+#[test]
+fn shift_tab_shows_the_previous_pod() {
+    let desk = busy_desk();
+    let pod = |intents: &[Intent]| view_after(&desk, intents).pod;
+    assert_eq!(pod(&[Intent::PrevPod]).as_deref(), Some("C0SWARMMOB"));
+    assert_eq!(
+        pod(&[Intent::PrevPod, Intent::PrevPod]).as_deref(),
+        Some("C0SWARMBIL")
+    );
+    assert_eq!(pod(&[Intent::Pod(1), Intent::PrevPod]), None);
+    assert_eq!(
+        pod(&[Intent::NextPod, Intent::NextPod, Intent::PrevPod]).as_deref(),
+        Some("C0SWARMAPI")
+    );
+}
+
+/// Spare width goes to the subject, then the experts, then the status; the reply count
+/// is never cut.
+#[test]
+fn wide_tables_give_spare_width_by_priority() {
+    let mut events = busy_events();
+    for i in 0..3 {
+        events.push(marker(
+            "C0SWARMAPI",
+            11,
+            7 - i,
+            "swarmdeck_assigned",
+            json!({"expert": format!("U0EXP0000{}", i + 1), "lead": "U0LEAD0001"}),
+        ));
+    }
+    // A thread 12,345 replies long: five digits.
+    let root = ts(52);
+    for i in 0..12_345 {
+        events.push(json!({"type": "message", "channel": "C0SWARMAPI", "user": "U0EXP00002",
+                           "ts": format!("{}.{i:06}", NOW - 50 * 60), "thread_ts": root, "text": "+1"}));
+    }
+    let desk = desk_with(events);
+    let view = view_after(&desk, &[]);
+    let text = |w: u16| screen_text(&draw(&desk, &view, w, 12, false));
+    let wide = text(200);
+    assert!(wide.contains("priya.raman, tomás.ek, 李小龍"), "{wide}");
+    assert!(wide.contains("#support-mobile-sev1-27345"), "{wide}");
+    assert!(wide.contains(" 12345 "), "{wide}");
+    let narrow = text(80);
+    assert!(narrow.contains(" 12345 "), "{narrow}");
 }

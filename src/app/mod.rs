@@ -255,6 +255,10 @@ impl Dashboard {
                         if self.on_key(k) {
                             return Ok(());
                         }
+                        if std::mem::take(&mut self.view.redraw) {
+                            // Forget what ratatui thinks is on screen: every cell is sent.
+                            terminal.clear()?;
+                        }
                         dirty = true;
                     }
                     Some(Ok(Event::Paste(text))) => {

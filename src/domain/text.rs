@@ -2,9 +2,12 @@
 //! titles and logs, where an escape sequence would act on the lead's terminal. The raw
 //! text stays in the store; everything the desk keeps has been through here.
 
+use unicode_segmentation::UnicodeSegmentation;
+
 /// Text as it may be shown: escape sequences (CSI, OSC, DCS, SOS/PM/APC) removed whole,
 /// C0/C1 controls and invisible format characters (bidi overrides, zero-width) dropped,
-/// tabs expanded, newlines kept, and at most `max_chars` characters (an ellipsis marks a cut).
+/// tabs expanded, newlines kept, and at most `max_chars` characters (an ellipsis marks a cut);
+/// then the emoji sequences terminals draw at different widths folded ([`fold_graphemes`]).
 pub fn sanitize(raw: &str, max_chars: usize) -> String {
     let mut out = String::with_capacity(raw.len().min(max_chars * 4));
     let mut kept = 0usize;
@@ -37,7 +40,8 @@ pub fn sanitize(raw: &str, max_chars: usize) -> String {
                 kept += spaces;
                 column += spaces;
             }
-            c if c.is_control() || is_invisible_format(c) => {}
+            // The joiner stays until the folding, which needs it to see a sequence.
+            c if c.is_control() || (is_invisible_format(c) && c != ZWJ) => {}
             c => {
                 out.push(c);
                 kept += 1;
@@ -45,7 +49,62 @@ pub fn sanitize(raw: &str, max_chars: usize) -> String {
             }
         }
     }
+    // A flag folds to twice its characters: the cap holds for what is shown.
+    fold(&out, max_chars.max(kept))
+}
+
+const ZWJ: char = '\u{200d}';
+
+/// Grapheme clusters whose width terminals disagree on, as something every terminal
+/// draws alike — else a cell is left stale where the terminal and the dashboard counted
+/// differently: a flag (two regional indicators) as its letters, `[EU]`; a sequence
+/// joined by ZWJ (👩‍💻, 👨‍👩‍👧) as its first emoji; a keycap (`1️⃣`) as its key; skin
+/// tones and emoji-or-text selectors dropped. CJK and combining accents stay: all agree.
+pub fn fold_graphemes(text: &str) -> String {
+    fold(text, usize::MAX)
+}
+
+/// [`fold_graphemes`], at most `max_chars` characters after folding (an ellipsis marks a
+/// cut, which never splits what one grapheme became).
+fn fold(text: &str, max_chars: usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut count = 0;
+    for g in text.graphemes(true) {
+        let piece = fold_one(g);
+        count += piece.chars().count();
+        // The sanitiser's own ellipsis past the cap is the one that marks it.
+        if count > max_chars {
+            out.push('…');
+            break;
+        }
+        out.push_str(&piece);
+    }
     out
+}
+
+fn fold_one(g: &str) -> String {
+    let letters: String = g.chars().filter_map(regional_letter).collect();
+    if !letters.is_empty() {
+        return format!("[{letters}]");
+    }
+    let keycap = g.contains('\u{20e3}');
+    let joined = g.contains(ZWJ);
+    g.chars()
+        .enumerate()
+        .filter(|&(i, c)| {
+            let disputed = matches!(c, '\u{fe0e}' | '\u{fe0f}' | '\u{20e3}' | ZWJ)
+                || ('\u{1f3fb}'..='\u{1f3ff}').contains(&c);
+            // Of a joined sequence only its first emoji; of a keycap only its key.
+            !(disputed || (i > 0 && (joined || keycap)))
+        })
+        .map(|(_, c)| c)
+        .collect()
+}
+
+/// The letter a regional indicator stands for (🇪 → `E`).
+fn regional_letter(c: char) -> Option<char> {
+    let offset = (c as u32).checked_sub(0x1f1e6)?;
+    (offset < 26).then(|| char::from(b'A' + offset as u8))
 }
 
 /// One line for a table cell: newlines become spaces, runs of spaces collapse.
@@ -126,6 +185,66 @@ mod tests {
         assert_eq!(sanitize("a\tb\n\tc", 100), "a   b\n    c");
         assert_eq!(sanitize("héllo wörld", 5), "héllo…");
         assert_eq!(sanitize("日本語 ✅", 100), "日本語 ✅");
+    }
+
+    #[test]
+    fn flags_joined_emoji_and_keycaps_fold_to_what_terminals_agree_on() {
+        assert_eq!(sanitize("EU 🇪🇺 and 🇯🇵", 100), "EU [EU] and [JP]");
+        assert_eq!(sanitize("dev 👩‍💻 family 👨‍👩‍👧!", 100), "dev 👩 family 👨!");
+        assert_eq!(sanitize("press 1️⃣ then #️⃣", 100), "press 1 then #");
+        assert_eq!(sanitize("ok 👍🏽 ❤️ ☺︎", 100), "ok 👍 ❤ ☺");
+        // A lone indicator is a letter too; a stray joiner goes.
+        assert_eq!(sanitize("🇪 a\u{200d}b", 100), "[E] ab");
+        // The cap counts what is shown: a flag is four characters, and never half cut.
+        assert_eq!(sanitize("🇪🇺🇪🇺🇪🇺", 6), "[EU]…");
+        // What every terminal draws alike stays as it is.
+        assert_eq!(sanitize("日本語 🔥 café ✅", 100), "日本語 🔥 café ✅");
+    }
+
+    /// Pieces of text that terminals draw alike and the ones they do not, in any order.
+    fn emoji_soup() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let piece = prop_oneof![
+            Just("🇪".to_string()),
+            Just("🇺".to_string()),
+            Just("\u{200d}".to_string()),
+            Just("\u{fe0f}".to_string()),
+            Just("\u{fe0e}".to_string()),
+            Just("\u{20e3}".to_string()),
+            Just("🏽".to_string()),
+            Just("👩".to_string()),
+            Just("💻".to_string()),
+            Just("❤".to_string()),
+            Just("日本".to_string()),
+            Just("e\u{301}".to_string()),
+            Just("1".to_string()),
+            Just(" ".to_string()),
+            any::<char>().prop_map(String::from),
+        ];
+        proptest::collection::vec(piece, 0..24).prop_map(|p| p.concat())
+    }
+
+    proptest::proptest! {
+        /// Folded text is as wide as its graphemes added up, and as its code points: no
+        /// sequence is left whose width a terminal could count otherwise.
+        #[test]
+        fn folded_text_is_as_wide_as_its_graphemes(raw in emoji_soup()) {
+            use unicode_width::UnicodeWidthStr;
+            // Lines are drawn apart: a newline has no width of its own to agree on.
+            let folded = sanitize(&raw, 1_000).replace('\n', "");
+            let each: usize = folded.graphemes(true).map(UnicodeWidthStr::width).sum();
+            proptest::prop_assert_eq!(folded.width(), each, "{:?} from {:?}", folded, raw);
+            // A terminal that counts code points alone comes to the same.
+            let by_char: usize = folded
+                .chars()
+                .map(|c| unicode_width::UnicodeWidthChar::width(c).unwrap_or(0))
+                .sum();
+            proptest::prop_assert_eq!(by_char, each, "{:?} from {:?}", folded, raw);
+            proptest::prop_assert!(
+                !folded.chars().any(|c| c == ZWJ || regional_letter(c).is_some()),
+                "{:?} from {:?}", folded, raw
+            );
+        }
     }
 
     #[test]

@@ -63,10 +63,8 @@ pub fn render(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Rect)
                 frame,
                 top,
             );
-            let title = match log.len() {
-                1 => format!(" #{} · 1 message ", i.channel_name),
-                n => format!(" #{} · {n} messages ", i.channel_name),
-            };
+            let messages = crate::columns::count(log.len(), "message", "messages");
+            let title = format!(" #{} · {messages} ", i.channel_name);
             render_thread(s, 0, &title, &log, frame, bottom);
         }
         _ => render_thread(
@@ -84,10 +82,8 @@ pub fn render(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Rect)
 }
 
 fn thread_title(thread: &[&Msg]) -> String {
-    match thread.len().saturating_sub(1) {
-        1 => " thread · 1 reply ".to_string(),
-        n => format!(" thread · {n} replies "),
-    }
+    let replies = crate::columns::count(thread.len().saturating_sub(1), "reply", "replies");
+    format!(" thread · {replies} ")
 }
 
 fn name(s: &Screenful<'_>, user: &str) -> String {

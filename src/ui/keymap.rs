@@ -17,6 +17,7 @@ pub enum Intent {
     Open,
     Close,
     NextPod,
+    PrevPod,
     /// Show one pod (1…9 by position).
     Pod(u8),
     AllPods,
@@ -42,6 +43,8 @@ pub enum Intent {
     /// The `:` command line (`:case 27343`, `:pod api`, `:sort newest`).
     Command,
     Help,
+    /// Draw the whole screen afresh (after another program wrote over it).
+    Redraw,
     Quit,
 }
 
@@ -58,6 +61,7 @@ impl Intent {
             Intent::Open => "open".into(),
             Intent::Close => "close".into(),
             Intent::NextPod => "next_pod".into(),
+            Intent::PrevPod => "prev_pod".into(),
             Intent::Pod(n) => format!("pod_{n}"),
             Intent::AllPods => "all_pods".into(),
             Intent::Filter => "filter".into(),
@@ -79,6 +83,7 @@ impl Intent {
             Intent::Search => "search".into(),
             Intent::Command => "command".into(),
             Intent::Help => "help".into(),
+            Intent::Redraw => "redraw".into(),
             Intent::Quit => "quit".into(),
         }
     }
@@ -94,6 +99,7 @@ impl Intent {
             Intent::Open => "open the swarm (thread live)",
             Intent::Close => "close the detail, help or filter",
             Intent::NextPod => "next pod",
+            Intent::PrevPod => "previous pod",
             Intent::Pod(_) => "show one pod",
             Intent::AllPods => "all pods",
             Intent::Filter => "filter the table (case, subject, pod, assignee)",
@@ -115,6 +121,7 @@ impl Intent {
             Intent::Search => "search resolved swarms (how similar cases were solved)",
             Intent::Command => "command line: :case N, :pod NAME, :sort ORDER, :q",
             Intent::Help => "this help",
+            Intent::Redraw => "redraw the screen",
             Intent::Quit => "quit",
         }
     }
@@ -137,7 +144,7 @@ impl Key {
             "Enter" => KeyCode::Enter,
             "Esc" => KeyCode::Esc,
             "Tab" => KeyCode::Tab,
-            "BackTab" => KeyCode::BackTab,
+            "BackTab" | "Shift-Tab" => KeyCode::BackTab,
             "Up" => KeyCode::Up,
             "Down" => KeyCode::Down,
             "Left" => KeyCode::Left,
@@ -170,7 +177,7 @@ impl fmt::Display for Key {
             KeyCode::Enter => f.write_str("Enter"),
             KeyCode::Esc => f.write_str("Esc"),
             KeyCode::Tab => f.write_str("Tab"),
-            KeyCode::BackTab => f.write_str("BackTab"),
+            KeyCode::BackTab => f.write_str("Shift-Tab"),
             KeyCode::Up => f.write_str("↑"),
             KeyCode::Down => f.write_str("↓"),
             KeyCode::Left => f.write_str("←"),
@@ -202,6 +209,7 @@ impl Default for Keymap {
             (Intent::Open, vec![k("Enter")]),
             (Intent::Close, vec![k("Esc")]),
             (Intent::NextPod, vec![k("Tab")]),
+            (Intent::PrevPod, vec![k("Shift-Tab")]),
         ];
         for n in 1..=9u8 {
             bindings.push((Intent::Pod(n), vec![k(&n.to_string())]));
@@ -227,6 +235,7 @@ impl Default for Keymap {
             (Intent::Search, vec![k("S")]),
             (Intent::Command, vec![k(":")]),
             (Intent::Help, vec![k("?")]),
+            (Intent::Redraw, vec![k("Ctrl-l")]),
             (Intent::Quit, vec![k("q"), k("Ctrl-c")]),
         ]);
         Keymap { bindings }
@@ -306,6 +315,15 @@ mod tests {
         let map = Keymap::default();
         assert_eq!(map.intent(&press(KeyCode::Char('j'))), Some(Intent::Down));
         assert_eq!(map.intent(&press(KeyCode::Char('3'))), Some(Intent::Pod(3)));
+        // What terminals send for Shift-Tab.
+        assert_eq!(
+            map.intent(&KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)),
+            Some(Intent::PrevPod)
+        );
+        assert_eq!(
+            map.intent(&KeyEvent::new(KeyCode::Char('l'), KeyModifiers::CONTROL)),
+            Some(Intent::Redraw)
+        );
         assert_eq!(
             map.intent(&KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
             Some(Intent::Quit)

@@ -404,9 +404,11 @@ fn legend(w: usize, t: &Theme) -> Line<'static> {
 }
 
 fn more(n: usize, t: &Theme) -> Line<'static> {
-    let pods = if n == 1 { "pod" } else { "pods" };
     Line::styled(
-        format!("… {n} more {pods} (a taller terminal shows them)"),
+        format!(
+            "… {} more (a taller terminal shows them)",
+            crate::columns::count(n, "pod", "pods")
+        ),
         t.dim(),
     )
 }

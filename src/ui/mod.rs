@@ -137,21 +137,187 @@ pub fn render(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>) {
 /// start of the workspace.
 const STORE_TITLE: usize = 16;
 
-fn render_header(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Rect) {
+/// How the header names the pods, from the most to the least it says: each is tried in
+/// turn until one fits, then only the pod shown or their count (`2 billing · 4 pods`), so
+/// a narrow terminal loses detail, never half a word.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PodNames {
+    /// `1 api 2 billing 3 mobile`
+    Full,
+    /// `1 api 2 bil 3 mob`: the number key and enough of the name to tell them apart.
+    Short,
+}
+
+/// Characters a short pod name keeps.
+const SHORT_POD: usize = 3;
+
+/// One label of the header's pods, where it is drawn.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct PodLabel {
+    /// The columns it takes on the header's top line.
+    pub columns: std::ops::Range<u16>,
+    /// Its pod; none for the count of pods (`4 pods`).
+    pub channel: Option<String>,
+    pub text: String,
+    /// The pod the table is showing.
+    pub shown: bool,
+}
+
+/// The pods on the header's top line as drawn, for a click to find the pod under it.
+/// `area` is the header's (the frame's top two rows); [`render_header`] draws these.
+pub(crate) fn header_pods(s: &Screenful<'_>, view: &View, area: Rect) -> Vec<PodLabel> {
+    let (left, _) = header_split(s, area);
+    let x = left.x + text::width(&title_prefix(s)) as u16;
+    let room = left.right().saturating_sub(x) as usize;
+    let pods: Vec<_> = s.desk.pods().collect();
+    let shown = view.pod.as_deref();
+    // Pods past the ninth have no number key: they show by name alone.
+    let label = |i: usize, name: &str, names: PodNames| {
+        let name = match names {
+            PodNames::Short => name.chars().take(SHORT_POD).collect(),
+            PodNames::Full => name.to_string(),
+        };
+        if i < 9 {
+            format!("{} {name}", i + 1)
+        } else {
+            name
+        }
+    };
+    let place = |texts: Vec<(Option<&str>, String)>| {
+        let mut x = x;
+        texts
+            .into_iter()
+            .map(|(channel, text)| {
+                let w = text::width(&text) as u16;
+                let columns = x..x + w;
+                x += w + 1;
+                PodLabel {
+                    columns,
+                    shown: channel.is_some() && channel == shown,
+                    channel: channel.map(str::to_string),
+                    text,
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    for names in [PodNames::Full, PodNames::Short] {
+        let texts: Vec<_> = pods
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (Some(p.channel.as_str()), label(i, &p.name, names)))
+            .collect();
+        let width = texts.iter().map(|(_, l)| text::width(l) + 1).sum::<usize>();
+        if width <= room + 1 {
+            return place(texts);
+        }
+    }
+    // Too many to name: the one shown, and how many there are, whole or not at all.
+    let count = crate::columns::count(pods.len(), "pod", "pods");
+    let mut texts = Vec::new();
+    if let Some(i) = pods.iter().position(|p| Some(p.channel.as_str()) == shown) {
+        texts.push((shown, label(i, &pods[i].name, PodNames::Full)));
+        texts.push((None, format!("· {count}")));
+    } else {
+        texts.push((None, count));
+    }
+    let width = texts.iter().map(|(_, l)| text::width(l) + 1).sum::<usize>();
+    if pods.is_empty() || width > room + 1 {
+        return Vec::new();
+    }
+    place(texts)
+}
+
+/// The top line's title area and connection area: the right side takes what it needs
+/// within its share, the title the rest.
+fn header_split(s: &Screenful<'_>, area: Rect) -> (Rect, Rect) {
+    let h = s.health;
+    let right = header_right(s, area.width);
+    let right_width = right.iter().map(|s| text::width(&s.content)).sum::<usize>() as u16;
+    // A split or the store's trouble may take most of the line: the lead must read it.
+    let room = if h.store.is_some() {
+        area.width.saturating_sub(STORE_TITLE as u16)
+    } else if h.split.is_some() {
+        area.width.saturating_sub(20)
+    } else {
+        area.width / 2
+    };
+    let right_width = right_width.min(room).min(area.width.saturating_sub(10));
+    let left = Rect {
+        width: area.width - right_width,
+        height: 1,
+        ..area
+    };
+    let right = Rect {
+        x: area.x + left.width,
+        width: right_width,
+        height: 1,
+        ..area
+    };
+    (left, right)
+}
+
+/// What the top line says before the pods.
+fn title_prefix(s: &Screenful<'_>) -> String {
+    format!("swarmdeck · {} · ", text::fit(s.workspace, 24))
+}
+
+/// The title and the pods on the top line's left: `area`, one line.
+fn render_title(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, header: Rect, area: Rect) {
+    let t = s.theme;
+    let prefix = title_prefix(s);
+    let rest = prefix.trim_start_matches("swarmdeck").to_string();
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled("swarmdeck", t.title()),
+            Span::raw(rest),
+        ])),
+        area,
+    );
+    if s.desk.pods().next().is_none() {
+        let x = area.x + text::width(&prefix) as u16;
+        if x < area.right() {
+            let rect = Rect {
+                x,
+                width: area.right() - x,
+                ..area
+            };
+            frame.render_widget(Paragraph::new(Span::styled("no pods yet", t.dim())), rect);
+        }
+        return;
+    }
+    for label in header_pods(s, view, header) {
+        // The number is the key: it stands out from the name.
+        let (key, name) = match label.text.split_once(' ') {
+            Some((n, name)) if label.channel.is_some() && n.parse::<u8>().is_ok() => {
+                (format!("{n} "), name.to_string())
+            }
+            _ => (String::new(), label.text.clone()),
+        };
+        let (key_style, name_style) = if label.shown {
+            (t.selected(), t.selected())
+        } else {
+            (t.title(), ratatui::style::Style::new())
+        };
+        let rect = Rect {
+            x: label.columns.start,
+            width: label.columns.end - label.columns.start,
+            ..area
+        };
+        frame.render_widget(
+            Paragraph::new(Line::from(vec![
+                Span::styled(key, key_style),
+                Span::styled(name, name_style),
+            ])),
+            rect,
+        );
+    }
+}
+
+/// The connection, the stream's and the store's state, as the top line's right side says
+/// them at this width.
+fn header_right<'a>(s: &Screenful<'a>, width: u16) -> Vec<Span<'a>> {
     let t = s.theme;
     let h = s.health;
-    let mut title = vec![
-        Span::styled("swarmdeck", t.title()),
-        Span::raw(" · "),
-        Span::raw(text::fit(s.workspace, 24)),
-        Span::raw(" · "),
-    ];
-    let pods: Vec<String> = s.desk.pods().map(|p| p.name.clone()).collect();
-    match view.pod.as_ref().and_then(|c| s.desk.pod(c)) {
-        Some(p) => title.push(Span::styled(format!("pod {}", p.name), t.attention())),
-        None if pods.is_empty() => title.push(Span::styled("no pods yet", t.dim())),
-        None => title.push(Span::raw(format!("pods {}", pods.join(" ")))),
-    }
     let connection = if let Some(problem) = &h.problem {
         Span::styled(format!(" ✗ {}", text::fit(problem, 40)), t.bad())
     } else if h.connected == 0 && h.reconnects == 0 && h.reconnect_in.is_none() {
@@ -169,7 +335,7 @@ fn render_header(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Re
         };
         Span::styled(format!(" ● {}/{} connected", h.connected, h.wanted), style)
     };
-    let wide = area.width >= 120;
+    let wide = width >= 120;
     let age = match h.last_event_age {
         None => "no events yet".to_string(),
         Some(a) if wide => format!("last event {} ago", text::duration(a as i64)),
@@ -212,16 +378,22 @@ fn render_header(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Re
         } else {
             ") — moves are held ·"
         };
-        let room = (area.width as usize)
+        let room = (width as usize)
             .saturating_sub(STORE_TITLE + rest + text::width(&what) + text::width(held))
             .max(12);
         let path = crate::columns::fit_middle(&store.path, room);
         right.insert(0, Span::styled(format!("{what}{path}{held}"), t.bad()));
     }
+    right
+}
+
+fn render_header(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Rect) {
+    let t = s.theme;
     let c = s.rows.counters;
     let count = |n: usize, label: &str, style| {
         Span::styled(format!("{n} {label}"), if n > 0 { style } else { t.dim() })
     };
+    let follow_ups = crate::columns::count(c.follow_ups_due, "follow-up", "follow-ups");
     let counters = Line::from(vec![
         count(c.open, "open", ratatui::style::Style::new()),
         Span::raw(" · "),
@@ -233,10 +405,16 @@ fn render_header(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Re
         Span::raw(" · "),
         count(c.needs_response, "to answer", t.attention()),
         Span::raw(" · "),
-        count(c.follow_ups_due, "follow-ups", t.warning()),
+        Span::styled(
+            follow_ups,
+            if c.follow_ups_due > 0 {
+                t.warning()
+            } else {
+                t.dim()
+            },
+        ),
     ]);
-    let [top, bottom] =
-        Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
+    let [_, bottom] = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
     let bottom = match s.activity {
         Some(a) => {
             let style = match a.tone {
@@ -256,23 +434,10 @@ fn render_header(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Re
         }
         None => bottom,
     };
-    let right_width = right.iter().map(|s| text::width(&s.content)).sum::<usize>() as u16;
-    // A split or the store's trouble may take most of the line: the lead must read it.
-    let room = if h.store.is_some() {
-        area.width.saturating_sub(STORE_TITLE as u16)
-    } else if h.split.is_some() {
-        area.width.saturating_sub(20)
-    } else {
-        area.width / 2
-    };
-    let [left_area, right_area] = Layout::horizontal([
-        Constraint::Min(10),
-        Constraint::Length(right_width.min(room)),
-    ])
-    .areas(top);
-    frame.render_widget(Paragraph::new(Line::from(title)), left_area);
+    let (left_area, right_area) = header_split(s, area);
+    render_title(s, view, frame, area, left_area);
     frame.render_widget(
-        Paragraph::new(Line::from(right)).right_aligned(),
+        Paragraph::new(Line::from(header_right(s, area.width))).right_aligned(),
         right_area,
     );
     frame.render_widget(Paragraph::new(counters), bottom);
@@ -309,6 +474,7 @@ fn render_footer(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Re
             .map(|k| format!("{k} {what}"))
             .unwrap_or_default()
     };
+    // Most useful first: a narrow footer drops whole hints from the end.
     let mut hints = match view.screen {
         Screen::List => vec![
             hint(Intent::Open, "open"),
@@ -334,25 +500,19 @@ fn render_footer(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Re
         ],
     };
     if matches!(view.screen, Screen::List | Screen::Detail) {
-        let moves = [
+        hints.extend([
             hint(Intent::Assign, "assign"),
             hint(Intent::Promote, "promote"),
             hint(Intent::Resolve, "resolve"),
             hint(Intent::Triage, "triage"),
-        ];
-        if area.width >= 120 {
-            hints.extend(moves);
-        }
+        ]);
     }
-    hints.extend([hint(Intent::Help, "help"), hint(Intent::Quit, "quit")]);
     if !view.filter.is_empty() {
-        hints.insert(0, format!("filter “{}”", view.filter));
+        // What is hidden matters more than any key.
+        hints.insert(0, format!("filter “{}”", text::fit(&view.filter, 24)));
     }
-    let line = hints
-        .into_iter()
-        .filter(|h| !h.is_empty())
-        .collect::<Vec<_>>()
-        .join(" · ");
+    let kept = [hint(Intent::Help, "help"), hint(Intent::Quit, "quit")];
+    let line = footer_line(hints, &kept, area.width as usize);
     frame.render_widget(
         Paragraph::new(Span::styled(text::fit(&line, area.width as usize), t.dim())),
         area,
@@ -369,6 +529,27 @@ pub(crate) fn popup_rect(area: Rect, width: u16, lines: usize, down: u16) -> Rec
         width,
         height,
     }
+}
+
+/// The footer's hints joined with ` · `: as many of `hints` as fit, in order, then
+/// `kept`, which always stays (a lead must always find help and the way out).
+fn footer_line(hints: Vec<String>, kept: &[String], width: usize) -> String {
+    const SEP: usize = 3;
+    let kept: Vec<&String> = kept.iter().filter(|h| !h.is_empty()).collect();
+    let mut used = kept.iter().map(|h| text::width(h) + SEP).sum::<usize>();
+    let mut line: Vec<&String> = Vec::new();
+    for h in hints.iter().filter(|h| !h.is_empty()) {
+        if used + text::width(h) + SEP > width + SEP {
+            break;
+        }
+        used += text::width(h) + SEP;
+        line.push(h);
+    }
+    line.extend(kept);
+    line.iter()
+        .map(|h| h.as_str())
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 /// A bordered box over the screen, `width` wide and as tall as its lines, centred
@@ -392,4 +573,106 @@ pub(crate) fn popup(
         ),
         rect,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{DeskConfig, Pod};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    /// The header's pods, drawn `width` wide, and where header_pods says they are.
+    fn drawn(pods: &[(&str, &str)], view: &View, width: u16) -> (String, Vec<PodLabel>) {
+        let pods: Vec<Pod> = pods.iter().map(|(c, n)| Pod::discovered(c, n)).collect();
+        let desk = Desk::new(DeskConfig::default(), pods);
+        let (keymap, theme) = (Keymap::default(), Theme::new(false));
+        let (attention, pending) = (HashSet::new(), HashSet::new());
+        let rows = view.rows(&desk, Ts::from_secs(1_800_000_000));
+        let health = Health {
+            connected: 1,
+            wanted: 1,
+            last_event_age: Some(3),
+            ..Health::default()
+        };
+        let s = Screenful {
+            desk: &desk,
+            rows: &rows,
+            health: &health,
+            workspace: "Acme",
+            now: Ts::from_secs(1_800_000_000),
+            today: Ts::from_secs(1_800_000_000),
+            utc_offset: chrono::FixedOffset::east_opt(0).unwrap(),
+            keymap: &keymap,
+            theme: &theme,
+            attention: &attention,
+            notice: None,
+            pending: &pending,
+            activity: None,
+            similar: &[],
+        };
+        let mut terminal = Terminal::new(TestBackend::new(width, 10)).unwrap();
+        let mut labels = Vec::new();
+        terminal
+            .draw(|f| {
+                render(&s, view, f);
+                labels = header_pods(&s, view, Rect::new(0, 0, width, 2));
+            })
+            .unwrap();
+        let top = (0..width)
+            .map(|x| terminal.backend().buffer()[(x, 0)].symbol().to_string())
+            .collect();
+        (top, labels)
+    }
+
+    const PODS: [(&str, &str); 4] = [
+        ("C1", "swarm-api"),
+        ("C2", "swarm-billing"),
+        ("C3", "swarm-mobile"),
+        ("C4", "swarm-search"),
+    ];
+
+    #[test]
+    fn a_click_on_a_pod_label_finds_the_pod_drawn_there() {
+        for width in [200u16, 80, 60] {
+            let (top, labels) = drawn(&PODS, &View::default(), width);
+            assert!(!labels.is_empty(), "{width}: {top}");
+            for label in &labels {
+                let cells: String = top
+                    .chars()
+                    .skip(label.columns.start as usize)
+                    .take(label.columns.len())
+                    .collect();
+                assert_eq!(cells, label.text, "{width} columns: {top}");
+            }
+        }
+        let (_, wide) = drawn(&PODS, &View::default(), 200);
+        let channels: Vec<_> = wide.iter().filter_map(|l| l.channel.as_deref()).collect();
+        assert_eq!(channels, ["C1", "C2", "C3", "C4"]);
+        assert_eq!(wide[1].text, "2 billing");
+        let (top, short) = drawn(&PODS, &View::default(), 80);
+        assert_eq!(short[1].text, "2 bil", "{top}");
+        let (top, narrow) = drawn(&PODS, &View::default(), 60);
+        assert_eq!(
+            (narrow.len(), narrow[0].channel.as_deref()),
+            (1, None),
+            "{top}"
+        );
+        assert!(top.contains("· 4 pods"), "{top}");
+    }
+
+    #[test]
+    fn the_footer_keeps_help_and_quit_and_drops_whole_hints() {
+        let hints = vec!["Enter open".to_string(), "/ filter".into(), "s sort".into()];
+        let kept = ["? help".to_string(), "q quit".into()];
+        assert_eq!(
+            footer_line(hints.clone(), &kept, 80),
+            "Enter open · / filter · s sort · ? help · q quit"
+        );
+        assert_eq!(
+            footer_line(hints.clone(), &kept, 40),
+            "Enter open · / filter · ? help · q quit"
+        );
+        assert_eq!(footer_line(hints, &kept, 10), "? help · q quit");
+    }
 }

@@ -7,6 +7,7 @@ use super::{Screenful, text};
 use crate::columns::fit_middle;
 use crate::domain::Status;
 use crate::domain::swarm::Clock;
+use crate::domain::text::one_line;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
@@ -26,17 +27,15 @@ pub fn render(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Rect)
         return;
     }
     let wide = area.width >= 120;
-    let widths = columns(wide);
-    let fixed: u16 = widths.iter().sum::<u16>() + widths.len() as u16;
-    let subject_width = area.width.saturating_sub(fixed).max(8);
     let selected = view.selection(rows).unwrap_or(0);
     // The window of rows on screen (a click reads the same one): the selection stays visible.
     let window = super::view::TableWindow::new(area, selected);
     let (height, offset) = (window.rows.height as usize, window.first);
+    let widths = widths(s, rows.iter().skip(offset).take(height), area.width, wide);
     let shown = rows.iter().enumerate().skip(offset).take(height);
     let body: Vec<TableRow> = shown
         .map(|(i, row)| {
-            let r = table_row(s, row, subject_width as usize, wide);
+            let r = table_row(s, row, &widths, wide);
             let mut style = Style::new();
             if s.attention.contains(&row.key()) {
                 style = t.attention();
@@ -49,10 +48,7 @@ pub fn render(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Rect)
         .collect();
     let mut header = vec!["", "pod", "case", "sev", "subject", "age", "sla"];
     header.extend(["experts", "re", "status"]);
-    let mut constraints: Vec<Constraint> =
-        widths[..4].iter().map(|w| Constraint::Length(*w)).collect();
-    constraints.push(Constraint::Min(8));
-    constraints.extend(widths[4..].iter().map(|w| Constraint::Length(*w)));
+    let constraints: Vec<Constraint> = widths.iter().map(|w| Constraint::Length(*w)).collect();
     let table = Table::new(body, constraints)
         .header(TableRow::new(header).style(t.header_row()))
         .column_spacing(1);
@@ -72,7 +68,8 @@ pub fn render(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Rect)
     }
 }
 
-/// Widths of the fixed columns: flag, pod, case, sev | (subject) | age, sla, experts, re, status.
+/// Widths of the columns at their least: flag, pod, case, sev | (subject) | age, sla,
+/// experts, re, status.
 fn columns(wide: bool) -> [u16; 9] {
     if wide {
         [1, 10, 8, 4, 5, 7, 20, 3, 19]
@@ -81,15 +78,91 @@ fn columns(wide: bool) -> [u16; 9] {
     }
 }
 
-fn table_row<'a>(
-    s: &Screenful<'a>,
-    row: &Row<'a>,
-    subject_width: usize,
+/// The subject's share of spare width before experts and status get theirs: enough to
+/// read most subjects; past it, an expert's name or the incident channel is worth more.
+const SUBJECT_READABLE: usize = 60;
+const SUBJECT_LEAST: u16 = 8;
+
+/// The ten columns' widths for the rows on screen: each column at its least, the reply
+/// count as wide as its largest number, then the spare width by priority (subject,
+/// experts, status) up to what their texts need, and the rest to the subject.
+fn widths<'a>(
+    s: &Screenful<'_>,
+    shown: impl Iterator<Item = &'a Row<'a>>,
+    width: u16,
     wide: bool,
-) -> TableRow<'a> {
+) -> [u16; 10] {
+    let least = columns(wide);
+    let (mut subject, mut experts, mut replies, mut status) = (0, 0, 0, 0);
+    for row in shown {
+        subject = subject.max(text::width(&one_line(&row.swarm.request.subject)));
+        experts = experts.max(text::width(&experts_text(s, row)));
+        replies = replies.max(row.swarm.reply_count.to_string().len());
+        status = status.max(text::width(&status_text(s, row, wide).0));
+    }
+    let mut w = least;
+    w[7] = w[7].max(replies as u16);
+    let fixed = w.iter().sum::<u16>() + w.len() as u16;
+    let spare = width.saturating_sub(fixed + SUBJECT_LEAST) as usize;
+    let wants = [
+        subject
+            .min(SUBJECT_READABLE)
+            .saturating_sub(SUBJECT_LEAST as usize),
+        experts.saturating_sub(w[6] as usize),
+        status.saturating_sub(w[8] as usize),
+    ];
+    let (got, rest) = crate::columns::share(spare, &wants);
+    w[6] += got[1] as u16;
+    w[8] += got[2] as u16;
+    let subject = SUBJECT_LEAST + (got[0] + rest) as u16;
+    [
+        w[0], w[1], w[2], w[3], subject, w[4], w[5], w[6], w[7], w[8],
+    ]
+}
+
+fn experts_text(s: &Screenful<'_>, row: &Row<'_>) -> String {
+    row.swarm
+        .experts
+        .iter()
+        .map(|e| s.desk.name_of(e).to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The status cell's text and style: a move on its way and a follow-up due say so first.
+fn status_text(s: &Screenful<'_>, row: &Row<'_>, wide: bool) -> (String, Style) {
     let t = s.theme;
     let sw = row.swarm;
-    let w = columns(wide);
+    let status = match sw.status {
+        Status::New => "new",
+        Status::Assigned => "assigned",
+        Status::InProgress if wide => "in progress",
+        Status::InProgress => "working",
+        Status::WaitingOnCustomer if wide => "waiting on customer",
+        Status::WaitingOnCustomer => "waiting",
+        Status::Promoted => "promoted",
+        Status::Resolved => "resolved",
+    };
+    let status = if sw.status == Status::Promoted && wide {
+        sw.incident
+            .as_ref()
+            .map_or("promoted".to_string(), |i| format!("#{}", i.channel_name))
+    } else {
+        status.to_string()
+    };
+    let follow_up_due = sw.follow_up_at.is_some_and(|at| at <= s.now);
+    if s.pending.contains(&row.key()) {
+        (format!("⋯ {status}"), t.warning())
+    } else if follow_up_due {
+        ("follow-up due".to_string(), t.warning())
+    } else {
+        (status, Style::new())
+    }
+}
+
+fn table_row<'a>(s: &Screenful<'a>, row: &Row<'a>, w: &[u16; 10], wide: bool) -> TableRow<'a> {
+    let t = s.theme;
+    let sw = row.swarm;
     let flag = if row.needs_response {
         Span::styled("●", t.attention())
     } else if s.attention.contains(&row.key()) {
@@ -118,59 +191,30 @@ fn table_row<'a>(
             Span::styled(format!("{label}{shown}"), style)
         }
     };
-    let experts = sw
-        .experts
-        .iter()
-        .map(|e| s.desk.name_of(e).to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
-    let status = match sw.status {
-        Status::New => "new",
-        Status::Assigned => "assigned",
-        Status::InProgress if wide => "in progress",
-        Status::InProgress => "working",
-        Status::WaitingOnCustomer if wide => "waiting on customer",
-        Status::WaitingOnCustomer => "waiting",
-        Status::Promoted => "promoted",
-        Status::Resolved => "resolved",
-    };
-    let status = if sw.status == Status::Promoted && wide {
-        sw.incident
-            .as_ref()
-            .map_or("promoted".to_string(), |i| format!("#{}", i.channel_name))
-    } else {
-        status.to_string()
-    };
-    let follow_up_due = sw.follow_up_at.is_some_and(|at| at <= s.now);
-    let (status, status_style) = if s.pending.contains(&row.key()) {
-        (format!("⋯ {status}"), t.warning())
-    } else if follow_up_due {
-        ("follow-up due".to_string(), t.warning())
-    } else {
-        (status, ratatui::style::Style::new())
-    };
+    let experts = experts_text(s, row);
+    let (status, status_style) = status_text(s, row, wide);
     let experts_cell = if experts.is_empty() {
         Span::styled("—", t.warning())
     } else {
-        Span::raw(fit(&experts, w[6] as usize))
+        Span::raw(fit(&experts, w[7] as usize))
     };
     TableRow::new(vec![
         Cell::from(flag),
         Cell::from(fit(&sw.pod, w[1] as usize)),
         Cell::from(fit(sw.case(), w[2] as usize)),
         Cell::from(urgency),
-        Cell::from(fit(&sw.request.subject, subject_width)),
+        Cell::from(fit(&sw.request.subject, w[4] as usize)),
         Cell::from(Line::from(age).right_aligned()),
         Cell::from(Line::from(sla).right_aligned()),
         Cell::from(experts_cell),
-        Cell::from(Line::from(fit(&sw.reply_count.to_string(), w[7] as usize)).right_aligned()),
+        Cell::from(Line::from(sw.reply_count.to_string()).right_aligned()),
         // An incident channel keeps its end (case number, `-2`): two channels of one case
         // must not read alike.
         Cell::from(Span::styled(
             if status.contains('#') {
-                fit_middle(&status, w[8] as usize)
+                fit_middle(&status, w[9] as usize)
             } else {
-                fit(&status, w[8] as usize)
+                fit(&status, w[9] as usize)
             },
             status_style,
         )),

@@ -76,9 +76,8 @@ pub fn render(
         .filter(|sw| sw.is_open());
     let Some(swarm) = swarm else {
         let done = format!(
-            "triage · queue empty: {} swarm{} triaged. Esc goes back.",
-            triage.total(),
-            if triage.total() == 1 { "" } else { "s" }
+            "triage · queue empty: {} triaged. Esc goes back.",
+            crate::columns::count(triage.total(), "swarm", "swarms")
         );
         frame.render_widget(Paragraph::new(Span::styled(done, t.ok())), progress);
         return;
@@ -157,6 +156,7 @@ pub fn render(
     }
     frame.render_widget(Paragraph::new(lines), suggestions);
     let msgs = s.desk.thread(&swarm.channel, swarm.thread_ts);
-    let title = format!(" thread · {} replies ", msgs.len().saturating_sub(1));
+    let replies = crate::columns::count(msgs.len().saturating_sub(1), "reply", "replies");
+    let title = format!(" thread · {replies} ");
     render_thread(s, scroll, &title, &msgs, frame, thread);
 }

@@ -133,6 +133,8 @@ pub struct View {
     /// The selection when the filter opened, for Esc to go back to.
     pub before_filter: Option<SwarmId>,
     pub triage: Option<super::triage::Triage>,
+    /// The lead asked for the whole screen drawn afresh (Ctrl-L): the loop clears first.
+    pub redraw: bool,
 }
 
 impl Default for View {
@@ -155,6 +157,7 @@ impl Default for View {
             dialog: None,
             triage: None,
             before_filter: None,
+            redraw: false,
         }
     }
 }
@@ -358,6 +361,19 @@ impl View {
                     Some(_) => None,
                 };
             }
+            // Back through the pods, through "all" as Tab goes.
+            Intent::PrevPod => {
+                self.pod = match self
+                    .pod
+                    .as_ref()
+                    .and_then(|p| pods.iter().position(|x| x == p))
+                {
+                    None => pods.last().cloned(),
+                    Some(0) => None,
+                    Some(i) => Some(pods[i - 1].clone()),
+                };
+            }
+            Intent::Redraw => self.redraw = true,
             Intent::Pod(n) => {
                 if let Some(p) = pods.get(n as usize - 1) {
                     self.pod = Some(p.clone());
