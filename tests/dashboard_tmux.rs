@@ -798,8 +798,27 @@ async fn a_click_on_a_row_selects_it_and_a_second_opens_it() {
         detail.contains(&format!("#{target} ")),
         "the detail of the row clicked, {target}: {detail}"
     );
+    // A click on a pod in the header shows that pod; on it again, every pod.
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("Clicked second");
+    let header = tmux.screen().lines().next().unwrap_or_default().to_string();
+    let at = header
+        .find("2 bil")
+        .expect("billing numbered in the header");
+    let column = header[..at].chars().count() + 2;
+    let click_at = |column: usize| {
+        for end in ["M", "m"] {
+            let sequence = format!("\u{1b}[<0;{column};1{end}");
+            tmux.run(&["send-keys", "-t", "lead", "-l", &sequence]);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    click_at(column);
+    tmux.wait_for("No open swarm matches");
+    click_at(column);
+    tmux.wait_for("Clicked second");
     // Help says how to select text now that the mouse is the dashboard's: at its end.
-    tmux.keys(&["Escape", "?"]);
+    tmux.keys(&["?"]);
     tmux.wait_for("keys — Esc closes");
     tmux.keys(&["G"]);
     let end = tmux.wait_for("Shift-drag selects text");

@@ -124,6 +124,7 @@ pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
         view: View::default(),
         health: Connection::new(config.socket.connections),
         attention: HashSet::new(),
+        header_pods: Vec::new(),
         keymap: options.keymap,
         theme: Theme::from_env(),
         bell: options.bell,
@@ -195,6 +196,8 @@ struct Dashboard {
     health: Connection,
     /// Swarms flagged for the lead (a new Sev1, a breach, a follow-up due) until seen.
     attention: HashSet<SwarmId>,
+    /// The pods on the header as last drawn, for a click to find the one under it.
+    header_pods: Vec<ui::PodLabel>,
     keymap: Keymap,
     theme: Theme,
     bell: bool,
@@ -441,7 +444,10 @@ impl Dashboard {
             activity: self.moves.line(),
             similar: self.search.similar(),
         };
+        let [header, ..] = ui::areas(ratatui::layout::Rect::new(0, 0, size.width, size.height));
+        let pods = ui::header_pods(&screen, &self.view, header);
         terminal.draw(|frame| ui::render(&screen, &self.view, frame))?;
+        self.header_pods = pods;
         Ok(())
     }
 
@@ -472,11 +478,56 @@ impl Dashboard {
             now: now(),
             offset: today().1,
         };
+        if self.click_pod(&event) {
+            return false;
+        }
         let screen = ratatui::layout::Rect::new(0, 0, size.width, size.height);
         let commands = self
             .lead
             .on_mouse(&mut self.view, event, &self.session.desk, at, screen);
         self.carry_all(commands)
+    }
+
+    /// A click on a pod in the header shows that pod (on the one shown: every pod); on
+    /// the count of pods, the next one. `true`: it was such a click.
+    fn click_pod(&mut self, event: &crossterm::event::MouseEvent) -> bool {
+        let view = &mut self.view;
+        let free = view.dialog.is_none() && !view.help && view.command.is_none() && !view.filtering;
+        if event.kind != MouseEventKind::Down(crossterm::event::MouseButton::Left)
+            || event.row != 0
+            || !free
+        {
+            return false;
+        }
+        let Some(label) = self
+            .header_pods
+            .iter()
+            .find(|l| l.columns.contains(&event.column))
+        else {
+            return false;
+        };
+        view.pod = match &label.channel {
+            Some(_) if label.shown => None,
+            Some(channel) => Some(channel.clone()),
+            None => {
+                let pods: Vec<&str> = self
+                    .session
+                    .desk
+                    .pods()
+                    .map(|p| p.channel.as_str())
+                    .collect();
+                let at = view
+                    .pod
+                    .as_deref()
+                    .and_then(|p| pods.iter().position(|x| *x == p));
+                let next = match at {
+                    None => pods.first(),
+                    Some(i) => pods.get(i + 1),
+                };
+                next.map(|c| c.to_string())
+            }
+        };
+        true
     }
 
     /// Carries out the controller's commands. `true`: one was to quit.

@@ -153,7 +153,7 @@ const SHORT_POD: usize = 3;
 
 /// One label of the header's pods, where it is drawn.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct PodLabel {
+pub struct PodLabel {
     /// The columns it takes on the header's top line.
     pub columns: std::ops::Range<u16>,
     /// Its pod; none for the count of pods (`4 pods`).
@@ -165,7 +165,7 @@ pub(crate) struct PodLabel {
 
 /// The pods on the header's top line as drawn, for a click to find the pod under it.
 /// `area` is the header's (the frame's top two rows); [`render_header`] draws these.
-pub(crate) fn header_pods(s: &Screenful<'_>, view: &View, area: Rect) -> Vec<PodLabel> {
+pub fn header_pods(s: &Screenful<'_>, view: &View, area: Rect) -> Vec<PodLabel> {
     let (left, _) = header_split(s, area);
     let x = left.x + text::width(&title_prefix(s)) as u16;
     let room = left.right().saturating_sub(x) as usize;
