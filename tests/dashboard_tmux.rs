@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::tmux::{Tmux, launch, tmux_available};
+use common::tmux::{Tmux, launch, launch_pane, tmux_available};
 use common::{APP, BOT, DEADLINE};
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -132,32 +132,7 @@ async fn the_demo_opens_on_a_backlog_from_several_pods() {
         eprintln!("skipped: tmux is not installed");
         return;
     }
-    let dir = std::env::temp_dir().join(format!("swarmdeck-tmux-demo-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let tmux = Tmux {
-        socket: format!("swarmdeck-demo-{}", std::process::id()),
-        dir: dir.clone(),
-        owns_dir: true,
-    };
-    let command = format!(
-        "env -u SLACK_APP_TOKEN -u SLACK_BOT_TOKEN -u SLACK_API_URL XDG_CONFIG_HOME={d}/config \
-         XDG_STATE_HOME={d}/state XDG_DATA_HOME={d}/data {bin} demo --data-dir {d}/demo; \
-         echo \"exited with $?\"; sleep 60",
-        d = dir.display(),
-        bin = env!("CARGO_BIN_EXE_swarmdeck"),
-    );
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "lead",
-        "-x",
-        "120",
-        "-y",
-        "32",
-        &command,
-    ]);
+    let tmux = start_demo("demo");
     // The promoted one shows its incident channel, cut in the middle to keep its case.
     tmux.wait_for("-sev1-26905");
     let screen = tmux.wait_for("connected");
@@ -658,11 +633,6 @@ fn start_demo(name: &str) -> Tmux {
     let dir = std::env::temp_dir().join(format!("swarmdeck-tmux-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let tmux = Tmux {
-        socket: format!("swarmdeck-{name}-{}", std::process::id()),
-        dir: dir.clone(),
-        owns_dir: true,
-    };
     let command = format!(
         "env -u SLACK_APP_TOKEN -u SLACK_BOT_TOKEN -u SLACK_API_URL XDG_CONFIG_HOME={d}/config \
          XDG_STATE_HOME={d}/state XDG_DATA_HOME={d}/data {bin} demo --data-dir {d}/demo; \
@@ -670,17 +640,8 @@ fn start_demo(name: &str) -> Tmux {
         d = dir.display(),
         bin = env!("CARGO_BIN_EXE_swarmdeck"),
     );
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "lead",
-        "-x",
-        "120",
-        "-y",
-        "32",
-        &command,
-    ]);
+    let mut tmux = launch_pane(name, &dir, &command);
+    tmux.owns_dir = true;
     tmux
 }
 

@@ -6,8 +6,8 @@ mod common;
 
 use common::{BOT, Emu, quiet, start};
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
-use swarmdeck::emulator::{EmulatorConfig, RateLimits};
+use std::time::Duration;
+use swarmdeck::emulator::{EmulatorConfig, HistoryLimits, RateLimits};
 
 async fn post(emu: &Emu, channel: &str, text: &str) -> common::Reply {
     emu.call(
@@ -81,26 +81,31 @@ async fn every_method_is_limited_to_its_tier() {
 
 #[tokio::test]
 async fn a_time_scale_speeds_the_limits_and_off_lifts_them() {
+    // One history call a Slack-minute: at 60× the next is a real second away, not 60.
     let fast = start(EmulatorConfig {
         time_scale: 60.0,
+        history_limits: HistoryLimits::Strict,
         ..EmulatorConfig::default()
     })
     .await;
-    let started = Instant::now();
-    for i in 0..30 {
-        let reply = fast
-            .call_paced(
-                "chat.postMessage",
-                BOT,
-                &[("channel", "C0SWARMAPI"), ("text", &format!("f{i}"))],
-            )
-            .await;
-        assert_eq!(reply.status, 200);
-    }
-    assert!(
-        started.elapsed() < Duration::from_secs(15),
-        "30 Slack-seconds of posting at 60× took {:?}",
-        started.elapsed()
+    let history = [("channel", "C0SWARMAPI")];
+    assert_eq!(
+        fast.call("conversations.history", BOT, &history)
+            .await
+            .status,
+        200
+    );
+    let limited = fast.call("conversations.history", BOT, &history).await;
+    assert_eq!(
+        (limited.status, limited.retry_after.as_deref()),
+        (429, Some("1"))
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        fast.call("conversations.history", BOT, &history)
+            .await
+            .status,
+        200
     );
 
     let off = start(EmulatorConfig {

@@ -285,7 +285,11 @@ fn draw_in(
         activity,
         similar,
     };
-    terminal.draw(|f| render(&screen, view, f)).unwrap();
+    terminal
+        .draw(|f| {
+            render(&screen, view, f);
+        })
+        .unwrap();
     assert_clean(terminal.backend());
     terminal
 }

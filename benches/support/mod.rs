@@ -114,7 +114,11 @@ pub fn frame(terminal: &mut Terminal<TestBackend>, desk: &Desk, now: i64) {
         activity: None,
         similar: &[],
     };
-    terminal.draw(|f| render(&screen, &view, f)).unwrap();
+    terminal
+        .draw(|f| {
+            render(&screen, &view, f);
+        })
+        .unwrap();
 }
 
 /// The `swarmdeck` binary of the same profile as the running example, built if need be.

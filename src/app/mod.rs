@@ -444,9 +444,8 @@ impl Dashboard {
             activity: self.moves.line(),
             similar: self.search.similar(),
         };
-        let [header, ..] = ui::areas(ratatui::layout::Rect::new(0, 0, size.width, size.height));
-        let pods = ui::header_pods(&screen, &self.view, header);
-        terminal.draw(|frame| ui::render(&screen, &self.view, frame))?;
+        let mut pods = Vec::new();
+        terminal.draw(|frame| pods = ui::render(&screen, &self.view, frame))?;
         self.header_pods = pods;
         Ok(())
     }
@@ -510,21 +509,13 @@ impl Dashboard {
             Some(_) if label.shown => None,
             Some(channel) => Some(channel.clone()),
             None => {
-                let pods: Vec<&str> = self
+                let pods: Vec<String> = self
                     .session
                     .desk
                     .pods()
-                    .map(|p| p.channel.as_str())
+                    .map(|p| p.channel.clone())
                     .collect();
-                let at = view
-                    .pod
-                    .as_deref()
-                    .and_then(|p| pods.iter().position(|x| *x == p));
-                let next = match at {
-                    None => pods.first(),
-                    Some(i) => pods.get(i + 1),
-                };
-                next.map(|c| c.to_string())
+                view.next_pod(&pods)
             }
         };
         true

@@ -194,7 +194,8 @@ fn starting(all: Vec<String>, typed: &str) -> Vec<String> {
 /// followed by a space when a command's argument comes next.
 pub fn complete(line: &str, choices: &Choices) -> String {
     let (start, found) = candidates(line, choices);
-    let Some(common) = common_prefix(&found) else {
+    let names: Vec<&str> = found.iter().map(String::as_str).collect();
+    let Some(common) = super::dialog::common_prefix(&names) else {
         return line.to_string();
     };
     if common.chars().count() < line[start..].chars().count() {
@@ -206,22 +207,6 @@ pub fn complete(line: &str, choices: &Choices) -> String {
         out.push(' ');
     }
     out
-}
-
-/// The longest start the candidates share, case aside (`None` for none).
-fn common_prefix(found: &[String]) -> Option<String> {
-    let first = found.first()?;
-    let mut len = first.len();
-    for other in &found[1..] {
-        len = first
-            .char_indices()
-            .zip(other.chars())
-            .take_while(|((_, a), b)| a.to_lowercase().eq(b.to_lowercase()))
-            .last()
-            .map_or(0, |((i, a), _)| i + a.len_utf8())
-            .min(len);
-    }
-    Some(first[..len].to_string())
 }
 
 /// Longest line the prompt takes: a command is a word and an argument.

@@ -502,8 +502,9 @@ fn complete_mention(input: &mut String, desk: &Desk) {
     }
 }
 
-/// The longest start every name shares (`None` for no names).
-fn common_prefix(names: &[&str]) -> Option<String> {
+/// The longest start every name shares, case aside (`None` for no names); the `:` line
+/// completes with it too.
+pub(crate) fn common_prefix(names: &[&str]) -> Option<String> {
     let first = names.first()?;
     let mut len = first.len();
     for n in &names[1..] {

@@ -112,9 +112,10 @@ pub fn areas(screen: Rect) -> [Rect; 3] {
     .areas(screen)
 }
 
-pub fn render(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>) {
+/// Draws the screen; answers the pods the header drew where, for a click to find.
+pub fn render(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>) -> Vec<PodLabel> {
     let [header, body, footer] = areas(frame.area());
-    render_header(s, view, frame, header);
+    let pods = render_header(s, view, frame, header);
     match view.screen {
         Screen::List => table::render(s, view, frame, body),
         Screen::Detail => detail::render(s, view, frame, body),
@@ -131,6 +132,7 @@ pub fn render(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>) {
     if view.help {
         help::render(s, view, frame);
     }
+    pods
 }
 
 /// What the title keeps of the top line while the store is in trouble: the name and the
@@ -165,7 +167,7 @@ pub struct PodLabel {
 
 /// The pods on the header's top line as drawn, for a click to find the pod under it.
 /// `area` is the header's (the frame's top two rows); [`render_header`] draws these.
-pub fn header_pods(s: &Screenful<'_>, view: &View, area: Rect) -> Vec<PodLabel> {
+fn header_pods(s: &Screenful<'_>, view: &View, area: Rect) -> Vec<PodLabel> {
     let (left, _) = header_split(s, area);
     let x = left.x + text::width(&title_prefix(s)) as u16;
     let room = left.right().saturating_sub(x) as usize;
@@ -262,7 +264,13 @@ fn title_prefix(s: &Screenful<'_>) -> String {
 }
 
 /// The title and the pods on the top line's left: `area`, one line.
-fn render_title(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, header: Rect, area: Rect) {
+fn render_title(
+    s: &Screenful<'_>,
+    view: &View,
+    frame: &mut Frame<'_>,
+    header: Rect,
+    area: Rect,
+) -> Vec<PodLabel> {
     let t = s.theme;
     let prefix = title_prefix(s);
     let rest = prefix.trim_start_matches("swarmdeck").to_string();
@@ -283,9 +291,10 @@ fn render_title(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, header: R
             };
             frame.render_widget(Paragraph::new(Span::styled("no pods yet", t.dim())), rect);
         }
-        return;
+        return Vec::new();
     }
-    for label in header_pods(s, view, header) {
+    let labels = header_pods(s, view, header);
+    for label in &labels {
         // The number is the key: it stands out from the name.
         let (key, name) = match label.text.split_once(' ') {
             Some((n, name)) if label.channel.is_some() && n.parse::<u8>().is_ok() => {
@@ -311,6 +320,7 @@ fn render_title(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, header: R
             rect,
         );
     }
+    labels
 }
 
 /// The connection, the stream's and the store's state, as the top line's right side says
@@ -387,7 +397,12 @@ fn header_right<'a>(s: &Screenful<'a>, width: u16) -> Vec<Span<'a>> {
     right
 }
 
-fn render_header(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Rect) {
+fn render_header(
+    s: &Screenful<'_>,
+    view: &View,
+    frame: &mut Frame<'_>,
+    area: Rect,
+) -> Vec<PodLabel> {
     let t = s.theme;
     let c = s.rows.counters;
     let count = |n: usize, label: &str, style| {
@@ -435,12 +450,13 @@ fn render_header(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Re
         None => bottom,
     };
     let (left_area, right_area) = header_split(s, area);
-    render_title(s, view, frame, area, left_area);
+    let pods = render_title(s, view, frame, area, left_area);
     frame.render_widget(
         Paragraph::new(Line::from(header_right(s, area.width))).right_aligned(),
         right_area,
     );
     frame.render_widget(Paragraph::new(counters), bottom);
+    pods
 }
 
 fn render_footer(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Rect) {
@@ -615,8 +631,7 @@ mod tests {
         let mut labels = Vec::new();
         terminal
             .draw(|f| {
-                render(&s, view, f);
-                labels = header_pods(&s, view, Rect::new(0, 0, width, 2));
+                labels = render(&s, view, f);
             })
             .unwrap();
         let top = (0..width)

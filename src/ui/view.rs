@@ -268,6 +268,18 @@ impl View {
     }
 
     /// Applies an intent. `pods` are the pod channels in display order.
+    /// The pod after the shown one (Tab): from every pod the first, after the last every pod.
+    pub fn next_pod(&self, pods: &[String]) -> Option<String> {
+        match self
+            .pod
+            .as_ref()
+            .and_then(|p| pods.iter().position(|x| x == p))
+        {
+            None => pods.first().cloned(),
+            Some(i) => pods.get(i + 1).cloned(),
+        }
+    }
+
     pub fn apply(&mut self, intent: Intent, rows: &[Row<'_>], pods: &[String]) -> Outcome {
         if self.help {
             // Help is modal: it scrolls, closes, or quits; nothing else. The drawing
@@ -350,17 +362,7 @@ impl View {
                     Screen::Metrics
                 }
             }
-            Intent::NextPod => {
-                self.pod = match self
-                    .pod
-                    .as_ref()
-                    .and_then(|p| pods.iter().position(|x| x == p))
-                {
-                    None => pods.first().cloned(),
-                    Some(i) if i + 1 < pods.len() => Some(pods[i + 1].clone()),
-                    Some(_) => None,
-                };
-            }
+            Intent::NextPod => self.pod = self.next_pod(pods),
             // Back through the pods, through "all" as Tab goes.
             Intent::PrevPod => {
                 self.pod = match self
