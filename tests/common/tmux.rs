@@ -62,9 +62,12 @@ impl Tmux {
             let screen = self.screen();
             // A line the terminal wrapped (a shell's message printed at the last column a
             // killed dashboard left the cursor in) is read joined too.
-            let joined = || self.run(&["capture-pane", "-p", "-J", "-t", "lead"]);
-            if screen.contains(what) || joined().contains(what) {
+            if screen.contains(what) {
                 return screen;
+            }
+            let joined = self.run(&["capture-pane", "-p", "-J", "-t", "lead"]);
+            if joined.contains(what) {
+                return joined;
             }
             if Instant::now() > deadline {
                 let log = std::fs::read_to_string(self.dir.join("state/swarmdeck/swarmdeck.log"))
