@@ -880,14 +880,20 @@ fn the_header_names_numbered_pods_and_degrades_whole() {
         wide.contains("1 api 2 billing 3 identity 4 mobile 5 search"),
         "{wide}"
     );
+    // At 80 a fresh event's age gives its room to the pods: five by their short names,
+    // three by their whole names; narrower, the count.
     let narrow = top_line(&draw(&desk, &all, 80, 8, false), 80);
-    assert!(narrow.contains("· 5 pods"), "{narrow}");
-    // Three pods fit at 80 by their short names.
+    assert!(
+        narrow.contains("1 api 2 bil 3 ide 4 mob 5 sea "),
+        "{narrow}"
+    );
     let three = top_line(&draw(&busy_desk(), &all, 80, 8, false), 80);
-    assert!(three.contains("1 api 2 bil 3 mob "), "{three}");
+    assert!(three.contains("1 api 2 billing 3 mobile "), "{three}");
+    let narrower = top_line(&draw(&desk, &all, 64, 8, false), 64);
+    assert!(narrower.contains("· 5 pods"), "{narrower}");
     let billing = view_after(&desk, &[Intent::Pod(2)]);
-    let narrow = top_line(&draw(&desk, &billing, 80, 8, false), 80);
-    assert!(narrow.contains("2 billing · 5 pods"), "{narrow}");
+    let narrower = top_line(&draw(&desk, &billing, 64, 8, false), 64);
+    assert!(narrower.contains("2 billing · 5 pods"), "{narrower}");
 }
 
 /// The footer at 120 columns: whole hints only, help and quit always last.

@@ -135,6 +135,9 @@ pub fn render(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>) -> Vec<PodL
     pods
 }
 
+/// Below this many columns the header leaves out what the lead can do without.
+const NARROW: u16 = 100;
+
 /// What the title keeps of the top line while the store is in trouble: the name and the
 /// start of the workspace.
 const STORE_TITLE: usize = 16;
@@ -357,7 +360,10 @@ fn header_right<'a>(s: &Screenful<'a>, width: u16) -> Vec<Span<'a>> {
     if h.store.is_none() || wide || !healthy {
         right.push(connection);
     }
-    if h.store.is_none() {
+    // A fresh event on a healthy connection says nothing the dot does not: on a narrow
+    // header its room goes to the pods' names. A quiet minute is worth the words.
+    let fresh = healthy && h.last_event_age.is_some_and(|a| a < 60);
+    if h.store.is_none() && (width >= NARROW || !fresh) {
         right.push(Span::styled(format!(" · {age}"), t.dim()));
     }
     if h.bus_down {
@@ -649,7 +655,7 @@ mod tests {
 
     #[test]
     fn a_click_on_a_pod_label_finds_the_pod_drawn_there() {
-        for width in [200u16, 80, 60] {
+        for width in [200u16, 62, 50] {
             let (top, labels) = drawn(&PODS, &View::default(), width);
             assert!(!labels.is_empty(), "{width}: {top}");
             for label in &labels {
@@ -665,9 +671,9 @@ mod tests {
         let channels: Vec<_> = wide.iter().filter_map(|l| l.channel.as_deref()).collect();
         assert_eq!(channels, ["C1", "C2", "C3", "C4"]);
         assert_eq!(wide[1].text, "2 billing");
-        let (top, short) = drawn(&PODS, &View::default(), 80);
+        let (top, short) = drawn(&PODS, &View::default(), 62);
         assert_eq!(short[1].text, "2 bil", "{top}");
-        let (top, narrow) = drawn(&PODS, &View::default(), 60);
+        let (top, narrow) = drawn(&PODS, &View::default(), 50);
         assert_eq!(
             (narrow.len(), narrow[0].channel.as_deref()),
             (1, None),
