@@ -238,6 +238,23 @@ pub struct ActionsSection {
     /// Where a shift handoff goes unless the lead types another place (`#channel`,
     /// a channel id, `@person` or a user id).
     pub handoff_to: Option<String>,
+    /// `tell` (default): `a` assigns at once. `ask`: `a` asks the expert in a DM with
+    /// Accept / Decline buttons, and the assignment waits for their answer.
+    pub assign: Option<AssignMode>,
+    /// The reaction by which an expert claims a request (default `eyes`, 👀; `""`
+    /// turns claims off).
+    pub claim_reaction: Option<String>,
+    /// Post one nudge in the thread to an assigned expert who has been quiet past the
+    /// pod's `quiet_after` (default false: the row and the header say so either way).
+    pub nudge_quiet: Option<bool>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AssignMode {
+    #[default]
+    Tell,
+    Ask,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -335,6 +352,10 @@ impl From<SevKey> for Urgency {
 pub struct SlaTargets {
     pub first_response: Option<Duration>,
     pub resolution: Option<Duration>,
+    /// How long an expert asked (`assign = "ask"`) has to answer.
+    pub accept_within: Option<Duration>,
+    /// How long an assigned expert may be silent in the thread before the row says so.
+    pub quiet_after: Option<Duration>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -666,6 +687,13 @@ impl Settings {
                 .resolved_reaction
                 .clone()
                 .unwrap_or_else(|| crate::domain::desk::RESOLVED_REACTION.into()),
+            claim_reaction: self
+                .file
+                .actions
+                .claim_reaction
+                .as_deref()
+                .map(|r| r.trim_matches(':').to_string())
+                .unwrap_or_else(|| crate::domain::desk::CLAIM_REACTION.into()),
         }
     }
 
@@ -720,6 +748,12 @@ fn sla_with(overrides: &BTreeMap<SevKey, SlaTargets>) -> SlaPolicy {
         }
         if let Some(d) = t.resolution {
             sla.resolution[i] = d.0.as_secs() as i64;
+        }
+        if let Some(d) = t.accept_within {
+            sla.accept_within[i] = d.0.as_secs() as i64;
+        }
+        if let Some(d) = t.quiet_after {
+            sla.quiet_after[i] = d.0.as_secs() as i64;
         }
     }
     sla
@@ -881,7 +915,7 @@ time_scale = 10.0
 [[pods]]
 channel = "#swarm-api"
 region = "emea"
-sla.sev1 = { first_response = "10m", resolution = "2h" }
+sla.sev1 = { first_response = "10m", resolution = "2h", accept_within = "3m", quiet_after = "20m" }
 [intake]
 labels = { case = ["Ticket"] }
 urgency = { sev1 = ["blocker"] }
@@ -891,6 +925,7 @@ urgency = { sev1 = ["blocker"] }
         assert_eq!(f.lead.as_deref(), Some("U0LEAD0001"));
         let sla = sla_with(&f.pods[0].sla);
         assert_eq!((sla.first_response[0], sla.resolution[0]), (600, 7200));
+        assert_eq!((sla.accept_within[0], sla.quiet_after[0]), (180, 1200));
         assert_eq!(
             sla.first_response[1],
             SlaPolicy::default().first_response[1]

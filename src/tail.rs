@@ -234,6 +234,26 @@ pub fn json_line(e: &Lifecycle) -> Value {
         }
         LifecycleKind::FollowUpDue { next_steps } => put("next_steps", json!(next_steps)),
         LifecycleKind::Withdrawn => {}
+        LifecycleKind::Asked { expert, lead } => {
+            put("expert", json!(expert));
+            put("lead", json!(lead));
+        }
+        LifecycleKind::Declined {
+            expert,
+            reason,
+            lead,
+        } => {
+            put("expert", json!(expert));
+            put("reason", json!(reason.code()));
+            put("lead", json!(lead));
+        }
+        LifecycleKind::AskUnanswered { expert } | LifecycleKind::Claimed { expert } => {
+            put("expert", json!(expert))
+        }
+        LifecycleKind::ExpertQuiet { expert, since } => {
+            put("expert", json!(expert));
+            put("since", json!(rfc3339(*since)));
+        }
     }
     v
 }
@@ -263,9 +283,13 @@ pub fn text_line(e: &Lifecycle) -> String {
                 ""
             }
         ),
-        LifecycleKind::Assigned { expert, .. } | LifecycleKind::Unassigned { expert, .. } => {
-            expert.clone()
-        }
+        LifecycleKind::Assigned { expert, .. }
+        | LifecycleKind::Unassigned { expert, .. }
+        | LifecycleKind::Asked { expert, .. }
+        | LifecycleKind::AskUnanswered { expert }
+        | LifecycleKind::ExpertQuiet { expert, .. }
+        | LifecycleKind::Claimed { expert } => expert.clone(),
+        LifecycleKind::Declined { expert, reason, .. } => format!("{expert}: {}", reason.label()),
         LifecycleKind::Promoted {
             incident_channel, ..
         } => format!("#{incident_channel}"),

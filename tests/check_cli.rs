@@ -348,7 +348,9 @@ fn the_manifest_asks_for_exactly_the_scopes_swarmdeck_uses() {
     assert_eq!(
         subscribed,
         [
+            "swarmdeck_asked",
             "swarmdeck_assigned",
+            "swarmdeck_declined",
             "swarmdeck_follow_up",
             "swarmdeck_promoted",
             "swarmdeck_reopened",
@@ -360,6 +362,13 @@ fn the_manifest_asks_for_exactly_the_scopes_swarmdeck_uses() {
     );
     assert!(asked.contains(&"metadata.message:read"));
     assert!(manifest.contains("socket_mode_enabled: true"));
+    // Experts' buttons come over Socket Mode: interactivity on, and no request URL.
+    let interactivity = manifest.split("interactivity:\n").nth(1).unwrap();
+    assert!(
+        interactivity.trim_start().starts_with("is_enabled: true"),
+        "{interactivity}"
+    );
+    assert!(!manifest.contains("request_url"));
 }
 
 #[test]

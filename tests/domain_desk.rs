@@ -452,10 +452,11 @@ fn the_resolved_reaction_resolves_and_removing_it_reopens() {
     let e = d.apply(reaction(0, REQUESTER, false, Some(60)), t(60));
     assert_eq!(names(&e), ["reopened"]);
     assert!(d.swarm(API, t(0)).unwrap().is_open());
+    // Any other reaction is only a reaction (👀 claims, see tests/domain_asks.rs).
     let other = Input::Reaction {
         channel: API.into(),
         ts: t(0),
-        name: "eyes".into(),
+        name: "tada".into(),
         user: EXPERT.into(),
         added: true,
         at: Some(t(70)),
@@ -658,6 +659,15 @@ fn an_input() -> impl Strategy<Value = Input> {
         5 => MarkerKind::Waiting { on: true },
         6 => MarkerKind::Waiting { on: false },
         7 => MarkerKind::Replied,
+        8 => MarkerKind::Asked {
+            expert: EXPERT.into(),
+            ask: format!("ask-{}", ts % 2),
+        },
+        9 => MarkerKind::Declined {
+            expert: EXPERT.into(),
+            ask: format!("ask-{}", ts % 2),
+            reason: swarmdeck::domain::asks::DeclineReason::Busy,
+        },
         _ => MarkerKind::FollowUp {
             next_steps: "call".into(),
             due: t(ts + 3600),
@@ -681,7 +691,7 @@ fn an_input() -> impl Strategy<Value = Input> {
             r + dt * 16 + a as i64,
             authors()[a].clone()
         )),
-        (root.clone(), 1i64..900, 0usize..9).prop_map(move |(r, dt, k)| {
+        (root.clone(), 1i64..900, 0usize..11).prop_map(move |(r, dt, k)| {
             let ts = r + dt * 16 + 5 + k as i64;
             marker(r, ts, marker_kind(k, ts))
         }),
@@ -824,7 +834,10 @@ proptest! {
                 .filter(|e| {
                     let clock = matches!(
                         e.kind,
-                        LifecycleKind::SlaBreached { .. } | LifecycleKind::FollowUpDue { .. }
+                        LifecycleKind::SlaBreached { .. }
+                            | LifecycleKind::FollowUpDue { .. }
+                            | LifecycleKind::AskUnanswered { .. }
+                            | LifecycleKind::ExpertQuiet { .. }
                     );
                     clock == clocks
                 })

@@ -722,6 +722,54 @@ fn a_pending_move_shows_on_its_row_and_in_the_header() {
     }
 }
 
+/// Experts answering from Slack, on the rows: asked (and overdue), declined with its
+/// reason, quiet past `quiet_after`; and the header counts the quiet.
+#[test]
+fn experts_asked_declined_and_quiet_show_on_their_rows() {
+    let api = "C0SWARMAPI";
+    let asked = |root: i64, at: i64, ask: &str| {
+        marker(
+            api,
+            root,
+            at,
+            "swarmdeck_asked",
+            json!({"case": "x", "lead": "U0LEAD0001", "expert": "U0EXP00001", "ask": ask}),
+        )
+    };
+    let desk = desk_with(vec![
+        request(api, 3, 28001, "Sev 2", "Asked a minute ago"),
+        asked(3, 1, "ask-1"),
+        request(api, 40, 28002, "Sev 2", "Asked long ago, no answer"),
+        asked(40, 30, "ask-2"),
+        request(api, 20, 28003, "Sev 2", "Declined"),
+        asked(20, 19, "ask-3"),
+        marker(
+            api,
+            20,
+            18,
+            "swarmdeck_declined",
+            json!({"case": "x", "expert": "U0EXP00001", "ask": "ask-3", "reason": "busy"}),
+        ),
+        request(api, 90, 28004, "Sev 2", "Assigned and silent"),
+        marker(
+            api,
+            90,
+            80,
+            "swarmdeck_assigned",
+            json!({"case": "x", "expert": "U0EXP00002"}),
+        ),
+    ]);
+    let view = view_after(&desk, &[]);
+    for (w, h) in [(80u16, 12u16), (160, 12)] {
+        let terminal = draw(&desk, &view, w, h, true);
+        let text = screen_text(&terminal);
+        for said in ["asked", "no answer", "declined", "quiet", "1 quiet"] {
+            assert!(text.contains(said), "{said} at {w} columns:\n{text}");
+        }
+        insta::assert_snapshot!(format!("experts_answering_{w}"), terminal.backend());
+    }
+}
+
 #[test]
 fn search_results_show_how_similar_swarms_were_resolved() {
     let desk = busy_desk();

@@ -2,7 +2,7 @@
 //! desk, changes the view, and answers with [`Command`]s that the loop carries out (send a
 //! move, search, open a link, ask presence). No Slack, no store, no terminal, no clock.
 
-use crate::config::ArchivePolicy;
+use crate::config::{ArchivePolicy, AssignMode};
 use crate::domain::moves::{self, Action, Mover, Promotion};
 use crate::domain::{Desk, Swarm, SwarmId, Ts};
 use crate::ui::command::{self, Choices, Run, Typed};
@@ -22,6 +22,8 @@ pub(crate) struct MoveSettings {
     pub resolved_reaction: String,
     pub archive: ArchivePolicy,
     pub handoff_to: Option<String>,
+    /// Whether `a` assigns at once or asks the expert first.
+    pub assign: AssignMode,
     /// Whether there is a store to search.
     pub searchable: bool,
 }
@@ -468,7 +470,12 @@ impl Lead {
         match submit {
             Submit::Assign { expert, .. } => {
                 let name = desk.name_of(&expert).to_string();
-                Some(self.mover(at.now).assign(swarm, &expert, &name))
+                let mode = self.settings.assign;
+                let mover = self.mover(at.now);
+                Some(match mode {
+                    AssignMode::Tell => mover.assign(swarm, &expert, &name),
+                    AssignMode::Ask => mover.ask(swarm, &expert, &name),
+                })
             }
             Submit::Unassign { expert, .. } => {
                 let name = desk.name_of(&expert).to_string();

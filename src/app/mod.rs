@@ -114,6 +114,7 @@ pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
             resolved_reaction: session.desk.config().resolved_reaction.clone(),
             archive: actions.archive_incident.unwrap_or_default(),
             handoff_to: actions.handoff_to.clone(),
+            assign: actions.assign.unwrap_or_default(),
             searchable: session.store.is_some(),
         },
         std::process::id().to_string(),
@@ -135,11 +136,14 @@ pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
         online: online_tx,
         lead,
         remind_experts: actions.remind_experts.unwrap_or(false),
+        nudge_quiet: actions.nudge_quiet.unwrap_or(false),
         notice_tx,
         search: Search::spawn(settings.data_dir.clone(), answers_tx),
         settings,
     };
     dashboard.session.purge_in_background(now());
+    // Clicks stored while no dashboard ran are answered now.
+    dashboard.answer_clicks();
     dashboard.missing_pods(&missing);
     dashboard.warn_of_exposed_config();
     if let Some(s) = &dashboard.session.store {
@@ -209,6 +213,7 @@ struct Dashboard {
     online: watch::Sender<bool>,
     lead: Lead,
     remind_experts: bool,
+    nudge_quiet: bool,
     notice_tx: mpsc::UnboundedSender<String>,
     search: Search,
     settings: Arc<Settings>,
@@ -591,8 +596,10 @@ impl Dashboard {
         self.health.bus(self.session.bus_up());
     }
 
-    /// Flags what needs the lead now: a new Sev1, a breach, a follow-up due.
+    /// Flags what needs the lead now: a new Sev1, a breach, a follow-up due, an expert's
+    /// decline or silence; and carries out what experts said from Slack.
     fn notice_events(&mut self, events: &[Lifecycle]) {
+        self.answer_clicks();
         let now = now();
         let mut ring = false;
         for e in events {
@@ -617,6 +624,34 @@ impl Dashboard {
                     self.remind(e, &id);
                     self.attention.insert(id);
                     ring = true;
+                }
+                LifecycleKind::Declined {
+                    expert,
+                    reason,
+                    lead,
+                } if fresh => {
+                    let name = self.session.desk.name_of(expert).to_string();
+                    let case = e.case.clone().unwrap_or_default();
+                    self.notice = Some(format!(
+                        "{name} declined {case}: {}. Pick someone else.",
+                        reason.label()
+                    ));
+                    self.offer_next_expert(&id, lead.as_deref());
+                    self.attention.insert(id);
+                    ring = true;
+                }
+                LifecycleKind::AskUnanswered { expert } if fresh => {
+                    let name = self.session.desk.name_of(expert).to_string();
+                    let case = e.case.clone().unwrap_or_default();
+                    self.notice = Some(format!(
+                        "{name} has not answered on {case}: press a to ask the next expert."
+                    ));
+                    self.attention.insert(id);
+                    ring = true;
+                }
+                LifecycleKind::Claimed { expert } if fresh => self.claim(e, &id, expert),
+                LifecycleKind::ExpertQuiet { expert, since } if fresh => {
+                    self.nudge(e, &id, expert, *since)
                 }
                 _ => {}
             }
@@ -665,6 +700,89 @@ impl Dashboard {
                 missing.join(", ")
             ));
         }
+    }
+
+    /// Posts the experts' answers that clicks brought (see [`Session::take_replies`]):
+    /// once per ask on this store, and looked for in Slack first (another machine's
+    /// swarmdeck may have heard the same click).
+    fn answer_clicks(&mut self) {
+        for reply in self.session.take_replies() {
+            if !self.first_to("dashboard-answers", &reply.ask, now().secs()) {
+                continue;
+            }
+            let Some(swarm) = self.session.desk.by_id(&reply.swarm) else {
+                continue;
+            };
+            let name = self.session.desk.name_of(&reply.expert).to_string();
+            let action = self.lead.mover(now()).answer(swarm, &reply, &name);
+            self.send(action);
+        }
+    }
+
+    /// An expert claimed a request with the claim reaction: their assignment, once.
+    fn claim(&mut self, e: &Lifecycle, id: &SwarmId, expert: &str) {
+        if !self.first_to("dashboard-claims", &e.key, e.at.secs()) {
+            return;
+        }
+        let Some(swarm) = self.session.desk.by_id(id) else {
+            return;
+        };
+        let name = self.session.desk.name_of(expert).to_string();
+        let reaction = self.session.desk.config().claim_reaction.clone();
+        let action = self
+            .lead
+            .mover(now())
+            .claim(swarm, expert, &name, &reaction);
+        self.send(action);
+    }
+
+    /// An assigned expert has been quiet: one nudge in the thread, if the config asks.
+    fn nudge(&mut self, e: &Lifecycle, id: &SwarmId, expert: &str, since: Ts) {
+        if !self.nudge_quiet || !self.first_to("dashboard-nudges", &e.key, e.at.secs()) {
+            return;
+        }
+        let Some(swarm) = self.session.desk.by_id(id) else {
+            return;
+        };
+        let name = self.session.desk.name_of(expert).to_string();
+        let action = self.lead.mover(now()).nudge(swarm, expert, &name, since);
+        self.send(action);
+    }
+
+    /// After a decline, the picker on the next suggestion for the lead who asked (or
+    /// for any lead, when the ask named none), unless they are in another dialog.
+    fn offer_next_expert(&mut self, id: &SwarmId, asker: Option<&str>) {
+        let mine = asker.is_none() || asker == self.settings.file.lead.as_deref();
+        let Some(swarm) = self.session.desk.by_id(id).filter(|s| s.is_open()) else {
+            return;
+        };
+        if !mine || self.view.dialog.is_some() || !swarm.experts.is_empty() {
+            return;
+        }
+        self.view.dialog = Some(ui::dialog::Dialog::Pick(ui::dialog::Picker {
+            swarm: id.clone(),
+            unassign: false,
+            query: String::new(),
+            selected: 0,
+        }));
+    }
+
+    /// Whether this process is the first on its store to act on `key` (in `what`): with
+    /// no store there is nobody to share with.
+    fn first_to(&self, what: &str, key: &str, at: i64) -> bool {
+        let Some(s) = &self.session.store else {
+            return true;
+        };
+        s.store.claim(what, key, at).unwrap_or_else(|err| {
+            tracing::warn!(error = %err, what, key, "could not record who acts; acting anyway (the post is looked for in Slack first)");
+            true
+        })
+    }
+
+    /// Queues a move of the desk's own (an answer, a claim, a nudge).
+    fn send(&mut self, action: crate::domain::moves::Action) {
+        let writer = self.session.store.as_ref().map(|s| &s.writer);
+        self.moves.send(action, writer);
     }
 
     /// A follow-up fell due: remind the assigned experts in the thread, once (if asked).

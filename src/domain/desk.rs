@@ -49,16 +49,21 @@ pub struct DeskConfig {
     pub intake: IntakeRules,
     /// The reaction on a request that marks it resolved.
     pub resolved_reaction: String,
+    /// The reaction by which an expert claims a request (`[actions] claim_reaction`).
+    pub claim_reaction: String,
 }
 
 /// The reaction that marks a request resolved, unless the config names another.
 pub const RESOLVED_REACTION: &str = "white_check_mark";
+/// The reaction that claims a request, unless the config names another: 👀.
+pub const CLAIM_REACTION: &str = "eyes";
 
 impl Default for DeskConfig {
     fn default() -> Self {
         DeskConfig {
             intake: IntakeRules::default(),
             resolved_reaction: RESOLVED_REACTION.into(),
+            claim_reaction: CLAIM_REACTION.into(),
         }
     }
 }
@@ -342,6 +347,12 @@ impl Desk {
                 added,
                 at,
             } => {
+                if name == self.config.claim_reaction
+                    && added
+                    && name != self.config.resolved_reaction
+                {
+                    return self.on_claim(channel, ts, user, at);
+                }
                 if name != self.config.resolved_reaction || !self.pods.contains_key(&channel) {
                     return Vec::new();
                 }
@@ -384,6 +395,43 @@ impl Desk {
                 self.names.insert(user, name);
                 Vec::new()
             }
+            // Not state: the session reads a click against the desk (`asks::read`).
+            Input::Click(_) => Vec::new(),
+        }
+    }
+
+    /// An expert's claim reaction on an open request nobody has assigned them to: a
+    /// `claimed` event, once per reaction, for a swarmdeck to turn into an assignment.
+    /// Only a reaction heard live has a time; history's reactions claim nothing (a claim
+    /// that old was acted on then, or is a lead's to judge).
+    fn on_claim(
+        &mut self,
+        channel: String,
+        ts: Ts,
+        user: String,
+        at: Option<Ts>,
+    ) -> Vec<Lifecycle> {
+        let Some(at) = at else {
+            return Vec::new();
+        };
+        let Some(thread) = self.threads.get_mut(&(channel, ts)) else {
+            return Vec::new();
+        };
+        let Some(swarm) = thread.swarm.as_ref().filter(|s| s.is_open()) else {
+            return Vec::new();
+        };
+        if swarm.experts.contains(&user) || swarm.thread_ts != ts {
+            return Vec::new();
+        }
+        let event = swarm.event(
+            format!("claimed:{user}:{at}"),
+            at,
+            LifecycleKind::Claimed { expert: user },
+        );
+        if thread.emitted.insert(event.key.clone()) {
+            vec![event]
+        } else {
+            Vec::new()
         }
     }
 

@@ -1,6 +1,7 @@
 //! What the desk is told: Slack's events, already decoded at the edge into typed values.
 
 use super::Ts;
+use super::asks::{Click, DeclineReason};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Input {
@@ -29,6 +30,9 @@ pub enum Input {
     Presence { user: String, active: bool },
     /// A user's display name, for showing requesters and participants.
     UserNamed { user: String, name: String },
+    /// Someone clicked a button or menu of one of our messages (an ask's Accept or
+    /// Decline): not state, only a request to post the answer, read by [`super::asks::read`].
+    Click(Click),
 }
 
 /// A message as the desk needs it.
@@ -131,6 +135,17 @@ pub enum MarkerKind {
     /// as the lead's own reply (first response, audit trail), which the bot's authorship
     /// alone would not say.
     Replied,
+    /// The lead asked an expert to take the swarm; the buttons of the DM carry `ask`.
+    Asked {
+        expert: String,
+        ask: String,
+    },
+    /// The expert declined the ask.
+    Declined {
+        expert: String,
+        ask: String,
+        reason: DeclineReason,
+    },
 }
 
 impl MarkerKind {
@@ -145,6 +160,8 @@ impl MarkerKind {
             MarkerKind::Waiting { .. } => "swarmdeck_waiting",
             MarkerKind::FollowUp { .. } => "swarmdeck_follow_up",
             MarkerKind::Replied => "swarmdeck_replied",
+            MarkerKind::Asked { .. } => "swarmdeck_asked",
+            MarkerKind::Declined { .. } => "swarmdeck_declined",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! What happened to a swarm, once each: what `tail` prints, the dashboard flags, and
 //! the store's consumers keep their place by.
 
+use super::asks::DeclineReason;
 use super::swarm::Clock;
 use super::{SwarmId, Ts, Urgency};
 
@@ -68,6 +69,31 @@ pub enum LifecycleKind {
         next_steps: String,
     },
     Withdrawn,
+    /// A lead asked an expert to take it (their answer comes from Slack).
+    Asked {
+        expert: String,
+        lead: Option<String>,
+    },
+    /// The expert asked said no.
+    Declined {
+        expert: String,
+        reason: DeclineReason,
+        lead: Option<String>,
+    },
+    /// The expert asked has not answered within the pod's `accept_within`.
+    AskUnanswered {
+        expert: String,
+    },
+    /// An assigned expert has not replied in the thread within the pod's `quiet_after`.
+    ExpertQuiet {
+        expert: String,
+        since: Ts,
+    },
+    /// An expert claimed the request with the claim reaction (not yet assigned: the
+    /// claim becomes an assignment once a swarmdeck posts its marker).
+    Claimed {
+        expert: String,
+    },
 }
 
 impl LifecycleKind {
@@ -86,6 +112,11 @@ impl LifecycleKind {
             LifecycleKind::SlaBreached { .. } => "sla_breached",
             LifecycleKind::FollowUpDue { .. } => "follow_up_due",
             LifecycleKind::Withdrawn => "withdrawn",
+            LifecycleKind::Asked { .. } => "asked",
+            LifecycleKind::Declined { .. } => "declined",
+            LifecycleKind::AskUnanswered { .. } => "ask_unanswered",
+            LifecycleKind::ExpertQuiet { .. } => "expert_quiet",
+            LifecycleKind::Claimed { .. } => "claimed",
         }
     }
 }

@@ -3,6 +3,7 @@
 //! passed in), no JSON. The Slack edge translates wire events into [`Input`]s; the desk
 //! answers each with the [`Lifecycle`] events it caused.
 
+pub mod asks;
 pub mod desk;
 pub mod input;
 pub mod intake;

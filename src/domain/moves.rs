@@ -3,6 +3,7 @@
 //! invite), so what a move does is tested here, and the edge only decides *how* to make
 //! each step happen exactly once.
 
+use super::asks::{Answer, ButtonValue, Reply};
 use super::desk::{Desk, Expert};
 use super::input::MarkerKind;
 use super::naming::{MAX_CHANNEL_NAME, incident_channel_name};
@@ -28,6 +29,11 @@ pub struct Action {
     /// What the status line calls it: "assign Priya Raman to 26901".
     pub label: String,
     pub steps: Vec<Step>,
+    /// Another swarmdeck may make this very move (an expert's answer or claim, which
+    /// whichever copy hears it carries out, under an id derived from what it answers):
+    /// each post is looked for in Slack before it is made.
+    #[serde(default)]
+    pub look_first: bool,
 }
 
 impl Action {
@@ -90,6 +96,30 @@ pub enum Step {
         add: bool,
     },
     ArchiveIncident,
+    /// The expert's direct message asking them to take the swarm, with Accept and Decline.
+    AskExpert {
+        expert: String,
+        card: AskCard,
+    },
+    /// The expert's answer, shown in place of the ask's buttons (`chat.update`), so no
+    /// stale button remains.
+    ShowAnswer {
+        channel: String,
+        ts: Ts,
+        text: String,
+    },
+}
+
+/// What the expert's DM says; the Slack edge lays it out with the buttons.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AskCard {
+    /// The fallback text and the DM's first line.
+    pub text: String,
+    /// Each line of the detail: urgency, subject, pod, the case and thread links.
+    pub details: Vec<String>,
+    /// What the Accept button carries ([`ButtonValue`] without a reason); each Decline
+    /// option adds its reason.
+    pub value: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -150,6 +180,16 @@ impl Mover<'_> {
                 .map(|i| (i.channel_id.clone(), i.channel_name.clone())),
             label,
             steps,
+            look_first: false,
+        }
+    }
+
+    /// A move another swarmdeck may make too: its id is `id` on every copy.
+    fn shared(&self, swarm: &Swarm, id: String, label: String, steps: Vec<Step>) -> Action {
+        Action {
+            id,
+            look_first: true,
+            ..self.action(swarm, label, steps)
         }
     }
 
@@ -185,6 +225,173 @@ impl Mover<'_> {
             format!("assign {name} to {}", swarm.case()),
             vec![step],
         )
+    }
+
+    /// Asks `expert` to take the swarm (`[actions] assign = "ask"`): a line in the thread,
+    /// which every lead's swarmdeck reads as the ask, then the expert's DM with Accept and
+    /// Decline, whose values carry the swarm and this move's id.
+    pub fn ask(&self, swarm: &Swarm, expert: &str, name: &str) -> Action {
+        let post = self.thread_post(
+            format!(
+                "Asked {name} to take case {} — waiting for their answer{}.",
+                swarm.case(),
+                self.by()
+            ),
+            MarkerKind::Asked {
+                expert: expert.into(),
+                ask: self.id.clone(),
+            },
+        );
+        let value = ButtonValue {
+            swarm: swarm.id(),
+            ask: self.id.clone(),
+            reason: None,
+        };
+        let asker = self
+            .lead
+            .map(|l| format!("{} asks", mention(l)))
+            .unwrap_or_else(|| "The swarm lead asks".into());
+        let mut details = vec![
+            format!(
+                "*{}* · {}",
+                swarm.urgency(),
+                clip(&swarm.request.subject, 150)
+            ),
+            format!("Pod: <#{}>", swarm.channel),
+            "Swarm thread: {permalink}".to_string(),
+        ];
+        if let Some(link) = &swarm.request.link {
+            details.push(format!("Case: {link}"));
+        }
+        let card = AskCard {
+            text: format!("{asker}: can you take case {}?", swarm.case()),
+            details,
+            value: value.encode(),
+        };
+        self.action(
+            swarm,
+            format!("ask {name} to take {}", swarm.case()),
+            vec![
+                post,
+                Step::AskExpert {
+                    expert: expert.into(),
+                    card,
+                },
+            ],
+        )
+    }
+
+    /// An expert's answer to an ask, from a click: the assignment (or the decline) as a
+    /// marker in the thread, then the DM updated to say so. Whichever swarmdeck heard
+    /// the click may make it, so its id is the ask's.
+    pub fn answer(&self, swarm: &Swarm, reply: &Reply, name: &str) -> Action {
+        let asked_by = reply
+            .lead
+            .as_deref()
+            .map(|l| format!(" (asked by {})", mention(l)))
+            .unwrap_or_default();
+        let (post, shown, label) = match reply.answer {
+            Answer::Accepted => (
+                self.thread_post(
+                    format!(
+                        "{} accepted case {} and is assigned to this swarm{asked_by}.",
+                        mention(&reply.expert),
+                        swarm.case()
+                    ),
+                    MarkerKind::Assigned {
+                        expert: reply.expert.clone(),
+                    },
+                ),
+                format!(
+                    "You took case {}. Thank you! Swarm thread: {{permalink}}",
+                    swarm.case()
+                ),
+                format!("{name} accepted {}", swarm.case()),
+            ),
+            Answer::Declined(reason) => (
+                self.thread_post(
+                    format!(
+                        "{} can't take case {}: {}{asked_by}.",
+                        mention(&reply.expert),
+                        swarm.case(),
+                        reason.label()
+                    ),
+                    MarkerKind::Declined {
+                        expert: reply.expert.clone(),
+                        ask: reply.ask.clone(),
+                        reason,
+                    },
+                ),
+                format!(
+                    "You declined case {} ({}). Thanks for saying so: the lead will find someone else.",
+                    swarm.case(),
+                    reason.label()
+                ),
+                format!("{name} declined {}", swarm.case()),
+            ),
+        };
+        let mut action = self.shared(
+            swarm,
+            format!("answer-{}", reply.ask),
+            label,
+            vec![
+                post,
+                Step::ShowAnswer {
+                    channel: reply.channel.clone(),
+                    ts: reply.message_ts,
+                    text: shown,
+                },
+            ],
+        );
+        action.lead = reply.lead.clone();
+        action
+    }
+
+    /// An expert's claim (the claim reaction on the request): their assignment, posted
+    /// once whichever swarmdeck heard the reaction.
+    pub fn claim(&self, swarm: &Swarm, expert: &str, name: &str, reaction: &str) -> Action {
+        let post = self.thread_post(
+            format!(
+                "{} claimed case {} with :{reaction}: and is assigned to this swarm.",
+                mention(expert),
+                swarm.case()
+            ),
+            MarkerKind::Assigned {
+                expert: expert.into(),
+            },
+        );
+        let mut action = self.shared(
+            swarm,
+            format!("claim-{}-{}-{expert}", swarm.channel, swarm.thread_ts),
+            format!("{name} claimed {}", swarm.case()),
+            vec![post],
+        );
+        action.lead = None;
+        action
+    }
+
+    /// One nudge to an assigned expert who has been quiet (`[actions] nudge_quiet`).
+    pub fn nudge(&self, swarm: &Swarm, expert: &str, name: &str, since: Ts) -> Action {
+        let post = Step::Post {
+            to: Target::Thread,
+            text: format!(
+                "{} any news on case {}? A line here tells everyone where it stands.",
+                mention(expert),
+                swarm.case()
+            ),
+            meta: Meta::Note("nudge".into()),
+        };
+        let mut action = self.shared(
+            swarm,
+            format!(
+                "nudge-{}-{}-{expert}-{since}",
+                swarm.channel, swarm.thread_ts
+            ),
+            format!("nudge {name} on {}", swarm.case()),
+            vec![post],
+        );
+        action.lead = None;
+        action
     }
 
     pub fn unassign(&self, swarm: &Swarm, expert: &str, name: &str) -> Action {
@@ -425,6 +632,7 @@ impl Mover<'_> {
                 text,
                 meta: Meta::Note("handoff".into()),
             }],
+            look_first: false,
         }
     }
 }
@@ -520,9 +728,13 @@ pub fn rank_experts<'a>(desk: &'a Desk, swarm: &Swarm) -> Vec<Candidate<'a>> {
             .first()
             .is_some_and(|m| m.to_lowercase() == product)
     };
+    // Who declined or has not answered an ask on this swarm comes last: the lead
+    // offered the next expert wants someone else.
+    let asked = |c: &Candidate| swarm.asks.iter().any(|a| a.expert == c.expert.user);
     out.sort_by(|a, b| {
-        product_match(b)
-            .cmp(&product_match(a))
+        asked(a)
+            .cmp(&asked(b))
+            .then(product_match(b).cmp(&product_match(a)))
             .then(b.matched.len().cmp(&a.matched.len()))
             .then(presence_rank(a.expert).cmp(&presence_rank(b.expert)))
             .then(a.load.cmp(&b.load))

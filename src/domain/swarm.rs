@@ -2,6 +2,7 @@
 //! its clocks. Derivation is a fold over the thread in ts order, so the same messages give
 //! the same swarm whatever order they arrived in, and two leads on a pod agree.
 
+use super::asks::{Answer, Ask, Assignment, DeclineReason};
 use super::input::{Author, MarkerKind, Msg};
 use super::intake::Request;
 use super::lifecycle::{Lifecycle, LifecycleKind};
@@ -101,6 +102,10 @@ pub struct Swarm {
     pub status: Status,
     /// Assigned experts, in the order they were assigned.
     pub experts: Vec<String>,
+    /// When each assigned expert was assigned, and whether they spoke since.
+    pub assignments: Vec<Assignment>,
+    /// Experts asked to take it (`[actions] assign = "ask"`), oldest first.
+    pub asks: Vec<Ask>,
     /// People who replied, in the order of their first reply.
     pub participants: Vec<String>,
     pub reply_count: usize,
@@ -275,7 +280,80 @@ impl Swarm {
                 },
             ));
         }
+        if self.is_open() {
+            let within = policy.accept_within(self.urgency());
+            for ask in self.asks.iter().filter(|a| a.answer.is_none()) {
+                let due = ask.at.plus_secs(within);
+                if due <= now {
+                    events.push(self.event(
+                        format!("ask_unanswered:{}", ask.id),
+                        due,
+                        LifecycleKind::AskUnanswered {
+                            expert: ask.expert.clone(),
+                        },
+                    ));
+                }
+            }
+            for a in self.quiet_experts(policy, now) {
+                events.push(self.event(
+                    format!("expert_quiet:{}:{}", a.expert, a.at),
+                    a.at.plus_secs(policy.quiet_after(self.urgency())),
+                    LifecycleKind::ExpertQuiet {
+                        expert: a.expert.clone(),
+                        since: a.at,
+                    },
+                ));
+            }
+        }
         events
+    }
+
+    /// Assigned experts who have not spoken in the thread within the pod's
+    /// `quiet_after` of being assigned: while the swarm is open and not waiting on the
+    /// customer (then silence is expected).
+    pub fn quiet_experts<'a>(
+        &'a self,
+        policy: &SlaPolicy,
+        now: Ts,
+    ) -> impl Iterator<Item = &'a Assignment> + 'a {
+        let after = policy.quiet_after(self.urgency());
+        let watching = self.is_open() && !self.is_waiting();
+        self.assignments
+            .iter()
+            .filter(move |a| watching && a.spoke.is_none() && now.secs_since(a.at) >= after)
+    }
+
+    /// What the row says of the experts asked or assigned, most pressing first: an
+    /// unanswered ask, then a decline nobody has replaced yet, then a quiet expert.
+    pub fn expert_flag(&self, policy: &SlaPolicy, now: Ts) -> Option<ExpertFlag> {
+        if !self.is_open() {
+            return None;
+        }
+        if let Some(ask) = self.asks.iter().rev().find(|a| a.answer.is_none()) {
+            return Some(ExpertFlag::Asked {
+                expert: ask.expert.clone(),
+                since: ask.at,
+                overdue: now.secs_since(ask.at) >= policy.accept_within(self.urgency()),
+            });
+        }
+        if let Some(Ask {
+            expert,
+            answer: Some((at, Answer::Declined(reason))),
+            ..
+        }) = self.asks.last()
+            && !self.assignments.iter().any(|a| a.at > *at)
+        {
+            return Some(ExpertFlag::Declined {
+                expert: expert.clone(),
+                reason: *reason,
+            });
+        }
+        self.quiet_experts(policy, now)
+            .next()
+            .map(|a| ExpertFlag::Quiet {
+                expert: a.expert.clone(),
+                since: a.at,
+            })
     }
 
     pub(crate) fn event(&self, key: String, at: Ts, kind: LifecycleKind) -> Lifecycle {
@@ -289,6 +367,24 @@ impl Swarm {
             kind,
         }
     }
+}
+
+/// What the row says of the experts asked or assigned ([`Swarm::expert_flag`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExpertFlag {
+    /// Asked and not answered yet; `overdue` past the pod's `accept_within`.
+    Asked {
+        expert: String,
+        since: Ts,
+        overdue: bool,
+    },
+    /// The last ask was declined and nobody is assigned since.
+    Declined {
+        expert: String,
+        reason: DeclineReason,
+    },
+    /// Assigned, and silent in the thread since `since`.
+    Quiet { expert: String, since: Ts },
 }
 
 /// The attention order, as a lead works a queue (fields compare in this order, lower
@@ -360,6 +456,8 @@ impl Fold {
             posted_by: root.author.clone(),
             status: Status::New,
             experts: Vec::new(),
+            assignments: Vec::new(),
+            asks: Vec::new(),
             participants: Vec::new(),
             reply_count: 0,
             last_activity: root.ts,
@@ -433,6 +531,15 @@ impl Fold {
                     MarkerKind::Assigned { expert } => {
                         if !s.experts.contains(expert) {
                             s.experts.push(expert.clone());
+                            s.assignments.push(Assignment {
+                                expert: expert.clone(),
+                                at: ts,
+                                spoke: None,
+                            });
+                        }
+                        // However it came (Accept, a claim, the lead), it answers an ask.
+                        for ask in s.asks.iter_mut().filter(|a| a.expert == *expert) {
+                            ask.answer.get_or_insert((ts, Answer::Accepted));
                         }
                         s.assigned_at.get_or_insert(ts);
                         events.push(s.event(
@@ -446,6 +553,7 @@ impl Fold {
                     }
                     MarkerKind::Unassigned { expert } => {
                         s.experts.retain(|e| e != expert);
+                        s.assignments.retain(|a| a.expert != *expert);
                         events.push(s.event(
                             format!("unassigned:{ts}"),
                             ts,
@@ -501,6 +609,51 @@ impl Fold {
                     }
                     // Excluded above: a reply the lead wrote is a reply, below.
                     MarkerKind::Replied => {}
+                    MarkerKind::Asked { expert, ask } => {
+                        if !s.asks.iter().any(|a| a.id == *ask) {
+                            // Asking someone already on it needs no answer.
+                            let answer =
+                                s.experts.contains(expert).then_some((ts, Answer::Accepted));
+                            s.asks.push(Ask {
+                                id: ask.clone(),
+                                expert: expert.clone(),
+                                lead: lead.clone(),
+                                at: ts,
+                                answer,
+                            });
+                            events.push(s.event(
+                                format!("asked:{ask}"),
+                                ts,
+                                LifecycleKind::Asked {
+                                    expert: expert.clone(),
+                                    lead,
+                                },
+                            ));
+                        }
+                    }
+                    MarkerKind::Declined {
+                        expert,
+                        ask,
+                        reason,
+                    } => {
+                        if let Some(a) = s
+                            .asks
+                            .iter_mut()
+                            .find(|a| a.id == *ask && a.expert == *expert && a.answer.is_none())
+                        {
+                            a.answer = Some((ts, Answer::Declined(*reason)));
+                            let asker = a.lead.clone();
+                            events.push(s.event(
+                                format!("declined:{ask}"),
+                                ts,
+                                LifecycleKind::Declined {
+                                    expert: expert.clone(),
+                                    reason: *reason,
+                                    lead: asker,
+                                },
+                            ));
+                        }
+                    }
                 }
             }
             (author, marker) => {
@@ -518,6 +671,11 @@ impl Fold {
                 };
                 if let Some(u) = user.as_ref().filter(|u| !s.participants.contains(u)) {
                     s.participants.push(u.clone());
+                }
+                if let Some(u) = &user {
+                    for a in s.assignments.iter_mut().filter(|a| a.expert == *u) {
+                        a.spoke.get_or_insert(ts);
+                    }
                 }
                 let from_requester =
                     matches!(author, Author::Person(_)) && user.is_some() && user == *requester;

@@ -8,6 +8,10 @@ pub struct SlaPolicy {
     /// First response, and each response owed after the requester's side answered.
     pub first_response: [i64; 4],
     pub resolution: [i64; 4],
+    /// How long an expert asked to take a swarm has to answer before the lead is told.
+    pub accept_within: [i64; 4],
+    /// How long an assigned expert may stay silent in the thread before the row says so.
+    pub quiet_after: [i64; 4],
 }
 
 impl Default for SlaPolicy {
@@ -18,6 +22,8 @@ impl Default for SlaPolicy {
         SlaPolicy {
             first_response: [15 * MIN, 30 * MIN, 2 * HOUR, 8 * HOUR],
             resolution: [4 * HOUR, 8 * HOUR, 2 * DAY, 5 * DAY],
+            accept_within: [5 * MIN, 15 * MIN, 30 * MIN, HOUR],
+            quiet_after: [15 * MIN, 30 * MIN, 2 * HOUR, 8 * HOUR],
         }
     }
 }
@@ -29,6 +35,14 @@ impl SlaPolicy {
 
     pub fn resolution(&self, u: Urgency) -> i64 {
         self.resolution[u as usize]
+    }
+
+    pub fn accept_within(&self, u: Urgency) -> i64 {
+        self.accept_within[u as usize]
+    }
+
+    pub fn quiet_after(&self, u: Urgency) -> i64 {
+        self.quiet_after[u as usize]
     }
 }
 

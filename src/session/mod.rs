@@ -8,7 +8,7 @@ pub use team::target as bus_target;
 
 use crate::company::{self, Company};
 use crate::config::Settings;
-use crate::domain::{Desk, Input, Lifecycle, LifecycleKind, SwarmId, Ts};
+use crate::domain::{Desk, Input, Lifecycle, LifecycleKind, SwarmId, Ts, asks};
 use crate::slack::{
     self, Connected, Identity, Incoming, Resume, SlackConfig, record, translate::Translator, wire,
 };
@@ -54,7 +54,13 @@ pub struct Session {
     /// How far this process knows its history complete (µs): the last gap fill, carried
     /// on by the team bus while it covered everything since.
     covered_through: Option<i64>,
+    /// Experts' answers read from clicks, for the dashboard to post (a `tail` posts
+    /// nothing: it keeps the click in the store, where a dashboard finds it).
+    replies: Vec<asks::Reply>,
 }
+
+/// What a dashboard calls itself to the others on its store.
+const DASHBOARD: &str = "dashboard";
 
 /// A hello's count of the app's connections.
 struct Hello {
@@ -126,8 +132,9 @@ impl Session {
             missing: Vec::new(),
             resume: Resume::default(),
             backlog: Vec::new(),
+            replies: Vec::new(),
             kind: match replay {
-                Replay::State => "dashboard",
+                Replay::State => DASHBOARD,
                 Replay::Events => "tail",
             },
             feed_from,
@@ -146,6 +153,9 @@ impl Session {
             session.missing = r.missing;
             session.resume = r.resume;
             session.backlog = r.lifecycle;
+            for click in &r.clicks {
+                session.on_click(click);
+            }
         }
         // Known from the store: the bus is read while Slack connects.
         session.start_bus();
@@ -250,6 +260,10 @@ impl Session {
         let mut touched = Vec::new();
         let mut events = Vec::new();
         for input in translator.translate(&incoming.event) {
+            if let Input::Click(click) = &input {
+                self.on_click(click);
+                continue;
+            }
             if let Input::Message(m) = &input {
                 touched.push(SwarmId::new(m.channel.clone(), m.thread()));
             }
@@ -274,6 +288,30 @@ impl Session {
             }
         }
         events
+    }
+
+    /// A click, read against the desk: an answer to post, or logged and dropped.
+    fn on_click(&mut self, click: &asks::Click) {
+        match asks::read(&self.desk, click) {
+            Ok(reply) => {
+                tracing::info!(ask = reply.ask, expert = reply.expert, answer = ?reply.answer, "an expert answered");
+                if self.kind == DASHBOARD {
+                    self.replies.push(reply);
+                }
+            }
+            // A second click, or the same click heard again, is no news.
+            Err(why @ asks::Refused::AlreadyAnswered(_)) => {
+                tracing::debug!(user = click.user, why = %why, "a click changed nothing");
+            }
+            Err(why) => {
+                tracing::warn!(user = click.user, action_id = click.action_id, why = %why, "refused a click");
+            }
+        }
+    }
+
+    /// The experts' answers read since last asked.
+    pub(crate) fn take_replies(&mut self) -> Vec<asks::Reply> {
+        std::mem::take(&mut self.replies)
     }
 
     /// Watches the store for what the other processes on it receive (see [`Feed`]).
@@ -557,6 +595,8 @@ pub struct Restored {
     /// With `Replay::Events`, the lifecycle events the stored history holds, for a
     /// consumer to put out those it has not yet (its claims say which).
     pub lifecycle: Vec<Lifecycle>,
+    /// The clicks stored, to read against the restored desk.
+    pub clicks: Vec<asks::Click>,
 }
 
 /// How the store is replayed into the desk.
@@ -623,7 +663,19 @@ pub fn restore(
         );
     }
     let read = started.elapsed();
+    // Clicks are read against the desk the rest makes: one still unanswered (received
+    // while no dashboard ran, or just before this one stopped) is answered now.
+    let (clicks, inputs): (Vec<Input>, Vec<Input>) = inputs
+        .into_iter()
+        .partition(|i| matches!(i, Input::Click(_)));
     let implied = desk.restore(inputs, now);
+    let clicks = clicks
+        .into_iter()
+        .filter_map(|i| match i {
+            Input::Click(c) => Some(c),
+            _ => None,
+        })
+        .collect();
     let lifecycle = match replay {
         Replay::State => Vec::new(),
         Replay::Events => implied,
@@ -653,6 +705,7 @@ pub fn restore(
         resume,
         events,
         lifecycle,
+        clicks,
     }))
 }
 

@@ -24,7 +24,8 @@ use super::wire::{
     Ack, Bookmarks, Channel, ChannelAnswer, ChannelPage, Event, Message, MessagePage, Permalink,
     PostMark, Posted, Reaction, ReactionItem,
 };
-use crate::domain::moves::{Action, Meta, Step, Target, suffixed};
+use crate::domain::asks::{self, DeclineReason};
+use crate::domain::moves::{Action, AskCard, Meta, Step, Target, suffixed};
 use crate::domain::{Marker, MarkerKind};
 use serde_json::json;
 use std::sync::Arc;
@@ -424,6 +425,22 @@ impl Worker {
                 Ok(())
             }
             Step::Post { to, text, meta } => self.post(a, p, to, text, meta).await,
+            Step::AskExpert { expert, card } => self.ask_expert(a, p, expert, card).await,
+            Step::ShowAnswer { channel, ts, text } => {
+                let text = self.fill(a, p, text).await?;
+                let body = json!({
+                    "channel": channel,
+                    "ts": ts.to_string(),
+                    "text": text,
+                    "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+                });
+                // An update is the same whichever time it lands; a DM deleted meanwhile
+                // has nothing left to show stale buttons.
+                tolerate(
+                    self.web.call_json::<Ack>("chat.update", &body).await,
+                    &["message_not_found"],
+                )
+            }
             Step::Bookmark { title, link } => {
                 let channel = incident(p)?;
                 let list: Bookmarks = self
@@ -597,7 +614,7 @@ impl Worker {
             Target::Elsewhere(dest) => (self.destination(dest).await?, None),
         };
         let metadata = self.metadata(a, p, meta, &key)?;
-        if p.uncertain
+        if (p.uncertain || a.look_first)
             && self
                 .posted(&channel, thread.as_deref(), |m| {
                     m.action.as_deref() == Some(key.as_str())
@@ -685,6 +702,54 @@ impl Worker {
         } else {
             Event::ReactionRemoved(reaction)
         }
+    }
+
+    /// The ask in the expert's DM: what the card says, Accept, and Decline with its
+    /// reasons, each carrying the swarm and the ask (see [`asks::ButtonValue`]).
+    async fn ask_expert(
+        &self,
+        a: &Action,
+        p: &mut Progress,
+        expert: &str,
+        card: &AskCard,
+    ) -> StepResult {
+        let key = format!("{}/{}", a.id, p.next);
+        let channel = self.destination(expert).await?;
+        // Not looked for after an uncertain attempt: reading a DM's history needs a scope
+        // (im:history) swarmdeck does not ask for. A second copy is harmless: both carry
+        // the same ask, and it is answered once.
+        let details = self.fill(a, p, &card.details.join("\n")).await?;
+        let options: Vec<_> = DeclineReason::ALL
+            .iter()
+            .map(|r| {
+                json!({
+                    "text": {"type": "plain_text", "text": r.label()},
+                    "value": format!("{}|{}", card.value, r.code()),
+                })
+            })
+            .collect();
+        let blocks = json!([
+            {"type": "section", "text": {"type": "mrkdwn", "text": card.text}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": details}},
+            {"type": "actions", "block_id": asks::ASK_BLOCK, "elements": [
+                {"type": "button", "action_id": asks::ACCEPT, "style": "primary",
+                 "text": {"type": "plain_text", "text": "Accept"}, "value": card.value},
+                {"type": "static_select", "action_id": asks::DECLINE,
+                 "placeholder": {"type": "plain_text", "text": "Decline…"}, "options": options},
+            ]},
+        ]);
+        let metadata = self.metadata(a, p, &Meta::Note("ask".into()), &key)?;
+        let body = json!({
+            "channel": channel,
+            "text": card.text,
+            "blocks": blocks,
+            "metadata": metadata,
+            "unfurl_links": false,
+        });
+        self.web
+            .call_json_once::<Posted>("chat.postMessage", &body)
+            .await?;
+        Ok(())
     }
 
     /// A channel id as is; a person (`U…`/`W…`) through their direct message.
@@ -820,6 +885,7 @@ mod tests {
             thread_ts: None,
             incident: None,
             label: "promote 27343 to #general".into(),
+            look_first: false,
             steps: vec![Step::CreateChannel {
                 name: "general".into(),
                 private: false,
@@ -878,6 +944,7 @@ mod tests {
             thread_ts: None,
             incident: None,
             label: "promote 27343".into(),
+            look_first: false,
             steps: vec![
                 Step::CreateChannel {
                     name: "support-api-sev1-27343".into(),
@@ -931,6 +998,7 @@ mod tests {
             thread_ts: None,
             incident: Some(("C9".into(), "incident".into())),
             label: format!("topic {id}"),
+            look_first: false,
             steps: vec![Step::SetTopic("Sev 1".into())],
         };
         let mut next = async |id: &str| loop {

@@ -427,6 +427,33 @@ async fn run(
 /// An envelope taken from the queue: parsed, and through the dedupe (`None`: skipped).
 fn admit(seen: &Mutex<Seen>, envelope: wire::Envelope, read_at: Instant) -> Option<Update> {
     let retry_attempt = envelope.retry_attempt;
+    if envelope.interactive {
+        let click = match envelope.parse_interactive() {
+            Ok(Some(click)) => click,
+            Ok(None) => {
+                tracing::debug!(envelope_id = %envelope.envelope_id, "ignored an interactive payload swarmdeck does not use");
+                return None;
+            }
+            Err(why) => {
+                tracing::warn!(envelope_id = %envelope.envelope_id, reason = why.reason, "skipped a click that could not be parsed");
+                return None;
+            }
+        };
+        let id = wire::Envelope::click_id(&click);
+        let event = wire::Event::BlockActions(Box::new(click));
+        let fresh = seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .admit(Some(&id), &event);
+        return fresh.then(|| {
+            Update::Event(Box::new(Incoming {
+                event,
+                event_id: Some(id),
+                source: Source::Live { retry_attempt },
+                received_at: read_at,
+            }))
+        });
+    }
     let callback = match envelope.parse_callback() {
         Ok(cb) => cb,
         Err(why) => {

@@ -59,6 +59,23 @@ pub fn record(event: &Event) -> Option<Write> {
             let t = micros(ts)?;
             (key, channel, t, t)
         }
+        // A click, kept with the swarm its button names, so that a dashboard finds it
+        // whichever process on the store received it; one naming no swarm is not ours.
+        Event::BlockActions(b) => {
+            let action = b.actions.first()?;
+            let value = action
+                .selected_option
+                .as_ref()
+                .map(|o| o.value.as_str())
+                .or(action.value.as_deref())?;
+            let swarm = crate::domain::asks::ButtonValue::parse(value)?.swarm;
+            let at = action.action_ts.as_deref().and_then(micros)?;
+            let key = format!(
+                "{}|{}|click|{}|{at}",
+                swarm.channel, swarm.thread_ts, b.user.id
+            );
+            (key, swarm.channel, at, swarm.thread_ts.0)
+        }
         // A renamed person: kept apart from the events, so that the name outlives them.
         Event::UserChange { user } => {
             return Some(Write::Person {

@@ -163,7 +163,7 @@ async fn connection(
                     _ => continue,
                 };
                 match wire::decode(text.as_str()) {
-                    Ok(Frame::EventsApi(envelope)) => {
+                    Ok(Frame::EventsApi(envelope) | Frame::Interactive(envelope)) => {
                         // Ack first: before any parsing or work on the event.
                         send_ack(&mut sink, &envelope.envelope_id).await?;
                         let _ = events.send(ConnEvent::Envelope { id, envelope, read_at });

@@ -19,6 +19,8 @@ struct Line {
     payload: Option<String>,
     /// When it was read, in µs after the queue began (an `Instant` has no absolute form).
     read_us: u64,
+    #[serde(default)]
+    interactive: bool,
 }
 
 pub(crate) struct Spill {
@@ -83,6 +85,7 @@ impl Spill {
             reason: envelope.retry_reason.clone(),
             payload: envelope.payload.clone(),
             read_us: read_at.saturating_duration_since(self.began).as_micros() as u64,
+            interactive: envelope.interactive,
         };
         let on_disk = match self.disk.as_mut().filter(|d| !d.failed) {
             Some(disk) => disk.append(&line),
@@ -117,6 +120,7 @@ impl Spill {
                     retry_attempt: line.retry,
                     retry_reason: line.reason,
                     payload: line.payload,
+                    interactive: line.interactive,
                 };
                 let read_at = self.began + Duration::from_micros(line.read_us);
                 self.memory.push_back((envelope, read_at));
@@ -256,6 +260,7 @@ mod tests {
             retry_reason: String::new(),
             // A payload with a newline and quotes: one line in the file all the same.
             payload: Some(format!("{{\n \"n\": {n}, \"text\": \"a \\\"b\\\"\" }}")),
+            interactive: n.is_multiple_of(5),
         }
     }
 
@@ -294,6 +299,10 @@ mod tests {
             (&back.payload, back.retry_attempt, &back.retry_reason),
             (&sent.payload, sent.retry_attempt, &sent.retry_reason),
             "an envelope comes back whole"
+        );
+        assert!(
+            out[10].0.interactive && !out[9].0.interactive,
+            "a click stays a click through the file"
         );
         let read_at = out[7].1.duration_since(at);
         assert!(

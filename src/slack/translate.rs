@@ -4,6 +4,7 @@
 
 use super::Identity;
 use super::wire::{self, Block, Event, RichBlock, RichInline};
+use crate::domain::asks::{Click, DeclineReason};
 use crate::domain::text::sanitize;
 use crate::domain::{Author, Input, Marker, MarkerKind, Msg, Ts};
 use serde_json::{Value, json};
@@ -76,6 +77,7 @@ impl Translator {
                 user: user.id.clone(),
                 name: display_name(user),
             }],
+            Event::BlockActions(b) => self.clicks(b),
             _ => Vec::new(),
         }
     }
@@ -148,6 +150,47 @@ impl Translator {
                 .collect(),
             latest_reply: m.latest_reply.as_deref().and_then(Ts::parse),
         })
+    }
+
+    /// A click on a message: one input per action it carries (Slack sends one).
+    fn clicks(&self, b: &wire::BlockActions) -> Vec<Input> {
+        let channel = b
+            .container
+            .channel_id
+            .clone()
+            .or_else(|| b.channel.as_ref().map(|c| c.id.clone()));
+        let message_ts = b
+            .container
+            .message_ts
+            .as_deref()
+            .or_else(|| b.message.as_ref().and_then(|m| m.ts.as_deref()))
+            .and_then(Ts::parse);
+        let (Some(channel), Some(message_ts)) = (channel, message_ts) else {
+            return Vec::new();
+        };
+        let on_our_message = b
+            .message
+            .as_ref()
+            .is_some_and(|m| self.author(m) == Author::Us);
+        b.actions
+            .iter()
+            .map(|a| {
+                let value = a
+                    .selected_option
+                    .as_ref()
+                    .map(|o| o.value.clone())
+                    .or_else(|| a.value.clone())
+                    .unwrap_or_default();
+                Input::Click(Click {
+                    user: b.user.id.clone(),
+                    action_id: sanitize(&a.action_id, 255),
+                    value: sanitize(&value, 2_000),
+                    channel: channel.clone(),
+                    message_ts,
+                    on_our_message,
+                })
+            })
+            .collect()
     }
 
     fn author(&self, m: &wire::Message) -> Author {
@@ -314,6 +357,16 @@ pub fn decode_marker(meta: &wire::Metadata) -> Result<Option<Marker>, String> {
         },
         "swarmdeck_reopened" => MarkerKind::Reopened,
         "swarmdeck_replied" => MarkerKind::Replied,
+        "swarmdeck_asked" => MarkerKind::Asked {
+            expert: text("expert")?,
+            ask: text("ask")?,
+        },
+        "swarmdeck_declined" => MarkerKind::Declined {
+            expert: text("expert")?,
+            ask: text("ask")?,
+            reason: DeclineReason::parse(&text("reason")?)
+                .ok_or("swarmdeck_declined: `reason` is not one swarmdeck knows")?,
+        },
         "swarmdeck_waiting" => MarkerKind::Waiting {
             on: p
                 .get("waiting")
@@ -356,6 +409,19 @@ pub fn encode_marker(marker: &Marker, case: &str) -> Value {
         }
         MarkerKind::Resolved { resolution } => payload["resolution"] = json!(resolution),
         MarkerKind::Reopened | MarkerKind::Replied => {}
+        MarkerKind::Asked { expert, ask } => {
+            payload["expert"] = json!(expert);
+            payload["ask"] = json!(ask);
+        }
+        MarkerKind::Declined {
+            expert,
+            ask,
+            reason,
+        } => {
+            payload["expert"] = json!(expert);
+            payload["ask"] = json!(ask);
+            payload["reason"] = json!(reason.code());
+        }
         MarkerKind::Waiting { on } => payload["waiting"] = json!(on),
         MarkerKind::FollowUp { next_steps, due } => {
             payload["next_steps"] = json!(next_steps);
@@ -391,6 +457,15 @@ mod tests {
             },
             MarkerKind::Reopened,
             MarkerKind::Replied,
+            MarkerKind::Asked {
+                expert: "U1".into(),
+                ask: "a1-2-3".into(),
+            },
+            MarkerKind::Declined {
+                expert: "U1".into(),
+                ask: "a1-2-3".into(),
+                reason: DeclineReason::OutOfOffice,
+            },
             MarkerKind::Waiting { on: true },
             MarkerKind::FollowUp {
                 next_steps: "call them".into(),

@@ -28,7 +28,10 @@ pub enum Frame {
         reason: DisconnectReason,
     },
     EventsApi(Envelope),
-    /// Interactive, slash command or unknown envelope types: acked and ignored.
+    /// A click on a button or menu of one of the app's messages (`interactive`, whose
+    /// payload is a `block_actions` [`Event`]): acked first and queued like an event.
+    Interactive(Envelope),
+    /// Slash commands, shortcuts or unknown envelope types: acked and ignored.
     Other {
         kind: String,
         envelope_id: Option<String>,
@@ -40,8 +43,11 @@ pub struct Envelope {
     pub envelope_id: String,
     pub retry_attempt: u32,
     pub retry_reason: String,
-    /// The raw `event_callback`, parsed only after the ack is on its way.
+    /// The raw `event_callback` (or, interactive, the `block_actions` payload), parsed
+    /// only after the ack is on its way.
     pub payload: Option<String>,
+    /// An `interactive` envelope rather than `events_api`.
+    pub interactive: bool,
 }
 
 impl Envelope {
@@ -52,6 +58,31 @@ impl Envelope {
             reason: "an events_api frame without payload".into(),
         })?;
         from_str_lenient(payload).map_err(|e| Unreadable::new(payload, "/event", &e))
+    }
+
+    /// An interactive payload: a click (`Some`), or a kind swarmdeck does not use.
+    pub fn parse_interactive(&self) -> Result<Option<BlockActions>, Unreadable> {
+        let payload = self.payload.as_deref().ok_or_else(|| Unreadable {
+            channel: None,
+            ts: None,
+            reason: "an interactive frame without payload".into(),
+        })?;
+        match from_str_lenient::<Event>(payload) {
+            Ok(Event::BlockActions(b)) => Ok(Some(*b)),
+            Ok(_) => Ok(None),
+            Err(e) => Err(Unreadable::new(payload, "", &e)),
+        }
+    }
+
+    /// The id a click is deduplicated by: Slack redelivers it under a new envelope id,
+    /// but its user and `action_ts` stay.
+    pub fn click_id(click: &BlockActions) -> String {
+        let at = click
+            .actions
+            .first()
+            .and_then(|a| a.action_ts.clone())
+            .unwrap_or_default();
+        format!("click:{}:{at}", click.user.id)
     }
 }
 
@@ -197,6 +228,20 @@ fn frame(raw: RawFrame<'_>) -> Result<Frame, DecodeError> {
                 retry_attempt: raw.retry_attempt,
                 retry_reason: raw.retry_reason,
                 payload: raw.payload.map(|p| p.get().to_string()),
+                interactive: false,
+            })
+        }
+        "interactive" => {
+            let envelope_id = raw.envelope_id.ok_or_else(|| DecodeError {
+                envelope_id: None,
+                reason: "an interactive frame without envelope_id".into(),
+            })?;
+            Frame::Interactive(Envelope {
+                envelope_id,
+                retry_attempt: raw.retry_attempt,
+                retry_reason: raw.retry_reason,
+                payload: raw.payload.map(|p| p.get().to_string()),
+                interactive: true,
             })
         }
         _ => Frame::Other {
@@ -259,8 +304,59 @@ pub enum Event {
     },
     #[serde(rename = "user_change")]
     UserChange { user: User },
+    /// A click, from an `interactive` envelope (kept and shared like an event, so that
+    /// whichever swarmdeck holds it can answer it).
+    #[serde(rename = "block_actions")]
+    BlockActions(Box<BlockActions>),
     #[serde(other)]
     Other,
+}
+
+/// A `block_actions` payload, as far as swarmdeck reads it (its `token` and
+/// `response_url` are neither needed nor kept).
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct BlockActions {
+    pub user: ClickUser,
+    pub api_app_id: Option<String>,
+    pub container: Container,
+    pub channel: Option<ChannelRef>,
+    /// The message clicked, as it is: who posted it says whether it is ours.
+    pub message: Option<Box<Message>>,
+    pub actions: Vec<BlockAction>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ClickUser {
+    pub id: String,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Container {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub message_ts: Option<String>,
+    pub channel_id: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct BlockAction {
+    pub action_id: String,
+    pub block_id: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: Option<String>,
+    pub selected_option: Option<SelectedOption>,
+    pub action_ts: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct SelectedOption {
+    pub value: String,
 }
 
 /// A message, as events, history and replies carry it. Only `ts` is always there, and

@@ -291,6 +291,10 @@ fn move_text(s: &Screenful<'_>, kind: &MarkerKind) -> String {
         MarkerKind::FollowUp { next_steps, due } => {
             format!("follow up {}: {next_steps}", when(s, *due))
         }
+        MarkerKind::Asked { expert, .. } => format!("asked @{} to take it", name(s, expert)),
+        MarkerKind::Declined { expert, reason, .. } => {
+            format!("@{} declined: {}", name(s, expert), reason.label())
+        }
     }
 }
 

@@ -32,7 +32,7 @@ const LEGEND: &[(&str, &str)] = &[
     ("●", "owed a response: the requester spoke, support has not"),
     (
         "!",
-        "needs you: a new Sev1, a fresh breach, a follow-up due",
+        "needs you: a new Sev1, a breach, a follow-up due, a decline",
     ),
     ("sev", "sev1 (most urgent) … sev4"),
     ("age", "since the request was posted"),
@@ -52,6 +52,18 @@ const LEGEND: &[(&str, &str)] = &[
     (
         "status",
         "new · assigned · in progress · waiting on customer · promoted (#channel) · follow-up due",
+    ),
+    (
+        "asked",
+        "an expert asked (assign = \"ask\"); \"no answer\" past accept_within",
+    ),
+    (
+        "declined",
+        "the expert asked said no, and why: pick another",
+    ),
+    (
+        "quiet 25m",
+        "an assigned expert silent in the thread that long",
     ),
     ("⋯", "a move on its way to Slack"),
     (

@@ -415,13 +415,21 @@ fn render_header(
         Span::styled(format!("{n} {label}"), if n > 0 { style } else { t.dim() })
     };
     let follow_ups = crate::columns::count(c.follow_ups_due, "follow-up", "follow-ups");
-    let counters = Line::from(vec![
+    let mut counters = vec![
         count(c.open, "open", ratatui::style::Style::new()),
         Span::raw(" · "),
         count(c.unassigned, "unassigned", t.warning()),
         Span::raw(" · "),
         count(c.breaching, "breaching", t.bad()),
         Span::raw(" · "),
+    ];
+    // Said only when it happens (most shifts never see a quiet expert), early enough
+    // to survive a narrow terminal.
+    if c.quiet > 0 {
+        counters.push(count(c.quiet, "quiet", t.warning()));
+        counters.push(Span::raw(" · "));
+    }
+    counters.extend([
         count(c.due_soon, "due soon", t.warning()),
         Span::raw(" · "),
         count(c.needs_response, "to answer", t.attention()),
@@ -435,6 +443,7 @@ fn render_header(
             },
         ),
     ]);
+    let counters = Line::from(counters);
     let [_, bottom] = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
     let bottom = match s.activity {
         Some(a) => {

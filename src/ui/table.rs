@@ -6,7 +6,7 @@ use super::view::{Row, SlaState, View};
 use super::{Screenful, text};
 use crate::columns::fit_middle;
 use crate::domain::Status;
-use crate::domain::swarm::Clock;
+use crate::domain::swarm::{Clock, ExpertFlag};
 use crate::domain::text::one_line;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -74,7 +74,8 @@ fn columns(wide: bool) -> [u16; 9] {
     if wide {
         [1, 10, 8, 4, 5, 7, 20, 3, 19]
     } else {
-        [1, 8, 7, 4, 4, 6, 10, 2, 8]
+        // status: "no answer" whole
+        [1, 8, 7, 4, 4, 6, 10, 2, 9]
     }
 }
 
@@ -151,12 +152,43 @@ fn status_text(s: &Screenful<'_>, row: &Row<'_>, wide: bool) -> (String, Style) 
         status.to_string()
     };
     let follow_up_due = sw.follow_up_at.is_some_and(|at| at <= s.now);
+    let policy = s.desk.pod(&sw.channel).map(|p| &p.sla);
+    let flag = policy.and_then(|p| sw.expert_flag(p, s.now));
     if s.pending.contains(&row.key()) {
         (format!("⋯ {status}"), t.warning())
     } else if follow_up_due {
         ("follow-up due".to_string(), t.warning())
+    } else if let Some(flag) = flag {
+        expert_flag_text(s, &flag, wide)
     } else {
         (status, Style::new())
+    }
+}
+
+/// What the status cell says of an expert asked, declined or quiet.
+fn expert_flag_text(s: &Screenful<'_>, flag: &ExpertFlag, wide: bool) -> (String, Style) {
+    let t = s.theme;
+    let name = |e: &str| s.desk.name_of(e).to_string();
+    let ago = |since: &crate::domain::Ts| duration(s.now.secs_since(*since).max(0));
+    match flag {
+        ExpertFlag::Asked {
+            expert,
+            since,
+            overdue: false,
+        } if wide => (format!("asked {} {}", name(expert), ago(since)), t.dim()),
+        ExpertFlag::Asked { overdue: false, .. } => ("asked".into(), t.dim()),
+        ExpertFlag::Asked { expert, since, .. } if wide => (
+            format!("no answer {} {}", name(expert), ago(since)),
+            t.bad(),
+        ),
+        ExpertFlag::Asked { .. } => ("no answer".into(), t.bad()),
+        ExpertFlag::Declined { expert, reason } if wide => (
+            format!("declined: {} ({})", reason.short(), name(expert)),
+            t.bad(),
+        ),
+        ExpertFlag::Declined { .. } => ("declined".into(), t.bad()),
+        ExpertFlag::Quiet { since, .. } if wide => (format!("quiet {}", ago(since)), t.warning()),
+        ExpertFlag::Quiet { .. } => ("quiet".into(), t.warning()),
     }
 }
 

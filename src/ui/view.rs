@@ -4,7 +4,7 @@
 use super::keymap::Intent;
 use super::rank::Ranker;
 use crate::domain::swarm::{Breach, Clock};
-use crate::domain::{Desk, Swarm, SwarmId, Ts, Urgency};
+use crate::domain::{Desk, SlaPolicy, Swarm, SwarmId, Ts, Urgency};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Screen {
@@ -178,9 +178,11 @@ impl View {
         let mut ranker = Ranker::new(&self.filter);
         let mut counters = Counters::default();
         let mut rows: Vec<Row<'a>> = Vec::new();
+        let default_policy = SlaPolicy::default();
         for s in desk.swarms().filter(|s| s.is_open()) {
             let sla = sla_view(s, now);
-            counters.count(s, sla, now);
+            let policy = desk.pod(&s.channel).map_or(&default_policy, |p| &p.sla);
+            counters.count(s, sla, policy, now);
             if self.pod.as_ref().is_some_and(|p| *p != s.channel) {
                 continue;
             }
@@ -527,12 +529,15 @@ pub struct Counters {
     pub follow_ups_due: usize,
     pub needs_response: usize,
     pub sev1: usize,
+    /// Swarms with an assigned expert quiet past the pod's `quiet_after`.
+    pub quiet: usize,
 }
 
 impl Counters {
     /// Counts one open swarm (with its clock as shown).
-    fn count(&mut self, s: &Swarm, sla: Option<SlaView>, now: Ts) {
+    fn count(&mut self, s: &Swarm, sla: Option<SlaView>, policy: &SlaPolicy, now: Ts) {
         self.open += 1;
+        self.quiet += s.quiet_experts(policy, now).next().is_some() as usize;
         self.unassigned += s.experts.is_empty() as usize;
         self.needs_response += s.needs_response_since.is_some() as usize;
         self.sev1 += (s.urgency() == Urgency::Sev1) as usize;

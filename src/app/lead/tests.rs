@@ -64,6 +64,7 @@ fn lead() -> Lead {
             resolved_reaction: "white_check_mark".into(),
             archive: ArchivePolicy::Ask,
             handoff_to: Some("#swarm-leads".into()),
+            assign: AssignMode::Tell,
             searchable: true,
         },
         "test",

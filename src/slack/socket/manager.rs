@@ -482,6 +482,7 @@ mod tests {
                     retry_attempt: 0,
                     retry_reason: String::new(),
                     payload: None,
+                    interactive: false,
                 },
                 read_at,
             })
