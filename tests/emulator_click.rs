@@ -602,20 +602,31 @@ async fn experts_told_how_to_answer_do_so_and_no_one_else_does_without_a_workloa
         "bots do not click"
     );
     let listing = emu.control_get("experts").await;
-    let shown = listing["experts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["id"] == "U0EXP00003")
-        .cloned()
-        .unwrap();
+    let shown = |id: &str| {
+        let expert = listing["experts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["id"] == id);
+        expert
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} listed: {listing}"))
+    };
+    let told = shown("U0EXP00003");
     assert_eq!(
         (
-            shown["answer"].as_str(),
-            shown["reason"].as_str(),
-            shown["answers"].as_bool()
+            told["answer"].as_str(),
+            told["reason"].as_str(),
+            told["told"].as_bool()
         ),
         (Some("decline"), Some("out_of_office"), Some(true))
+    );
+    assert_eq!(told["answers"], true);
+    assert_eq!(shown("U0EXP00004")["answers"], false, "told to stay silent");
+    assert_eq!(
+        shown("U0EXP00005")["answers"],
+        false,
+        "untold, and no workload"
     );
 
     let mut socket = emu.socket().await;

@@ -167,8 +167,9 @@ pub(crate) fn listing(shared: &Shared, state: &State) -> Vec<Value> {
             v["name"] = json!(u.name);
             v["real_name"] = json!(u.real_name);
             v["told"] = json!(told.is_some());
-            // Without a workload, only told experts answer.
-            v["answers"] = json!(told.is_some() || shared.config.workload);
+            // Without a workload, only told experts answer; the silent never do.
+            let heard = told.is_some() || shared.config.workload;
+            v["answers"] = json!(heard && answer != Answer::Silent);
             if let Some(delay) = told.and_then(|t| t.delay) {
                 v["delay_seconds"] = json!(delay.as_secs_f64());
             }
