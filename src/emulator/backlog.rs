@@ -4,12 +4,19 @@
 //! whose requester just answered, one waiting on the customer — and a few resolved
 //! earlier today. Posted into history with past timestamps, so a client learns of them
 //! the way it would on real Slack: from conversations.history when it starts.
+//!
+//! Two swarms hold an ask from an earlier session (a DM to an expert with Accept and the
+//! reasons to decline, and the `swarmdeck_asked` marker in the thread); with the live
+//! workload the first is accepted about 15 s and the second declined about 35 s of wall
+//! time after start, so that the demo shows both within its first minute at any time scale.
 
 use super::clock::Clock;
+use super::experts::{self, Answer, Ask, Due};
 use super::seed;
 use super::workload::workflow_post;
-use super::world::{Post, Ts, World};
+use super::world::{Post, Ts, World, fmt_ts};
 use serde_json::{Value, json};
+use std::time::{Duration, Instant};
 
 /// What happened in a swarm's thread, minutes after its request.
 enum Step {
@@ -18,6 +25,9 @@ enum Step {
     Requester(&'static str),
     /// One of swarmdeck's moves: a bot post with message metadata.
     Move(&'static str, Value, &'static str),
+    /// The lead asked an expert to take the swarm; the expert gives `answer` this long
+    /// (wall time) after the emulator starts.
+    Asked(&'static str, Answer, u64),
     Resolved,
 }
 
@@ -39,7 +49,7 @@ fn scenario() -> Vec<Swarm> {
             minutes_ago: 4,
             urgency: "Sev 1",
             subject: "All card payments failing for EU merchants",
-            thread: vec![],
+            thread: vec![(2, Asked("E0", Answer::Accept, 15))],
         },
         Swarm {
             pod: 0,
@@ -119,7 +129,7 @@ fn scenario() -> Vec<Swarm> {
             minutes_ago: 24,
             urgency: "Sev 3",
             subject: "GraphQL pagination skips records after cursor reset",
-            thread: vec![],
+            thread: vec![(20, Asked("E1", Answer::Decline("busy"), 35))],
         },
         Swarm {
             pod: 1,
@@ -199,12 +209,18 @@ fn scenario() -> Vec<Swarm> {
     ]
 }
 
-/// Posts the backlog into the workspace, all of it in the past.
-pub(crate) fn seed(world: &mut World) {
+/// Posts the backlog into the workspace, all of it in the past. Answers the experts'
+/// answers to its pending asks, due from `started`.
+pub(crate) fn seed(world: &mut World, started: Instant) -> Vec<Due> {
     let now = Clock::now_micros();
     let minute = 60_000_000u64;
     let bot_user = world.first_app().bot_user_id.clone();
     let bot_id = world.first_app().bot_id.clone();
+    let lead_name = world
+        .user(seed::LEAD_ID)
+        .map(|u| u.real_name.clone())
+        .unwrap_or_default();
+    let mut answers = Vec::new();
     for (n, swarm) in scenario().into_iter().enumerate() {
         let (channel, _, product, ..) = seed::PODS[swarm.pod];
         let Ok(idx) = world.find_channel(channel) else {
@@ -228,18 +244,33 @@ pub(crate) fn seed(world: &mut World) {
         if world.post(idx, post, root).is_err() {
             continue;
         }
+        let bot_post = |text: String, thread_ts: Option<Ts>| Post {
+            user: Some(bot_user.clone()),
+            bot_id: Some(bot_id.clone()),
+            text,
+            thread_ts,
+            ..Post::default()
+        };
+        // One of swarmdeck's moves: a bot reply carrying message metadata.
+        let marker = |event_type: &str, mut payload: Value, text: String| {
+            payload["lead"] = json!(seed::LEAD_ID);
+            payload["case"] = json!(case.to_string());
+            Post {
+                metadata: Some(json!({"event_type": event_type, "event_payload": payload})),
+                ..bot_post(text, Some(root))
+            }
+        };
         for (minutes, step) in swarm.thread {
             let ts: Ts = root + minutes * minute;
-            let reply = |user: String, text: String, metadata: Option<Value>| Post {
+            let reply = |user: String, text: String| Post {
                 user: Some(user),
                 text,
                 thread_ts: Some(root),
-                metadata,
                 ..Post::default()
             };
             let post = match step {
-                Step::Reply(e, text) => reply(expert(e), text.into(), None),
-                Step::Requester(text) => reply(requester.clone(), text.into(), None),
+                Step::Reply(e, text) => reply(expert(e), text.into()),
+                Step::Requester(text) => reply(requester.clone(), text.into()),
                 Step::Move(event_type, mut payload, what) => {
                     if let Some(e) = payload.get("expert").and_then(Value::as_str) {
                         payload["expert"] = json!(expert(e));
@@ -256,16 +287,41 @@ pub(crate) fn seed(world: &mut World) {
                     if payload.get("follow_up_at").is_some() {
                         payload["follow_up_at"] = json!((now / 1_000_000 + 20 * 60) as i64);
                     }
-                    payload["lead"] = json!(seed::LEAD_ID);
-                    payload["case"] = json!(case.to_string());
-                    let mut p = reply(
-                        bot_user.clone(),
+                    marker(
+                        event_type,
+                        payload,
                         format!("swarmdeck: {what} (case {case})"),
-                        None,
+                    )
+                }
+                Step::Asked(e, answer, after_secs) => {
+                    let expert = expert(e);
+                    let ask_id = format!("backlog-ask-{}", answers.len() + 1);
+                    let name = world
+                        .user(&expert)
+                        .map(|u| u.real_name.clone())
+                        .unwrap_or_default();
+                    let (dm, _) = world.open_dm(&expert, &bot_user, (ts / 1_000_000) as i64);
+                    let question = format!(
+                        "{lead_name} asks: can you take case {case} ({}: {}) in <#{channel}>?",
+                        swarm.urgency, swarm.subject
                     );
-                    p.bot_id = Some(bot_id.clone());
-                    p.metadata = Some(json!({"event_type": event_type, "event_payload": payload}));
-                    p
+                    let blocks = experts::ask_blocks(&question, channel, &fmt_ts(root), &ask_id);
+                    let dm_post = Post {
+                        blocks: Some(blocks),
+                        ..bot_post(question, None)
+                    };
+                    if world.post(dm, dm_post, ts).is_ok() {
+                        let ask = Ask {
+                            expert: expert.clone(),
+                            channel: world.channels[dm].id.clone(),
+                            ts,
+                        };
+                        let at = started + Duration::from_secs(after_secs);
+                        answers.push(Due { at, ask, answer });
+                    }
+                    let payload = json!({"expert": expert, "ask": ask_id});
+                    let text = format!("Asked {name} to take case {case} — waiting for an answer");
+                    marker("swarmdeck_asked", payload, text)
                 }
                 Step::Resolved => {
                     let _ = world.react(idx, root, "white_check_mark", &requester, true, ts);
@@ -273,6 +329,57 @@ pub(crate) fn seed(world: &mut World) {
                 }
             };
             let _ = world.post(idx, post, ts);
+        }
+    }
+    answers
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_swarms_wait_on_an_ask_that_is_accepted_then_declined_within_a_minute() {
+        let mut world = seed::workspace(1, 0);
+        let started = Instant::now();
+        let answers = seed(&mut world, started);
+        let due: Vec<(u64, Answer)> = answers
+            .iter()
+            .map(|d| ((d.at - started).as_secs(), d.answer))
+            .collect();
+        assert_eq!(due, [(15, Answer::Accept), (35, Answer::Decline("busy"))]);
+        for (i, due) in answers.iter().enumerate() {
+            let ask_id = format!("backlog-ask-{}", i + 1);
+            let dm = world.channel(&due.ask.channel).expect("the DM");
+            assert!(dm.is_im && dm.is_member(&due.ask.expert));
+            let ask = &dm.messages[&due.ask.ts];
+            assert_eq!(ask.bot_id.as_deref(), Some("B0SWARMBOT"));
+            let (block, accept) = super::super::click::element(ask, experts::ACCEPT).unwrap();
+            assert_eq!(block, experts::ASK_BLOCK);
+            let value = accept["value"].as_str().unwrap();
+            let [pod, thread_ts, ask_in_value] = value.split('|').collect::<Vec<_>>()[..] else {
+                panic!("{value}");
+            };
+            assert_eq!(ask_in_value, ask_id);
+            let pod = world.channel(pod).expect("the pod");
+            let root = crate::emulator::world::parse_ts(thread_ts).unwrap();
+            let marker = pod
+                .messages
+                .values()
+                .find(|m| m.thread_ts == Some(root) && m.metadata.is_some() && m.ts != root)
+                .expect("the marker in the thread");
+            let metadata = marker.metadata.as_ref().unwrap();
+            assert_eq!(metadata["event_type"], "swarmdeck_asked");
+            let payload = &metadata["event_payload"];
+            assert_eq!(payload["lead"], seed::LEAD_ID);
+            assert_eq!(payload["expert"], due.ask.expert.as_str());
+            assert_eq!(payload["ask"], ask_id.as_str());
+            assert!(payload["case"].is_string());
+            assert!(
+                marker.text.contains("waiting for an answer"),
+                "{}",
+                marker.text
+            );
         }
     }
 }

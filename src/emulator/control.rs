@@ -2,6 +2,8 @@
 //! `--chaos` never touches it.
 
 use super::Shared;
+use super::click::{self as clicks, Click};
+use super::experts::{self, Answer};
 use super::faults::{Disconnect, FaultSpec};
 use super::methods;
 use super::socket;
@@ -490,5 +492,74 @@ pub(crate) async fn calm(State(shared): State<Arc<Shared>>) -> Response {
     shared
         .calm
         .store(true, std::sync::atomic::Ordering::Relaxed);
+    Json(json!({"ok": true})).into_response()
+}
+
+/// `POST /_emulator/click`: `user` clicks the element `action_id` of the message at
+/// `channel`/`ts`; the posting app gets Slack's `block_actions` envelope.
+pub(crate) async fn click(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let click: Click = match serde_json::from_slice(&body) {
+        Ok(c) => c,
+        Err(e) => return bad_request(format!("invalid click: {e}")),
+    };
+    let mut state = shared.lock();
+    match clicks::perform(&shared, &mut state, &click) {
+        Ok(done) => Json(json!({
+            "ok": true,
+            "envelope_id": done.envelope_id,
+            "action_ts": done.action_ts,
+        }))
+        .into_response(),
+        Err(refusal) => (
+            refusal.status,
+            Json(json!({"ok": false, "error": refusal.error})),
+        )
+            .into_response(),
+    }
+}
+
+/// `GET /_emulator/experts`: each seeded expert's answer to an ask (the seed's, or what a
+/// test told), and whether they answer now.
+pub(crate) async fn experts(State(shared): State<Arc<Shared>>) -> Response {
+    let state = shared.lock();
+    Json(json!({"ok": true, "experts": experts::listing(&shared, &state)})).into_response()
+}
+
+/// What `POST /_emulator/experts` takes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Telling {
+    user: String,
+    answer: String,
+    reason: Option<String>,
+    /// Slack seconds (scaled by `--time-scale`) from the ask to the answer.
+    delay_seconds: Option<f64>,
+}
+
+/// `POST /_emulator/experts`: `{"user", "answer": "accept" | "decline" | "silent",
+/// "reason"?, "delay_seconds"?}` — how that person answers asks from now on, workload or not.
+pub(crate) async fn tell_expert(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let telling: Telling = match serde_json::from_slice(&body) {
+        Ok(t) => t,
+        Err(e) => return bad_request(format!("invalid expert: {e}")),
+    };
+    let answer = match Answer::parse(&telling.answer, telling.reason.as_deref()) {
+        Ok(a) => a,
+        Err(e) => return bad_request(e),
+    };
+    let delay = match telling.delay_seconds {
+        None => None,
+        Some(s) if s.is_finite() && s >= 0.0 => Some(Duration::from_secs_f64(s)),
+        Some(s) => return bad_request(format!("delay_seconds must be 0 or more, not {s}")),
+    };
+    let mut state = shared.lock();
+    let is_person = state
+        .world
+        .user(&telling.user)
+        .is_some_and(|u| u.role != super::world::Role::Bot);
+    if !is_person {
+        return bad_request("user_not_found");
+    }
+    state.experts.tell(&telling.user, answer, delay);
     Json(json!({"ok": true})).into_response()
 }

@@ -6,8 +6,10 @@
 //! on the wire, so that a misunderstanding of Slack's protocol cannot hide in both.
 
 mod backlog;
+mod click;
 mod clock;
 mod control;
+mod experts;
 mod faults;
 mod limits;
 mod methods;
@@ -27,8 +29,8 @@ use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
-use tokio::sync::Notify;
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 
 pub use limits::RateLimits;
@@ -95,7 +97,12 @@ struct State {
     calls: Vec<web::CallRecord>,
     /// What each app has spent of Slack's rate limits.
     limiter: limits::Limiter,
-    events_emitted: u64,
+    /// Envelopes queued so far, events and clicks: numbers event ids and `--chaos` draws.
+    envelopes_queued: u64,
+    /// Clicks so far: numbers their event ids (`click-<n>`).
+    clicks: u64,
+    /// How the seeded experts answer swarmdeck's asks, and what tests told them.
+    experts: experts::Experts,
 }
 
 struct Shared {
@@ -107,6 +114,8 @@ struct Shared {
     wake: Notify,
     /// Set by `POST /_emulator/calm`: the workload and `--chaos` stop for good.
     calm: AtomicBool,
+    /// The experts' answers to come, for the task that clicks them when due.
+    answers: mpsc::UnboundedSender<experts::Due>,
 }
 
 /// The settings the running server consults.
@@ -116,6 +125,8 @@ struct Config {
     strict_history: bool,
     rate_limits: RateLimits,
     scopes: Vec<String>,
+    /// A workload runs (`--rate` above 0): every seeded expert answers asks.
+    workload: bool,
 }
 
 impl Shared {
@@ -133,6 +144,8 @@ impl Shared {
     /// app gets its own copy (its own envelope and event id), and channel events go only
     /// to apps whose bot is a member.
     fn emit(&self, state: &mut State, events: Vec<Value>) {
+        // The experts read their direct messages as the apps get their events.
+        experts::notice(self, state, &events);
         let now = Instant::now();
         let mut queued = false;
         for event in events {
@@ -141,8 +154,7 @@ impl Shared {
                 if !delivered_to_bot(&state.world, bot, &event) {
                     continue;
                 }
-                state.events_emitted += 1;
-                let n = state.events_emitted;
+                let (n, chaos) = self.next_envelope(state);
                 let event_id = format!("Ev0EMU{}", world::base36(n, 6));
                 let event_time = (Clock::now_micros() / 1_000_000) as i64;
                 let payload = wire::event_callback(
@@ -152,9 +164,6 @@ impl Shared {
                     &event_id,
                     event_time,
                 );
-                let chaos = self
-                    .chaotic()
-                    .then(|| faults::chaos_delivery(self.config.seed, n));
                 state.hubs.app(app).enqueue(event_id, payload, now, chaos);
                 queued = true;
             }
@@ -162,6 +171,32 @@ impl Shared {
         if queued {
             self.wake.notify_one();
         }
+    }
+
+    /// Queues a click's `block_actions` payload for `app`; answers its first envelope's id.
+    fn queue_interactive(
+        &self,
+        state: &mut State,
+        app: usize,
+        event_id: String,
+        payload: Value,
+    ) -> String {
+        let (_, chaos) = self.next_envelope(state);
+        let hub = state.hubs.app(app);
+        let envelope_id = hub.enqueue_interactive(event_id, payload, Instant::now(), chaos);
+        self.wake.notify_one();
+        envelope_id
+    }
+
+    /// Numbers the next envelope queued and draws what `--chaos` does to it, the same for
+    /// an event as for a click.
+    fn next_envelope(&self, state: &mut State) -> (u64, Option<(bool, Duration)>) {
+        state.envelopes_queued += 1;
+        let n = state.envelopes_queued;
+        let chaos = self
+            .chaotic()
+            .then(|| faults::chaos_delivery(self.config.seed, n));
+        (n, chaos)
     }
 }
 
@@ -218,10 +253,13 @@ pub async fn start(config: EmulatorConfig) -> std::io::Result<RunningEmulator> {
     let created = (Clock::now_micros() / 1_000_000) as i64 - 90 * 24 * 3600;
     let mut world = seed::workspace(config.seed, created);
     seed::more_apps(&mut world, config.apps);
-    if config.backlog {
-        backlog::seed(&mut world);
-    }
+    let backlog_answers = if config.backlog {
+        backlog::seed(&mut world, Instant::now())
+    } else {
+        Vec::new()
+    };
     let hubs = socket::Hubs::new(world.apps.iter().map(|a| a.app_id.clone()));
+    let (answers, due_answers) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared {
         config: Config {
             seed: config.seed,
@@ -229,6 +267,7 @@ pub async fn start(config: EmulatorConfig) -> std::io::Result<RunningEmulator> {
             strict_history: config.history_limits == HistoryLimits::Strict,
             rate_limits: config.rate_limits,
             scopes: config.scopes.clone(),
+            workload: config.rate > 0.0,
         },
         clock,
         ws_base: format!("ws://{addr}"),
@@ -238,10 +277,13 @@ pub async fn start(config: EmulatorConfig) -> std::io::Result<RunningEmulator> {
             faults: faults::Faults::default(),
             calls: Vec::new(),
             limiter: limits::Limiter::new(config.time_scale),
-            events_emitted: 0,
+            envelopes_queued: 0,
+            clicks: 0,
+            experts: experts::Experts::default(),
         }),
         wake: Notify::new(),
         calm: AtomicBool::new(false),
+        answers,
     });
     let router = Router::new()
         .route("/api/{method}", any(web::api))
@@ -255,6 +297,11 @@ pub async fn start(config: EmulatorConfig) -> std::io::Result<RunningEmulator> {
         .route("/_emulator/deliveries", get(control::deliveries))
         .route("/_emulator/calm", post(control::calm))
         .route("/_emulator/raw", post(control::raw))
+        .route("/_emulator/click", post(control::click))
+        .route(
+            "/_emulator/experts",
+            get(control::experts).post(control::tell_expert),
+        )
         // The Web API enforces its own limit with Slack's error shape.
         .layer(axum::extract::DefaultBodyLimit::max(web::MAX_BODY * 2))
         .with_state(shared.clone());
@@ -269,7 +316,12 @@ pub async fn start(config: EmulatorConfig) -> std::io::Result<RunningEmulator> {
     }
     if config.rate > 0.0 {
         tasks.push(tokio::spawn(workload::run(shared.clone(), config.rate)));
+        // The backlog's pending asks are answered as part of the live workload only.
+        for due in backlog_answers {
+            let _ = shared.answers.send(due);
+        }
     }
+    tasks.push(tokio::spawn(experts::run(shared.clone(), due_answers)));
     tracing::info!(%base_url, seed = config.seed, rate = config.rate, chaos = config.chaos, apps = config.apps, "emulator listening");
     Ok(RunningEmulator { base_url, tasks })
 }

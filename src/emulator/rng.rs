@@ -21,6 +21,10 @@ pub(crate) enum Stream {
     Disconnect = 3,
     Workspace = 4,
     Workload = 5,
+    /// The experts' temperaments and how long they take to answer.
+    Experts = 6,
+    /// Which workload requests an expert claims, and when.
+    Claims = 7,
 }
 
 /// A uniform number in [0, 1) for decision `index` of `stream`.

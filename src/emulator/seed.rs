@@ -102,6 +102,16 @@ pub(crate) fn expert_id(i: usize) -> String {
     format!("U0EXP{:05}", i + 1)
 }
 
+pub(crate) fn expert_count() -> usize {
+    EXPERTS.len()
+}
+
+/// Which seeded expert `id` is (the inverse of [`expert_id`]).
+pub(crate) fn expert_index(id: &str) -> Option<usize> {
+    let n: usize = id.strip_prefix("U0EXP")?.parse().ok()?;
+    (1..=EXPERTS.len()).contains(&n).then(|| n - 1)
+}
+
 pub(crate) fn requester_id(i: usize) -> String {
     format!("U0REQ{:05}", i + 1)
 }
@@ -327,6 +337,16 @@ mod tests {
             assert!(named(&world, name).is_member("U0SWARM002"));
         }
         assert!(!named(&world, "general").is_member("U0SWARM002"));
+    }
+
+    #[test]
+    fn expert_ids_map_back_to_their_index() {
+        for i in [0, 5, EXPERTS.len() - 1] {
+            assert_eq!(expert_index(&expert_id(i)), Some(i));
+        }
+        for other in ["U0EXP00000", "U0EXP00025", "U0LEAD0001", "U0EXPabc"] {
+            assert_eq!(expert_index(other), None, "{other}");
+        }
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! are plain state under the emulator's lock; the tasks in this module move frames
 //! between them and the WebSockets. Slack's behaviour modelled here:
 //! - each event goes out in an `events_api` envelope on one of the app's connections
-//!   (round robin), and must be acked with its `envelope_id` within a few seconds;
+//!   (round robin), and must be acked with its `envelope_id` within a few seconds; a
+//!   click on a message's button, in an `interactive` envelope, goes the same way;
 //! - an event not acked is retried with `retry_attempt` 1, 2, 3 at about +0, +1 and
 //!   +5 minutes (scaled by `--time-scale`), with a new `envelope_id` each time, then dropped;
 //! - events posted while no socket is open wait for the next connection (as long as their
@@ -65,10 +66,22 @@ struct Conn {
     closing: bool,
 }
 
+/// What an envelope carries: an Events API callback, or an interactive payload (a click).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Kind {
+    EventsApi,
+    Interactive,
+}
+
 #[derive(Debug)]
 struct Pending {
+    kind: Kind,
     event_id: String,
     payload: Value,
+    /// The envelope id of the first send when it had to be known before (a click's answer
+    /// names it); minted at send time otherwise.
+    first_envelope_id: Option<String>,
     /// The `retry_attempt` of the next send.
     attempt: u32,
     due: Instant,
@@ -84,6 +97,9 @@ struct Pending {
 pub(crate) struct Delivery {
     /// The app whose connection it went to.
     pub app: String,
+    /// `events_api` or `interactive`.
+    #[serde(rename = "type")]
+    pub kind: Kind,
     pub envelope_id: String,
     pub event_id: String,
     pub connection: u64,
@@ -169,14 +185,43 @@ impl Hub {
         now: Instant,
         chaos: Option<(bool, Duration)>,
     ) {
+        self.push(Kind::EventsApi, event_id, payload, None, now, chaos);
+    }
+
+    /// Queues a click's `block_actions` payload: delivered, retried and lost exactly as an
+    /// event is. Answers the envelope id its first send will carry.
+    pub(crate) fn enqueue_interactive(
+        &mut self,
+        event_id: String,
+        payload: Value,
+        now: Instant,
+        chaos: Option<(bool, Duration)>,
+    ) -> String {
+        let envelope_id = self.mint_envelope_id();
+        let first = Some(envelope_id.clone());
+        self.push(Kind::Interactive, event_id, payload, first, now, chaos);
+        envelope_id
+    }
+
+    fn push(
+        &mut self,
+        kind: Kind,
+        event_id: String,
+        payload: Value,
+        first_envelope_id: Option<String>,
+        now: Instant,
+        chaos: Option<(bool, Duration)>,
+    ) {
         if self.in_outage(now) {
             self.dropped_events += 1;
             return;
         }
         let (duplicate, delay) = chaos.unwrap_or((false, Duration::ZERO));
         self.queue.push(Pending {
+            kind,
             event_id,
             payload,
+            first_envelope_id,
             attempt: 0,
             due: now + delay,
             queued_at: now,
@@ -385,7 +430,10 @@ impl Hub {
         deadline: Instant,
         duplicate: bool,
     ) -> String {
-        let envelope_id = self.mint_envelope_id();
+        let preset = (!duplicate)
+            .then(|| self.queue[i].first_envelope_id.take())
+            .flatten();
+        let envelope_id = preset.unwrap_or_else(|| self.mint_envelope_id());
         let p = &self.queue[i];
         let retry_attempt = if duplicate {
             p.attempt.saturating_sub(1)
@@ -393,7 +441,13 @@ impl Hub {
             p.attempt
         };
         let reason = if retry_attempt == 0 { "" } else { "timeout" };
-        let frame = wire::events_api_envelope(&envelope_id, &p.payload, retry_attempt, reason);
+        let frame = match p.kind {
+            Kind::EventsApi => {
+                wire::events_api_envelope(&envelope_id, &p.payload, retry_attempt, reason)
+            }
+            // Slack's interactive envelopes carry no retry fields.
+            Kind::Interactive => wire::interactive_envelope(&envelope_id, &p.payload),
+        };
         let conn = self
             .conns
             .get(&conn_id)
@@ -409,6 +463,7 @@ impl Hub {
             .insert(envelope_id.clone(), self.deliveries.len());
         self.deliveries.push(Delivery {
             app: self.app_id.clone(),
+            kind: p.kind,
             envelope_id: envelope_id.clone(),
             event_id: p.event_id.clone(),
             connection: conn_id,
@@ -812,6 +867,29 @@ mod tests {
         assert!(rx.try_recv().is_err());
         assert!(hub.deliveries[0].acked_at.is_some());
         assert!(!hub.ack("no-such-envelope"));
+    }
+
+    #[test]
+    fn a_click_goes_out_under_the_envelope_id_it_was_promised_and_retries_under_new_ones() {
+        let (mut hub, mut rx) = hub_with_connection();
+        let t0 = Instant::now();
+        let window = Duration::from_secs(3);
+        let promised =
+            hub.enqueue_interactive("click-1".into(), json!({"type": "block_actions"}), t0, None);
+        hub.dispatch(t0, window, retry);
+        let first = sent_envelope(&mut rx);
+        assert_eq!(first["envelope_id"], promised.as_str());
+        assert_eq!(first["type"], "interactive");
+        assert_eq!(first["payload"]["type"], "block_actions");
+        assert!(first.get("retry_attempt").is_none() && first.get("retry_reason").is_none());
+        hub.dispatch(t0 + window, window, retry);
+        let again = sent_envelope(&mut rx);
+        assert_ne!(again["envelope_id"], first["envelope_id"]);
+        assert_eq!(again["type"], "interactive");
+        let kinds: Vec<Kind> = hub.deliveries.iter().map(|d| d.kind).collect();
+        assert_eq!(kinds, [Kind::Interactive, Kind::Interactive]);
+        assert!(hub.ack(again["envelope_id"].as_str().unwrap()));
+        assert_eq!(hub.dispatch(t0 + window * 30, window, retry), None);
     }
 
     #[test]

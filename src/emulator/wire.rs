@@ -7,6 +7,9 @@
 use super::world::{App, Bookmark, Channel, Message, User, UserGroup, World, fmt_ts};
 use serde_json::{Value, json};
 
+/// The (deprecated) verification token Slack still puts in every payload.
+const VERIFICATION_TOKEN: &str = "emulator-verification-token";
+
 /// When the seeded bots' profiles claim to have last changed.
 const BOT_UPDATED: i64 = 1_700_000_000;
 
@@ -316,7 +319,7 @@ pub(crate) fn event_callback(
         .unwrap_or("")
         .to_string();
     json!({
-        "token": "emulator-verification-token",
+        "token": VERIFICATION_TOKEN,
         "team_id": world.team.id,
         "context_team_id": world.team.id,
         "context_enterprise_id": null,
@@ -350,6 +353,64 @@ pub(crate) fn events_api_envelope(
         "accepts_response_payload": false,
         "retry_attempt": retry_attempt,
         "retry_reason": retry_reason,
+    })
+}
+
+/// A Socket Mode envelope for an interactive payload: unlike `events_api`, no retry fields.
+pub(crate) fn interactive_envelope(envelope_id: &str, payload: &Value) -> Value {
+    json!({
+        "envelope_id": envelope_id,
+        "payload": payload,
+        "type": "interactive",
+        "accepts_response_payload": false,
+    })
+}
+
+/// Where a click happened and who made it, for [`block_actions`].
+pub(crate) struct ClickSite<'a> {
+    pub app: &'a App,
+    pub user: &'a User,
+    pub channel: &'a Channel,
+    pub message: &'a Message,
+    /// The click's number in this emulator: trigger ids and response URLs are unique by it.
+    pub n: u64,
+}
+
+/// The `block_actions` payload Slack sends the app that posted `site.message` when
+/// someone clicks one of its elements; `action` is the element as the click saw it.
+pub(crate) fn block_actions(world: &World, site: &ClickSite, action: Value) -> Value {
+    let (channel, m, n) = (site.channel, site.message, site.n);
+    let secret = client_msg_id(&channel.id, m.ts ^ n).replace('-', "");
+    json!({
+        "type": "block_actions",
+        "user": {
+            "id": site.user.id,
+            "username": site.user.name,
+            "name": site.user.name,
+            "team_id": world.team.id,
+        },
+        "api_app_id": site.app.app_id,
+        "token": VERIFICATION_TOKEN,
+        "container": {
+            "type": "message",
+            "message_ts": fmt_ts(m.ts),
+            "channel_id": channel.id,
+            "is_ephemeral": false,
+        },
+        "trigger_id": format!("{n}.{}.{secret}", m.ts / 1_000_000),
+        "team": {"id": world.team.id, "domain": world.team.domain},
+        "enterprise": null,
+        "is_enterprise_install": false,
+        // Slack names a direct conversation this way in interactive payloads.
+        "channel": {
+            "id": channel.id,
+            "name": if channel.is_im { "directmessage" } else { channel.name.as_str() },
+        },
+        // As history shows it to the app that posted it: blocks and metadata included.
+        "message": message(world, m, true),
+        "state": {"values": {}},
+        "response_url": format!("https://hooks.slack.com/actions/{}/{n}/{}", world.team.id, &secret[..24]),
+        "actions": [action],
     })
 }
 

@@ -111,6 +111,10 @@ const RESOLUTIONS: [&str; 4] = [
     "Misconfigured retry policy on the customer side; documented the right settings.",
 ];
 
+/// How many new requests an expert claims with `eyes`, and how soon (Slack seconds).
+const CLAIMED: f64 = 0.2;
+const CLAIM_AFTER: (u64, u64) = (10, 30);
+
 #[derive(Clone, Debug)]
 enum Step {
     /// A new swarm request in some pod; schedules the next one.
@@ -124,6 +128,10 @@ enum Step {
         swarm: usize,
     },
     Escalate {
+        swarm: usize,
+    },
+    /// The swarm's expert puts `eyes` on the request: "I'm on it", before a word.
+    Claim {
         swarm: usize,
     },
 }
@@ -141,6 +149,8 @@ struct Swarm {
 /// The workload's schedule, in Slack seconds since it started. Fully determined by the seed.
 pub(crate) struct Plan {
     rng: Rng,
+    /// Claims draw from their own stream, so that they shift nothing else a seed gives.
+    claims: Rng,
     mean_gap: f64,
     queue: BinaryHeap<Reverse<(u64, u64)>>,
     steps: Vec<Option<Step>>,
@@ -154,6 +164,7 @@ impl Plan {
         let next_case = 27_000 + rng.range(0, 2_000) as u32;
         let mut plan = Self {
             rng,
+            claims: Rng::new(seed, Stream::Claims),
             mean_gap: 60.0 / rate_per_minute.max(1e-6),
             queue: BinaryHeap::new(),
             steps: Vec::new(),
@@ -212,6 +223,16 @@ impl Plan {
                     events.push(e);
                 }
                 events
+            }
+            Step::Claim { swarm } => {
+                let s = &self.swarms[swarm];
+                let (Some(ts), Ok(idx)) = (s.ts, world.find_channel(s.channel)) else {
+                    return Vec::new();
+                };
+                world
+                    .react(idx, ts, "eyes", &s.expert, true, clock.next_ts())
+                    .map(|e| vec![e])
+                    .unwrap_or_default()
             }
             Step::Escalate { swarm } => {
                 let s = self.swarms[swarm].clone();
@@ -299,6 +320,11 @@ impl Plan {
                 let done = follow_up + self.rng.range(900, 5_400) as f64;
                 self.schedule(done, Step::Resolve { swarm });
             }
+        }
+
+        if self.claims.chance(CLAIMED) {
+            let after = self.claims.range(CLAIM_AFTER.0, CLAIM_AFTER.1 + 1) as f64;
+            self.schedule(now + after, Step::Claim { swarm });
         }
 
         let Ok(idx) = world.find_channel(channel) else {
@@ -488,6 +514,44 @@ mod tests {
         ] {
             assert!(kinds.contains(kind), "{kind} missing from {kinds:?}");
         }
+    }
+
+    #[test]
+    fn about_one_request_in_five_is_claimed_by_its_expert_within_half_a_minute() {
+        let mut world = seed::workspace(4, 0);
+        let clock = Clock::new(1.0);
+        let mut plan = Plan::new(4, 6.0);
+        let mut posted: std::collections::HashMap<String, f64> = Default::default();
+        let mut claims = Vec::new();
+        while posted.len() < 400 {
+            let at = plan.next_due();
+            for e in plan.step(&mut world, &clock) {
+                let is_request = e["type"] == "message"
+                    && e["thread_ts"].is_null()
+                    && e["subtype"] != "message_changed";
+                if is_request {
+                    posted.insert(e["ts"].as_str().unwrap().to_string(), at);
+                } else if e["reaction"] == "eyes" {
+                    let ts = e["item"]["ts"].as_str().unwrap().to_string();
+                    let expert = seed::expert_index(e["user"].as_str().unwrap());
+                    assert!(expert.is_some(), "an expert claims: {e}");
+                    claims.push((at - posted[&ts], ts));
+                }
+            }
+        }
+        let share = claims.len() as f64 / posted.len() as f64;
+        assert!(
+            (0.12..0.28).contains(&share),
+            "{} claims of {}",
+            claims.len(),
+            posted.len()
+        );
+        assert!(
+            claims
+                .iter()
+                .all(|(after, _)| (10.0..=30.0).contains(after)),
+            "{claims:?}"
+        );
     }
 
     #[test]
