@@ -147,6 +147,21 @@ async fn the_demo_opens_on_a_backlog_from_several_pods() {
         screen.contains("breaching") && screen.contains("connected"),
         "{screen}"
     );
+    // Within its first minute, the backlog's two asks are answered from Slack: one
+    // expert accepts (the row shows them), one declines (the row says why, and the
+    // picker opens on someone else).
+    let minute = Duration::from_secs(60);
+    tmux.wait_for_within("accepted 26901", minute);
+    let screen = tmux.wait_for_within("declined: busy", minute);
+    // The picker covers the row's middle; its ends still show.
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.contains("26907") && l.contains("declined: busy")),
+        "{screen}"
+    );
+    assert!(screen.contains("assign to 26907"), "{screen}");
+    tmux.keys(&["Escape"]);
     tmux.keys(&["q"]);
     tmux.wait_for("exited with 0");
 }

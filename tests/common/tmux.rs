@@ -57,7 +57,12 @@ impl Tmux {
 
     /// Waits (generously) until the screen shows `what`.
     pub fn wait_for(&self, what: &str) -> String {
-        let deadline = Instant::now() + DEADLINE;
+        self.wait_for_within(what, DEADLINE)
+    }
+
+    /// [`Tmux::wait_for`], for something that takes longer to come.
+    pub fn wait_for_within(&self, what: &str, within: Duration) -> String {
+        let deadline = Instant::now() + within;
         loop {
             let screen = self.screen();
             // A line the terminal wrapped (a shell's message printed at the last column a
