@@ -160,7 +160,12 @@ pub async fn run(plan: &Plan) -> Result<Outcome, String> {
     let differences = loop {
         let now = Ts::from_secs(chrono::Utc::now().timestamp());
         let (stored, pending) = from_store(&settings, now)?;
-        let replayed = from_history(&settings, now).await?;
+        let history = from_history(&settings).await?;
+        let mut replayed = history.replay(now, &[]);
+        let redated = history.reaction_dates(&stored, &replayed);
+        if !redated.is_empty() {
+            replayed = history.replay(now, &redated);
+        }
         let differences = compare(&stored, &replayed);
         if differences.is_empty() && pending == 0 {
             out.swarms = stored.len();
@@ -261,9 +266,68 @@ fn from_store(settings: &Settings, now: Ts) -> Result<(Vec<Swarm>, usize), Strin
     Ok((restored.desk.snapshot(), pending))
 }
 
-/// The desk built from the emulator's whole history, read afresh: every pod channel's
-/// history, and every thread in it.
-async fn from_history(settings: &Settings, now: Ts) -> Result<Vec<Swarm>, String> {
+/// The emulator's whole history, read afresh: every pod channel's history, and every
+/// thread in it, as the desk's inputs.
+struct History {
+    config: swarmdeck::domain::DeskConfig,
+    pods: Vec<swarmdeck::domain::Pod>,
+    inputs: Vec<Input>,
+}
+
+impl History {
+    /// The desk built from the history, with `extra` inputs after it.
+    fn replay(&self, now: Ts, extra: &[Input]) -> Vec<Swarm> {
+        let mut desk = Desk::new(self.config.clone(), self.pods.clone());
+        desk.restore(self.inputs.iter().chain(extra).cloned(), now);
+        desk.snapshot()
+    }
+
+    /// History lists who reacted, not when, so a replay dates a resolving reaction at the
+    /// thread's last activity, while the live stream gave the store the reaction's own
+    /// time, which cannot be earlier. For each swarm where that is how the two could
+    /// differ, the reaction as the stream told it (its time taken from the store), so a
+    /// second replay derives everything that follows from it (the resolution, the end of
+    /// a pause) through the desk's own code, and the comparison stays exact.
+    fn reaction_dates(&self, stored: &[Swarm], replayed: &[Swarm]) -> Vec<Input> {
+        let theirs: HashMap<_, &Swarm> = replayed
+            .iter()
+            .map(|s| ((s.channel.as_str(), s.thread_ts), s))
+            .collect();
+        let mut out = Vec::new();
+        for s in stored {
+            let Some(t) = theirs.get(&(s.channel.as_str(), s.thread_ts)) else {
+                continue;
+            };
+            let (Some(live), Some(estimated)) = (s.resolved_at, t.resolved_at) else {
+                continue;
+            };
+            if s == *t || live <= estimated || estimated != t.last_activity {
+                continue;
+            }
+            for root in self.inputs.iter().filter_map(|i| match i {
+                Input::Message(m) if m.channel == s.channel && m.ts == s.thread_ts => Some(m),
+                _ => None,
+            }) {
+                let reacted = root
+                    .reactions
+                    .iter()
+                    .filter(|(name, _)| *name == self.config.resolved_reaction)
+                    .flat_map(|(_, users)| users);
+                out.extend(reacted.map(|user| Input::Reaction {
+                    channel: s.channel.clone(),
+                    ts: s.thread_ts,
+                    name: self.config.resolved_reaction.clone(),
+                    user: user.clone(),
+                    added: true,
+                    at: Some(live),
+                }));
+            }
+        }
+        out
+    }
+}
+
+async fn from_history(settings: &Settings) -> Result<History, String> {
     let web = WebClient::new(
         &settings.api_url,
         Token::new("xoxb-soak-replay"),
@@ -290,16 +354,6 @@ async fn from_history(settings: &Settings, now: Ts) -> Result<Vec<Swarm>, String
         .map(|c| slack::translate::channel_name(&c.id, &c.name))
         .collect();
     let (pods, _) = settings.pods(&named);
-    let mut desk = Desk::new(settings.desk(), pods.clone());
-    for (id, name) in &named {
-        desk.apply(
-            Input::ChannelNamed {
-                id: id.clone(),
-                name: name.clone(),
-            },
-            now,
-        );
-    }
     let mut inputs = Vec::new();
     for pod in &pods {
         let top = pages(&web, "conversations.history", &pod.channel, None).await?;
@@ -318,8 +372,19 @@ async fn from_history(settings: &Settings, now: Ts) -> Result<Vec<Swarm>, String
             }
         }
     }
-    desk.restore(inputs, now);
-    Ok(desk.snapshot())
+    let mut all: Vec<Input> = named
+        .iter()
+        .map(|(id, name)| Input::ChannelNamed {
+            id: id.clone(),
+            name: name.clone(),
+        })
+        .collect();
+    all.extend(inputs);
+    Ok(History {
+        config: settings.desk(),
+        pods,
+        inputs: all,
+    })
 }
 
 async fn pages(
@@ -360,9 +425,7 @@ fn compare(stored: &[Swarm], replayed: &[Swarm]) -> Vec<String> {
     for s in stored {
         match theirs.get(&key(s)) {
             None => out.push(format!("only in the store: {} {}", s.channel, s.thread_ts)),
-            Some(t) if !same(s, t) => {
-                out.push(format!("differs:\n  store:   {s:?}\n  history: {t:?}"))
-            }
+            Some(t) if s != *t => out.push(format!("differs:\n  store:   {s:?}\n  history: {t:?}")),
             Some(_) => {}
         }
     }
@@ -372,24 +435,6 @@ fn compare(stored: &[Swarm], replayed: &[Swarm]) -> Vec<String> {
         }
     }
     out
-}
-
-/// Equal, but for what only the live stream can know: history lists who reacted, not
-/// when, so a replay dates a resolving reaction at the thread's last activity; the live
-/// desk has the reaction's own time, which cannot be earlier.
-fn same(stored: &Swarm, replayed: &Swarm) -> bool {
-    if stored == replayed {
-        return true;
-    }
-    let reaction_time_only = match (stored.resolved_at, replayed.resolved_at) {
-        (Some(live), Some(estimated)) => live > estimated && estimated == replayed.last_activity,
-        _ => false,
-    };
-    reaction_time_only && {
-        let mut dated = replayed.clone();
-        dated.resolved_at = stored.resolved_at;
-        *stored == dated
-    }
 }
 
 /// Successful calls that did the same thing twice.
