@@ -312,7 +312,7 @@ async fn run_emulator(args: EmulatorArgs) -> Result<()> {
         running.api_url()
     );
     eprintln!(
-        "Control: {0}/_emulator/state, /calls, /deliveries, /events, /faults, /disconnect",
+        "Control: {0}/_emulator/state, /calls, /deliveries, /events, /faults, /disconnect, /click, /experts",
         running.base_url()
     );
     tokio::select! {

@@ -238,7 +238,7 @@ async fn no_answer_quiet_experts_and_claims_show_on_the_row() {
     }
     let emu = common::quiet().await;
     let config = ask_config(
-        "[[pods]]\nchannel = \"swarm-api\"\nsla.sev1 = { accept_within = \"3s\", quiet_after = \"3s\" }\n",
+        "nudge_quiet = true\n[[pods]]\nchannel = \"swarm-api\"\nsla.sev1 = { accept_within = \"3s\", quiet_after = \"3s\" }\n",
     );
     let tmux = dashboard(&emu, "silence", &config);
     tmux.wait_for("connected");
@@ -266,6 +266,32 @@ async fn no_answer_quiet_experts_and_claims_show_on_the_row() {
     assert!(
         common::leads::row(&screen, "27346").contains("quiet"),
         "{screen}"
+    );
+    // With nudge_quiet, one nudge in the thread, naming the quiet expert.
+    let nudges = || async {
+        messages(&emu)
+            .await
+            .into_iter()
+            .filter(|(c, m)| {
+                c == POD
+                    && m["thread_ts"] == claimed_root.as_str()
+                    && m["metadata"]["event_payload"]["note"] == "nudge"
+            })
+            .map(|(_, m)| m)
+            .collect::<Vec<_>>()
+    };
+    wait_until("the quiet expert is nudged", || async {
+        !nudges().await.is_empty()
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let nudged = nudges().await;
+    assert_eq!(nudged.len(), 1, "{nudged:?}");
+    assert!(
+        nudged[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("<@U0EXP00002>")
     );
     tmux.keys(&["q"]);
     tmux.wait_for("exited with 0");

@@ -86,8 +86,27 @@ fn every_fixture_decodes_as_what_it_is() {
                     other => panic!("{n}: {other:?}"),
                 }
             }
+            n if n.starts_with("sm_envelope_interactive") => {
+                // A click is queued like an event; a shortcut is acked and not used.
+                let Ok(Frame::Interactive(envelope)) = wire::decode(text) else {
+                    panic!("{n}")
+                };
+                assert!(!envelope.envelope_id.is_empty());
+                let click = envelope
+                    .parse_interactive()
+                    .unwrap_or_else(|e| panic!("{n}: {e:?}"));
+                match click {
+                    Some(b) => {
+                        assert!(n.contains("block_actions"), "{n}");
+                        assert!(!b.user.id.is_empty() && b.container.message_ts.is_some());
+                        assert_eq!(b.actions.len(), 1, "{n}");
+                        assert!(b.actions[0].value.is_some() && b.message.is_some(), "{n}");
+                    }
+                    None => assert!(n.contains("shortcut"), "{n}"),
+                }
+            }
             n if n.starts_with("sm_envelope_") => {
-                // Interactivity and slash commands: acked, not used.
+                // Slash commands: acked, not used.
                 let Ok(Frame::Other {
                     envelope_id: Some(id),
                     ..
