@@ -291,6 +291,10 @@ fn a_claim_reaction_heard_live_is_one_claimed_event_and_none_once_assigned() {
         added: true,
         at: at.map(t),
     };
+    assert!(
+        desk.apply(eyes("U0REQ00001", Some(20)), t(20)).is_empty(),
+        "the requester watching their own request claims nothing"
+    );
     let events = desk.apply(eyes(EXPERT, Some(30)), t(30));
     assert_eq!(kinds(&events), ["claimed"]);
     assert!(
@@ -309,6 +313,17 @@ fn a_claim_reaction_heard_live_is_one_claimed_event_and_none_once_assigned() {
         },
     );
     assert!(desk.apply(eyes(EXPERT, Some(50)), t(50)).is_empty());
+    // Once the desk knows the pods' experts, only they claim.
+    desk.apply(
+        Input::Expert {
+            user: OTHER.into(),
+            name: "Zed".into(),
+            skills: vec![],
+        },
+        t(60),
+    );
+    assert!(desk.apply(eyes("U0AGENT001", Some(61)), t(61)).is_empty());
+    assert_eq!(kinds(&desk.apply(eyes(OTHER, Some(62)), t(62))), ["claimed"]);
 }
 
 #[test]

@@ -420,7 +420,14 @@ impl Desk {
         let Some(swarm) = thread.swarm.as_ref().filter(|s| s.is_open()) else {
             return Vec::new();
         };
-        if swarm.experts.contains(&user) || swarm.thread_ts != ts {
+        // The requester watching their own request claims nothing; nor does someone
+        // outside the experts the desk knows (when it knows any: the pods' groups).
+        let not_an_expert = !self.experts.is_empty() && !self.experts.contains_key(&user);
+        if swarm.experts.contains(&user)
+            || swarm.thread_ts != ts
+            || swarm.requester() == Some(user.as_str())
+            || not_an_expert
+        {
             return Vec::new();
         }
         let event = swarm.event(
