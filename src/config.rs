@@ -241,12 +241,24 @@ pub struct ActionsSection {
     /// `tell` (default): `a` assigns at once. `ask`: `a` asks the expert in a DM with
     /// Accept / Decline buttons, and the assignment waits for their answer.
     pub assign: Option<AssignMode>,
-    /// The reaction by which an expert claims a request (default `eyes`, 👀; `""`
-    /// turns claims off).
+    /// The reaction by which an expert claims a request (`eyes`, 👀, by default; claims
+    /// are on with `assign = "ask"` or when this is set, and `""` turns them off).
     pub claim_reaction: Option<String>,
     /// Post one nudge in the thread to an assigned expert who has been quiet past the
     /// pod's `quiet_after` (default false: the row and the header say so either way).
     pub nudge_quiet: Option<bool>,
+}
+
+impl ActionsSection {
+    /// Claims by reaction are part of asking: on with `assign = "ask"` or a
+    /// `claim_reaction` named, off otherwise (a lead who assigns by decree gets no posts
+    /// they did not ask for), and off with `claim_reaction = ""`.
+    pub fn claims_on(&self) -> bool {
+        match self.claim_reaction.as_deref() {
+            Some(r) => !r.trim_matches(':').is_empty(),
+            None => self.assign == Some(AssignMode::Ask),
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -2,7 +2,7 @@
 //! markers in the thread; a click is read against them; a claim reaction and an expert's
 //! silence become events. Pure: no Slack, no clock.
 
-use swarmdeck::domain::asks::{self, Answer, ButtonValue, Click, DeclineReason, Refused};
+use swarmdeck::domain::asks::{self, Answer, ButtonValue, Choice, Click, DeclineReason, Refused};
 use swarmdeck::domain::swarm::ExpertFlag;
 use swarmdeck::domain::{
     Author, Desk, DeskConfig, Input, Lifecycle, LifecycleKind, Marker, MarkerKind, Msg, Pod,
@@ -84,6 +84,7 @@ fn click(user: &str, action_id: &str, ask: &str, reason: Option<DeclineReason>) 
         channel: DM.into(),
         message_ts: t(61),
         on_our_message: true,
+        at: Some(t(62)),
     }
 }
 
@@ -109,7 +110,7 @@ fn an_accepted_ask_is_an_assignment_and_a_second_click_changes_nothing() {
         })
     );
     let reply = asks::read(&desk, &click(EXPERT, asks::ACCEPT, "ask-1", None)).unwrap();
-    assert_eq!(reply.answer, Answer::Accepted);
+    assert_eq!(reply.choice, Choice::Accept);
     assert_eq!(
         reply.lead.as_deref(),
         Some(LEAD),
@@ -147,7 +148,7 @@ fn a_decline_says_why_until_someone_else_is_assigned() {
         Some(DeclineReason::OutOfOffice),
     );
     let reply = asks::read(&desk, &c).unwrap();
-    assert_eq!(reply.answer, Answer::Declined(DeclineReason::OutOfOffice));
+    assert_eq!(reply.choice, Choice::Decline(DeclineReason::OutOfOffice));
     let events = marker(
         &mut desk,
         90,
@@ -323,7 +324,10 @@ fn a_claim_reaction_heard_live_is_one_claimed_event_and_none_once_assigned() {
         t(60),
     );
     assert!(desk.apply(eyes("U0AGENT001", Some(61)), t(61)).is_empty());
-    assert_eq!(kinds(&desk.apply(eyes(OTHER, Some(62)), t(62))), ["claimed"]);
+    assert_eq!(
+        kinds(&desk.apply(eyes(OTHER, Some(62)), t(62))),
+        ["claimed"]
+    );
 }
 
 #[test]
@@ -371,4 +375,73 @@ fn forged_clicks_change_nothing() {
         assert!(got.is_err(), "{what}: {got:?}");
     }
     assert!(asks::read(&desk, &good).is_ok());
+}
+
+#[test]
+fn asking_the_next_expert_or_assigning_someone_makes_an_open_ask_moot() {
+    let mut desk = desk();
+    ask(&mut desk, 60, EXPERT, "ask-1");
+    ask(&mut desk, 70, OTHER, "ask-2");
+    let s = desk.swarm(API, t(0)).unwrap();
+    assert_eq!(s.asks[0].answer, Some((t(70), Answer::Withdrawn)));
+    assert_eq!(
+        asks::read(&desk, &click(EXPERT, asks::ACCEPT, "ask-1", None)),
+        Err(Refused::AlreadyAnswered("ask-1".into())),
+        "the first expert's late Accept assigns nobody"
+    );
+    marker(
+        &mut desk,
+        80,
+        MarkerKind::Assigned {
+            expert: "U0EXP00003".into(),
+        },
+    );
+    let s = desk.swarm(API, t(0)).unwrap();
+    assert_eq!(s.asks[1].answer, Some((t(80), Answer::Withdrawn)));
+    assert_eq!(flag(&desk, 90), None, "nobody shows as asked any more");
+}
+
+#[test]
+fn a_promoted_swarm_has_no_quiet_experts_and_one_who_spoke_first_is_not_quiet() {
+    let mut desk = desk();
+    desk.apply(
+        Input::Message(msg(30, Some(0), Author::Person(EXPERT.into()), "looking")),
+        t(30),
+    );
+    marker(
+        &mut desk,
+        60,
+        MarkerKind::Assigned {
+            expert: EXPERT.into(),
+        },
+    );
+    marker(
+        &mut desk,
+        61,
+        MarkerKind::Assigned {
+            expert: OTHER.into(),
+        },
+    );
+    let after = SlaPolicy::default().quiet_after[1];
+    assert_eq!(
+        flag(&desk, 61 + after),
+        Some(ExpertFlag::Quiet {
+            expert: OTHER.into(),
+            since: t(61)
+        }),
+        "the expert who replied before being assigned is not quiet; the other is"
+    );
+    marker(
+        &mut desk,
+        62,
+        MarkerKind::Promoted {
+            channel_id: "C0INC".into(),
+            channel_name: "support-api-sev2-27343".into(),
+        },
+    );
+    assert_eq!(
+        flag(&desk, 61 + after),
+        None,
+        "the work moved to the incident channel"
+    );
 }

@@ -147,7 +147,12 @@ async fn an_expert_accepts_from_slack_and_the_dm_says_so_in_place() {
     tmux.wait_for("connected");
     let root = request(&emu, &tmux, 27343).await;
     ask_priya(&tmux, 27343);
-    tmux.wait_for("asked priya.raman");
+    tmux.wait_for("priya.raman");
+    let screen = tmux.wait_for("asked ");
+    assert!(
+        common::leads::row(&screen, "27343").contains("priya.raman"),
+        "{screen}"
+    );
     assert_eq!(markers(&emu, &root, "swarmdeck_asked").await.len(), 1);
     let (dm, ts, value) = the_ask(&emu, 27343).await;
     assert!(value.starts_with(&format!("{POD}|{root}|")), "{value}");
@@ -244,7 +249,11 @@ async fn no_answer_quiet_experts_and_claims_show_on_the_row() {
     tmux.wait_for("connected");
     request(&emu, &tmux, 27345).await;
     ask_priya(&tmux, 27345);
-    tmux.wait_for("no answer priya.raman");
+    let screen = tmux.wait_for("no answer ");
+    assert!(
+        common::leads::row(&screen, "27345").contains("priya.raman"),
+        "{screen}"
+    );
 
     // 👀 from another expert on another request claims it.
     let claimed_root = request(&emu, &tmux, 27346).await;

@@ -49,6 +49,11 @@ impl Moves {
             .collect()
     }
 
+    /// Whether the move `id` is still on its way.
+    pub fn is_pending(&self, id: &str) -> bool {
+        self.pending.contains_key(id)
+    }
+
     /// Slack came or went: queued moves say whether they wait for it.
     pub fn set_online(&mut self, online: bool) {
         if self.online != online {

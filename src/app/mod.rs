@@ -137,6 +137,7 @@ pub async fn run(settings: Settings, options: AppOptions) -> Result<()> {
         lead,
         remind_experts: actions.remind_experts.unwrap_or(false),
         nudge_quiet: actions.nudge_quiet.unwrap_or(false),
+        claims: actions.claims_on(),
         notice_tx,
         search: Search::spawn(settings.data_dir.clone(), answers_tx),
         settings,
@@ -214,6 +215,8 @@ struct Dashboard {
     lead: Lead,
     remind_experts: bool,
     nudge_quiet: bool,
+    /// Whether an expert's claim reaction assigns them (see `claims_on`).
+    claims: bool,
     notice_tx: mpsc::UnboundedSender<String>,
     search: Search,
     settings: Arc<Settings>,
@@ -591,7 +594,10 @@ impl Dashboard {
         if let crate::bus::BusIn::FellBehind { .. } = said {
             self.notice = Some("The team bus no longer holds all this lead missed (its retention passed): the rest comes from Slack's history.".into());
         }
-        let events = self.session.on_bus(said, now());
+        let mut events = self.session.on_bus(said, now());
+        // A claim heard over the bus was received on another machine, whose dashboard
+        // makes it (two machines racing to post it could both find nothing and post).
+        events.retain(|e| !matches!(e.kind, LifecycleKind::Claimed { .. }));
         self.notice_events(&events);
         self.health.bus(self.session.bus_up());
     }
@@ -625,22 +631,25 @@ impl Dashboard {
                     self.attention.insert(id);
                     ring = true;
                 }
+                // Told to the lead who asked (every lead, when the ask named none).
                 LifecycleKind::Declined {
                     expert,
                     reason,
                     lead,
-                } if fresh => {
+                } if fresh && self.asked_by_me(lead.as_deref()) => {
                     let name = self.session.desk.name_of(expert).to_string();
                     let case = e.case.clone().unwrap_or_default();
                     self.notice = Some(format!(
                         "{name} declined {case}: {}. Pick someone else.",
                         reason.label()
                     ));
-                    self.offer_next_expert(&id, lead.as_deref());
+                    self.offer_next_expert(&id);
                     self.attention.insert(id);
                     ring = true;
                 }
-                LifecycleKind::AskUnanswered { expert } if fresh => {
+                LifecycleKind::AskUnanswered { expert }
+                    if fresh && self.ask_is_mine(&id, expert) =>
+                {
                     let name = self.session.desk.name_of(expert).to_string();
                     let case = e.case.clone().unwrap_or_default();
                     self.notice = Some(format!(
@@ -649,7 +658,7 @@ impl Dashboard {
                     self.attention.insert(id);
                     ring = true;
                 }
-                LifecycleKind::Claimed { expert } if fresh => self.claim(e, &id, expert),
+                LifecycleKind::Claimed { expert } if fresh => self.on_claimed(e, &id, expert),
                 LifecycleKind::ExpertQuiet { expert, since } if fresh => {
                     self.nudge(e, &id, expert, *since)
                 }
@@ -706,8 +715,13 @@ impl Dashboard {
     /// once per ask on this store, and looked for in Slack first (another machine's
     /// swarmdeck may have heard the same click).
     fn answer_clicks(&mut self) {
-        for reply in self.session.take_replies() {
-            if !self.first_to("dashboard-answers", &reply.ask, now().secs()) {
+        for reply in self.session.take_replies(now()) {
+            // Each click once on this store (a failed answer can be clicked again), and
+            // never while this ask's answer is still on its way.
+            let key = format!("{}:{}", reply.ask, reply.click);
+            if self.moves.is_pending(&format!("answer-{}", reply.ask))
+                || !self.first_to("dashboard-answers", &key, now().secs())
+            {
                 continue;
             }
             let Some(swarm) = self.session.desk.by_id(&reply.swarm) else {
@@ -720,8 +734,8 @@ impl Dashboard {
     }
 
     /// An expert claimed a request with the claim reaction: their assignment, once.
-    fn claim(&mut self, e: &Lifecycle, id: &SwarmId, expert: &str) {
-        if !self.first_to("dashboard-claims", &e.key, e.at.secs()) {
+    fn on_claimed(&mut self, e: &Lifecycle, id: &SwarmId, expert: &str) {
+        if !self.claims || !self.first_to("dashboard-claimed", &e.key, e.at.secs()) {
             return;
         }
         let Some(swarm) = self.session.desk.by_id(id) else {
@@ -732,7 +746,7 @@ impl Dashboard {
         let action = self
             .lead
             .mover(now())
-            .claim(swarm, expert, &name, &reaction);
+            .claim(swarm, expert, &name, &reaction, e.at);
         self.send(action);
     }
 
@@ -749,14 +763,25 @@ impl Dashboard {
         self.send(action);
     }
 
-    /// After a decline, the picker on the next suggestion for the lead who asked (or
-    /// for any lead, when the ask named none), unless they are in another dialog.
-    fn offer_next_expert(&mut self, id: &SwarmId, asker: Option<&str>) {
-        let mine = asker.is_none() || asker == self.settings.file.lead.as_deref();
+    /// Whether an ask by `asker` is this lead's to follow up: theirs, or nobody's.
+    fn asked_by_me(&self, asker: Option<&str>) -> bool {
+        asker.is_none() || asker == self.settings.file.lead.as_deref()
+    }
+
+    /// Whether the swarm's unanswered ask to `expert` is this lead's (see [`Self::asked_by_me`]).
+    fn ask_is_mine(&self, id: &SwarmId, expert: &str) -> bool {
+        let swarm = self.session.desk.by_id(id);
+        let ask = swarm.and_then(|s| s.asks.iter().rev().find(|a| a.expert == expert));
+        ask.is_some_and(|a| self.asked_by_me(a.lead.as_deref()))
+    }
+
+    /// After a decline, the picker on the next suggestion, unless the lead is in another
+    /// dialog or someone has it already.
+    fn offer_next_expert(&mut self, id: &SwarmId) {
         let Some(swarm) = self.session.desk.by_id(id).filter(|s| s.is_open()) else {
             return;
         };
-        if !mine || self.view.dialog.is_some() || !swarm.experts.is_empty() {
+        if self.view.dialog.is_some() || !swarm.experts.is_empty() {
             return;
         }
         self.view.dialog = Some(ui::dialog::Dialog::Pick(ui::dialog::Picker {

@@ -69,9 +69,19 @@ impl DeclineReason {
 /// How an ask was answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Answer {
-    /// Accepted, or the expert was assigned some other way (a lead, a claim).
+    /// The expert took it: with the button, or assigned some other way (a lead, a claim).
     Accepted,
     Declined(DeclineReason),
+    /// Moot before the expert answered: someone else was assigned, or another expert
+    /// asked after them.
+    Withdrawn,
+}
+
+/// What a click says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Choice {
+    Accept,
+    Decline(DeclineReason),
 }
 
 /// An ask, as the thread's markers tell it.
@@ -149,6 +159,9 @@ pub struct Click {
     pub message_ts: Ts,
     /// Whether this app (or a peer lead's swarmdeck) posted that message.
     pub on_our_message: bool,
+    /// Slack's `action_ts`: with the user, what tells this click from another (a
+    /// redelivery carries the same).
+    pub at: Option<Ts>,
 }
 
 /// A click that answers an ask: what to post.
@@ -159,10 +172,12 @@ pub struct Reply {
     pub expert: String,
     /// Who asked: named on the answer's marker.
     pub lead: Option<String>,
-    pub answer: Answer,
+    pub choice: Choice,
     /// The DM to update in place.
     pub channel: String,
     pub message_ts: Ts,
+    /// This click, among others on the same ask (see [`Click::at`]).
+    pub click: String,
 }
 
 /// Why a click changes nothing (logged; the desk is left as it is).
@@ -205,9 +220,9 @@ pub fn read(desk: &Desk, click: &Click) -> Result<Reply, Refused> {
     }
     let value =
         ButtonValue::parse(&click.value).ok_or_else(|| Refused::BadValue(click.value.clone()))?;
-    let answer = match (click.action_id.as_str(), value.reason) {
-        (ACCEPT, None) => Answer::Accepted,
-        (DECLINE, Some(reason)) => Answer::Declined(reason),
+    let choice = match (click.action_id.as_str(), value.reason) {
+        (ACCEPT, None) => Choice::Accept,
+        (DECLINE, Some(reason)) => Choice::Decline(reason),
         (ACCEPT | DECLINE, _) => return Err(Refused::BadValue(click.value.clone())),
         (other, _) => return Err(Refused::UnknownAction(other.to_string())),
     };
@@ -236,10 +251,19 @@ pub fn read(desk: &Desk, click: &Click) -> Result<Reply, Refused> {
         ask: ask.id.clone(),
         expert: ask.expert.clone(),
         lead: ask.lead.clone(),
-        answer,
+        choice,
         channel: click.channel.clone(),
         message_ts: click.message_ts,
+        click: format!("{}:{}", click.user, click.at.map_or(0, |t| t.0)),
     })
+}
+
+impl Refused {
+    /// The ask may simply not be known yet (its marker still on its way, a gap fill
+    /// still reading): worth reading the click again a little later.
+    pub fn may_come(&self) -> bool {
+        matches!(self, Refused::NoSuchSwarm(_) | Refused::NoSuchAsk(_))
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! invite), so what a move does is tested here, and the edge only decides *how* to make
 //! each step happen exactly once.
 
-use super::asks::{Answer, ButtonValue, Reply};
+use super::asks::{ButtonValue, Choice, Reply};
 use super::desk::{Desk, Expert};
 use super::input::MarkerKind;
 use super::naming::{MAX_CHANNEL_NAME, incident_channel_name};
@@ -162,6 +162,14 @@ fn clip(text: &str, max: usize) -> String {
     cut
 }
 
+/// Text from a request as plain text in mrkdwn: a `<!here>` or `<@U…>` in a subject
+/// must not ping anyone from the expert's DM.
+fn escape_mrkdwn(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 fn mention(user: &str) -> String {
     format!("<@{user}>")
 }
@@ -255,16 +263,19 @@ impl Mover<'_> {
             format!(
                 "*{}* · {}",
                 swarm.urgency(),
-                clip(&swarm.request.subject, 150)
+                escape_mrkdwn(&clip(&swarm.request.subject, 150))
             ),
             format!("Pod: <#{}>", swarm.channel),
             "Swarm thread: {permalink}".to_string(),
         ];
         if let Some(link) = &swarm.request.link {
-            details.push(format!("Case: {link}"));
+            details.push(format!("Case: {}", escape_mrkdwn(link)));
         }
         let card = AskCard {
-            text: format!("{asker}: can you take case {}?", swarm.case()),
+            text: format!(
+                "{asker}: can you take case {}?",
+                escape_mrkdwn(swarm.case())
+            ),
             details,
             value: value.encode(),
         };
@@ -290,8 +301,8 @@ impl Mover<'_> {
             .as_deref()
             .map(|l| format!(" (asked by {})", mention(l)))
             .unwrap_or_default();
-        let (post, shown, label) = match reply.answer {
-            Answer::Accepted => (
+        let (post, shown, label) = match reply.choice {
+            Choice::Accept => (
                 self.thread_post(
                     format!(
                         "{} accepted case {} and is assigned to this swarm{asked_by}.",
@@ -308,7 +319,7 @@ impl Mover<'_> {
                 ),
                 format!("{name} accepted {}", swarm.case()),
             ),
-            Answer::Declined(reason) => (
+            Choice::Decline(reason) => (
                 self.thread_post(
                     format!(
                         "{} can't take case {}: {}{asked_by}.",
@@ -349,7 +360,7 @@ impl Mover<'_> {
 
     /// An expert's claim (the claim reaction on the request): their assignment, posted
     /// once whichever swarmdeck heard the reaction.
-    pub fn claim(&self, swarm: &Swarm, expert: &str, name: &str, reaction: &str) -> Action {
+    pub fn claim(&self, swarm: &Swarm, expert: &str, name: &str, reaction: &str, at: Ts) -> Action {
         let post = self.thread_post(
             format!(
                 "{} claimed case {} with :{reaction}: and is assigned to this swarm.",
@@ -362,7 +373,8 @@ impl Mover<'_> {
         );
         let mut action = self.shared(
             swarm,
-            format!("claim-{}-{}-{expert}", swarm.channel, swarm.thread_ts),
+            // Its reaction's time: claimed again after an unassignment is a new claim.
+            format!("claim-{}-{}-{expert}-{at}", swarm.channel, swarm.thread_ts),
             format!("{name} claimed {}", swarm.case()),
             vec![post],
         );

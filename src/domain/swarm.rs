@@ -308,16 +308,18 @@ impl Swarm {
         events
     }
 
-    /// Assigned experts who have not spoken in the thread within the pod's
-    /// `quiet_after` of being assigned: while the swarm is open and not waiting on the
-    /// customer (then silence is expected).
+    /// Assigned experts who have not replied in the thread at all since the pod's
+    /// `quiet_after` after being assigned (one reply ends it): while the swarm is open,
+    /// not promoted, and not waiting on the customer (then silence is expected).
     pub fn quiet_experts<'a>(
         &'a self,
         policy: &SlaPolicy,
         now: Ts,
     ) -> impl Iterator<Item = &'a Assignment> + 'a {
         let after = policy.quiet_after(self.urgency());
-        let watching = self.is_open() && !self.is_waiting();
+        // Promoted, the work moves to the incident channel, whose replies the thread
+        // does not see: silence here says nothing.
+        let watching = self.is_open() && !self.is_waiting() && self.incident.is_none();
         self.assignments
             .iter()
             .filter(move |a| watching && a.spoke.is_none() && now.secs_since(a.at) >= after)
@@ -338,10 +340,10 @@ impl Swarm {
         }
         if let Some(Ask {
             expert,
-            answer: Some((at, Answer::Declined(reason))),
+            answer: Some((_, Answer::Declined(reason))),
             ..
         }) = self.asks.last()
-            && !self.assignments.iter().any(|a| a.at > *at)
+            && self.experts.is_empty()
         {
             return Some(ExpertFlag::Declined {
                 expert: expert.clone(),
@@ -531,15 +533,23 @@ impl Fold {
                     MarkerKind::Assigned { expert } => {
                         if !s.experts.contains(expert) {
                             s.experts.push(expert.clone());
+                            // One who has helped in the thread already is not quiet.
+                            let spoke = s.participants.contains(expert).then_some(ts);
                             s.assignments.push(Assignment {
                                 expert: expert.clone(),
                                 at: ts,
-                                spoke: None,
+                                spoke,
                             });
                         }
-                        // However it came (Accept, a claim, the lead), it answers an ask.
-                        for ask in s.asks.iter_mut().filter(|a| a.expert == *expert) {
-                            ask.answer.get_or_insert((ts, Answer::Accepted));
+                        // However it came (Accept, a claim, the lead), it answers the
+                        // expert's ask, and makes the others' moot.
+                        for ask in s.asks.iter_mut() {
+                            let answer = if ask.expert == *expert {
+                                Answer::Accepted
+                            } else {
+                                Answer::Withdrawn
+                            };
+                            ask.answer.get_or_insert((ts, answer));
                         }
                         s.assigned_at.get_or_insert(ts);
                         events.push(s.event(
@@ -611,6 +621,10 @@ impl Fold {
                     MarkerKind::Replied => {}
                     MarkerKind::Asked { expert, ask } => {
                         if !s.asks.iter().any(|a| a.id == *ask) {
+                            // Asking the next expert makes an unanswered ask moot.
+                            for earlier in s.asks.iter_mut() {
+                                earlier.answer.get_or_insert((ts, Answer::Withdrawn));
+                            }
                             // Asking someone already on it needs no answer.
                             let answer =
                                 s.experts.contains(expert).then_some((ts, Answer::Accepted));

@@ -54,10 +54,23 @@ pub struct Session {
     /// How far this process knows its history complete (µs): the last gap fill, carried
     /// on by the team bus while it covered everything since.
     covered_through: Option<i64>,
-    /// Experts' answers read from clicks, for the dashboard to post (a `tail` posts
-    /// nothing: it keeps the click in the store, where a dashboard finds it).
-    replies: Vec<asks::Reply>,
+    /// Clicks heard, waiting to be read against the desk (see [`Session::take_replies`]);
+    /// a `tail` keeps none: it keeps the click in the store, where a dashboard finds it.
+    clicks: Vec<PendingClick>,
 }
+
+/// A click, and when it may be answered: from `from` (µs) until `until`.
+struct PendingClick {
+    click: asks::Click,
+    from: i64,
+    until: i64,
+}
+
+/// How long a click heard over the team bus waits for the dashboard of the machine that
+/// received it to answer.
+const BUS_CLICK_GRACE_US: i64 = 15_000_000;
+/// How long a click on an ask not known yet is read again.
+const CLICK_PATIENCE_US: i64 = 600_000_000;
 
 /// What a dashboard calls itself to the others on its store.
 const DASHBOARD: &str = "dashboard";
@@ -132,7 +145,7 @@ impl Session {
             missing: Vec::new(),
             resume: Resume::default(),
             backlog: Vec::new(),
-            replies: Vec::new(),
+            clicks: Vec::new(),
             kind: match replay {
                 Replay::State => DASHBOARD,
                 Replay::Events => "tail",
@@ -154,7 +167,7 @@ impl Session {
             session.resume = r.resume;
             session.backlog = r.lifecycle;
             for click in &r.clicks {
-                session.on_click(click);
+                session.on_click(click, &slack::Source::Store, now);
             }
         }
         // Known from the store: the bus is read while Slack connects.
@@ -261,7 +274,7 @@ impl Session {
         let mut events = Vec::new();
         for input in translator.translate(&incoming.event) {
             if let Input::Click(click) = &input {
-                self.on_click(click);
+                self.on_click(click, &incoming.source, now);
                 continue;
             }
             if let Input::Message(m) = &input {
@@ -290,28 +303,56 @@ impl Session {
         events
     }
 
-    /// A click, read against the desk: an answer to post, or logged and dropped.
-    fn on_click(&mut self, click: &asks::Click) {
-        match asks::read(&self.desk, click) {
-            Ok(reply) => {
-                tracing::info!(ask = reply.ask, expert = reply.expert, answer = ?reply.answer, "an expert answered");
-                if self.kind == DASHBOARD {
-                    self.replies.push(reply);
-                }
-            }
-            // A second click, or the same click heard again, is no news.
-            Err(why @ asks::Refused::AlreadyAnswered(_)) => {
-                tracing::debug!(user = click.user, why = %why, "a click changed nothing");
-            }
-            Err(why) => {
-                tracing::warn!(user = click.user, action_id = click.action_id, why = %why, "refused a click");
-            }
+    /// A click, read against the desk: an answer to post, or logged and dropped. Only a
+    /// dashboard answers. It answers at once what Slack delivered to this machine (its
+    /// own sockets, or another process's on its store, which the store's claims keep to
+    /// one); a click heard over the team bus was received on another machine, whose
+    /// dashboard answers it, so here it waits a while and is answered only if nobody
+    /// has. A click on an ask not known yet (its marker still on its way) is read again
+    /// as the desk learns more, for a while.
+    fn on_click(&mut self, click: &asks::Click, source: &slack::Source, now: Ts) {
+        if self.kind != DASHBOARD {
+            return;
         }
+        let wait = match source {
+            slack::Source::Bus => BUS_CLICK_GRACE_US,
+            _ => 0,
+        };
+        self.clicks.push(PendingClick {
+            click: click.clone(),
+            from: now.0 + wait,
+            until: now.0 + wait + CLICK_PATIENCE_US,
+        });
     }
 
-    /// The experts' answers read since last asked.
-    pub(crate) fn take_replies(&mut self) -> Vec<asks::Reply> {
-        std::mem::take(&mut self.replies)
+    /// The experts' answers the clicks heard so far make now, read against the desk as
+    /// it stands; a click that is not for now waits, one that changes nothing goes.
+    pub(crate) fn take_replies(&mut self, now: Ts) -> Vec<asks::Reply> {
+        let mut replies = Vec::new();
+        let desk = &self.desk;
+        self.clicks.retain(|p| {
+            if now.0 < p.from {
+                return true;
+            }
+            match asks::read(desk, &p.click) {
+                Ok(reply) => {
+                    tracing::info!(ask = reply.ask, expert = reply.expert, choice = ?reply.choice, "an expert answered");
+                    replies.push(reply);
+                    false
+                }
+                Err(why) if why.may_come() && now.0 < p.until => true,
+                // A second click, or the same click heard again, is no news.
+                Err(why @ asks::Refused::AlreadyAnswered(_)) => {
+                    tracing::debug!(user = p.click.user, why = %why, "a click changed nothing");
+                    false
+                }
+                Err(why) => {
+                    tracing::warn!(user = p.click.user, action_id = p.click.action_id, why = %why, "refused a click");
+                    false
+                }
+            }
+        });
+        replies
     }
 
     /// Watches the store for what the other processes on it receive (see [`Feed`]).

@@ -170,6 +170,10 @@ pub struct Progress {
     permalink: Option<String>,
     /// The current step's last attempt may have landed.
     uncertain: bool,
+    /// Another swarmdeck made this move (a `look_first` action found its post): the
+    /// rest of it was theirs to make, and is not made again.
+    #[serde(default)]
+    elsewhere: bool,
 }
 
 /// What a finished move says it did: a promotion names the channel it got (`-2` when
@@ -365,6 +369,10 @@ impl Worker {
     async fn steps(&self, action: &Action, p: &mut Progress) -> StepResult {
         while let Some(step) = action.steps.get(p.next) {
             self.step(action, p, step).await?;
+            if p.elsewhere {
+                p.next = action.steps.len();
+                break;
+            }
             p.next += 1;
             p.uncertain = false;
             if p.next < action.steps.len() {
@@ -436,9 +444,15 @@ impl Worker {
                 });
                 // An update is the same whichever time it lands; a DM deleted meanwhile
                 // has nothing left to show stale buttons.
+                // A peer lead's app posted the DM: only it may update it, and the
+                // answer stands in the thread either way.
                 tolerate(
                     self.web.call_json::<Ack>("chat.update", &body).await,
-                    &["message_not_found"],
+                    &[
+                        "message_not_found",
+                        "cant_update_message",
+                        "channel_not_found",
+                    ],
                 )
             }
             Step::Bookmark { title, link } => {
@@ -621,6 +635,12 @@ impl Worker {
                 })
                 .await?
         {
+            if !p.uncertain {
+                // Not ours: another swarmdeck made this very move.
+                tracing::info!(action = a.id, key, "another swarmdeck made this move");
+                p.elsewhere = true;
+                return Ok(());
+            }
             tracing::info!(
                 action = a.id,
                 key,
@@ -872,6 +892,7 @@ fn thread_ts(a: &Action) -> StepResult<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Ts;
     use crate::slack::web::fake;
     use std::sync::Mutex;
 
@@ -976,6 +997,63 @@ mod tests {
             ["conversations.create"],
             "no step ran on a channel of \"\""
         );
+    }
+
+    /// A move another swarmdeck may make too (an expert's answer) looks for its first post
+    /// before making it; found, the whole move was theirs: no post, no DM update.
+    #[tokio::test]
+    async fn a_shared_move_found_in_the_thread_is_left_to_whoever_made_it() {
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let seen = calls.clone();
+        let web = fake::slack(move |method, _| {
+            seen.lock().unwrap().push(method.to_string());
+            match method {
+                "conversations.replies" => {
+                    r#"{"ok":true,"has_more":false,"messages":[{"ts":"1.0"},{"ts":"2.0","user":"U0PEER","bot_id":"B0PEER","text":"accepted","metadata":{"event_type":"swarmdeck_assigned","event_payload":{"case":"27343","expert":"U1","action":"answer-ask-1/0"}}}]}"#
+                }
+                _ => r#"{"ok":true,"channel":"C1","ts":"3.0"}"#,
+            }
+            .to_string()
+        })
+        .await;
+        let (outbox, mut reports, _online) = online_outbox(web);
+        let action = Action {
+            id: "answer-ask-1".into(),
+            lead: None,
+            case: "27343".into(),
+            channel: "C1".into(),
+            thread_ts: Some(Ts::parse("1.0").unwrap()),
+            incident: None,
+            label: "U1 accepted 27343".into(),
+            look_first: true,
+            steps: vec![
+                Step::Post {
+                    to: Target::Thread,
+                    text: "accepted".into(),
+                    meta: Meta::Marker(MarkerKind::Assigned {
+                        expert: "U1".into(),
+                    }),
+                },
+                Step::ShowAnswer {
+                    channel: "D1".into(),
+                    ts: Ts::parse("5.0").unwrap(),
+                    text: "You took case 27343.".into(),
+                },
+            ],
+        };
+        outbox.send(action).unwrap();
+        let state = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                let update = reports.recv().await.expect("the outbox reports");
+                if matches!(update.state, ActionState::Done | ActionState::Failed { .. }) {
+                    return update.state;
+                }
+            }
+        })
+        .await
+        .expect("the action settles");
+        assert_eq!(state, ActionState::Done);
+        assert_eq!(*calls.lock().unwrap(), ["conversations.replies"]);
     }
 
     /// A move the store has not kept yet is held (no call made) until the writer answers,

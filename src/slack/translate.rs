@@ -188,6 +188,7 @@ impl Translator {
                     channel: channel.clone(),
                     message_ts,
                     on_our_message,
+                    at: a.action_ts.as_deref().and_then(Ts::parse),
                 })
             })
             .collect()

@@ -175,10 +175,10 @@ fn expert_flag_text(s: &Screenful<'_>, flag: &ExpertFlag, wide: bool) -> (String
             expert,
             since,
             overdue: false,
-        } if wide => (format!("asked {} {}", name(expert), ago(since)), t.dim()),
+        } if wide => (format!("asked {} {}", ago(since), name(expert)), t.dim()),
         ExpertFlag::Asked { overdue: false, .. } => ("asked".into(), t.dim()),
         ExpertFlag::Asked { expert, since, .. } if wide => (
-            format!("no answer {} {}", name(expert), ago(since)),
+            format!("no answer {} {}", ago(since), name(expert)),
             t.bad(),
         ),
         ExpertFlag::Asked { .. } => ("no answer".into(), t.bad()),
