@@ -25,9 +25,12 @@ pub(crate) async fn keep_connecting(
     config: slack::SlackConfig,
     tx: mpsc::Sender<Attempt>,
 ) {
+    // Sped up with `[slack] time_scale`, as every other wait on Slack is (a rehearsal
+    // against a time-scaled emulator whose 503 storm outlasts real seconds).
+    let scale = config.web.time_scale.max(1.0);
     let backoff = slack::Backoff {
-        base: Duration::from_secs(1),
-        cap: Duration::from_secs(60),
+        base: Duration::from_secs_f64(1.0 / scale),
+        cap: Duration::from_secs_f64(60.0 / scale),
     };
     let mut attempts = 0;
     loop {

@@ -87,7 +87,11 @@ pub async fn run(plan: &Plan) -> Result<Outcome, String> {
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     std::fs::write(
         dir.join("swarmdeck.toml"),
-        format!("lead = \"{LEAD_USER_ID}\"\n"),
+        // The client's own budgets and backoff run as fast as the emulator's clock.
+        format!(
+            "lead = \"{LEAD_USER_ID}\"\n[slack]\ntime_scale = {}\n",
+            plan.time_scale
+        ),
     )
     .map_err(|e| e.to_string())?;
     let mut rng = Rng(plan.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
