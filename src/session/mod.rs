@@ -14,6 +14,7 @@ use crate::slack::{
 };
 use crate::store::{Feed, Indexed, Store, Write, Writer};
 use color_eyre::eyre::{Result, WrapErr};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -57,6 +58,8 @@ pub struct Session {
     /// Clicks heard, waiting to be read against the desk (see [`Session::take_replies`]);
     /// a `tail` keeps none: it keeps the click in the store, where a dashboard finds it.
     clicks: Vec<PendingClick>,
+    /// Resolved swarms whose threads are still followed, oldest resolution first.
+    lingering: VecDeque<(Ts, SwarmId)>,
 }
 
 /// A click, and when it may be answered: from `from` (µs) until `until`.
@@ -146,6 +149,7 @@ impl Session {
             resume: Resume::default(),
             backlog: Vec::new(),
             clicks: Vec::new(),
+            lingering: VecDeque::new(),
             kind: match replay {
                 Replay::State => DASHBOARD,
                 Replay::Events => "tail",
@@ -250,9 +254,17 @@ impl Session {
         self.translator = Some(Translator::new(identity).trusting(&self.settings.peer_bots()));
         self.identity = Some(identity.clone());
         self.start_bus();
-        for s in self.desk.swarms().filter(|s| s.is_open()) {
+        let recent = |s: &&crate::domain::Swarm| {
+            s.resolved_at
+                .is_some_and(|at| now.0 - at.0 < LINGER_US && !s.is_open())
+        };
+        for s in self.desk.swarms().filter(|s| s.is_open() || recent(s)) {
             threads.follow(&s.channel, &s.thread_ts.to_string());
+            if let Some(at) = s.resolved_at.filter(|_| !s.is_open()) {
+                self.lingering.push_back((at, s.id()));
+            }
         }
+        self.lingering.make_contiguous().sort_by_key(|(at, _)| *at);
         self.threads = Some(threads);
     }
 
@@ -283,7 +295,17 @@ impl Session {
             events.extend(self.desk.apply(input, now));
         }
         if let Some(threads) = &self.threads {
-            follow(threads.as_ref(), &events);
+            follow(threads.as_ref(), &events, &mut self.lingering);
+            // Threads resolved long enough ago (and not reopened) are left.
+            while let Some((at, id)) = self.lingering.front() {
+                if now.0 - at.0 < LINGER_US {
+                    break;
+                }
+                if self.desk.by_id(id).is_none_or(|s| !s.is_open()) {
+                    threads.unfollow(&id.channel, &id.thread_ts.to_string());
+                }
+                self.lingering.pop_front();
+            }
         }
         // Resolved now, or resolved already and written to again: the resolution can come
         // after the reaction that resolved the swarm, and search must hold what it says.
@@ -572,20 +594,26 @@ fn worth_recording(incoming: &Incoming) -> bool {
 /// Open swarms' threads are followed, so that a gap fill reads their replies even
 /// before the first reply makes them threads; closed ones are left, as every followed
 /// thread costs a history call per gap fill.
-fn follow(threads: &dyn Follow, events: &[Lifecycle]) {
+/// A resolved swarm's thread is followed a while longer: the requester's "it is back"
+/// or "thanks" in the minutes after a resolution, posted while the connection was down,
+/// is only found by reading the thread (a channel's history lists a thread by its root).
+fn follow(threads: &dyn Follow, events: &[Lifecycle], lingering: &mut VecDeque<(Ts, SwarmId)>) {
     for e in events {
         let ts = e.thread_ts.to_string();
         match e.kind {
             LifecycleKind::SwarmOpened { .. } | LifecycleKind::Reopened { .. } => {
                 threads.follow(&e.channel, &ts)
             }
-            LifecycleKind::Resolved { .. } | LifecycleKind::Withdrawn => {
-                threads.unfollow(&e.channel, &ts)
-            }
+            LifecycleKind::Resolved { .. } => lingering.push_back((e.at, e.swarm())),
+            LifecycleKind::Withdrawn => threads.unfollow(&e.channel, &ts),
             _ => {}
         }
     }
 }
+
+/// How long a resolved swarm's thread stays followed (see [`follow`]): each followed
+/// thread costs a history call per gap fill, so not for long.
+const LINGER_US: i64 = 30 * 60 * 1_000_000;
 
 /// The store, read and written.
 pub struct Stored {
@@ -726,7 +754,7 @@ pub fn restore(
         covered_through: store.meta(COVERED)?.and_then(|v| v.parse::<i64>().ok()),
         threads: desk
             .swarms()
-            .filter(|s| s.is_open())
+            .filter(|s| s.is_open() || s.resolved_at.is_some_and(|at| now.0 - at.0 < LINGER_US))
             .map(|s| (s.channel.clone(), s.thread_ts.to_string()))
             .collect(),
         event_ids: store.seen_events(now.secs() - 3_600)?,
@@ -1011,7 +1039,7 @@ mod tests {
     }
 
     #[test]
-    fn a_resolved_swarm_is_unfollowed() {
+    fn a_resolved_swarm_is_unfollowed_once_its_linger_is_over() {
         let (mut session, followed) = connected(None, Replay::State);
         session.ingest(&request("1700000000.000100"), now());
         let resolved = session.ingest(
@@ -1024,9 +1052,19 @@ mod tests {
             now(),
         );
         assert_eq!(kinds(&resolved), ["resolved"]);
+        let thread = |on| Some((POD.to_string(), "1700000000.000100".to_string(), on));
         assert_eq!(
-            followed.log().last(),
-            Some(&(POD.to_string(), "1700000000.000100".to_string(), false))
+            followed.log().last().cloned(),
+            thread(true),
+            "still followed: a reply in the minutes after may come only through a gap fill"
+        );
+        // The next event past the linger leaves it.
+        let later = now().plus_secs(LINGER_US / 1_000_000);
+        session.ingest(&request("1700003000.000100"), later);
+        assert!(
+            followed.log().contains(&thread(false).unwrap()),
+            "{:?}",
+            followed.log()
         );
     }
 
@@ -1112,12 +1150,17 @@ mod tests {
             "`tail` gets the stored history's events, to claim"
         );
         assert!(tail.take_backlog().is_empty(), "once");
-        assert_eq!(tail.slack_config().unwrap().resume.threads.len(), 1);
+        assert_eq!(tail.slack_config().unwrap().resume.threads.len(), 2);
         let followed = join(&mut tail);
+        let mut log = followed.log();
+        log.sort();
         assert_eq!(
-            followed.log(),
-            [(POD.to_string(), "1700000000.000100".to_string(), true)],
-            "only the open swarm is followed"
+            log,
+            [
+                (POD.to_string(), "1700000000.000100".to_string(), true),
+                (POD.to_string(), "1700000100.000100".to_string(), true)
+            ],
+            "the open swarm is followed, and the one resolved minutes ago"
         );
         drop(tail);
 
