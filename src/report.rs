@@ -90,6 +90,10 @@ fn metrics_json(m: &Metrics, desk: &Desk) -> Value {
         "assignment_p90_s": m.assignment_p90_s,
         "resolution_p50_s": m.resolution_p50_s,
         "resolution_p90_s": m.resolution_p90_s,
+        "first_response_business_p50_s": m.first_response_business_p50_s,
+        "first_response_business_p90_s": m.first_response_business_p90_s,
+        "resolution_business_p50_s": m.resolution_business_p50_s,
+        "resolution_business_p90_s": m.resolution_business_p90_s,
         "days_to_close": m.days_to_close,
         "breaches": m.breaches,
         "breaches_by_urgency": by_urgency,
@@ -121,7 +125,7 @@ fn to_json(r: &Report, desk: &Desk) -> Value {
     })
 }
 
-const COLUMNS: [&str; 18] = [
+const COLUMNS: [&str; 22] = [
     "pod",
     "opened",
     "resolved",
@@ -133,6 +137,10 @@ const COLUMNS: [&str; 18] = [
     "assignment_p90_s",
     "resolution_p50_s",
     "resolution_p90_s",
+    "first_response_business_p50_s",
+    "first_response_business_p90_s",
+    "resolution_business_p50_s",
+    "resolution_business_p90_s",
     "days_to_close",
     "breaches",
     "support_time_s",
@@ -157,6 +165,10 @@ fn cells(pod: &str, m: &Metrics) -> Vec<String> {
         opt(m.assignment_p90_s),
         opt(m.resolution_p50_s),
         opt(m.resolution_p90_s),
+        opt(m.first_response_business_p50_s),
+        opt(m.first_response_business_p90_s),
+        opt(m.resolution_business_p50_s),
+        opt(m.resolution_business_p90_s),
         rate(m.days_to_close),
         m.breaches.to_string(),
         m.support_time_s.to_string(),
@@ -240,6 +252,32 @@ fn to_table(r: &Report, desk: &Desk) -> String {
             m.breaches,
             m.promotions,
         );
+    }
+    // Business time, once a pod keeps hours (without, it is the wall time above).
+    if desk.pods().any(|p| p.sla.hours.is_some()) {
+        let _ = writeln!(
+            out,
+            "\nin business hours (open time only; the times above are wall time)\n{:<12} {:>13} {:>13}",
+            "pod", "first resp", "resolution"
+        );
+        let rows = r
+            .pods
+            .iter()
+            .map(|p| (p.pod.as_str(), &p.metrics))
+            .chain([("overall", &r.overall)]);
+        for (pod, m) in rows {
+            let pair = |a: Option<i64>, b: Option<i64>| format!("{}/{}", human(a), human(b));
+            let _ = writeln!(
+                out,
+                "{:<12} {:>13} {:>13}",
+                crate::columns::fit(pod, 12),
+                pair(
+                    m.first_response_business_p50_s,
+                    m.first_response_business_p90_s
+                ),
+                pair(m.resolution_business_p50_s, m.resolution_business_p90_s),
+            );
+        }
     }
     let m = &r.overall;
     let _ = writeln!(
