@@ -884,18 +884,17 @@ fn tiers_with(
     tiers: &BTreeMap<String, BTreeMap<SevKey, TierSla>>,
 ) -> BTreeMap<String, crate::domain::TierTargets> {
     let secs = |d: &Option<Duration>| d.map(|d| d.0.as_secs() as i64);
-    tiers
-        .iter()
-        .map(|(name, by_sev)| {
-            let mut t = crate::domain::TierTargets::default();
-            for (sev, targets) in by_sev {
-                let i = Urgency::from(*sev) as usize;
-                t.first_response[i] = secs(&targets.first_response);
-                t.resolution[i] = secs(&targets.resolution);
-            }
-            (name.trim().to_lowercase(), t)
-        })
-        .collect()
+    // Tiers are named as intake reads them, lowercase: `Premier` and `premier` are one.
+    let mut out: BTreeMap<String, crate::domain::TierTargets> = BTreeMap::new();
+    for (name, by_sev) in tiers {
+        let t = out.entry(name.trim().to_lowercase()).or_default();
+        for (sev, targets) in by_sev {
+            let i = Urgency::from(*sev) as usize;
+            t.first_response[i] = secs(&targets.first_response).or(t.first_response[i]);
+            t.resolution[i] = secs(&targets.resolution).or(t.resolution[i]);
+        }
+    }
+    out
 }
 
 /// Parses a config file; errors carry the file, the line and the key.
@@ -1371,5 +1370,81 @@ mod permission_tests {
             "a bus token is a secret too"
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod hours_tests {
+    use super::*;
+
+    fn pod(text: &str) -> Result<File, String> {
+        parse(&format!("[[pods]]\nchannel = \"swarm-api\"\n{text}\n"))
+    }
+
+    #[test]
+    fn hours_and_tiers_from_the_file() {
+        let f = pod(concat!(
+            "hours = { tz = \"Europe/Berlin\", weekdays = \"mon-fri\", open = \"09:00\", close = \"17:00\", ",
+            "days = { fri = \"09:00-15:00\" }, holidays = [\"2026-12-25\"], follow = [\"sev1\", \"sev3\"] }\n",
+            "tiers.premier.sev1 = { first_response = \"5m\" }\n",
+            "tiers.Premier.sev2 = { resolution = \"4h\" }\n",
+            "[intake]\nlabels = { tier = [\"Support level\"] }\ntiers = { premier = [\"Enterprise\"] }",
+        ))
+        .unwrap();
+        let h = &f.pods[0].hours.as_ref().unwrap().0;
+        assert_eq!(h.tz, chrono_tz::Europe::Berlin);
+        assert_eq!(h.week[0], Some((540, 1020)));
+        assert_eq!(h.week[4], Some((540, 900)), "Friday's own hours");
+        assert_eq!(h.week[5], None);
+        assert_eq!(h.holidays.len(), 1);
+        assert_eq!(h.follow, [true, false, true, false]);
+        let tiers = tiers_with(&f.pods[0].tiers);
+        assert_eq!(tiers["premier"].first_response[0], Some(300));
+        assert_eq!(tiers["premier"].resolution[1], Some(4 * 3600));
+        let rules = settings_desk(f);
+        let r = rules
+            .intake
+            .parse(&["*Case:* 1\n*Support level:* Enterprise".into()], "")
+            .unwrap();
+        assert_eq!(r.tier.as_deref(), Some("premier"));
+    }
+
+    fn settings_desk(file: File) -> DeskConfig {
+        Settings {
+            file,
+            ..Settings::demo("http://127.0.0.1:1/api/", "/tmp".into())
+        }
+        .desk()
+    }
+
+    #[test]
+    fn a_bad_zone_time_or_date_names_the_line_the_key_and_the_fix() {
+        for (hours, says) in [
+            ("tz = \"Europe/Berln\"", "Europe/Berlin"),
+            ("tz = \"UTC\", open = \"9am\"", "\"09:00\""),
+            (
+                "tz = \"UTC\", holidays = [\"25.12.2026\"]",
+                "\"2026-12-25\"",
+            ),
+            ("tz = \"UTC\", weekdays = \"weekdays\"", "\"mon-fri\""),
+            (
+                "tz = \"UTC\", open = \"18:00\", close = \"09:00\"",
+                "opening time first",
+            ),
+            ("tz = \"UTC\", days = { fri = \"9-3\" }", "\"09:00-15:00\""),
+        ] {
+            let e = pod(&format!("hours = {{ {hours} }}")).unwrap_err();
+            assert!(
+                e.starts_with("3:") && e.contains("`hours`") && e.contains(says),
+                "{hours}: {e}"
+            );
+        }
+        let e = pod("hours = { tz = \"UTC\", opens = \"09:00\" }").unwrap_err();
+        assert!(
+            e.contains("opens") && e.contains("remove it or correct"),
+            "{e}"
+        );
+        let e = pod("tiers.premier.sev1 = { quiet_after = \"5m\" }").unwrap_err();
+        assert!(e.starts_with("3:") && e.contains("quiet_after"), "{e}");
     }
 }
