@@ -298,3 +298,81 @@ fn to_table(r: &Report, desk: &Desk) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::hours::Hours;
+    use crate::domain::{Author, DeskConfig, Msg, Pod};
+
+    /// A Berlin pod open Mon–Fri 09:00–18:00; a Sev3 asked Friday 16:50 UTC (17:50
+    /// there) and answered Monday 08:20 UTC (09:20): 30 business minutes, 2½ days wall.
+    fn desk() -> (Desk, Ts, Ts) {
+        let mut pod = Pod::discovered("C0API", "swarm-api");
+        let mut week = [None; 7];
+        for day in week.iter_mut().take(5) {
+            *day = Some((9 * 60, 18 * 60));
+        }
+        pod.sla.hours =
+            Some(Hours::new(chrono_tz::Europe::Berlin, week, Default::default()).unwrap());
+        let mut desk = Desk::new(DeskConfig::default(), [pod]);
+        let asked = Ts::from_datetime("2026-12-04T16:50:00Z".parse().unwrap());
+        let answered = Ts::from_datetime("2026-12-07T08:20:00Z".parse().unwrap());
+        let msg = |ts: Ts, thread: Option<Ts>, author: Author, text: &str| Msg {
+            channel: "C0API".into(),
+            ts,
+            thread_ts: thread,
+            author,
+            text: text.into(),
+            block_texts: vec![],
+            marker: None,
+            edited: None,
+            reactions: vec![],
+            latest_reply: None,
+        };
+        let root = msg(
+            asked,
+            None,
+            Author::Person("U0AGENT".into()),
+            "Case: 1\nUrgency: Sev 3",
+        );
+        desk.apply(Input::Message(root), asked);
+        let reply = msg(
+            answered,
+            Some(asked),
+            Author::Person("U0EXP".into()),
+            "on it",
+        );
+        desk.apply(Input::Message(reply), answered);
+        (desk, asked, answered)
+    }
+
+    #[test]
+    fn the_report_gives_wall_and_business_times() {
+        let (desk, asked, answered) = desk();
+        let sla = |s: &crate::domain::Swarm| &desk.pod(&s.channel).unwrap().sla;
+        let offset = chrono::FixedOffset::east_opt(0).unwrap();
+        let r = report(desk.swarms(), sla, &["api".into()], asked, answered, offset);
+        let json = to_json(&r, &desk);
+        let wall = answered.secs_since(asked);
+        assert_eq!(json["overall"]["first_response_p50_s"], json!(wall));
+        assert_eq!(
+            json["overall"]["first_response_business_p50_s"],
+            json!(1800)
+        );
+        let csv = to_csv(&r);
+        let (header, api) = (csv.lines().next().unwrap(), csv.lines().nth(1).unwrap());
+        let at = |name: &str| header.split(',').position(|c| c == name).unwrap();
+        let cells: Vec<&str> = api.split(',').collect();
+        assert_eq!(cells[at("first_response_p50_s")], wall.to_string());
+        assert_eq!(cells[at("first_response_business_p50_s")], "1800");
+        let table = to_table(&r, &desk);
+        assert!(table.contains("in business hours"), "{table}");
+        assert!(
+            table
+                .lines()
+                .any(|l| l.starts_with("api") && l.contains("30m/30m")),
+            "{table}"
+        );
+    }
+}

@@ -282,6 +282,55 @@ fn waiting_on_the_customer_and_the_pod_being_closed_both_stop_the_clock() {
     );
 }
 
+fn reply_by(root: Ts, at: Ts, user: &str) -> Input {
+    Input::Message(Msg {
+        channel: API.into(),
+        ts: at,
+        thread_ts: Some(root),
+        author: Author::Person(user.into()),
+        text: "an answer".into(),
+        block_texts: vec![],
+        marker: None,
+        edited: None,
+        reactions: vec![],
+        latest_reply: None,
+    })
+}
+
+#[test]
+fn a_response_owed_since_saturday_is_due_in_monday_business_time() {
+    // A typed request: its poster is the requester, whose Saturday reply is owed an answer.
+    let opened = berlin(2026, 12, 3, 10, 0);
+    let mut d = desk(Some(berlin_office()));
+    let root = Msg {
+        channel: API.into(),
+        ts: opened,
+        thread_ts: None,
+        author: Author::Person("U0REQ00001".into()),
+        text: "Case: 5\nUrgency: Sev 3\nSubject: Export fails".into(),
+        block_texts: vec![],
+        marker: None,
+        edited: None,
+        reactions: vec![],
+        latest_reply: None,
+    };
+    d.apply(Input::Message(root), opened);
+    let answered = berlin(2026, 12, 3, 10, 5);
+    d.apply(reply_by(opened, answered, EXPERT), answered);
+    let saturday = berlin(2026, 12, 5, 11, 0);
+    d.apply(reply_by(opened, saturday, "U0REQ00001"), saturday);
+    let s = d.swarm(API, opened).unwrap();
+    assert_eq!(s.needs_response_since, Some(saturday));
+    let next = s.next_clock.unwrap();
+    assert!(matches!(next.clock, Clock::NextResponse { .. }));
+    assert_eq!(
+        next.due,
+        Some(berlin(2026, 12, 7, 10, 0)),
+        "an hour from Monday 09:00"
+    );
+    assert!(breaches(&mut d, berlin(2026, 12, 7, 9, 59)).is_empty());
+}
+
 #[test]
 fn a_premier_request_gets_the_premier_target() {
     let opened = berlin(2026, 12, 2, 10, 0);
@@ -416,7 +465,9 @@ proptest! {
         prop_assert!(back >= a && back <= b);
         prop_assert_eq!(h.open_secs(a, back), secs);
         prop_assert_eq!(h.open_secs(back, b), 0, "no open time between");
-        if h.is_open(b) && secs > 0 {
+        // Inside an open stretch (not at its opening, where the last close counts as
+        // much), that instant is `b` itself.
+        if h.is_open(b) && h.is_open(b.plus_secs(-1)) && secs > 0 {
             prop_assert_eq!(back, b);
         }
     }
