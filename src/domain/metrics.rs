@@ -278,7 +278,7 @@ fn measure<'a>(
         let (support, customer) = s.support_and_customer_secs(now);
         m.support_time_s += support;
         m.customer_time_s += customer;
-        let breaches = s.clocks(sla(s)).iter().filter(|b| b.breached(now)).count();
+        let breaches = s.breaches(sla(s), now);
         m.breaches += breaches;
         m.breaches_by_urgency[s.urgency() as usize] += breaches;
         if s.incident.is_some() {

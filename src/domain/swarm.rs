@@ -178,6 +178,22 @@ impl Swarm {
     }
 
     fn clocks_in(&self, policy: &SlaPolicy, scope: Scope) -> Vec<Breach> {
+        self.clocks_by(policy, scope, None)
+    }
+
+    /// How many of its clocks ran past their target by `now`.
+    pub fn breaches(&self, policy: &SlaPolicy, now: Ts) -> usize {
+        self.clocks_by(policy, Scope::All, Some(now))
+            .iter()
+            .filter(|b| b.breached(now))
+            .count()
+    }
+
+    /// The clocks; `by: Some(now)` keeps only those that can have breached by `now`,
+    /// without their warnings: a clock's due is never sooner than its target in wall
+    /// time, so one younger than its target is skipped before its due is worked out
+    /// (in business hours that walks the calendar, on every tick).
+    fn clocks_by(&self, policy: &SlaPolicy, scope: Scope, by: Option<Ts>) -> Vec<Breach> {
         let u = self.urgency();
         let tier = self.request.tier.as_deref();
         let resolved = self.resolved_at;
@@ -187,14 +203,23 @@ impl Swarm {
             policy.first_response_for(u, tier),
             policy.resolution_for(u, tier),
         );
-        let clock = |clock: Clock, from: Ts, target: i64, met_at: Option<Ts>| Breach {
-            clock,
-            due: self.pauses.due_in(from, target, hours),
-            met_at,
-            target,
-            // The row's 75 % warning in business time: when a quarter of the target is
-            // left in open hours (without hours, the row reads it off the countdown).
-            warn_at: hours.and_then(|_| self.pauses.due_in(from, target - target / 4, hours)),
+        let clock = |clock: Clock, from: Ts, target: i64, met_at: Option<Ts>| {
+            if let Some(now) = by
+                && met_at.unwrap_or(now) < from.plus_secs(target)
+            {
+                return None;
+            }
+            Some(Breach {
+                clock,
+                due: self.pauses.due_in(from, target, hours),
+                met_at,
+                target,
+                // The row's 75 % warning in business time: when a quarter of the target
+                // is left in open hours (without hours, the row reads it off the countdown).
+                warn_at: hours
+                    .filter(|_| by.is_none())
+                    .and_then(|_| self.pauses.due_in(from, target - target / 4, hours)),
+            })
         };
         let mut clocks = vec![
             clock(
@@ -218,7 +243,7 @@ impl Swarm {
                 answered.or(resolved),
             ));
         }
-        clocks
+        clocks.into_iter().flatten().collect()
     }
 
     /// The pod is closed at `now` and this swarm's clocks follow its hours: when they
@@ -286,7 +311,7 @@ impl Swarm {
         if self.pending {
             return events;
         }
-        for b in self.clocks_in(policy, scope) {
+        for b in self.clocks_by(policy, scope, Some(now)) {
             let Some(due) = b.due.filter(|_| b.breached(now)) else {
                 continue;
             };
