@@ -337,6 +337,115 @@ pub struct PodSection {
     pub expert_group: Option<String>,
     #[serde(default)]
     pub sla: BTreeMap<SevKey, SlaTargets>,
+    /// Business hours: the clocks of the urgencies that follow them count open time only.
+    pub hours: Option<HoursConfig>,
+    /// Targets by customer tier: `tiers.premier.sev1 = { first_response = "5m" }`.
+    #[serde(default)]
+    pub tiers: BTreeMap<String, BTreeMap<SevKey, TierSla>>,
+}
+
+/// One tier's targets for one urgency (unset: the pod's `sla`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierSla {
+    pub first_response: Option<Duration>,
+    pub resolution: Option<Duration>,
+}
+
+/// A pod's `hours = { tz = "Europe/Berlin", weekdays = "mon-fri", open = "09:00",
+/// close = "17:00", days = { fri = "09:00-15:00" }, holidays = ["2026-12-25"],
+/// follow = ["sev2", "sev3", "sev4"] }`, checked as it is read so that a mistake
+/// names its line.
+#[derive(Debug)]
+pub struct HoursConfig(pub crate::domain::hours::Hours);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HoursRaw {
+    tz: String,
+    weekdays: Option<String>,
+    open: Option<String>,
+    close: Option<String>,
+    #[serde(default)]
+    days: BTreeMap<String, String>,
+    #[serde(default)]
+    holidays: Vec<String>,
+    follow: Option<Vec<SevKey>>,
+}
+
+impl<'de> Deserialize<'de> for HoursConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        HoursRaw::deserialize(d)?
+            .check()
+            .map(HoursConfig)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl HoursRaw {
+    fn check(self) -> Result<crate::domain::hours::Hours, String> {
+        use crate::domain::hours::{Hours, parse_clock, parse_weekday, parse_weekdays};
+        let tz: chrono_tz::Tz = self.tz.parse().map_err(|_| {
+            format!(
+                "tz `{}` is not a time zone; write an IANA name like \"Europe/Berlin\" or \"America/New_York\"",
+                self.tz
+            )
+        })?;
+        let clock = |key: &str, v: Option<&str>, default: &str| {
+            let v = v.unwrap_or(default);
+            parse_clock(v).ok_or_else(|| {
+                format!(
+                    "{key} `{v}` is not a time of day; write it like \"09:00\" (00:00 to 24:00)"
+                )
+            })
+        };
+        let open = clock("open", self.open.as_deref(), "09:00")?;
+        let close = clock("close", self.close.as_deref(), "17:00")?;
+        let weekdays = self.weekdays.as_deref().unwrap_or("mon-fri");
+        let days = parse_weekdays(weekdays).ok_or_else(|| {
+            format!("weekdays `{weekdays}` names no days; write them like \"mon-fri\" or \"sun-thu\" or \"mon,wed,fri\"")
+        })?;
+        let mut week: [Option<(u32, u32)>; 7] = [None; 7];
+        for (i, open_that_day) in days.iter().enumerate() {
+            if *open_that_day {
+                week[i] = Some((open, close));
+            }
+        }
+        for (day, span) in &self.days {
+            let i = parse_weekday(day).ok_or_else(|| {
+                format!("days: `{day}` is not a weekday; write mon, tue, wed, thu, fri, sat or sun")
+            })?;
+            week[i] = if span.trim() == "closed" {
+                None
+            } else {
+                let bad = || {
+                    format!(
+                        "days.{day} `{span}` is not opening hours; write it like \"09:00-15:00\" or \"closed\""
+                    )
+                };
+                let (a, b) = span.split_once('-').ok_or_else(bad)?;
+                Some((
+                    parse_clock(a).ok_or_else(bad)?,
+                    parse_clock(b).ok_or_else(bad)?,
+                ))
+            };
+        }
+        let mut holidays = std::collections::BTreeSet::new();
+        for h in &self.holidays {
+            let date = chrono::NaiveDate::parse_from_str(h.trim(), "%Y-%m-%d").map_err(|_| {
+                format!("holidays: `{h}` is not a date; write it like \"2026-12-25\"")
+            })?;
+            holidays.insert(date);
+        }
+        let mut hours = Hours::new(tz, week, holidays)?;
+        if let Some(follow) = self.follow {
+            hours.follow = [false; 4];
+            for sev in follow {
+                hours.follow[Urgency::from(sev) as usize] = true;
+            }
+        }
+        Ok(hours)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
@@ -389,6 +498,9 @@ pub struct IntakeSection {
     #[serde(default)]
     pub urgency: BTreeMap<SevKey, Vec<String>>,
     pub default_urgency: Option<SevKey>,
+    /// Words per customer tier in a tier field: `tiers = { premier = ["Enterprise"] }`.
+    #[serde(default)]
+    pub tiers: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
@@ -399,6 +511,7 @@ pub enum FieldKey {
     Subject,
     Link,
     Requester,
+    Tier,
 }
 
 /// A duration as people write it (`15m`, `4h`, `2days`).
@@ -683,6 +796,7 @@ impl Settings {
                 FieldKey::Subject => Field::Subject,
                 FieldKey::Link => Field::Link,
                 FieldKey::Requester => Field::Requester,
+                FieldKey::Tier => Field::Tier,
             };
             for l in labels {
                 rules.add_label(l, field);
@@ -691,6 +805,11 @@ impl Settings {
         for (sev, words) in &intake.urgency {
             for w in words {
                 rules.add_urgency_word(w, (*sev).into());
+            }
+        }
+        for (tier, words) in &intake.tiers {
+            for w in words {
+                rules.add_tier_word(w, tier);
             }
         }
         DeskConfig {
@@ -745,6 +864,8 @@ impl Settings {
                 pod.incident_template = t.clone();
             }
             pod.sla = sla_with(&p.sla);
+            pod.sla.hours = p.hours.as_ref().map(|h| h.0.clone());
+            pod.sla.tiers = tiers_with(&p.tiers);
             pods.push(pod);
         }
         (pods, missing)
@@ -769,6 +890,23 @@ fn sla_with(overrides: &BTreeMap<SevKey, SlaTargets>) -> SlaPolicy {
         }
     }
     sla
+}
+
+fn tiers_with(
+    tiers: &BTreeMap<String, BTreeMap<SevKey, TierSla>>,
+) -> BTreeMap<String, crate::domain::TierTargets> {
+    let secs = |d: &Option<Duration>| d.map(|d| d.0.as_secs() as i64);
+    // Tiers are named as intake reads them, lowercase: `Premier` and `premier` are one.
+    let mut out: BTreeMap<String, crate::domain::TierTargets> = BTreeMap::new();
+    for (name, by_sev) in tiers {
+        let t = out.entry(name.trim().to_lowercase()).or_default();
+        for (sev, targets) in by_sev {
+            let i = Urgency::from(*sev) as usize;
+            t.first_response[i] = secs(&targets.first_response).or(t.first_response[i]);
+            t.resolution[i] = secs(&targets.resolution).or(t.resolution[i]);
+        }
+    }
+    out
 }
 
 /// Parses a config file; errors carry the file, the line and the key.
@@ -1244,5 +1382,81 @@ mod permission_tests {
             "a bus token is a secret too"
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod hours_tests {
+    use super::*;
+
+    fn pod(text: &str) -> Result<File, String> {
+        parse(&format!("[[pods]]\nchannel = \"swarm-api\"\n{text}\n"))
+    }
+
+    #[test]
+    fn hours_and_tiers_from_the_file() {
+        let f = pod(concat!(
+            "hours = { tz = \"Europe/Berlin\", weekdays = \"mon-fri\", open = \"09:00\", close = \"17:00\", ",
+            "days = { fri = \"09:00-15:00\" }, holidays = [\"2026-12-25\"], follow = [\"sev1\", \"sev3\"] }\n",
+            "tiers.premier.sev1 = { first_response = \"5m\" }\n",
+            "tiers.Premier.sev2 = { resolution = \"4h\" }\n",
+            "[intake]\nlabels = { tier = [\"Support level\"] }\ntiers = { premier = [\"Enterprise\"] }",
+        ))
+        .unwrap();
+        let h = &f.pods[0].hours.as_ref().unwrap().0;
+        assert_eq!(h.tz, chrono_tz::Europe::Berlin);
+        assert_eq!(h.week[0], Some((540, 1020)));
+        assert_eq!(h.week[4], Some((540, 900)), "Friday's own hours");
+        assert_eq!(h.week[5], None);
+        assert_eq!(h.holidays.len(), 1);
+        assert_eq!(h.follow, [true, false, true, false]);
+        let tiers = tiers_with(&f.pods[0].tiers);
+        assert_eq!(tiers["premier"].first_response[0], Some(300));
+        assert_eq!(tiers["premier"].resolution[1], Some(4 * 3600));
+        let rules = settings_desk(f);
+        let r = rules
+            .intake
+            .parse(&["*Case:* 1\n*Support level:* Enterprise".into()], "")
+            .unwrap();
+        assert_eq!(r.tier.as_deref(), Some("premier"));
+    }
+
+    fn settings_desk(file: File) -> DeskConfig {
+        Settings {
+            file,
+            ..Settings::demo("http://127.0.0.1:1/api/", "/tmp".into())
+        }
+        .desk()
+    }
+
+    #[test]
+    fn a_bad_zone_time_or_date_names_the_line_the_key_and_the_fix() {
+        for (hours, says) in [
+            ("tz = \"Europe/Berln\"", "Europe/Berlin"),
+            ("tz = \"UTC\", open = \"9am\"", "\"09:00\""),
+            (
+                "tz = \"UTC\", holidays = [\"25.12.2026\"]",
+                "\"2026-12-25\"",
+            ),
+            ("tz = \"UTC\", weekdays = \"weekdays\"", "\"mon-fri\""),
+            (
+                "tz = \"UTC\", open = \"18:00\", close = \"09:00\"",
+                "opening time first",
+            ),
+            ("tz = \"UTC\", days = { fri = \"9-3\" }", "\"09:00-15:00\""),
+        ] {
+            let e = pod(&format!("hours = {{ {hours} }}")).unwrap_err();
+            assert!(
+                e.starts_with("3:") && e.contains("`hours`") && e.contains(says),
+                "{hours}: {e}"
+            );
+        }
+        let e = pod("hours = { tz = \"UTC\", opens = \"09:00\" }").unwrap_err();
+        assert!(
+            e.contains("opens") && e.contains("remove it or correct"),
+            "{e}"
+        );
+        let e = pod("tiers.premier.sev1 = { quiet_after = \"5m\" }").unwrap_err();
+        assert!(e.starts_with("3:") && e.contains("quiet_after"), "{e}");
     }
 }

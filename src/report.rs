@@ -90,6 +90,10 @@ fn metrics_json(m: &Metrics, desk: &Desk) -> Value {
         "assignment_p90_s": m.assignment_p90_s,
         "resolution_p50_s": m.resolution_p50_s,
         "resolution_p90_s": m.resolution_p90_s,
+        "first_response_business_p50_s": m.first_response_business_p50_s,
+        "first_response_business_p90_s": m.first_response_business_p90_s,
+        "resolution_business_p50_s": m.resolution_business_p50_s,
+        "resolution_business_p90_s": m.resolution_business_p90_s,
         "days_to_close": m.days_to_close,
         "breaches": m.breaches,
         "breaches_by_urgency": by_urgency,
@@ -121,7 +125,7 @@ fn to_json(r: &Report, desk: &Desk) -> Value {
     })
 }
 
-const COLUMNS: [&str; 18] = [
+const COLUMNS: [&str; 22] = [
     "pod",
     "opened",
     "resolved",
@@ -133,6 +137,10 @@ const COLUMNS: [&str; 18] = [
     "assignment_p90_s",
     "resolution_p50_s",
     "resolution_p90_s",
+    "first_response_business_p50_s",
+    "first_response_business_p90_s",
+    "resolution_business_p50_s",
+    "resolution_business_p90_s",
     "days_to_close",
     "breaches",
     "support_time_s",
@@ -157,6 +165,10 @@ fn cells(pod: &str, m: &Metrics) -> Vec<String> {
         opt(m.assignment_p90_s),
         opt(m.resolution_p50_s),
         opt(m.resolution_p90_s),
+        opt(m.first_response_business_p50_s),
+        opt(m.first_response_business_p90_s),
+        opt(m.resolution_business_p50_s),
+        opt(m.resolution_business_p90_s),
         rate(m.days_to_close),
         m.breaches.to_string(),
         m.support_time_s.to_string(),
@@ -241,6 +253,32 @@ fn to_table(r: &Report, desk: &Desk) -> String {
             m.promotions,
         );
     }
+    // Business time, once a pod keeps hours (without, it is the wall time above).
+    if desk.pods().any(|p| p.sla.hours.is_some()) {
+        let _ = writeln!(
+            out,
+            "\nin business hours (open time only; the times above are wall time)\n{:<12} {:>13} {:>13}",
+            "pod", "first resp", "resolution"
+        );
+        let rows = r
+            .pods
+            .iter()
+            .map(|p| (p.pod.as_str(), &p.metrics))
+            .chain([("overall", &r.overall)]);
+        for (pod, m) in rows {
+            let pair = |a: Option<i64>, b: Option<i64>| format!("{}/{}", human(a), human(b));
+            let _ = writeln!(
+                out,
+                "{:<12} {:>13} {:>13}",
+                crate::columns::fit(pod, 12),
+                pair(
+                    m.first_response_business_p50_s,
+                    m.first_response_business_p90_s
+                ),
+                pair(m.resolution_business_p50_s, m.resolution_business_p90_s),
+            );
+        }
+    }
     let m = &r.overall;
     let _ = writeln!(
         out,
@@ -259,4 +297,82 @@ fn to_table(r: &Report, desk: &Desk) -> String {
         let _ = writeln!(out, "experts by swarms helped: {}", top.join(", "));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::hours::Hours;
+    use crate::domain::{Author, DeskConfig, Msg, Pod};
+
+    /// A Berlin pod open Mon–Fri 09:00–18:00; a Sev3 asked Friday 16:50 UTC (17:50
+    /// there) and answered Monday 08:20 UTC (09:20): 30 business minutes, 2½ days wall.
+    fn desk() -> (Desk, Ts, Ts) {
+        let mut pod = Pod::discovered("C0API", "swarm-api");
+        let mut week = [None; 7];
+        for day in week.iter_mut().take(5) {
+            *day = Some((9 * 60, 18 * 60));
+        }
+        pod.sla.hours =
+            Some(Hours::new(chrono_tz::Europe::Berlin, week, Default::default()).unwrap());
+        let mut desk = Desk::new(DeskConfig::default(), [pod]);
+        let asked = Ts::from_datetime("2026-12-04T16:50:00Z".parse().unwrap());
+        let answered = Ts::from_datetime("2026-12-07T08:20:00Z".parse().unwrap());
+        let msg = |ts: Ts, thread: Option<Ts>, author: Author, text: &str| Msg {
+            channel: "C0API".into(),
+            ts,
+            thread_ts: thread,
+            author,
+            text: text.into(),
+            block_texts: vec![],
+            marker: None,
+            edited: None,
+            reactions: vec![],
+            latest_reply: None,
+        };
+        let root = msg(
+            asked,
+            None,
+            Author::Person("U0AGENT".into()),
+            "Case: 1\nUrgency: Sev 3",
+        );
+        desk.apply(Input::Message(root), asked);
+        let reply = msg(
+            answered,
+            Some(asked),
+            Author::Person("U0EXP".into()),
+            "on it",
+        );
+        desk.apply(Input::Message(reply), answered);
+        (desk, asked, answered)
+    }
+
+    #[test]
+    fn the_report_gives_wall_and_business_times() {
+        let (desk, asked, answered) = desk();
+        let sla = |s: &crate::domain::Swarm| &desk.pod(&s.channel).unwrap().sla;
+        let offset = chrono::FixedOffset::east_opt(0).unwrap();
+        let r = report(desk.swarms(), sla, &["api".into()], asked, answered, offset);
+        let json = to_json(&r, &desk);
+        let wall = answered.secs_since(asked);
+        assert_eq!(json["overall"]["first_response_p50_s"], json!(wall));
+        assert_eq!(
+            json["overall"]["first_response_business_p50_s"],
+            json!(1800)
+        );
+        let csv = to_csv(&r);
+        let (header, api) = (csv.lines().next().unwrap(), csv.lines().nth(1).unwrap());
+        let at = |name: &str| header.split(',').position(|c| c == name).unwrap();
+        let cells: Vec<&str> = api.split(',').collect();
+        assert_eq!(cells[at("first_response_p50_s")], wall.to_string());
+        assert_eq!(cells[at("first_response_business_p50_s")], "1800");
+        let table = to_table(&r, &desk);
+        assert!(table.contains("in business hours"), "{table}");
+        assert!(
+            table
+                .lines()
+                .any(|l| l.starts_with("api") && l.contains("30m/30m")),
+            "{table}"
+        );
+    }
 }

@@ -18,6 +18,9 @@ pub struct Request {
     pub requester: Option<String>,
     /// The requester as written, when it is not a mention.
     pub requester_name: Option<String>,
+    /// The customer's tier (`premier`), lowercase, from a `Tier`, `Plan` or
+    /// `Entitlement` field: a configured tier word's tier, else the value as written.
+    pub tier: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,6 +30,7 @@ pub enum Field {
     Subject,
     Link,
     Requester,
+    Tier,
 }
 
 /// Which labels name which field, and which words mean which urgency. Configurable;
@@ -37,6 +41,8 @@ pub struct IntakeRules {
     labels: Vec<(String, Field)>,
     /// Normalised words (lowercase, letters and digits only) to urgency.
     urgency_words: Vec<(String, Urgency)>,
+    /// Normalised words to the tier they mean (`enterprise` → `premier`).
+    tier_words: Vec<(String, String)>,
     pub default_urgency: Urgency,
 }
 
@@ -54,6 +60,7 @@ impl Default for IntakeRules {
                 Field::Requester,
                 &["requested by", "requester", "submitted by", "agent"][..],
             ),
+            (Field::Tier, &["tier", "plan", "entitlement"][..]),
         ];
         let urgency = [
             (
@@ -70,6 +77,7 @@ impl Default for IntakeRules {
         let mut rules = IntakeRules {
             labels: Vec::new(),
             urgency_words: Vec::new(),
+            tier_words: Vec::new(),
             default_urgency: Urgency::Sev3,
         };
         for (field, words) in labels {
@@ -92,6 +100,7 @@ impl IntakeRules {
         IntakeRules {
             labels: Vec::new(),
             urgency_words: Vec::new(),
+            tier_words: Vec::new(),
             default_urgency,
         }
     }
@@ -111,6 +120,26 @@ impl IntakeRules {
             self.urgency_words.retain(|(w, _)| *w != word);
             self.urgency_words.push((word, urgency));
         }
+    }
+
+    /// A word that means `tier` in a tier field (`Enterprise` → `premier`).
+    pub fn add_tier_word(&mut self, word: &str, tier: &str) {
+        let word = normalise_word(word);
+        if !word.is_empty() {
+            self.tier_words.retain(|(w, _)| *w != word);
+            self.tier_words.push((word, tier.trim().to_lowercase()));
+        }
+    }
+
+    /// The tier a tier field's value names: a tier word's tier, else the value itself,
+    /// lowercase; `None` for a value too long to be a tier (a sentence).
+    pub fn tier(&self, value: &str) -> Option<String> {
+        let value = readable(value).to_lowercase();
+        let key = normalise_word(&value);
+        if let Some((_, t)) = self.tier_words.iter().find(|(w, _)| *w == key) {
+            return Some(t.clone());
+        }
+        (!key.is_empty() && value.split_whitespace().count() <= 3).then_some(value)
     }
 
     /// The urgency a value names: the whole value (`Sev 1`), else its words one by one
@@ -142,11 +171,11 @@ impl IntakeRules {
     /// Reads a request from a message's block texts and its text fallback; `None` when
     /// there is no case field.
     pub fn parse(&self, block_texts: &[String], fallback: &str) -> Option<Request> {
-        let mut found: [Option<String>; 5] = Default::default();
+        let mut found: [Option<String>; 6] = Default::default();
         for chunk in block_texts.iter().map(String::as_str).chain([fallback]) {
             self.read_chunk(chunk, &mut found);
         }
-        let [case, urgency, subject, link, requester] = found;
+        let [case, urgency, subject, link, requester, tier] = found;
         let case_value = case?;
         let case = case_number(&case_value)?;
         let parsed_urgency = urgency.as_deref().and_then(|u| self.urgency(u));
@@ -169,10 +198,11 @@ impl IntakeRules {
                 .or_else(|| first_url(&case_value)),
             requester,
             requester_name,
+            tier: tier.as_deref().and_then(|t| self.tier(t)),
         })
     }
 
-    fn read_chunk(&self, chunk: &str, found: &mut [Option<String>; 5]) {
+    fn read_chunk(&self, chunk: &str, found: &mut [Option<String>; 6]) {
         let lines: Vec<&str> = chunk.lines().collect();
         for (i, line) in lines.iter().enumerate() {
             let Some(hit) = self.label_of(line) else {
@@ -210,7 +240,7 @@ impl IntakeRules {
                 self.urgency(value).is_some() && value.split_whitespace().count() <= 2
             }
             Field::Link => first_url(value).is_some(),
-            Field::Subject | Field::Requester => false,
+            Field::Subject | Field::Requester | Field::Tier => false,
         }
     }
 

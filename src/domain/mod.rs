@@ -5,6 +5,7 @@
 
 pub mod asks;
 pub mod desk;
+pub mod hours;
 pub mod input;
 pub mod intake;
 pub mod lifecycle;
@@ -20,7 +21,7 @@ pub use input::{Author, Input, Marker, MarkerKind, Msg};
 pub use intake::{IntakeRules, Request};
 pub use lifecycle::{Lifecycle, LifecycleKind};
 pub use swarm::{Breach, Clock, Status, Swarm};
-pub use timers::SlaPolicy;
+pub use timers::{SlaPolicy, TierTargets};
 
 use chrono::{DateTime, Utc};
 use std::fmt;

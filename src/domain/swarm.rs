@@ -76,6 +76,9 @@ pub struct Breach {
     /// The clock's target (seconds) under the pod's policy: kept with it, so that a
     /// view of 10,000 swarms needs no policy lookups.
     pub target: i64,
+    /// With business hours: when 75 % of the target is used in open time (the row's
+    /// warning). `None` without hours, or while the clock is stopped before it.
+    pub warn_at: Option<Ts>,
 }
 
 impl Breach {
@@ -175,21 +178,57 @@ impl Swarm {
     }
 
     fn clocks_in(&self, policy: &SlaPolicy, scope: Scope) -> Vec<Breach> {
+        self.clocks_by(policy, scope, None)
+    }
+
+    /// How many of its clocks ran past their target by `now`.
+    pub fn breaches(&self, policy: &SlaPolicy, now: Ts) -> usize {
+        self.clocks_by(policy, Scope::All, Some(now))
+            .iter()
+            .filter(|b| b.breached(now))
+            .count()
+    }
+
+    /// The clocks; `by: Some(now)` keeps only those that can have breached by `now`,
+    /// without their warnings: a clock's due is never sooner than its target in wall
+    /// time, so one younger than its target is skipped before its due is worked out
+    /// (in business hours that walks the calendar, on every tick).
+    fn clocks_by(&self, policy: &SlaPolicy, scope: Scope, by: Option<Ts>) -> Vec<Breach> {
         let u = self.urgency();
+        let tier = self.request.tier.as_deref();
         let resolved = self.resolved_at;
+        // Off hours stop the clock as waiting on the customer does: both count here.
+        let hours = policy.calendar(u);
+        let (first, resolution) = (
+            policy.first_response_for(u, tier),
+            policy.resolution_for(u, tier),
+        );
+        let clock = |clock: Clock, from: Ts, target: i64, met_at: Option<Ts>| {
+            if let Some(now) = by
+                && met_at.unwrap_or(now) < from.plus_secs(target)
+            {
+                return None;
+            }
+            Some(Breach {
+                clock,
+                due: self.pauses.due_in(from, target, hours),
+                met_at,
+                target,
+                // The row's 75 % warning in business time: when a quarter of the target
+                // is left in open hours (without hours, the row reads it off the countdown).
+                warn_at: hours
+                    .filter(|_| by.is_none())
+                    .and_then(|_| self.pauses.due_in(from, target - target / 4, hours)),
+            })
+        };
         let mut clocks = vec![
-            Breach {
-                clock: Clock::FirstResponse,
-                due: self.pauses.due(self.opened_at, policy.first_response(u)),
-                met_at: self.first_response_at.or(resolved),
-                target: policy.first_response(u),
-            },
-            Breach {
-                clock: Clock::Resolution,
-                due: self.pauses.due(self.opened_at, policy.resolution(u)),
-                met_at: resolved,
-                target: policy.resolution(u),
-            },
+            clock(
+                Clock::FirstResponse,
+                self.opened_at,
+                first,
+                self.first_response_at.or(resolved),
+            ),
+            clock(Clock::Resolution, self.opened_at, resolution, resolved),
         ];
         let from = match scope {
             Scope::All => 0,
@@ -197,14 +236,24 @@ impl Swarm {
             Scope::Unsettled => self.owed.len().saturating_sub(1),
         };
         for &(since, answered) in &self.owed[from..] {
-            clocks.push(Breach {
-                clock: Clock::NextResponse { since },
-                due: self.pauses.due(since, policy.first_response(u)),
-                met_at: answered.or(resolved),
-                target: policy.first_response(u),
-            });
+            clocks.push(clock(
+                Clock::NextResponse { since },
+                since,
+                first,
+                answered.or(resolved),
+            ));
         }
-        clocks
+        clocks.into_iter().flatten().collect()
+    }
+
+    /// The pod is closed at `now` and this swarm's clocks follow its hours: when they
+    /// resume (for the row's `after hours · resumes Mon 09:00`).
+    pub fn resumes_at(&self, policy: &SlaPolicy, now: Ts) -> Option<Ts> {
+        let hours = policy.calendar(self.urgency())?;
+        if !self.is_open() || hours.is_open(now) {
+            return None;
+        }
+        hours.next_open(now)
     }
 
     /// The soonest clock still running, for showing what is about to breach.
@@ -235,6 +284,17 @@ impl Swarm {
         }
     }
 
+    /// Wall and business seconds from the request to `at` (its first response, its
+    /// resolution): the business figure counts the pod's open hours only, when the
+    /// swarm's urgency follows them, and equals the wall one otherwise.
+    pub fn wall_and_business_secs(&self, policy: &SlaPolicy, at: Ts) -> (i64, i64) {
+        let wall = at.secs_since(self.opened_at);
+        match policy.calendar(self.urgency()) {
+            Some(h) => (wall, h.open_secs(self.opened_at, at)),
+            None => (wall, wall),
+        }
+    }
+
     /// Support time and customer (waiting) time in seconds, up to resolution or `now`.
     pub fn support_and_customer_secs(&self, now: Ts) -> (i64, i64) {
         let end = self.resolved_at.unwrap_or(now).max(self.opened_at);
@@ -251,7 +311,7 @@ impl Swarm {
         if self.pending {
             return events;
         }
-        for b in self.clocks_in(policy, scope) {
+        for b in self.clocks_by(policy, scope, Some(now)) {
             let Some(due) = b.due.filter(|_| b.breached(now)) else {
                 continue;
             };

@@ -409,6 +409,12 @@ pub(crate) fn workflow_post(
     }
 }
 
+/// The customer tier some forms carry (#22): a premier customer for one case in three,
+/// by its number, so that a seed gives the same tiers every run; the rest say none.
+pub(crate) fn request_tier(case: u32) -> Option<&'static str> {
+    case.is_multiple_of(3).then_some("Premier")
+}
+
 /// A Workflow Builder post: mrkdwn section fields in blocks, and the text fallback.
 pub(crate) fn request_body(
     case: u32,
@@ -418,13 +424,22 @@ pub(crate) fn request_body(
     requester: &str,
 ) -> (String, Value) {
     let link = format!("<https://support.acme.example/cases/{case}|Case {case}>");
-    let text = format!(
+    let tier = request_tier(case);
+    let mut text = format!(
         "*New swarm request*\n*Case number:* {case}\n*Urgency:* {urgency}\n*Subject:* {subject}\n*Troubleshooting done:* {troubleshooting}\n*Case link:* {link}\n*Requested by:* <@{requester}>"
     );
     let field = |label: &str, value: &str| json!({"type": "mrkdwn", "text": format!("*{label}:*\n{value}")});
+    let mut first = vec![
+        field("Case number", &case.to_string()),
+        field("Urgency", urgency),
+    ];
+    if let Some(tier) = tier {
+        text.push_str(&format!("\n*Tier:* {tier}"));
+        first.push(field("Tier", tier));
+    }
     let blocks = json!([
         {"type": "section", "text": {"type": "mrkdwn", "text": "*New swarm request*"}},
-        {"type": "section", "fields": [field("Case number", &case.to_string()), field("Urgency", urgency)]},
+        {"type": "section", "fields": first},
         {"type": "section", "text": {"type": "mrkdwn", "text": format!("*Subject:*\n{subject}")}},
         {"type": "section", "text": {"type": "mrkdwn", "text": format!("*Troubleshooting done:*\n{troubleshooting}")}},
         {"type": "section", "fields": [field("Case link", &link), field("Requested by", &format!("<@{requester}>"))]},
@@ -568,5 +583,34 @@ mod tests {
             assert!(text.contains(needle), "{needle} in text");
             assert!(blocks.to_string().contains(needle), "{needle} in blocks");
         }
+    }
+
+    #[test]
+    fn some_requests_carry_a_tier_that_intake_reads() {
+        let rules = crate::domain::IntakeRules::default();
+        let read = |case: u32| {
+            let (text, blocks) =
+                request_body(case, "Sev 2", "Refund stuck", "Checked", "U0REQ00001");
+            let texts: Vec<String> = blocks
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|b| {
+                    let fields = b["fields"].as_array().cloned().unwrap_or_default();
+                    fields
+                        .into_iter()
+                        .chain([b["text"].clone()])
+                        .filter_map(|f| f["text"].as_str().map(str::to_string))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            rules.parse(&texts, &text).unwrap().tier
+        };
+        assert_eq!(read(27342).as_deref(), Some("premier"));
+        assert_eq!(read(27343), None);
+        let tiered = (27000..27300)
+            .filter(|c| request_tier(*c).is_some())
+            .count();
+        assert_eq!(tiered, 100, "one in three");
     }
 }

@@ -147,6 +147,7 @@ pub(super) fn render_fields(s: &Screenful<'_>, sw: &Swarm, frame: &mut Frame<'_>
             } else {
                 Span::raw("")
             },
+            policy_span(s, sw),
         ]),
         Line::from(vec![
             label("subject"),
@@ -174,6 +175,19 @@ pub(super) fn render_fields(s: &Screenful<'_>, sw: &Swarm, frame: &mut Frame<'_>
         Line::from(vec![label("next steps"), Span::raw(fit(&follow, width))]),
     ];
     frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// Which SLA policy the swarm is held to, once the pod has more than one (a tier's
+/// targets, business hours): `  SLA: premier · sev1 · business hours Europe/Berlin`.
+fn policy_span(s: &Screenful<'_>, sw: &Swarm) -> Span<'static> {
+    let Some(policy) = s.desk.pod(&sw.channel).map(|p| &p.sla) else {
+        return Span::raw("");
+    };
+    if policy.hours.is_none() && policy.tiers.is_empty() {
+        return Span::raw("");
+    }
+    let applied = policy.applied(sw.urgency(), sw.request.tier.as_deref());
+    Span::styled(format!("  SLA: {}", applied.label()), s.theme.dim())
 }
 
 /// A time of day in the lead's zone, with the day when it is not today.

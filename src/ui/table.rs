@@ -154,10 +154,20 @@ fn status_text(s: &Screenful<'_>, row: &Row<'_>, wide: bool) -> (String, Style) 
     let follow_up_due = sw.follow_up_at.is_some_and(|at| at <= s.now);
     let policy = s.desk.pod(&sw.channel).map(|p| &p.sla);
     let flag = policy.and_then(|p| sw.expert_flag(p, s.now));
+    // The pod is closed and this swarm's clocks follow its hours: they resume then.
+    let resumes = policy
+        .filter(|_| !sw.is_waiting())
+        .and_then(|p| Some(p.hours.as_ref()?.local_label(sw.resumes_at(p, s.now)?)));
     if s.pending.contains(&row.key()) {
         (format!("⋯ {status}"), t.warning())
     } else if follow_up_due {
         ("follow-up due".to_string(), t.warning())
+    } else if let Some(at) = resumes {
+        if wide {
+            (format!("after hours · resumes {at}"), t.dim())
+        } else {
+            (format!("off → {at}"), t.dim())
+        }
     } else if let Some(flag) = flag {
         expert_flag_text(s, &flag, wide)
     } else {

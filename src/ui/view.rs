@@ -87,13 +87,20 @@ pub fn sla_view(swarm: &Swarm, now: Ts) -> Option<SlaView> {
         return None;
     }
     let Breach {
-        clock, due, target, ..
+        clock,
+        due,
+        target,
+        warn_at,
+        ..
     } = swarm.next_clock?;
     let due = due?;
     let left = due.secs_since(now);
+    // With business hours the warning is at 75 % of the target in open time (the
+    // countdown is wall time, which a weekend stretches).
+    let warned = warn_at.map_or(left * 4 <= target, |w| now >= w);
     let state = if left <= 0 {
         SlaState::Breached
-    } else if left * 4 <= target {
+    } else if warned {
         SlaState::Warning
     } else {
         SlaState::Normal
@@ -775,6 +782,7 @@ mod tests {
             due: Some(now.plus_secs(l)),
             met_at: None,
             target: 3600,
+            warn_at: None,
         });
         swarm.opened_at = Ts::from_secs(opened);
     }
