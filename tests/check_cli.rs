@@ -357,6 +357,7 @@ fn the_manifest_asks_for_exactly_the_scopes_swarmdeck_uses() {
             "swarmdeck_replied",
             "swarmdeck_resolved",
             "swarmdeck_unassigned",
+            "swarmdeck_update",
             "swarmdeck_waiting",
         ]
     );

@@ -323,7 +323,10 @@ fn a_claim_reaction_heard_live_is_one_claimed_event_and_none_once_assigned() {
         t(60),
     );
     assert!(desk.apply(eyes("U0AGENT001", Some(61)), t(61)).is_empty());
-    assert_eq!(kinds(&desk.apply(eyes(OTHER, Some(62)), t(62))), ["claimed"]);
+    assert_eq!(
+        kinds(&desk.apply(eyes(OTHER, Some(62)), t(62))),
+        ["claimed"]
+    );
 }
 
 #[test]

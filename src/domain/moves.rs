@@ -421,7 +421,8 @@ impl Mover<'_> {
             .requester()
             .into_iter()
             .chain(swarm.experts.iter().map(String::as_str))
-            .chain(self.lead);
+            .chain(self.lead)
+            .chain(plan.stakeholders.iter().map(String::as_str));
         for user in people {
             if !invite.iter().any(|u| u == user) {
                 invite.push(user.to_string());
@@ -616,6 +617,57 @@ impl Mover<'_> {
         self.action(swarm, format!("remind on {}", swarm.case()), vec![step])
     }
 
+    /// A stakeholder update: the template posted to the incident channel, then a line in
+    /// the thread whose marker carries the status and the next update's time, so that
+    /// every swarmdeck on the pod derives the last update from the thread it reads.
+    pub fn status_update(&self, swarm: &Swarm, draft: &UpdateDraft) -> Action {
+        let status = clip(&draft.status, 300);
+        let when = |t: Ts| {
+            format!(
+                "<!date^{}^{{date_short_pretty}} at {{time}}|{}>",
+                t.secs(),
+                t.to_datetime().format("%Y-%m-%d %H:%M UTC")
+            )
+        };
+        let next_update = draft.next_update_at.map(when);
+        let mut text = format!(
+            "*Status update · case {}* (Sev{}){}\n*Status:* {status}",
+            swarm.case(),
+            swarm.urgency().level(),
+            self.by()
+        );
+        for (label, part) in [("Impact", &draft.impact), ("What's next", &draft.next)] {
+            if !part.trim().is_empty() {
+                text.push_str(&format!("\n*{label}:* {}", clip(part, 500)));
+            }
+        }
+        if let Some(n) = &next_update {
+            text.push_str(&format!("\n*Next update:* {n}"));
+        }
+        let mut line = format!(
+            "Status update posted to {{incident}}{}: {status}",
+            self.by()
+        );
+        if let Some(n) = &next_update {
+            line.push_str(&format!(" · next update {n}"));
+        }
+        let steps = vec![
+            Step::Post {
+                to: Target::Incident,
+                text,
+                meta: Meta::Note("status_update".into()),
+            },
+            self.thread_post(
+                line,
+                MarkerKind::StatusUpdate {
+                    status,
+                    next_update_at: draft.next_update_at,
+                },
+            ),
+        ];
+        self.action(swarm, format!("status update on {}", swarm.case()), steps)
+    }
+
     /// A shift handoff posted to `to` (a channel id, or a user id for a direct message);
     /// `shown` is how the lead named it.
     pub fn handoff(&self, to: &str, shown: &str, text: String) -> Action {
@@ -643,6 +695,10 @@ pub struct Promotion {
     pub urgency: Urgency,
     pub channel_name: String,
     pub private: bool,
+    /// The members of the pod's stakeholder groups for this severity (`[pods.promote]
+    /// invite_groups`), each once: invited with the swarm's people.
+    #[serde(default)]
+    pub stakeholders: Vec<String>,
 }
 
 impl Promotion {
@@ -672,8 +728,43 @@ impl Promotion {
                 swarm.case(),
             ),
             private,
+            stakeholders: stakeholder_groups(desk, swarm, urgency)
+                .into_iter()
+                .flat_map(|(_, members)| members.unwrap_or_default())
+                .fold(Vec::new(), |mut all, u| {
+                    if !all.contains(&u) {
+                        all.push(u);
+                    }
+                    all
+                }),
         }
     }
+}
+
+/// The pod's stakeholder groups for a severity, each with its members once Slack has
+/// said who they are (`None` before: the promote dialog says so rather than show 0).
+pub fn stakeholder_groups(
+    desk: &Desk,
+    swarm: &Swarm,
+    urgency: Urgency,
+) -> Vec<(String, Option<Vec<String>>)> {
+    let Some(pod) = desk.pod(&swarm.channel) else {
+        return Vec::new();
+    };
+    pod.invite_groups[urgency as usize]
+        .iter()
+        .map(|g| (g.clone(), desk.group(g).map(<[String]>::to_vec)))
+        .collect()
+}
+
+/// What the update composer settles (`U`): the template's four parts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UpdateDraft {
+    pub status: String,
+    pub impact: String,
+    pub next: String,
+    /// When the next update comes; `None`: no promise.
+    pub next_update_at: Option<Ts>,
 }
 
 /// The name to try after `name` was taken by someone else's channel: `-2`, `-3`, …,
@@ -842,6 +933,14 @@ pub fn handoff_text(desk: &Desk, lead: Option<&str>, now: Ts) -> String {
         }
         if let Some(i) = &s.incident {
             text.push_str(&format!(" · <#{}>", i.channel_id));
+            match &s.last_update {
+                Some(u) => text.push_str(&format!(
+                    " · last update {} ago: {}",
+                    short(now.secs_since(u.at)),
+                    clip(&u.status, 120)
+                )),
+                None => text.push_str(" · no stakeholder update yet"),
+            }
         }
     }
     text

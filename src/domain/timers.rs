@@ -12,6 +12,9 @@ pub struct SlaPolicy {
     pub accept_within: [i64; 4],
     /// How long an assigned expert may stay silent in the thread before the row says so.
     pub quiet_after: [i64; 4],
+    /// How often a promoted swarm's stakeholders get an update (`[incident]
+    /// update_every`); `None`: no cadence for that severity.
+    pub update_every: [Option<i64>; 4],
 }
 
 impl Default for SlaPolicy {
@@ -24,6 +27,7 @@ impl Default for SlaPolicy {
             resolution: [4 * HOUR, 8 * HOUR, 2 * DAY, 5 * DAY],
             accept_within: [5 * MIN, 15 * MIN, 30 * MIN, HOUR],
             quiet_after: [15 * MIN, 30 * MIN, 2 * HOUR, 8 * HOUR],
+            update_every: [None; 4],
         }
     }
 }
@@ -43,6 +47,10 @@ impl SlaPolicy {
 
     pub fn quiet_after(&self, u: Urgency) -> i64 {
         self.quiet_after[u as usize]
+    }
+
+    pub fn update_every(&self, u: Urgency) -> Option<i64> {
+        self.update_every[u as usize]
     }
 }
 
