@@ -516,7 +516,12 @@ impl Lead {
                 let name = desk.name_of(&expert).to_string();
                 Some(self.mover(at.now).unassign(swarm, &expert, &name))
             }
-            Submit::Promote { promotion, .. } => {
+            Submit::Promote { mut promotion, .. } => {
+                // The groups' members as the desk knows them now: Slack may have answered
+                // while the dialog was open.
+                promotion.stakeholders =
+                    Promotion::with_urgency(desk, swarm, promotion.urgency, promotion.private)
+                        .stakeholders;
                 Some(self.mover(at.now).promote(swarm, &promotion))
             }
             Submit::Resolve {

@@ -399,6 +399,8 @@ impl Dialog {
                         if !f.name_edited {
                             f.promotion.channel_name = fresh.channel_name;
                         }
+                        // Another severity invites its own stakeholders.
+                        f.promotion.stakeholders = fresh.stakeholders;
                     }
                     f.promotion.urgency = urgency;
                 }

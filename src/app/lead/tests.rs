@@ -935,3 +935,52 @@ mod stakeholder_updates {
         assert!(rig.view.dialog.is_none());
     }
 }
+
+mod stakeholder_invites {
+    use super::*;
+
+    /// A Sev1 stakeholder group known only after the dialog opened, and a Sev2 one: the
+    /// promotion invites the severity chosen, as the desk knows its members at Enter.
+    #[test]
+    fn a_promotion_invites_the_chosen_severitys_groups_as_known_at_enter() {
+        let mut pod = Pod::discovered(POD, "swarm-api");
+        pod.invite_groups[0] = vec!["legal".into()];
+        pod.invite_groups[1] = vec!["account-team".into()];
+        let mut desk = Desk::new(DeskConfig::default(), [pod]);
+        let text = "Case: 26901\nUrgency: Sev 1\nSubject: Webhooks";
+        let request = msg(1_000, None, Author::Person("U0REQ1".into()), text);
+        desk.apply(Input::Message(request), Ts::from_secs(NOW));
+        let group = |handle: &str, user: &str| Input::Group {
+            handle: handle.into(),
+            members: vec![user.into()],
+        };
+        let mut rig = Rig::new(desk);
+        rig.select("26901");
+        rig.char('p');
+        rig.desk
+            .apply(group("legal", "U0LEGAL"), Ts::from_secs(NOW));
+        rig.desk
+            .apply(group("account-team", "U0ACCT"), Ts::from_secs(NOW));
+        let invited = |c: &[Command]| -> Vec<String> {
+            sent(c)
+                .steps
+                .iter()
+                .find_map(|s| match s {
+                    Step::Invite { users } => Some(users.clone()),
+                    _ => None,
+                })
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            invited(&rig.key(KeyCode::Enter)),
+            ["U0REQ1", "U0LEAD", "U0LEGAL"]
+        );
+        // Down: Sev2, whose group is the account team.
+        rig.char('p');
+        rig.key(KeyCode::Down);
+        assert_eq!(
+            invited(&rig.key(KeyCode::Enter)),
+            ["U0REQ1", "U0LEAD", "U0ACCT"]
+        );
+    }
+}
