@@ -37,6 +37,8 @@ pub struct File {
     pub store: StoreSection,
     #[serde(default)]
     pub team: TeamSection,
+    #[serde(default)]
+    pub incident: IncidentSection,
     /// Key overrides: an action's name and its key or keys (`quit = ["q", "Ctrl-c"]`).
     #[serde(default)]
     pub keys: BTreeMap<String, Keys>,
@@ -342,6 +344,11 @@ pub struct PodSection {
     /// Targets by customer tier: `tiers.premier.sev1 = { first_response = "5m" }`.
     #[serde(default)]
     pub tiers: BTreeMap<String, BTreeMap<SevKey, TierSla>>,
+    #[serde(default)]
+    pub promote: PromoteSection,
+    /// This pod's own stakeholder cadence, over the top-level `[incident]`.
+    #[serde(default)]
+    pub incident: IncidentSection,
 }
 
 /// One tier's targets for one urgency (unset: the pod's `sla`).
@@ -446,6 +453,37 @@ impl HoursRaw {
         }
         Ok(hours)
     }
+}
+
+/// Promoted swarms' stakeholders (`[incident]`, and per pod `[pods.incident]`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentSection {
+    /// How often a promoted swarm's stakeholders get an update, per severity
+    /// (`{ sev1 = "30m", sev2 = "2h" }`): past it the row says `update due`, once.
+    #[serde(default)]
+    pub update_every: BTreeMap<SevKey, Duration>,
+}
+
+/// What a promotion does besides the swarm's own people (`[pods.promote]`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromoteSection {
+    /// Slack user groups (handles, `@` allowed) invited to the incident channel, per
+    /// severity (`{ sev1 = ["legal", "comms"] }`): each member once.
+    #[serde(default)]
+    pub invite_groups: BTreeMap<SevKey, Vec<String>>,
+}
+
+/// The cadence per severity: the pod's own over the file's.
+fn update_every(file: &IncidentSection, pod: Option<&IncidentSection>) -> [Option<i64>; 4] {
+    let mut every = [None; 4];
+    for section in std::iter::once(file).chain(pod) {
+        for (sev, d) in &section.update_every {
+            every[Urgency::from(*sev) as usize] = Some(d.0.as_secs().max(1) as i64);
+        }
+    }
+    every
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
@@ -837,7 +875,11 @@ impl Settings {
             let pods = channels
                 .iter()
                 .filter(|(_, name)| !matches_template(DEFAULT_INCIDENT_TEMPLATE, name))
-                .map(|(id, name)| Pod::discovered(id, name))
+                .map(|(id, name)| {
+                    let mut pod = Pod::discovered(id, name);
+                    pod.sla.update_every = update_every(&self.file.incident, None);
+                    pod
+                })
                 .collect();
             return (pods, Vec::new());
         }
@@ -866,6 +908,13 @@ impl Settings {
             pod.sla = sla_with(&p.sla);
             pod.sla.hours = p.hours.as_ref().map(|h| h.0.clone());
             pod.sla.tiers = tiers_with(&p.tiers);
+            pod.sla.update_every = update_every(&self.file.incident, Some(&p.incident));
+            for (sev, groups) in &p.promote.invite_groups {
+                pod.invite_groups[Urgency::from(*sev) as usize] = groups
+                    .iter()
+                    .map(|g| g.trim_start_matches('@').to_string())
+                    .collect();
+            }
             pods.push(pod);
         }
         (pods, missing)
@@ -1458,5 +1507,65 @@ mod hours_tests {
         );
         let e = pod("tiers.premier.sev1 = { quiet_after = \"5m\" }").unwrap_err();
         assert!(e.starts_with("3:") && e.contains("quiet_after"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod stakeholder_tests {
+    use super::*;
+
+    fn pods(text: &str) -> Vec<Pod> {
+        let settings = Settings {
+            path: None,
+            file: parse(text).unwrap(),
+            api_url: DEFAULT_API_URL.into(),
+            app_token: None,
+            bot_token: None,
+            data_dir: "/tmp".into(),
+            time_scale: 1.0,
+            bus_url: None,
+        };
+        let channels = [
+            ("C1".to_string(), "swarm-api".to_string()),
+            ("C2".to_string(), "swarm-billing".to_string()),
+        ];
+        settings.pods(&channels).0
+    }
+
+    #[test]
+    fn cadence_and_invite_groups_per_severity_and_pod() {
+        let pods = pods(
+            r##"
+[incident]
+update_every = { sev1 = "30m", sev2 = "2h" }
+[[pods]]
+channel = "swarm-api"
+[pods.promote]
+invite_groups = { sev1 = ["@legal", "comms"], sev2 = ["account-team"] }
+[[pods]]
+channel = "swarm-billing"
+[pods.incident]
+update_every = { sev1 = "3s" }
+"##,
+        );
+        assert_eq!(
+            pods[0].sla.update_every,
+            [Some(1800), Some(7200), None, None]
+        );
+        assert_eq!(pods[0].invite_groups[0], ["legal", "comms"]);
+        assert_eq!(pods[0].invite_groups[1], ["account-team"]);
+        assert!(pods[0].invite_groups[2].is_empty());
+        // The pod's own cadence wins over the file's, severity by severity.
+        assert_eq!(pods[1].sla.update_every, [Some(3), Some(7200), None, None]);
+    }
+
+    #[test]
+    fn a_bad_cadence_names_the_line_the_key_and_the_fix() {
+        let e = parse("[incident]\nupdate_every = { sev1 = \"soon\" }\n").unwrap_err();
+        assert!(e.starts_with("2:"), "{e}");
+        assert!(e.contains("update_every") && e.contains("\"15m\""), "{e}");
+        let e =
+            parse("[[pods]]\nchannel = \"a\"\n[pods.promote]\ninvite_group = {}\n").unwrap_err();
+        assert!(e.starts_with("4:") && e.contains("invite_group"), "{e}");
     }
 }

@@ -254,6 +254,16 @@ pub fn json_line(e: &Lifecycle) -> Value {
             put("expert", json!(expert));
             put("since", json!(rfc3339(*since)));
         }
+        LifecycleKind::UpdateDue { last } => put("last_update", json!(last.map(rfc3339))),
+        LifecycleKind::StatusUpdate {
+            status,
+            next_update_at,
+            lead,
+        } => {
+            put("status", json!(status));
+            put("next_update_at", json!(next_update_at.map(rfc3339)));
+            put("lead", json!(lead));
+        }
     }
     v
 }
@@ -296,6 +306,8 @@ pub fn text_line(e: &Lifecycle) -> String {
         LifecycleKind::Resolved { resolution, .. } => resolution.clone().unwrap_or_default(),
         LifecycleKind::SlaBreached { clock, .. } => clock.as_str().to_string(),
         LifecycleKind::FollowUpDue { next_steps } => next_steps.clone(),
+        LifecycleKind::StatusUpdate { status, .. } => status.clone(),
+        LifecycleKind::UpdateDue { .. } => "stakeholder update due".to_string(),
         LifecycleKind::Reopened { .. }
         | LifecycleKind::NeedsResponse { .. }
         | LifecycleKind::Withdrawn => String::new(),

@@ -357,6 +357,7 @@ fn the_manifest_asks_for_exactly_the_scopes_swarmdeck_uses() {
             "swarmdeck_replied",
             "swarmdeck_resolved",
             "swarmdeck_unassigned",
+            "swarmdeck_update",
             "swarmdeck_waiting",
         ]
     );
@@ -392,9 +393,21 @@ fn the_example_config_documents_every_section_and_parses() {
         "[intake]",
         "[ui]",
         "[keys]",
+        "[incident]",
+        "[pods.promote]",
+        "invite_groups",
     ] {
         assert!(example.contains(section), "{section}");
     }
+    assert_eq!(file.incident.update_every.len(), 2, "the example's cadence");
+    assert_eq!(file.pods[0].promote.invite_groups.len(), 2);
+    // The per-pod cadence, commented out, parses as written.
+    swarmdeck::config::parse(
+        &example
+            .replace("# [pods.incident]", "[pods.incident]")
+            .replace("# update_every", "update_every"),
+    )
+    .expect("the pod's cadence parses");
     // The bus keys, commented out (no bus unless one is set), parse as written.
     let file = swarmdeck::config::parse(&example.replace("# bus", "bus")).expect("bus keys parse");
     assert!(file.team.bus.is_some() && file.team.bus_token.is_some());

@@ -11,7 +11,9 @@ use swarmdeck::domain::moves::Promotion;
 use swarmdeck::domain::{Desk, DeskConfig, Input, Pod, Similar, SwarmId, Ts};
 use swarmdeck::slack::translate::Translator;
 use swarmdeck::slack::wire::Event;
-use swarmdeck::ui::dialog::{Asks, Dialog, Found, Picker, PromoteForm, Prompt};
+use swarmdeck::ui::dialog::{
+    Asks, Dialog, Found, Picker, PromoteForm, Prompt, UpdatePart, UpdateText,
+};
 use swarmdeck::ui::keymap::{Intent, Keymap};
 use swarmdeck::ui::theme::Theme;
 use swarmdeck::ui::triage::Triage;
@@ -656,15 +658,21 @@ fn the_assign_picker_ranks_by_skill_presence_and_load() {
 #[test]
 fn the_promote_dialog_shows_severity_name_and_access() {
     let desk = busy_desk();
-    let key = key_of(&desk, "27343");
+    let view = promoting(&desk, "27343");
+    snapshot_both_sizes!("promote_dialog", desk, view);
+}
+
+/// The table with the promote dialog open on `case`, as `p` opens it.
+fn promoting(desk: &Desk, case: &str) -> View {
+    let key = key_of(desk, case);
     let swarm = desk.by_id(&key).unwrap();
-    let mut view = view_after(&desk, &[]);
+    let mut view = view_after(desk, &[]);
     view.dialog = Some(Dialog::Promote(PromoteForm {
-        promotion: Promotion::proposed(&desk, swarm),
+        promotion: Promotion::proposed(desk, swarm),
         swarm: key,
         name_edited: false,
     }));
-    snapshot_both_sizes!("promote_dialog", desk, view);
+    view
 }
 
 #[test]
@@ -1013,4 +1021,67 @@ fn wide_tables_give_spare_width_by_priority() {
     assert!(wide.contains(" 12345 "), "{wide}");
     let narrow = text(80);
     assert!(narrow.contains(" 12345 "), "{narrow}");
+}
+
+/// The busy desk with stakeholders configured: the api pod invites legal and comms on a
+/// Sev1 (Slack has said who is in them), and the mobile pod's Sev1 stakeholders hear
+/// every 30 minutes (its promoted 27345 has had no update yet).
+fn stakeholder_desk() -> Desk {
+    let mut api = Pod::discovered("C0SWARMAPI", "swarm-api");
+    api.invite_groups[0] = vec!["legal".into(), "comms".into()];
+    let mut mobile = Pod::discovered("C0SWARMMOB", "swarm-mobile");
+    mobile.sla.update_every[0] = Some(30 * 60);
+    let mut desk = desk_of(
+        vec![api, Pod::discovered("C0SWARMBIL", "swarm-billing"), mobile],
+        busy_events(),
+    );
+    for (handle, members) in [
+        ("legal", vec!["U1", "U2", "U3"]),
+        ("comms", vec!["U3", "U4"]),
+    ] {
+        desk.apply(
+            Input::Group {
+                handle: handle.into(),
+                members: members.into_iter().map(String::from).collect(),
+            },
+            Ts::from_secs(NOW),
+        );
+    }
+    desk
+}
+
+#[test]
+fn stakeholders_previewed_on_promotion_and_an_update_due_on_the_row() {
+    let desk = stakeholder_desk();
+    let view = promoting(&desk, "27343");
+    snapshot_both_sizes!("promote_dialog_stakeholders", desk, view);
+    let view = view_after(&desk, &[]);
+    let screen = screen_text(&draw(&desk, &view, 160, 48, false));
+    let row = screen
+        .lines()
+        .find(|l| l.contains("27345"))
+        .unwrap_or_default();
+    assert!(row.contains("update due"), "{screen}");
+}
+
+#[test]
+fn the_update_composer_shows_the_parts_typed_and_suggests_the_next_update() {
+    let desk = stakeholder_desk();
+    let mut view = view_after(&desk, &[]);
+    view.dialog = Some(Dialog::Ask(Prompt {
+        swarm: Some(key_of(&desk, "27345")),
+        asks: Asks::Update {
+            part: UpdatePart::NextUpdate,
+            draft: UpdateText {
+                status: "Rolled back 8.4.1; crash rate falling".into(),
+                impact: "iOS users on 8.4.1 could not log in".into(),
+                next: String::new(),
+                suggested_next: "30m".into(),
+            },
+        },
+        input: "30m".into(),
+        suggested: true,
+        error: None,
+    }));
+    snapshot_both_sizes!("update_composer", desk, view);
 }

@@ -6,7 +6,9 @@ use crate::config::{ArchivePolicy, AssignMode};
 use crate::domain::moves::{self, Action, Mover, Promotion};
 use crate::domain::{Desk, Swarm, SwarmId, Ts};
 use crate::ui::command::{self, Choices, Run, Typed};
-use crate::ui::dialog::{Asks, Dialog, DialogKey, Found, Picker, PromoteForm, Prompt, Submit};
+use crate::ui::dialog::{
+    Asks, Dialog, DialogKey, Found, Picker, PromoteForm, Prompt, Submit, UpdatePart, UpdateText,
+};
 use crate::ui::keymap::{Intent, Keymap};
 use crate::ui::triage::Triage;
 use crate::ui::view::TableWindow;
@@ -423,6 +425,39 @@ impl Lead {
                 Vec::new()
             }
             Intent::Browse => vec![Command::Browse { swarm: id }],
+            Intent::Update => match &swarm.incident {
+                None => notice(&format!(
+                    "{} is not promoted: stakeholder updates go to an incident channel (p promotes).",
+                    swarm.case()
+                )),
+                Some(_) => {
+                    let every = desk
+                        .pod(&swarm.channel)
+                        .and_then(|p| p.sla.update_every(swarm.urgency()));
+                    let suggested_next = every
+                        .map(|e| {
+                            humantime::format_duration(std::time::Duration::from_secs(
+                                e.max(0) as u64
+                            ))
+                            .to_string()
+                        })
+                        .unwrap_or_default();
+                    let status = swarm
+                        .last_update
+                        .as_ref()
+                        .map(|u| u.status.clone())
+                        .unwrap_or_default();
+                    let asks = Asks::Update {
+                        part: UpdatePart::Status,
+                        draft: UpdateText {
+                            suggested_next,
+                            ..UpdateText::default()
+                        },
+                    };
+                    view.dialog = Some(suggest(Some(id), asks, status));
+                    Vec::new()
+                }
+            },
             _ => Vec::new(),
         }
     }
@@ -481,7 +516,12 @@ impl Lead {
                 let name = desk.name_of(&expert).to_string();
                 Some(self.mover(at.now).unassign(swarm, &expert, &name))
             }
-            Submit::Promote { promotion, .. } => {
+            Submit::Promote { mut promotion, .. } => {
+                // The groups' members as the desk knows them now: Slack may have answered
+                // while the dialog was open.
+                promotion.stakeholders =
+                    Promotion::with_urgency(desk, swarm, promotion.urgency, promotion.private)
+                        .stakeholders;
                 Some(self.mover(at.now).promote(swarm, &promotion))
             }
             Submit::Resolve {
@@ -518,6 +558,39 @@ impl Lead {
                         None
                     }
                 }
+            }
+            Submit::StatusUpdate {
+                swarm: id,
+                draft,
+                next_update,
+            } => {
+                let local = at.now.to_datetime().with_timezone(&at.offset);
+                let next_update_at = match next_update.trim() {
+                    "" => None,
+                    typed => match moves::parse_due(typed, local) {
+                        Ok(when) => Some(when),
+                        Err(e) => {
+                            view.dialog = Some(Dialog::Ask(Prompt {
+                                swarm: Some(id),
+                                asks: Asks::Update {
+                                    part: UpdatePart::NextUpdate,
+                                    draft,
+                                },
+                                input: next_update,
+                                suggested: false,
+                                error: Some(e),
+                            }));
+                            return None;
+                        }
+                    },
+                };
+                let draft = moves::UpdateDraft {
+                    status: draft.status,
+                    impact: draft.impact,
+                    next: draft.next,
+                    next_update_at,
+                };
+                Some(self.mover(at.now).status_update(swarm, &draft))
             }
             _ => None,
         }

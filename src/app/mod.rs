@@ -658,6 +658,14 @@ impl Dashboard {
                     self.attention.insert(id);
                     ring = true;
                 }
+                LifecycleKind::UpdateDue { .. } if fresh => {
+                    let case = e.case.clone().unwrap_or_default();
+                    self.notice = Some(format!(
+                        "A stakeholder update on {case} is due: press U to post one."
+                    ));
+                    self.attention.insert(id);
+                    ring = true;
+                }
                 LifecycleKind::Claimed { expert } if fresh => self.on_claimed(e, &id, expert),
                 LifecycleKind::ExpertQuiet { expert, since } if fresh => {
                     self.nudge(e, &id, expert, *since)

@@ -49,6 +49,18 @@ impl People {
                 Err(e) => tracing::warn!(error = %e, "users.list failed; names come one by one"),
             }
         });
+        let mut stakeholders: Vec<String> = desk
+            .pods()
+            .flat_map(|p| p.invite_groups.iter().flatten().cloned())
+            .collect();
+        stakeholders.sort();
+        stakeholders.dedup();
+        let (web, tx) = (self.web.clone(), self.tx.clone());
+        tokio::spawn(async move {
+            for (handle, members) in directory::group_members(&web, &stakeholders).await {
+                let _ = tx.send(Input::Group { handle, members });
+            }
+        });
         let sources = expert_sources(settings, desk);
         let (web, tx) = (self.web.clone(), self.tx.clone());
         tokio::spawn(async move {

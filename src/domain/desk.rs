@@ -20,6 +20,9 @@ pub struct Pod {
     /// Incident channel name template (`support-{product}-sev{sev}-{case}`).
     pub incident_template: String,
     pub sla: SlaPolicy,
+    /// Stakeholder user groups (handles) a promotion invites, per severity
+    /// (`[pods.promote] invite_groups`).
+    pub invite_groups: [Vec<String>; 4],
 }
 
 pub const DEFAULT_INCIDENT_TEMPLATE: &str = "support-{product}-sev{sev}-{case}";
@@ -40,6 +43,7 @@ impl Pod {
             region: None,
             incident_template: DEFAULT_INCIDENT_TEMPLATE.to_string(),
             sla: SlaPolicy::default(),
+            invite_groups: Default::default(),
         }
     }
 }
@@ -133,6 +137,8 @@ pub struct Desk {
     logs: HashMap<String, BTreeMap<Ts, Msg>>,
     /// Channels swarms were promoted to (from their markers).
     incident_channels: HashSet<String>,
+    /// Stakeholder user groups' members, by handle.
+    groups: BTreeMap<String, Vec<String>>,
 }
 
 /// Messages kept per incident channel: the detail view shows the latest.
@@ -156,6 +162,7 @@ impl Desk {
             channel_names: HashMap::new(),
             logs: HashMap::new(),
             incident_channels: HashSet::new(),
+            groups: BTreeMap::new(),
         }
     }
 
@@ -229,6 +236,13 @@ impl Desk {
             return Vec::new();
         };
         t.root.iter().chain(t.replies.values()).collect()
+    }
+
+    /// A stakeholder group's members, once Slack has said (`None` before).
+    pub fn group(&self, handle: &str) -> Option<&[String]> {
+        self.groups
+            .get(handle.trim_start_matches('@'))
+            .map(Vec::as_slice)
     }
 
     pub fn experts(&self) -> impl Iterator<Item = &Expert> {
@@ -393,6 +407,10 @@ impl Desk {
             }
             Input::UserNamed { user, name } => {
                 self.names.insert(user, name);
+                Vec::new()
+            }
+            Input::Group { handle, members } => {
+                self.groups.insert(handle, members);
                 Vec::new()
             }
             // Not state: the session reads a click against the desk (`asks::read`).

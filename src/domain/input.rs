@@ -30,6 +30,12 @@ pub enum Input {
     Presence { user: String, active: bool },
     /// A user's display name, for showing requesters and participants.
     UserNamed { user: String, name: String },
+    /// A Slack user group's members, by its handle (`legal`): the stakeholders a
+    /// promotion invites by severity (`[pods.promote] invite_groups`).
+    Group {
+        handle: String,
+        members: Vec<String>,
+    },
     /// Someone clicked a button or menu of one of our messages (an ask's Accept or
     /// Decline): not state, only a request to post the answer, read by [`super::asks::read`].
     Click(Click),
@@ -146,6 +152,13 @@ pub enum MarkerKind {
         ask: String,
         reason: DeclineReason,
     },
+    /// A stakeholder update the lead posted to the incident channel (`U`): its line in
+    /// the thread carries this, so every swarmdeck on the pod knows the last update and
+    /// when the next is promised.
+    StatusUpdate {
+        status: String,
+        next_update_at: Option<Ts>,
+    },
 }
 
 impl MarkerKind {
@@ -162,6 +175,7 @@ impl MarkerKind {
             MarkerKind::Replied => "swarmdeck_replied",
             MarkerKind::Asked { .. } => "swarmdeck_asked",
             MarkerKind::Declined { .. } => "swarmdeck_declined",
+            MarkerKind::StatusUpdate { .. } => "swarmdeck_update",
         }
     }
 }

@@ -94,6 +94,17 @@ pub enum LifecycleKind {
     Claimed {
         expert: String,
     },
+    /// A promoted swarm's stakeholder update is due (`[incident] update_every`, or the
+    /// time the last update promised): once per update interval.
+    UpdateDue {
+        last: Option<Ts>,
+    },
+    /// A stakeholder update was posted to the incident channel.
+    StatusUpdate {
+        status: String,
+        next_update_at: Option<Ts>,
+        lead: Option<String>,
+    },
 }
 
 impl LifecycleKind {
@@ -117,6 +128,8 @@ impl LifecycleKind {
             LifecycleKind::AskUnanswered { .. } => "ask_unanswered",
             LifecycleKind::ExpertQuiet { .. } => "expert_quiet",
             LifecycleKind::Claimed { .. } => "claimed",
+            LifecycleKind::UpdateDue { .. } => "update_due",
+            LifecycleKind::StatusUpdate { .. } => "status_update",
         }
     }
 }

@@ -433,7 +433,8 @@ impl Mover<'_> {
             .requester()
             .into_iter()
             .chain(swarm.experts.iter().map(String::as_str))
-            .chain(self.lead);
+            .chain(self.lead)
+            .chain(plan.stakeholders.iter().map(String::as_str));
         for user in people {
             if !invite.iter().any(|u| u == user) {
                 invite.push(user.to_string());
@@ -628,6 +629,57 @@ impl Mover<'_> {
         self.action(swarm, format!("remind on {}", swarm.case()), vec![step])
     }
 
+    /// A stakeholder update: the template posted to the incident channel, then a line in
+    /// the thread whose marker carries the status and the next update's time, so that
+    /// every swarmdeck on the pod derives the last update from the thread it reads.
+    pub fn status_update(&self, swarm: &Swarm, draft: &UpdateDraft) -> Action {
+        let status = clip(&draft.status, 300);
+        let when = |t: Ts| {
+            format!(
+                "<!date^{}^{{date_short_pretty}} at {{time}}|{}>",
+                t.secs(),
+                t.to_datetime().format("%Y-%m-%d %H:%M UTC")
+            )
+        };
+        let next_update = draft.next_update_at.map(when);
+        let mut text = format!(
+            "*Status update · case {}* (Sev{}){}\n*Status:* {status}",
+            swarm.case(),
+            swarm.urgency().level(),
+            self.by()
+        );
+        for (label, part) in [("Impact", &draft.impact), ("What's next", &draft.next)] {
+            if !part.trim().is_empty() {
+                text.push_str(&format!("\n*{label}:* {}", clip(part, 500)));
+            }
+        }
+        if let Some(n) = &next_update {
+            text.push_str(&format!("\n*Next update:* {n}"));
+        }
+        let mut line = format!(
+            "Status update posted to {{incident}}{}: {status}",
+            self.by()
+        );
+        if let Some(n) = &next_update {
+            line.push_str(&format!(" · next update {n}"));
+        }
+        let steps = vec![
+            Step::Post {
+                to: Target::Incident,
+                text,
+                meta: Meta::Note("status_update".into()),
+            },
+            self.thread_post(
+                line,
+                MarkerKind::StatusUpdate {
+                    status,
+                    next_update_at: draft.next_update_at,
+                },
+            ),
+        ];
+        self.action(swarm, format!("status update on {}", swarm.case()), steps)
+    }
+
     /// A shift handoff posted to `to` (a channel id, or a user id for a direct message);
     /// `shown` is how the lead named it.
     pub fn handoff(&self, to: &str, shown: &str, text: String) -> Action {
@@ -655,6 +707,10 @@ pub struct Promotion {
     pub urgency: Urgency,
     pub channel_name: String,
     pub private: bool,
+    /// The members of the pod's stakeholder groups for this severity (`[pods.promote]
+    /// invite_groups`), each once: invited with the swarm's people.
+    #[serde(default)]
+    pub stakeholders: Vec<String>,
 }
 
 impl Promotion {
@@ -684,8 +740,43 @@ impl Promotion {
                 swarm.case(),
             ),
             private,
+            stakeholders: stakeholder_groups(desk, swarm, urgency)
+                .into_iter()
+                .flat_map(|(_, members)| members.unwrap_or_default())
+                .fold(Vec::new(), |mut all, u| {
+                    if !all.contains(&u) {
+                        all.push(u);
+                    }
+                    all
+                }),
         }
     }
+}
+
+/// The pod's stakeholder groups for a severity, each with its members once Slack has
+/// said who they are (`None` before: the promote dialog says so rather than show 0).
+pub fn stakeholder_groups(
+    desk: &Desk,
+    swarm: &Swarm,
+    urgency: Urgency,
+) -> Vec<(String, Option<Vec<String>>)> {
+    let Some(pod) = desk.pod(&swarm.channel) else {
+        return Vec::new();
+    };
+    pod.invite_groups[urgency as usize]
+        .iter()
+        .map(|g| (g.clone(), desk.group(g).map(<[String]>::to_vec)))
+        .collect()
+}
+
+/// What the update composer settles (`U`): the template's four parts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UpdateDraft {
+    pub status: String,
+    pub impact: String,
+    pub next: String,
+    /// When the next update comes; `None`: no promise.
+    pub next_update_at: Option<Ts>,
 }
 
 /// The name to try after `name` was taken by someone else's channel: `-2`, `-3`, …,
@@ -854,6 +945,14 @@ pub fn handoff_text(desk: &Desk, lead: Option<&str>, now: Ts) -> String {
         }
         if let Some(i) = &s.incident {
             text.push_str(&format!(" · <#{}>", i.channel_id));
+            match &s.last_update {
+                Some(u) => text.push_str(&format!(
+                    " · last update {} ago: {}",
+                    short(now.secs_since(u.at)),
+                    clip(&u.status, 120)
+                )),
+                None => text.push_str(" · no stakeholder update yet"),
+            }
         }
     }
     text
@@ -1416,5 +1515,303 @@ mod tests {
             .map(|id| desk.by_id(&id).unwrap().case().to_string())
             .collect();
         assert_eq!(order, ["4", "2", "3", "1", "5", "6", "7"]);
+    }
+}
+
+#[cfg(test)]
+mod stakeholder_tests {
+    use super::*;
+    use crate::domain::desk::{DeskConfig, Pod};
+    use crate::domain::input::{Author, Input, Marker, Msg};
+    use crate::domain::lifecycle::{Lifecycle, LifecycleKind};
+
+    const POD: &str = "C0SWARMAPI";
+    const MIN: i64 = 60;
+
+    fn msg(secs: i64, thread: Option<i64>, text: &str, marker: Option<MarkerKind>) -> Msg {
+        Msg {
+            channel: POD.into(),
+            ts: Ts::from_secs(secs),
+            thread_ts: thread.map(Ts::from_secs),
+            author: if marker.is_some() {
+                Author::Us
+            } else {
+                Author::Person("U0REQ1".into())
+            },
+            text: text.into(),
+            block_texts: vec![],
+            marker: marker.map(|kind| Marker {
+                lead: Some("U0LEAD".into()),
+                kind,
+            }),
+            edited: None,
+            reactions: vec![],
+            latest_reply: None,
+        }
+    }
+
+    /// A Sev1 opened at 1,000 s in a pod whose Sev1 stakeholders are legal and comms and
+    /// whose Sev1 cadence is 30 minutes.
+    fn desk() -> Desk {
+        let mut pod = Pod::discovered(POD, "swarm-api");
+        pod.invite_groups[0] = vec!["legal".into(), "comms".into()];
+        pod.invite_groups[1] = vec!["account-team".into()];
+        pod.sla.update_every[0] = Some(30 * MIN);
+        let mut desk = Desk::new(DeskConfig::default(), [pod]);
+        let text = "Case: 27343\nUrgency: Sev 1\nSubject: API down for EU";
+        desk.apply(
+            Input::Message(msg(1_000, None, text, None)),
+            Ts::from_secs(1_000),
+        );
+        desk
+    }
+
+    fn swarm(desk: &Desk) -> Swarm {
+        desk.snapshot().remove(0)
+    }
+
+    fn mark(desk: &mut Desk, secs: i64, kind: MarkerKind) -> Vec<Lifecycle> {
+        desk.apply(
+            Input::Message(msg(secs, Some(1_000), "a move", Some(kind))),
+            Ts::from_secs(secs),
+        )
+    }
+
+    fn promote(desk: &mut Desk, secs: i64) {
+        mark(
+            desk,
+            secs,
+            MarkerKind::Promoted {
+                channel_id: "C0INC".into(),
+                channel_name: "support-api-sev1-27343".into(),
+            },
+        );
+    }
+
+    fn update(desk: &mut Desk, secs: i64, status: &str, next: Option<i64>) -> Vec<Lifecycle> {
+        mark(
+            desk,
+            secs,
+            MarkerKind::StatusUpdate {
+                status: status.into(),
+                next_update_at: next.map(Ts::from_secs),
+            },
+        )
+    }
+
+    fn mover() -> Mover<'static> {
+        Mover {
+            id: "A1".into(),
+            lead: Some("U0LEAD"),
+            resolved_reaction: "white_check_mark",
+        }
+    }
+
+    fn due_events(events: &[Lifecycle]) -> usize {
+        events
+            .iter()
+            .filter(|e| matches!(e.kind, LifecycleKind::UpdateDue { .. }))
+            .count()
+    }
+
+    #[test]
+    fn a_promotion_invites_its_severitys_stakeholder_groups_each_person_once() {
+        let mut desk = desk();
+        let sw = swarm(&desk);
+        // Before Slack says who is in the groups, the preview says so and nobody extra
+        // is invited.
+        assert_eq!(
+            stakeholder_groups(&desk, &sw, Urgency::Sev1),
+            [("legal".to_string(), None), ("comms".to_string(), None)]
+        );
+        assert!(Promotion::proposed(&desk, &sw).stakeholders.is_empty());
+        let group = |handle: &str, members: &[&str]| Input::Group {
+            handle: handle.into(),
+            members: members.iter().map(|m| m.to_string()).collect(),
+        };
+        desk.apply(
+            group("legal", &["U0REQ1", "U0L1", "U0L2"]),
+            Ts::from_secs(1_001),
+        );
+        desk.apply(group("comms", &["U0L2", "U0C1"]), Ts::from_secs(1_001));
+        let plan = Promotion::proposed(&desk, &sw);
+        assert_eq!(plan.stakeholders, ["U0REQ1", "U0L1", "U0L2", "U0C1"]);
+        let groups = stakeholder_groups(&desk, &sw, Urgency::Sev1);
+        let sizes: Vec<(String, usize)> = groups
+            .into_iter()
+            .map(|(g, m)| (g, m.map_or(0, |m| m.len())))
+            .collect();
+        assert_eq!(sizes, [("legal".into(), 3), ("comms".into(), 2)]);
+        let a = mover().promote(&sw, &plan);
+        let invites: Vec<&Vec<String>> = a
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Invite { users } => Some(users),
+                _ => None,
+            })
+            .collect();
+        // One Invite step: the requester (in legal too) and the lead once each.
+        assert_eq!(
+            invites,
+            [&vec![
+                "U0REQ1".to_string(),
+                "U0LEAD".into(),
+                "U0L1".into(),
+                "U0L2".into(),
+                "U0C1".into()
+            ]]
+        );
+        // Another severity, other groups: a Sev3 invites no stakeholders.
+        assert!(
+            Promotion::with_urgency(&desk, &sw, Urgency::Sev3, false)
+                .stakeholders
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_status_update_goes_to_the_incident_channel_then_marks_the_thread() {
+        let mut desk = desk();
+        promote(&mut desk, 1_100);
+        let draft = UpdateDraft {
+            status: "Mitigated,\nmonitoring".into(),
+            impact: "EU customers saw 502s".into(),
+            next: String::new(),
+            next_update_at: Some(Ts::from_secs(1_700_000_000)),
+        };
+        let a = mover().status_update(&swarm(&desk), &draft);
+        let [
+            Step::Post {
+                to: Target::Incident,
+                text,
+                meta: Meta::Note(note),
+            },
+            Step::Post {
+                to: Target::Thread,
+                text: line,
+                meta: Meta::Marker(marker),
+            },
+        ] = a.steps.as_slice()
+        else {
+            panic!("the update, then the thread line: {:?}", a.steps)
+        };
+        assert_eq!(note, "status_update");
+        assert!(
+            text.starts_with("*Status update · case 27343* (Sev1)"),
+            "{text}"
+        );
+        assert!(text.contains("*Status:* Mitigated, monitoring"), "{text}");
+        assert!(text.contains("*Impact:* EU customers saw 502s"), "{text}");
+        assert!(
+            !text.contains("What's next"),
+            "an empty part is left out: {text}"
+        );
+        assert!(text.contains("*Next update:* <!date^1700000000^"), "{text}");
+        assert!(
+            line.contains("{incident}") && line.contains("next update"),
+            "{line}"
+        );
+        assert_eq!(
+            *marker,
+            MarkerKind::StatusUpdate {
+                status: "Mitigated, monitoring".into(),
+                next_update_at: Some(Ts::from_secs(1_700_000_000)),
+            }
+        );
+        assert_eq!(
+            a.incident,
+            Some(("C0INC".into(), "support-api-sev1-27343".into()))
+        );
+    }
+
+    #[test]
+    fn the_cadence_flags_update_due_once_per_interval() {
+        let mut desk = desk();
+        let sla = desk.pod(POD).unwrap().sla.clone();
+        // Not promoted: no cadence.
+        assert_eq!(due_events(&desk.tick(Ts::from_secs(1_000 + 60 * MIN))), 0);
+        assert_eq!(swarm(&desk).update_due_at(&sla), None);
+        promote(&mut desk, 1_100);
+        let at = |secs: i64| Ts::from_secs(1_100 + secs);
+        assert!(!swarm(&desk).update_due(&sla, at(30 * MIN - 1)));
+        assert_eq!(due_events(&desk.tick(at(30 * MIN - 1))), 0);
+        assert!(swarm(&desk).update_due(&sla, at(30 * MIN)));
+        let events = desk.tick(at(30 * MIN));
+        assert_eq!(due_events(&events), 1, "{events:?}");
+        assert_eq!(
+            events
+                .iter()
+                .find(|e| e.kind.name() == "update_due")
+                .unwrap()
+                .at,
+            at(30 * MIN)
+        );
+        assert_eq!(due_events(&desk.tick(at(45 * MIN))), 0, "rings once");
+
+        // An update starts a new interval; its marker is the swarm's last update.
+        let posted = update(&mut desk, 1_100 + 50 * MIN, "monitoring", None);
+        assert!(posted.iter().any(|e| e.kind.name() == "status_update"));
+        let sw = swarm(&desk);
+        let last = sw.last_update.as_ref().unwrap();
+        assert_eq!(
+            (last.status.as_str(), last.at),
+            ("monitoring", at(50 * MIN))
+        );
+        assert_eq!(last.lead.as_deref(), Some("U0LEAD"));
+        assert!(!sw.update_due(&sla, at(79 * MIN)));
+        assert_eq!(due_events(&desk.tick(at(80 * MIN))), 1);
+        assert_eq!(due_events(&desk.tick(at(90 * MIN))), 0);
+
+        // A promised time wins over the cadence.
+        update(
+            &mut desk,
+            1_100 + 95 * MIN,
+            "rolled back",
+            Some(1_100 + 100 * MIN),
+        );
+        assert_eq!(swarm(&desk).update_due_at(&sla), Some(at(100 * MIN)));
+        assert_eq!(due_events(&desk.tick(at(100 * MIN))), 1);
+
+        // Resolved: nothing is due.
+        mark(
+            &mut desk,
+            1_100 + 101 * MIN,
+            MarkerKind::Resolved {
+                resolution: "fixed".into(),
+            },
+        );
+        assert_eq!(swarm(&desk).update_due_at(&sla), None);
+    }
+
+    #[test]
+    fn no_cadence_for_the_severity_and_no_promise_means_nothing_is_due() {
+        let mut pod = Pod::discovered(POD, "swarm-api");
+        pod.sla.update_every[1] = Some(2 * 3600);
+        let mut desk = Desk::new(DeskConfig::default(), [pod]);
+        let text = "Case: 1\nUrgency: Sev 1\nSubject: s";
+        desk.apply(
+            Input::Message(msg(1_000, None, text, None)),
+            Ts::from_secs(1_000),
+        );
+        promote(&mut desk, 1_100);
+        let sla = desk.pod(POD).unwrap().sla.clone();
+        assert_eq!(swarm(&desk).update_due_at(&sla), None);
+        assert_eq!(due_events(&desk.tick(Ts::from_secs(1_000_000))), 0);
+    }
+
+    #[test]
+    fn the_handoff_gives_incidents_their_last_update() {
+        let mut desk = desk();
+        promote(&mut desk, 1_100);
+        let now = Ts::from_secs(1_100 + 20 * MIN);
+        let text = handoff_text(&desk, Some("U0LEAD"), now);
+        assert!(text.contains("no stakeholder update yet"), "{text}");
+        update(&mut desk, 1_100 + 5 * MIN, "Mitigated, monitoring", None);
+        let text = handoff_text(&desk, Some("U0LEAD"), now);
+        assert!(
+            text.contains("<#C0INC> · last update 15m ago: Mitigated, monitoring"),
+            "{text}"
+        );
     }
 }

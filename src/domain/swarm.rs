@@ -139,9 +139,63 @@ pub struct Swarm {
     /// and none rings, which a root folded without its answers would. Kept by the desk,
     /// which ends it when the replies arrive or after a grace period.
     pub pending: bool,
+    /// When the promotion marker landed: the stakeholder cadence counts from it until
+    /// the first update.
+    pub promoted_at: Option<Ts>,
+    /// The newest stakeholder update (`U`), from its marker in the thread.
+    pub last_update: Option<StatusUpdate>,
+}
+
+/// A stakeholder update posted to the incident channel, as its thread marker says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusUpdate {
+    pub at: Ts,
+    pub status: String,
+    /// When the update said the next one comes.
+    pub next_update_at: Option<Ts>,
+    pub lead: Option<String>,
 }
 
 impl Swarm {
+    /// When the next stakeholder update is due: the time the last update promised,
+    /// else the pod's cadence for its severity from the last update (or the promotion).
+    /// `None` while it is not promoted or open, or with no cadence and no promise.
+    pub fn update_due_at(&self, policy: &SlaPolicy) -> Option<Ts> {
+        if !self.is_open() || self.incident.is_none() {
+            return None;
+        }
+        let every = policy.update_every(self.urgency());
+        match &self.last_update {
+            Some(u) => u
+                .next_update_at
+                .or_else(|| every.map(|e| u.at.plus_secs(e))),
+            None => every.and_then(|e| self.promoted_at.map(|p| p.plus_secs(e))),
+        }
+    }
+
+    /// Whether the row says `update due` at `now`.
+    pub fn update_due(&self, policy: &SlaPolicy, now: Ts) -> bool {
+        self.update_due_at(policy).is_some_and(|d| d <= now)
+    }
+
+    /// The `update_due` event, once per update interval: keyed by the update (or the
+    /// promotion) it counts from, so a new update starts a new interval.
+    fn update_due_event(&self, policy: &SlaPolicy, now: Ts) -> Option<Lifecycle> {
+        let due = self.update_due_at(policy).filter(|d| *d <= now)?;
+        let from = self
+            .last_update
+            .as_ref()
+            .map(|u| u.at)
+            .or(self.promoted_at)?;
+        Some(self.event(
+            format!("update_due:{from}"),
+            due,
+            LifecycleKind::UpdateDue {
+                last: self.last_update.as_ref().map(|u| u.at),
+            },
+        ))
+    }
+
     pub fn id(&self) -> SwarmId {
         SwarmId::new(self.channel.clone(), self.thread_ts)
     }
@@ -354,6 +408,7 @@ impl Swarm {
                     ));
                 }
             }
+            events.extend(self.update_due_event(policy, now));
             for a in self.quiet_experts(policy, now) {
                 events.push(self.event(
                     format!("expert_quiet:{}:{}", a.expert, a.at),
@@ -537,6 +592,8 @@ impl Fold {
             follow_up_set_at: None,
             next_clock: None,
             pending: false,
+            promoted_at: None,
+            last_update: None,
         };
         let requester = s.requester().map(str::to_string);
         let opened = s.event(
@@ -643,6 +700,7 @@ impl Fold {
                                 channel_id: channel_id.clone(),
                                 channel_name: channel_name.clone(),
                             });
+                            s.promoted_at = Some(ts);
                             events.push(s.event(
                                 "promoted".into(),
                                 ts,
@@ -679,6 +737,26 @@ impl Fold {
                     }
                     // Excluded above: a reply the lead wrote is a reply, below.
                     MarkerKind::Replied => {}
+                    MarkerKind::StatusUpdate {
+                        status,
+                        next_update_at,
+                    } => {
+                        s.last_update = Some(StatusUpdate {
+                            at: ts,
+                            status: status.clone(),
+                            next_update_at: *next_update_at,
+                            lead: lead.clone(),
+                        });
+                        events.push(s.event(
+                            format!("status_update:{ts}"),
+                            ts,
+                            LifecycleKind::StatusUpdate {
+                                status: status.clone(),
+                                next_update_at: *next_update_at,
+                                lead,
+                            },
+                        ));
+                    }
                     MarkerKind::Asked { expert, ask } => {
                         if !s.asks.iter().any(|a| a.id == *ask) {
                             // Asking the next expert makes an unanswered ask moot.

@@ -20,6 +20,9 @@ pub struct SlaPolicy {
     /// Targets by customer tier (`premier`), over the ones above: a tier's request gets
     /// its tier's target where one is set, the pod's otherwise.
     pub tiers: BTreeMap<String, TierTargets>,
+    /// How often a promoted swarm's stakeholders get an update (`[incident]
+    /// update_every`); `None`: no cadence for that severity.
+    pub update_every: [Option<i64>; 4],
 }
 
 /// One tier's targets per urgency (sev1 first); `None` keeps the pod's.
@@ -66,6 +69,7 @@ impl Default for SlaPolicy {
             quiet_after: [15 * MIN, 30 * MIN, 2 * HOUR, 8 * HOUR],
             hours: None,
             tiers: BTreeMap::new(),
+            update_every: [None; 4],
         }
     }
 }
@@ -117,6 +121,10 @@ impl SlaPolicy {
 
     pub fn quiet_after(&self, u: Urgency) -> i64 {
         self.quiet_after[u as usize]
+    }
+
+    pub fn update_every(&self, u: Urgency) -> Option<i64> {
+        self.update_every[u as usize]
     }
 }
 

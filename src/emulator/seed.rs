@@ -32,6 +32,14 @@ pub(crate) const PODS: [(&str, &str, &str, &str, &str); 4] = [
     ),
 ];
 
+/// Stakeholder user groups a promotion may invite (`[pods.promote] invite_groups`):
+/// (usergroup id, handle, name, the requesters in it). Max is in both, so a test can see
+/// a person invited once.
+pub(crate) const STAKEHOLDER_GROUPS: [(&str, &str, &str, &[usize]); 2] = [
+    ("S0LEGAL01", "legal", "Legal", &[0, 1, 2]),
+    ("S0COMMS01", "comms", "Communications", &[2, 3]),
+];
+
 pub(crate) const GENERAL_ID: &str = "C0GENERAL1";
 pub(crate) const LEAD_ID: &str = "U0LEAD0001";
 pub(crate) const WORKFLOW_BOT_ID: &str = "B0WORKFLOW";
@@ -228,6 +236,16 @@ pub(crate) fn workspace(seed: u64, created: i64) -> World {
             created,
         });
     }
+    for (id, handle, name, members) in STAKEHOLDER_GROUPS {
+        world.usergroups.push(UserGroup {
+            id: id.into(),
+            handle: handle.into(),
+            name: name.into(),
+            description: format!("{name}: invited to incident channels by severity"),
+            users: members.iter().map(|i| requester_id(*i)).collect(),
+            created,
+        });
+    }
     let mut general = Channel::new(GENERAL_ID.into(), "general".into(), LEAD_ID.into(), created);
     general.is_general = true;
     general.members = world
@@ -316,7 +334,10 @@ mod tests {
             .filter(|u| u.role == Role::Expert)
             .count();
         assert!(experts >= 20);
-        assert_eq!(world.usergroups.len(), PODS.len());
+        assert_eq!(
+            world.usergroups.len(),
+            PODS.len() + STAKEHOLDER_GROUPS.len()
+        );
         assert!(world.users.iter().any(|u| u.role == Role::Lead));
     }
 

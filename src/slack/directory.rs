@@ -108,6 +108,41 @@ pub async fn experts(web: &WebClient, sources: &ExpertSources) -> BTreeMap<Strin
     skills
 }
 
+/// The members of stakeholder user groups by handle (`legal`, `@comms`, or an id), for
+/// the promotions that invite them. A group Slack does not have, or cannot list, is
+/// logged and left out: the promotion still invites the swarm's own people.
+pub async fn group_members(web: &WebClient, handles: &[String]) -> Vec<(String, Vec<String>)> {
+    if handles.is_empty() {
+        return Vec::new();
+    }
+    let groups = match web.call::<UserGroups>("usergroups.list", &[]).await {
+        Ok(list) => list.usergroups,
+        Err(e) => {
+            tracing::warn!(error = %e, "usergroups.list failed; no stakeholders are invited");
+            return Vec::new();
+        }
+    };
+    let mut found = Vec::new();
+    for handle in handles {
+        let wanted = handle.trim_start_matches('@');
+        let Some(group) = groups.iter().find(|g| g.handle == wanted || g.id == wanted) else {
+            tracing::warn!(
+                group = wanted,
+                "no such user group for [pods.promote] invite_groups"
+            );
+            continue;
+        };
+        match web
+            .call::<GroupMembers>("usergroups.users.list", &[("usergroup", group.id.clone())])
+            .await
+        {
+            Ok(m) => found.push((wanted.to_string(), m.users)),
+            Err(e) => tracing::warn!(group = wanted, error = %e, "usergroups.users.list failed"),
+        }
+    }
+    found
+}
+
 /// The pod's user group: the configured one (by id or handle, an `@` allowed), else
 /// `<product>-experts` or `<pod>-experts`; the first in Slack's list that matches.
 fn group_for<'a>(

@@ -382,6 +382,13 @@ pub fn decode_marker(meta: &wire::Metadata) -> Result<Option<Marker>, String> {
                 .map(Ts::from_secs)
                 .ok_or("swarmdeck_follow_up: `follow_up_at` is missing")?,
         },
+        "swarmdeck_update" => MarkerKind::StatusUpdate {
+            status: text("status")?,
+            next_update_at: p
+                .get("next_update_at")
+                .and_then(Value::as_i64)
+                .map(Ts::from_secs),
+        },
         _ => return Ok(None),
     };
     Ok(Some(Marker {
@@ -428,6 +435,15 @@ pub fn encode_marker(marker: &Marker, case: &str) -> Value {
             payload["next_steps"] = json!(next_steps);
             payload["follow_up_at"] = json!(due.secs());
         }
+        MarkerKind::StatusUpdate {
+            status,
+            next_update_at,
+        } => {
+            payload["status"] = json!(status);
+            if let Some(at) = next_update_at {
+                payload["next_update_at"] = json!(at.secs());
+            }
+        }
     }
     json!({ "event_type": marker.kind.event_type(), "event_payload": payload })
 }
@@ -471,6 +487,14 @@ mod tests {
             MarkerKind::FollowUp {
                 next_steps: "call them".into(),
                 due: Ts::from_secs(1_700_000_000),
+            },
+            MarkerKind::StatusUpdate {
+                status: "mitigated, monitoring".into(),
+                next_update_at: Some(Ts::from_secs(1_700_001_800)),
+            },
+            MarkerKind::StatusUpdate {
+                status: "resolved".into(),
+                next_update_at: None,
             },
         ];
         for kind in kinds {

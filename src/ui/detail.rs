@@ -35,7 +35,7 @@ pub fn render(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Rect)
         return;
     };
     let [fields_area, rest] =
-        Layout::vertical([Constraint::Length(7), Constraint::Min(3)]).areas(area);
+        Layout::vertical([Constraint::Length(field_lines(swarm)), Constraint::Min(3)]).areas(area);
     render_fields(s, swarm, frame, fields_area);
     let thread = s.desk.thread(&swarm.channel, swarm.thread_ts);
     let (conversation, side) = if rest.width >= 100 {
@@ -79,6 +79,40 @@ pub fn render(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Rect)
     if let Some(side) = side {
         render_timeline(s, swarm, &thread, frame, side);
     }
+}
+
+/// The fields' lines: a promoted swarm has one more, its stakeholder updates.
+pub(super) fn field_lines(sw: &Swarm) -> u16 {
+    7 + u16::from(sw.incident.is_some())
+}
+
+/// A promoted swarm's last stakeholder update and its age, and when the next is due.
+fn update_line<'a>(s: &Screenful<'a>, sw: &Swarm, width: usize) -> Option<Line<'a>> {
+    let t = s.theme;
+    sw.incident.as_ref()?;
+    let policy = s.desk.pod(&sw.channel).map(|p| &p.sla);
+    let due = policy.and_then(|p| sw.update_due_at(p));
+    let mut spans = vec![Span::styled(format!("{:<11}", "updates"), t.dim())];
+    match &sw.last_update {
+        Some(u) => spans.push(Span::raw(fit(
+            &format!(
+                "last {} ago: {}",
+                duration(s.now.secs_since(u.at).max(0)),
+                u.status
+            ),
+            width.saturating_sub(24),
+        ))),
+        None => spans.push(Span::styled("no stakeholder update yet (U)", t.dim())),
+    }
+    match due {
+        Some(d) if d <= s.now => spans.push(Span::styled(
+            format!(" · update due {} ago", duration(s.now.secs_since(d))),
+            t.warning(),
+        )),
+        Some(d) => spans.push(Span::styled(format!(" · next {}", when(s, d)), t.dim())),
+        None => {}
+    }
+    Some(Line::from(spans))
 }
 
 fn thread_title(thread: &[&Msg]) -> String {
@@ -174,6 +208,8 @@ pub(super) fn render_fields(s: &Screenful<'_>, sw: &Swarm, frame: &mut Frame<'_>
         ]),
         Line::from(vec![label("next steps"), Span::raw(fit(&follow, width))]),
     ];
+    let mut lines = lines;
+    lines.extend(update_line(s, sw, width));
     frame.render_widget(Paragraph::new(lines), area);
 }
 
@@ -309,6 +345,7 @@ fn move_text(s: &Screenful<'_>, kind: &MarkerKind) -> String {
         MarkerKind::Declined { expert, reason, .. } => {
             format!("@{} declined: {}", name(s, expert), reason.label())
         }
+        MarkerKind::StatusUpdate { status, .. } => format!("stakeholder update: {status}"),
     }
 }
 

@@ -6,7 +6,7 @@
 use super::Screenful;
 use super::rank::Ranker;
 use super::text::fit;
-use crate::domain::moves::{Promotion, rank_experts};
+use crate::domain::moves::{Promotion, rank_experts, stakeholder_groups};
 use crate::domain::{Desk, Similar, SwarmId, Urgency};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
@@ -76,6 +76,44 @@ pub enum Asks {
     },
     /// Words to look for among resolved swarms.
     Search,
+    /// The stakeholder update composer (`U`), one part of the template at a time:
+    /// status, impact, what's next, next update at.
+    Update {
+        part: UpdatePart,
+        draft: UpdateText,
+    },
+}
+
+/// The part of the stakeholder update being typed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpdatePart {
+    Status,
+    Impact,
+    Next,
+    /// When the next update comes (`30m`, `15:00`; empty: no promise).
+    NextUpdate,
+}
+
+impl UpdatePart {
+    fn label(self) -> &'static str {
+        match self {
+            UpdatePart::Status => "status",
+            UpdatePart::Impact => "impact",
+            UpdatePart::Next => "what's next",
+            UpdatePart::NextUpdate => "next update",
+        }
+    }
+}
+
+/// The composer's parts typed so far; `next_update` as the lead typed it (or the
+/// cadence's suggestion), parsed when it is sent.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UpdateText {
+    pub status: String,
+    pub impact: String,
+    pub next: String,
+    /// The cadence's interval as a suggestion for the last part (`30m`).
+    pub suggested_next: String,
 }
 
 /// What the lead settled on.
@@ -117,6 +155,12 @@ pub enum Submit {
     Search {
         query: String,
     },
+    /// A stakeholder update, composed; `next_update` as typed (empty: no promise).
+    StatusUpdate {
+        swarm: SwarmId,
+        draft: UpdateText,
+        next_update: String,
+    },
     /// Open a link (a search result's thread).
     Open {
         link: String,
@@ -133,7 +177,8 @@ impl Submit {
             | Submit::Resolve { swarm, .. }
             | Submit::Reply { swarm, .. }
             | Submit::NextSteps { swarm, .. }
-            | Submit::FollowUp { swarm, .. } => Some(swarm),
+            | Submit::FollowUp { swarm, .. }
+            | Submit::StatusUpdate { swarm, .. } => Some(swarm),
             Submit::Handoff { .. } | Submit::Search { .. } | Submit::Open { .. } => None,
         }
     }
@@ -354,6 +399,8 @@ impl Dialog {
                         if !f.name_edited {
                             f.promotion.channel_name = fresh.channel_name;
                         }
+                        // Another severity invites its own stakeholders.
+                        f.promotion.stakeholders = fresh.stakeholders;
                     }
                     f.promotion.urgency = urgency;
                 }
@@ -393,6 +440,9 @@ impl Dialog {
                         *a = !*a;
                     }
                 }
+                KeyCode::Enter if matches!(p.asks, Asks::Update { .. }) => {
+                    return compose_update(p);
+                }
                 KeyCode::Enter => {
                     let text = p.input.trim().to_string();
                     if text.is_empty() {
@@ -421,6 +471,7 @@ impl Dialog {
                         },
                         Asks::Handoff { .. } => Submit::Handoff { to: text },
                         Asks::Search => Submit::Search { query: text },
+                        Asks::Update { .. } => return DialogKey::Keep,
                     });
                 }
                 _ => {
@@ -435,6 +486,45 @@ impl Dialog {
         }
         DialogKey::Keep
     }
+}
+
+/// Enter in the update composer: the part typed goes into the draft and the next part
+/// is asked; after the last, the update is submitted. Only the status is required.
+fn compose_update(p: &mut Prompt) -> DialogKey {
+    let Asks::Update { part, draft } = &mut p.asks else {
+        return DialogKey::Keep;
+    };
+    let text = std::mem::take(&mut p.input).trim().to_string();
+    p.error = None;
+    p.suggested = false;
+    *part = match *part {
+        UpdatePart::Status if text.is_empty() => {
+            p.error = Some("say where it stands first (Esc cancels)".into());
+            return DialogKey::Keep;
+        }
+        UpdatePart::Status => {
+            draft.status = text;
+            UpdatePart::Impact
+        }
+        UpdatePart::Impact => {
+            draft.impact = text;
+            UpdatePart::Next
+        }
+        UpdatePart::Next => {
+            draft.next = text;
+            p.input = draft.suggested_next.clone();
+            p.suggested = !p.input.is_empty();
+            UpdatePart::NextUpdate
+        }
+        UpdatePart::NextUpdate => {
+            return DialogKey::Submit(Submit::StatusUpdate {
+                swarm: p.swarm.clone().unwrap_or_default(),
+                draft: draft.clone(),
+                next_update: text,
+            });
+        }
+    };
+    DialogKey::Keep
 }
 
 /// `@handle` → `<@U…>` for the people the desk knows, so Slack notifies them; an
@@ -549,6 +639,17 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
                 "type",
                 "a dim suggestion (2h, #channel) goes at the first key",
             ),
+        ],
+    ),
+    (
+        "stakeholder update (U)",
+        &[
+            (
+                "Enter",
+                "next part: status, impact, what's next, next update at",
+            ),
+            ("Enter", "on an empty impact or what's next: skip it"),
+            ("type", "the next update time (the cadence's is suggested)"),
         ],
     ),
     (
@@ -773,7 +874,7 @@ pub fn render(s: &Screenful<'_>, dialog: &Dialog, frame: &mut Frame<'_>) {
         }
         Dialog::Promote(f) => {
             let p = &f.promotion;
-            let lines = vec![
+            let mut lines = vec![
                 about(&f.swarm),
                 Line::from(vec![
                     label("severity"),
@@ -802,6 +903,27 @@ pub fn render(s: &Screenful<'_>, dialog: &Dialog, frame: &mut Frame<'_>) {
                     t.dim(),
                 ),
             ];
+            if let Some(invites) = s
+                .desk
+                .by_id(&f.swarm)
+                .map(|sw| stakeholder_groups(s.desk, sw, p.urgency))
+                .filter(|g| !g.is_empty())
+            {
+                let shown: Vec<String> = invites
+                    .iter()
+                    .map(|(g, m)| match m {
+                        Some(m) => format!("@{g} ({})", m.len()),
+                        None => format!("@{g} (?)"),
+                    })
+                    .collect();
+                lines.insert(
+                    4,
+                    Line::from(vec![
+                        label("invites"),
+                        Span::raw(fit(&shown.join(", "), inner.saturating_sub(12))),
+                    ]),
+                );
+            }
             (
                 format!(" promote {} ", case(&f.swarm)),
                 lines,
@@ -816,6 +938,7 @@ pub fn render(s: &Screenful<'_>, dialog: &Dialog, frame: &mut Frame<'_>) {
                 Asks::Due { .. } => ("follow up when?", "when"),
                 Asks::Handoff { .. } => ("shift handoff", "post to"),
                 Asks::Search => ("search resolved swarms", "words"),
+                Asks::Update { part, .. } => ("stakeholder update", part.label()),
             };
             let mut lines: Vec<Line> = p.swarm.iter().map(about).collect();
             // The input wrapped, its last lines shown: what is being typed stays in view.
@@ -864,6 +987,25 @@ pub fn render(s: &Screenful<'_>, dialog: &Dialog, frame: &mut Frame<'_>) {
                     ),
                     t.dim(),
                 )),
+                Asks::Update { part, draft } => {
+                    let done = [
+                        ("status", &draft.status),
+                        ("impact", &draft.impact),
+                        ("what's next", &draft.next),
+                    ];
+                    for (l, text) in done.iter().filter(|(_, t)| !t.is_empty()) {
+                        lines.push(Line::from(vec![
+                            label(l),
+                            Span::styled(fit(text, inner.saturating_sub(12)), t.dim()),
+                        ]));
+                    }
+                    let hint = match part {
+                        UpdatePart::Status => "where it stands · posted to the incident channel",
+                        UpdatePart::Impact | UpdatePart::Next => "Enter with nothing skips it",
+                        UpdatePart::NextUpdate => "30m, 15:00, tomorrow 09:00 · empty: no promise",
+                    };
+                    lines.push(Line::styled(fit(hint, inner), t.dim()));
+                }
                 _ => {}
             }
             if let Some(e) = &p.error {

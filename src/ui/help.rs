@@ -65,6 +65,10 @@ const LEGEND: &[(&str, &str)] = &[
         "quiet 25m",
         "an assigned expert silent in the thread that long",
     ),
+    (
+        "update due",
+        "a promoted swarm's stakeholder update is due ([incident] update_every): U posts one",
+    ),
     ("⋯", "a move on its way to Slack"),
     (
         "3/40",

@@ -162,6 +162,8 @@ fn status_text(s: &Screenful<'_>, row: &Row<'_>, wide: bool) -> (String, Style) 
         (format!("⋯ {status}"), t.warning())
     } else if follow_up_due {
         ("follow-up due".to_string(), t.warning())
+    } else if policy.is_some_and(|p| sw.update_due(p, s.now)) {
+        ("update due".to_string(), t.warning())
     } else if let Some(at) = resumes {
         if wide {
             (format!("after hours · resumes {at}"), t.dim())

@@ -410,6 +410,7 @@ impl View {
             | Intent::Triage
             | Intent::Skip
             | Intent::Handoff
+            | Intent::Update
             | Intent::Search => return Outcome::Move(intent),
         }
         Outcome::Stay

@@ -834,3 +834,153 @@ mod mouse {
         assert_eq!(p.selected, 1);
     }
 }
+
+mod stakeholder_updates {
+    use super::*;
+
+    /// The two swarms of [`desk`], in a pod whose Sev1 stakeholders hear every 30 minutes;
+    /// 26901 promoted.
+    fn promoted() -> Desk {
+        let mut pod = Pod::discovered(POD, "swarm-api");
+        pod.sla.update_every[0] = Some(30 * 60);
+        let mut desk = Desk::new(DeskConfig::default(), [pod]);
+        for (i, (case, sev)) in [("26901", "Sev 1"), ("26902", "Sev 3")].iter().enumerate() {
+            let text = format!("Case: {case}\nUrgency: {sev}\nSubject: Webhooks {case}");
+            let request = msg(
+                1_000 + i as i64,
+                None,
+                Author::Person("U0REQ1".into()),
+                &text,
+            );
+            desk.apply(Input::Message(request), Ts::from_secs(NOW));
+        }
+        mark(
+            &mut desk,
+            1_000,
+            1_100,
+            MarkerKind::Promoted {
+                channel_id: "C0INC".into(),
+                channel_name: "support-api-sev1-26901".into(),
+            },
+        );
+        desk
+    }
+
+    fn part(rig: &Rig) -> (UpdatePart, String, bool) {
+        let Some(Dialog::Ask(Prompt {
+            asks: Asks::Update { part, .. },
+            input,
+            suggested,
+            ..
+        })) = &rig.view.dialog
+        else {
+            panic!("the composer is open: {:?}", rig.view.dialog)
+        };
+        (*part, input.clone(), *suggested)
+    }
+
+    #[test]
+    fn u_on_a_swarm_not_promoted_says_where_updates_go() {
+        let mut rig = Rig::new(promoted());
+        rig.select("26902");
+        let c = rig.char('U');
+        assert!(
+            matches!(c.as_slice(), [Command::Notice(n)] if n.contains("not promoted")),
+            "{c:?}"
+        );
+        assert!(rig.view.dialog.is_none());
+    }
+
+    #[test]
+    fn u_composes_status_impact_next_and_when_then_sends_the_update() {
+        let mut rig = Rig::new(promoted());
+        rig.select("26901");
+        assert_eq!(rig.char('U'), vec![]);
+        assert_eq!(part(&rig).0, UpdatePart::Status);
+        // The status is required.
+        assert_eq!(rig.key(KeyCode::Enter), vec![]);
+        assert_eq!(part(&rig).0, UpdatePart::Status);
+        rig.typed("Mitigated");
+        rig.key(KeyCode::Enter);
+        assert_eq!(part(&rig).0, UpdatePart::Impact);
+        rig.typed("EU only");
+        rig.key(KeyCode::Enter);
+        // What's next left empty: skipped.
+        rig.key(KeyCode::Enter);
+        // The cadence's interval is suggested for the next update.
+        assert_eq!(part(&rig), (UpdatePart::NextUpdate, "30m".into(), true));
+        rig.typed("soonish");
+        assert_eq!(rig.key(KeyCode::Enter), vec![]);
+        let (p, input, _) = part(&rig);
+        assert_eq!((p, input.as_str()), (UpdatePart::NextUpdate, "soonish"));
+        rig.press(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+        rig.typed("45m");
+        let c = rig.key(KeyCode::Enter);
+        let action = sent(&c);
+        assert_eq!(
+            markers(action),
+            [&MarkerKind::StatusUpdate {
+                status: "Mitigated".into(),
+                next_update_at: Some(Ts::from_secs(NOW + 45 * 60)),
+            }]
+        );
+        let Step::Post { to, text, .. } = &action.steps[0] else {
+            panic!("{:?}", action.steps)
+        };
+        assert_eq!(*to, Target::Incident);
+        assert!(
+            text.contains("*Impact:* EU only") && !text.contains("What's next"),
+            "{text}"
+        );
+        assert!(rig.view.dialog.is_none());
+    }
+}
+
+mod stakeholder_invites {
+    use super::*;
+
+    /// A Sev1 stakeholder group known only after the dialog opened, and a Sev2 one: the
+    /// promotion invites the severity chosen, as the desk knows its members at Enter.
+    #[test]
+    fn a_promotion_invites_the_chosen_severitys_groups_as_known_at_enter() {
+        let mut pod = Pod::discovered(POD, "swarm-api");
+        pod.invite_groups[0] = vec!["legal".into()];
+        pod.invite_groups[1] = vec!["account-team".into()];
+        let mut desk = Desk::new(DeskConfig::default(), [pod]);
+        let text = "Case: 26901\nUrgency: Sev 1\nSubject: Webhooks";
+        let request = msg(1_000, None, Author::Person("U0REQ1".into()), text);
+        desk.apply(Input::Message(request), Ts::from_secs(NOW));
+        let group = |handle: &str, user: &str| Input::Group {
+            handle: handle.into(),
+            members: vec![user.into()],
+        };
+        let mut rig = Rig::new(desk);
+        rig.select("26901");
+        rig.char('p');
+        rig.desk
+            .apply(group("legal", "U0LEGAL"), Ts::from_secs(NOW));
+        rig.desk
+            .apply(group("account-team", "U0ACCT"), Ts::from_secs(NOW));
+        let invited = |c: &[Command]| -> Vec<String> {
+            sent(c)
+                .steps
+                .iter()
+                .find_map(|s| match s {
+                    Step::Invite { users } => Some(users.clone()),
+                    _ => None,
+                })
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            invited(&rig.key(KeyCode::Enter)),
+            ["U0REQ1", "U0LEAD", "U0LEGAL"]
+        );
+        // Down: Sev2, whose group is the account team.
+        rig.char('p');
+        rig.key(KeyCode::Down);
+        assert_eq!(
+            invited(&rig.key(KeyCode::Enter)),
+            ["U0REQ1", "U0LEAD", "U0ACCT"]
+        );
+    }
+}
