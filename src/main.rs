@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use swarmdeck::app::{self, AppOptions};
-use swarmdeck::config::{Overrides, Settings};
+use swarmdeck::config::{self, Overrides, Settings};
 use swarmdeck::emulator::{self, EmulatorConfig, HistoryLimits, RateLimits};
 use swarmdeck::shutdown_signal;
 use swarmdeck::tail::{self, TailOptions};
@@ -323,6 +323,21 @@ async fn run_emulator(args: EmulatorArgs) -> Result<()> {
 }
 
 /// The emulator in-process with its backlog and a live workload, and the dashboard on it.
+/// The demo workspace's pods: two keep office hours, in two time zones (their Sev2–4
+/// clocks stop after hours; Sev1 runs around the clock), two run 24/7.
+const DEMO_PODS: &str = r#"
+[[pods]]
+channel = "swarm-api"
+hours = { tz = "Europe/Berlin", weekdays = "mon-fri", open = "08:00", close = "18:00" }
+[[pods]]
+channel = "swarm-billing"
+hours = { tz = "America/New_York", weekdays = "mon-fri", open = "09:00", close = "17:00" }
+[[pods]]
+channel = "swarm-mobile"
+[[pods]]
+channel = "swarm-data"
+"#;
+
 async fn run_demo(args: DemoArgs, overrides: Overrides) -> Result<()> {
     if !(args.rate >= 0.0 && args.rate.is_finite()) {
         color_eyre::eyre::bail!(
@@ -343,10 +358,28 @@ async fn run_demo(args: DemoArgs, overrides: Overrides) -> Result<()> {
     let data_dir = overrides.data_dir.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("swarmdeck-demo-{}", std::process::id()))
     });
-    let settings = Settings::demo(&running.api_url(), data_dir.clone());
+    let mut settings = Settings::demo(&running.api_url(), data_dir.clone());
+    settings.file.pods = config::parse(DEMO_PODS)
+        .expect("the demo's pods parse")
+        .pods;
     let result = app::run(settings, AppOptions::default()).await;
     if temporary {
         let _ = std::fs::remove_dir_all(&data_dir);
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_demo_pods_parse_with_hours_in_two_zones() {
+        let file = swarmdeck::config::parse(super::DEMO_PODS).expect("parses");
+        let zones: Vec<String> = file
+            .pods
+            .iter()
+            .filter_map(|p| p.hours.as_ref().map(|h| h.0.tz.name().to_string()))
+            .collect();
+        assert_eq!(zones, ["Europe/Berlin", "America/New_York"]);
+        assert_eq!(file.pods.len(), 4, "every demo pod stays a pod");
+    }
 }

@@ -164,14 +164,15 @@ fn status_text(s: &Screenful<'_>, row: &Row<'_>, wide: bool) -> (String, Style) 
         ("follow-up due".to_string(), t.warning())
     } else if policy.is_some_and(|p| sw.update_due(p, s.now)) {
         ("update due".to_string(), t.warning())
+    } else if let Some(flag) = flag {
+        // An expert's decline or silence wants the lead now, whatever the hour.
+        expert_flag_text(s, &flag, wide)
     } else if let Some(at) = resumes {
         if wide {
             (format!("after hours · resumes {at}"), t.dim())
         } else {
             (format!("off → {at}"), t.dim())
         }
-    } else if let Some(flag) = flag {
-        expert_flag_text(s, &flag, wide)
     } else {
         (status, Style::new())
     }
