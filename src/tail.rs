@@ -254,6 +254,28 @@ pub fn json_line(e: &Lifecycle) -> Value {
             put("expert", json!(expert));
             put("since", json!(rfc3339(*since)));
         }
+        LifecycleKind::Duplicate { of } => {
+            // Both swarms in full, so that a script needs no second lookup.
+            put(
+                "duplicate",
+                json!({
+                    "pod": e.pod,
+                    "channel": e.channel,
+                    "thread_ts": e.thread_ts.to_string(),
+                    "case": e.case,
+                }),
+            );
+            put(
+                "original",
+                json!({
+                    "pod": of.pod,
+                    "channel": of.of.channel,
+                    "thread_ts": of.of.thread_ts.to_string(),
+                    "case": of.case,
+                }),
+            );
+            put("likeness", json!(of.likeness.as_str()));
+        }
     }
     v
 }
@@ -296,6 +318,9 @@ pub fn text_line(e: &Lifecycle) -> String {
         LifecycleKind::Resolved { resolution, .. } => resolution.clone().unwrap_or_default(),
         LifecycleKind::SlaBreached { clock, .. } => clock.as_str().to_string(),
         LifecycleKind::FollowUpDue { next_steps } => next_steps.clone(),
+        LifecycleKind::Duplicate { of } => {
+            format!("of #{} ({}, {})", of.case, of.pod, of.likeness.label())
+        }
         LifecycleKind::Reopened { .. }
         | LifecycleKind::NeedsResponse { .. }
         | LifecycleKind::Withdrawn => String::new(),

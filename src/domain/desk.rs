@@ -1,6 +1,7 @@
 //! The desk: every pod's threads, the swarms derived from them, the experts, and the one
 //! entry point — apply an input at a time `now`, get back the lifecycle events it caused.
 
+use super::duplicates::{self, DuplicateOf, Likeness, words};
 use super::input::{Author, Input, Msg};
 use super::intake::{IntakeRules, Request};
 use super::lifecycle::{Lifecycle, LifecycleKind};
@@ -100,6 +101,11 @@ struct Thread {
     newest_deleted: Option<Ts>,
     /// When (desk time) the root was first seen saying replies the desk had not heard.
     unread_since: Option<Ts>,
+    /// The telling words of the request's subject, for finding duplicates.
+    subject_words: BTreeSet<String>,
+    /// The swarm was (re)started from its request and not yet compared with the other
+    /// open swarms for duplicates.
+    unchecked: bool,
 }
 
 impl Thread {
@@ -519,6 +525,17 @@ impl Desk {
         for key in touched {
             events.extend(self.refresh(&key, now, None, clocks));
         }
+        // Duplicates once every swarm is derived, oldest first, as live intake saw them.
+        let mut unchecked: Vec<(Ts, ThreadKey)> = self
+            .threads
+            .iter()
+            .filter(|(_, t)| t.unchecked)
+            .filter_map(|(k, t)| t.swarm.as_ref().map(|s| (s.opened_at, k.clone())))
+            .collect();
+        unchecked.sort();
+        for (_, key) in &unchecked {
+            events.extend(self.flag_duplicates(key));
+        }
         let keys: Vec<ThreadKey> = self.threads.keys().cloned().collect();
         for key in &keys {
             events.extend(self.clock_events(key, now, Scope::All));
@@ -623,6 +640,7 @@ impl Desk {
     ) -> Vec<Lifecycle> {
         let (mut events, scope) = self.rederive(key, now, edited);
         if clocks == Clocks::Now {
+            events.extend(self.flag_duplicates(key));
             events.extend(self.clock_events(key, now, scope));
             events.sort_by_key(|e| e.at);
         }
@@ -664,6 +682,8 @@ impl Desk {
             thread.fold = None;
         }
         let was_pending = before.as_ref().is_some_and(|b| b.pending);
+        // A refold keeps what intake flagged (the original may be resolved since).
+        let flagged = before.as_ref().and_then(|b| b.duplicate_of.clone());
         let mut scope = Scope::Unsettled;
         let mut events = Vec::new();
         let mut started = None;
@@ -673,7 +693,10 @@ impl Desk {
             && let Some(request) = read_request(&self.config.intake, root)
         {
             let ctx = DeriveCtx { pod: &pod.name };
-            let (fold, swarm, opened) = Fold::start(root, request, &ctx);
+            let (fold, mut swarm, opened) = Fold::start(root, request, &ctx);
+            thread.subject_words = words(&swarm.request.subject);
+            swarm.duplicate_of = flagged;
+            thread.unchecked = true;
             thread.fold = Some(fold);
             started = Some(swarm);
             events = opened;
@@ -744,6 +767,98 @@ impl Desk {
             self.incident_channel(&channel);
         }
         (events, scope)
+    }
+}
+
+impl Desk {
+    /// Compares a swarm just (re)started from its request with the other open swarms:
+    /// it is flagged a likely duplicate of the oldest it is alike (the same case first),
+    /// and a newer one alike and not flagged yet (a request history brought in late) is
+    /// flagged a duplicate of it. Each flag is a `duplicate` event, once.
+    fn flag_duplicates(&mut self, key: &ThreadKey) -> Vec<Lifecycle> {
+        let Some(thread) = self.threads.get_mut(key) else {
+            return Vec::new();
+        };
+        if !std::mem::take(&mut thread.unchecked) {
+            return Vec::new();
+        }
+        let thread = &self.threads[key];
+        let Some(x) = thread
+            .swarm
+            .as_ref()
+            .filter(|s| s.is_open() && s.linked_to.is_none() && s.duplicate_of.is_none())
+        else {
+            return Vec::new();
+        };
+        let order = |s: &Swarm| (s.opened_at, s.channel.clone());
+        let mut original: Option<((bool, Ts, String), DuplicateOf)> = None;
+        let mut newer = Vec::new();
+        for (k, t) in &self.threads {
+            let Some(y) = t
+                .swarm
+                .as_ref()
+                .filter(|y| k != key && y.is_open() && y.linked_to.is_none())
+            else {
+                continue;
+            };
+            let Some(likeness) = duplicates::alike(
+                &x.request,
+                &thread.subject_words,
+                &y.request,
+                &t.subject_words,
+            ) else {
+                continue;
+            };
+            if order(y) < order(x) {
+                let (at, channel) = order(y);
+                let rank = (likeness != Likeness::SameCase, at, channel);
+                if original.as_ref().is_none_or(|(r, _)| rank < *r) {
+                    let of = DuplicateOf {
+                        of: y.id(),
+                        pod: y.pod.clone(),
+                        case: y.case().to_string(),
+                        likeness,
+                    };
+                    original = Some((rank, of));
+                }
+            } else if y.duplicate_of.is_none() {
+                let of = DuplicateOf {
+                    of: x.id(),
+                    pod: x.pod.clone(),
+                    case: x.case().to_string(),
+                    likeness,
+                };
+                newer.push((k.clone(), of));
+            }
+        }
+        let mut flags: Vec<(ThreadKey, DuplicateOf)> = original
+            .map(|(_, of)| (key.clone(), of))
+            .into_iter()
+            .collect();
+        // A newer request is flagged against this one only when this one is not itself
+        // a duplicate: the oldest stays the original.
+        if flags.is_empty() {
+            flags.extend(newer);
+        }
+        let mut events = Vec::new();
+        for (k, of) in flags {
+            let Some(t) = self.threads.get_mut(&k) else {
+                continue;
+            };
+            let Some(dup) = t.swarm.as_mut() else {
+                continue;
+            };
+            dup.duplicate_of = Some(of.clone());
+            let event = dup.event(
+                format!("duplicate:{}:{}", of.of.channel, of.of.thread_ts),
+                dup.opened_at,
+                LifecycleKind::Duplicate { of },
+            );
+            if t.emitted.insert(event.key.clone()) {
+                events.push(event);
+            }
+        }
+        events
     }
 }
 

@@ -146,6 +146,19 @@ pub enum MarkerKind {
         ask: String,
         reason: DeclineReason,
     },
+    /// In a duplicate's thread (`L`): it duplicates the swarm `of` (case `case`), and is
+    /// resolved by this post.
+    Duplicate {
+        of_channel: String,
+        of_ts: Ts,
+        case: String,
+    },
+    /// In the original's thread: the swarm `duplicate` (case `case`) was linked to it.
+    DuplicateLinked {
+        duplicate_channel: String,
+        duplicate_ts: Ts,
+        case: String,
+    },
 }
 
 impl MarkerKind {
@@ -162,6 +175,8 @@ impl MarkerKind {
             MarkerKind::Replied => "swarmdeck_replied",
             MarkerKind::Asked { .. } => "swarmdeck_asked",
             MarkerKind::Declined { .. } => "swarmdeck_declined",
+            MarkerKind::Duplicate { .. } => "swarmdeck_duplicate",
+            MarkerKind::DuplicateLinked { .. } => "swarmdeck_duplicate_linked",
         }
     }
 }

@@ -2,6 +2,7 @@
 //! the store's consumers keep their place by.
 
 use super::asks::DeclineReason;
+use super::duplicates::DuplicateOf;
 use super::swarm::Clock;
 use super::{SwarmId, Ts, Urgency};
 
@@ -94,6 +95,11 @@ pub enum LifecycleKind {
     Claimed {
         expert: String,
     },
+    /// At intake: the swarm is likely a duplicate of another open swarm (the event's own
+    /// swarm is the duplicate).
+    Duplicate {
+        of: DuplicateOf,
+    },
 }
 
 impl LifecycleKind {
@@ -117,6 +123,7 @@ impl LifecycleKind {
             LifecycleKind::AskUnanswered { .. } => "ask_unanswered",
             LifecycleKind::ExpertQuiet { .. } => "expert_quiet",
             LifecycleKind::Claimed { .. } => "claimed",
+            LifecycleKind::Duplicate { .. } => "duplicate",
         }
     }
 }

@@ -34,8 +34,11 @@ pub fn render(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Rect)
         frame.render_widget(Paragraph::new("No swarm selected. Esc goes back."), area);
         return;
     };
-    let [fields_area, rest] =
-        Layout::vertical([Constraint::Length(7), Constraint::Min(3)]).areas(area);
+    let [fields_area, rest] = Layout::vertical([
+        Constraint::Length(7 + u16::from(duplicate_text(swarm).is_some())),
+        Constraint::Min(3),
+    ])
+    .areas(area);
     render_fields(s, swarm, frame, fields_area);
     let thread = s.desk.thread(&swarm.channel, swarm.thread_ts);
     let (conversation, side) = if rest.width >= 100 {
@@ -173,7 +176,46 @@ pub(super) fn render_fields(s: &Screenful<'_>, sw: &Swarm, frame: &mut Frame<'_>
         ]),
         Line::from(vec![label("next steps"), Span::raw(fit(&follow, width))]),
     ];
+    let mut lines = lines;
+    if let Some((text, likely)) = duplicate_text(sw) {
+        let style = if likely { t.warning() } else { Style::new() };
+        lines.push(Line::from(vec![
+            label("duplicate"),
+            Span::styled(fit(&text, width), style),
+        ]));
+    }
     frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// What the detail says of duplicates: linked to an original, flagged as a likely
+/// duplicate (`true`: the lead has something to decide), or the original of others.
+fn duplicate_text(sw: &Swarm) -> Option<(String, bool)> {
+    if let Some(link) = &sw.linked_to {
+        return Some((format!("linked: duplicate of #{}", link.case), false));
+    }
+    if let Some(d) = sw.duplicate_of.as_ref().filter(|_| sw.is_open()) {
+        return Some((
+            format!(
+                "likely of #{} ({} pod, {}) · L links them",
+                d.case,
+                d.pod,
+                d.likeness.label()
+            ),
+            true,
+        ));
+    }
+    if sw.duplicates.is_empty() {
+        return None;
+    }
+    let cases: Vec<String> = sw
+        .duplicates
+        .iter()
+        .map(|l| format!("#{}", l.case))
+        .collect();
+    Some((
+        format!("{} linked here as duplicates", cases.join(", ")),
+        false,
+    ))
 }
 
 /// A time of day in the lead's zone, with the day when it is not today.
@@ -295,6 +337,8 @@ fn move_text(s: &Screenful<'_>, kind: &MarkerKind) -> String {
         MarkerKind::Declined { expert, reason, .. } => {
             format!("@{} declined: {}", name(s, expert), reason.label())
         }
+        MarkerKind::Duplicate { case, .. } => format!("linked as a duplicate of #{case}"),
+        MarkerKind::DuplicateLinked { case, .. } => format!("#{case} linked here as a duplicate"),
     }
 }
 

@@ -65,6 +65,10 @@ const LEGEND: &[(&str, &str)] = &[
         "quiet 25m",
         "an assigned expert silent in the thread that long",
     ),
+    (
+        "dup? #27343",
+        "likely a duplicate of that open swarm (same case, similar subject): L links",
+    ),
     ("⋯", "a move on its way to Slack"),
     (
         "3/40",

@@ -39,6 +39,8 @@ pub enum Intent {
     /// In triage: leave this swarm for later.
     Skip,
     Handoff,
+    /// Link a likely duplicate to the swarm it duplicates.
+    Link,
     Search,
     /// The `:` command line (`:case 27343`, `:pod api`, `:sort newest`).
     Command,
@@ -80,6 +82,7 @@ impl Intent {
             Intent::Triage => "triage".into(),
             Intent::Skip => "skip".into(),
             Intent::Handoff => "handoff".into(),
+            Intent::Link => "link".into(),
             Intent::Search => "search".into(),
             Intent::Command => "command".into(),
             Intent::Help => "help".into(),
@@ -118,6 +121,7 @@ impl Intent {
             Intent::Triage => "triage: one swarm at a time, in queue order",
             Intent::Skip => "in triage: skip this swarm",
             Intent::Handoff => "shift handoff: post a summary of open swarms",
+            Intent::Link => "link a likely duplicate to its original (resolves it)",
             Intent::Search => "search resolved swarms (how similar cases were solved)",
             Intent::Command => "command line: :case N, :pod NAME, :sort ORDER, :q",
             Intent::Help => "this help",
@@ -232,6 +236,7 @@ impl Default for Keymap {
             (Intent::Triage, vec![k("t")]),
             (Intent::Skip, vec![k("n"), k("Space")]),
             (Intent::Handoff, vec![k("H")]),
+            (Intent::Link, vec![k("L")]),
             (Intent::Search, vec![k("S")]),
             (Intent::Command, vec![k(":")]),
             (Intent::Help, vec![k("?")]),

@@ -403,6 +403,7 @@ impl View {
             | Intent::Triage
             | Intent::Skip
             | Intent::Handoff
+            | Intent::Link
             | Intent::Search => return Outcome::Move(intent),
         }
         Outcome::Stay
