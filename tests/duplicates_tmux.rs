@@ -236,3 +236,44 @@ async fn a_duplicate_in_another_pod_is_flagged_and_linked_once() {
         .count();
     assert_eq!(dups, 1, "the unrelated request was never flagged");
 }
+
+/// The demo's backlog asks the billing refund again in the api pod: `tail` on it says
+/// so, once, and flags nothing else of the backlog.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_backlog_holds_a_duplicate_the_desk_flags() {
+    let emu = common::start(swarmdeck::emulator::EmulatorConfig {
+        backlog: true,
+        ..Default::default()
+    })
+    .await;
+    let dir = common::leads::fresh_dir("dups-backlog");
+    let tail = common::tail::Tail::spawn(
+        &emu.running.api_url(),
+        &dir,
+        "dups",
+        (common::APP, BOT),
+        None,
+    );
+    tail.wait_until("the backlog's duplicate", |events| {
+        events.iter().any(|e| e["type"] == "duplicate")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let events = tail.events();
+    let dups: Vec<&Value> = events.iter().filter(|e| e["type"] == "duplicate").collect();
+    assert_eq!(dups.len(), 1, "{dups:?}");
+    assert_eq!(dups[0]["duplicate"]["pod"], "api");
+    assert_eq!(dups[0]["original"]["pod"], "billing");
+    let subject = |case: &Value| {
+        events
+            .iter()
+            .find(|e| e["type"] == "swarm_opened" && e["case"] == *case)
+            .map(|e| e["subject"].as_str().unwrap_or_default().to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        subject(&dups[0]["original"]["case"]),
+        "Refund stuck in pending for 9 days"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -525,17 +525,7 @@ impl Desk {
         for key in touched {
             events.extend(self.refresh(&key, now, None, clocks));
         }
-        // Duplicates once every swarm is derived, oldest first, as live intake saw them.
-        let mut unchecked: Vec<(Ts, ThreadKey)> = self
-            .threads
-            .iter()
-            .filter(|(_, t)| t.unchecked)
-            .filter_map(|(k, t)| t.swarm.as_ref().map(|s| (s.opened_at, k.clone())))
-            .collect();
-        unchecked.sort();
-        for (_, key) in &unchecked {
-            events.extend(self.flag_duplicates(key));
-        }
+        events.extend(self.flag_restored_duplicates());
         let keys: Vec<ThreadKey> = self.threads.keys().cloned().collect();
         for key in &keys {
             events.extend(self.clock_events(key, now, Scope::All));
@@ -771,6 +761,99 @@ impl Desk {
 }
 
 impl Desk {
+    /// Duplicates once every restored swarm is derived, oldest first, as live intake
+    /// saw them: each swarm not compared yet against the open swarms older than it. By
+    /// index (case, and the subjects' words), so that a restart of a big desk does not
+    /// compare every pair.
+    fn flag_restored_duplicates(&mut self) -> Vec<Lifecycle> {
+        let mut open: Vec<(Ts, &str, &ThreadKey, &Thread, &Swarm)> = self
+            .threads
+            .iter()
+            .filter_map(|(k, t)| {
+                let s = t.swarm.as_ref()?;
+                (s.is_open() && s.linked_to.is_none()).then_some((
+                    s.opened_at,
+                    s.channel.as_str(),
+                    k,
+                    t,
+                    s,
+                ))
+            })
+            .collect();
+        open.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        let mut by_case: HashMap<String, usize> = HashMap::new();
+        let mut by_word: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut flags = Vec::new();
+        for (i, &(_, _, key, thread, swarm)) in open.iter().enumerate() {
+            let case = duplicates::case_key(swarm.case());
+            if thread.unchecked && swarm.duplicate_of.is_none() {
+                let same_case = by_case.get(&case).filter(|_| !case.is_empty());
+                let original = same_case.map(|&j| (j, Likeness::SameCase)).or_else(|| {
+                    let mut shared: HashMap<usize, usize> = HashMap::new();
+                    for w in &thread.subject_words {
+                        for &j in by_word.get(w.as_str()).into_iter().flatten() {
+                            *shared.entry(j).or_default() += 1;
+                        }
+                    }
+                    shared
+                        .into_iter()
+                        .filter(|&(j, n)| {
+                            n >= 3
+                                && duplicates::subjects_alike(
+                                    &thread.subject_words,
+                                    &open[j].3.subject_words,
+                                )
+                        })
+                        .map(|(j, _)| j)
+                        .min()
+                        .map(|j| (j, Likeness::SimilarSubject))
+                });
+                if let Some((j, likeness)) = original {
+                    let of = open[j].4;
+                    let of = DuplicateOf {
+                        of: of.id(),
+                        pod: of.pod.clone(),
+                        case: of.case().to_string(),
+                        likeness,
+                    };
+                    flags.push((key.clone(), of));
+                }
+            }
+            by_case.entry(case).or_insert(i);
+            for w in &thread.subject_words {
+                by_word.entry(w.as_str()).or_default().push(i);
+            }
+        }
+        for t in self.threads.values_mut() {
+            t.unchecked = false;
+        }
+        self.flag(flags)
+    }
+
+    /// Marks each swarm a likely duplicate of the one named; their `duplicate` events,
+    /// each once.
+    fn flag(&mut self, flags: Vec<(ThreadKey, DuplicateOf)>) -> Vec<Lifecycle> {
+        let mut events = Vec::new();
+        for (k, of) in flags {
+            let Some(t) = self.threads.get_mut(&k) else {
+                continue;
+            };
+            let Some(dup) = t.swarm.as_mut() else {
+                continue;
+            };
+            dup.duplicate_of = Some(of.clone());
+            let event = dup.event(
+                format!("duplicate:{}:{}", of.of.channel, of.of.thread_ts),
+                dup.opened_at,
+                LifecycleKind::Duplicate { of },
+            );
+            if t.emitted.insert(event.key.clone()) {
+                events.push(event);
+            }
+        }
+        events
+    }
+
     /// Compares a swarm just (re)started from its request with the other open swarms:
     /// it is flagged a likely duplicate of the oldest it is alike (the same case first),
     /// and a newer one alike and not flagged yet (a request history brought in late) is
@@ -840,25 +923,7 @@ impl Desk {
         if flags.is_empty() {
             flags.extend(newer);
         }
-        let mut events = Vec::new();
-        for (k, of) in flags {
-            let Some(t) = self.threads.get_mut(&k) else {
-                continue;
-            };
-            let Some(dup) = t.swarm.as_mut() else {
-                continue;
-            };
-            dup.duplicate_of = Some(of.clone());
-            let event = dup.event(
-                format!("duplicate:{}:{}", of.of.channel, of.of.thread_ts),
-                dup.opened_at,
-                LifecycleKind::Duplicate { of },
-            );
-            if t.emitted.insert(event.key.clone()) {
-                events.push(event);
-            }
-        }
-        events
+        self.flag(flags)
     }
 }
 

@@ -191,7 +191,8 @@ pub fn subjects_alike(a: &BTreeSet<String>, b: &BTreeSet<String>) -> bool {
     shared >= 3 && shared * 5 >= either * 3
 }
 
-fn case_key(case: &str) -> String {
+/// A case number as compared: no `#`, any case.
+pub fn case_key(case: &str) -> String {
     case.trim().trim_start_matches('#').to_lowercase()
 }
 
