@@ -334,3 +334,65 @@ fn linking_resolves_the_duplicate_once_and_metrics_count_the_pair_once() {
     let api = &report.pods.iter().find(|p| p.pod == "api").unwrap().metrics;
     assert_eq!((api.opened, api.duplicates), (1, 0));
 }
+
+#[test]
+fn a_restart_after_the_original_was_resolved_flags_what_the_live_desk_did() {
+    let resolved = {
+        let mut m = msg(API, 500, Some(0), Author::Us, "Resolved");
+        m.marker = Some(Marker {
+            lead: Some(LEAD.into()),
+            kind: MarkerKind::Resolved {
+                resolution: "fixed".into(),
+            },
+        });
+        Input::Message(m)
+    };
+    let inputs = vec![
+        request(API, 0, "27343", "Webhooks time out"),
+        request(BILLING, 60, "27343", "Webhooks time out"),
+        resolved,
+    ];
+    let mut live = desk();
+    for (i, input) in inputs.iter().cloned().enumerate() {
+        live.apply(input, t(600 + i as i64));
+    }
+    let mut restored = desk();
+    let events = restored.restore(inputs, t(700));
+    assert_eq!(duplicates(&events).len(), 1);
+    assert!(live.swarm(BILLING, t(60)).unwrap().duplicate_of.is_some());
+    assert_eq!(live.snapshot(), restored.snapshot());
+}
+
+#[test]
+fn the_flags_do_not_depend_on_the_order_requests_arrive_in() {
+    let inputs = vec![
+        request(API, 0, "27700", "Payout export missing rows in CSV"),
+        request(BILLING, 100, "27701", "Payout export missing rows"),
+        request(API, 200, "27702", "payout export CSV missing rows again"),
+        request(BILLING, 300, "27700", "Customer asks again"),
+    ];
+    let mut snapshots = Vec::new();
+    for order in [[0, 1, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1], [1, 3, 0, 2]] {
+        let mut d = desk();
+        for (n, i) in order.into_iter().enumerate() {
+            d.apply(inputs[i].clone(), t(1000 + n as i64));
+        }
+        snapshots.push(d.snapshot());
+    }
+    let mut restored = desk();
+    restored.restore(inputs.into_iter().rev(), t(2000));
+    snapshots.push(restored.snapshot());
+    for s in &snapshots[1..] {
+        assert_eq!(s, &snapshots[0]);
+    }
+    let of = |s: &[swarmdeck::domain::Swarm], at: i64| {
+        s.iter()
+            .find(|w| w.thread_ts == t(at))
+            .and_then(|w| w.duplicate_of.as_ref().map(|d| d.of.thread_ts))
+    };
+    let first = &snapshots[0];
+    assert_eq!(of(first, 0), None);
+    assert_eq!(of(first, 100), Some(t(0)));
+    assert_eq!(of(first, 200), Some(t(0)));
+    assert_eq!(of(first, 300), Some(t(0)), "the same case first");
+}

@@ -766,29 +766,27 @@ impl Desk {
     /// index (case, and the subjects' words), so that a restart of a big desk does not
     /// compare every pair.
     fn flag_restored_duplicates(&mut self) -> Vec<Lifecycle> {
-        let mut open: Vec<(Ts, &str, &ThreadKey, &Thread, &Swarm)> = self
+        let mut all: Vec<(Ts, &str, &ThreadKey, &Thread, &Swarm)> = self
             .threads
             .iter()
             .filter_map(|(k, t)| {
                 let s = t.swarm.as_ref()?;
-                (s.is_open() && s.linked_to.is_none()).then_some((
-                    s.opened_at,
-                    s.channel.as_str(),
-                    k,
-                    t,
-                    s,
-                ))
+                Some((s.opened_at, s.channel.as_str(), k, t, s))
             })
             .collect();
-        open.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-        let mut by_case: HashMap<String, usize> = HashMap::new();
+        all.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        let mut by_case: HashMap<String, Vec<usize>> = HashMap::new();
         let mut by_word: HashMap<&str, Vec<usize>> = HashMap::new();
         let mut flags = Vec::new();
-        for (i, &(_, _, key, thread, swarm)) in open.iter().enumerate() {
+        for (i, &(_, _, key, thread, swarm)) in all.iter().enumerate() {
             let case = duplicates::case_key(swarm.case());
             if thread.unchecked && swarm.duplicate_of.is_none() {
-                let same_case = by_case.get(&case).filter(|_| !case.is_empty());
-                let original = same_case.map(|&j| (j, Likeness::SameCase)).or_else(|| {
+                let open_then = |j: &usize| open_when(all[*j].4, swarm.opened_at);
+                let same_case = by_case
+                    .get(&case)
+                    .filter(|_| !case.is_empty())
+                    .and_then(|js| js.iter().copied().find(open_then));
+                let original = same_case.map(|j| (j, Likeness::SameCase)).or_else(|| {
                     let mut shared: HashMap<usize, usize> = HashMap::new();
                     for w in &thread.subject_words {
                         for &j in by_word.get(w.as_str()).into_iter().flatten() {
@@ -799,9 +797,10 @@ impl Desk {
                         .into_iter()
                         .filter(|&(j, n)| {
                             n >= 3
+                                && open_then(&j)
                                 && duplicates::subjects_alike(
                                     &thread.subject_words,
-                                    &open[j].3.subject_words,
+                                    &all[j].3.subject_words,
                                 )
                         })
                         .map(|(j, _)| j)
@@ -809,7 +808,7 @@ impl Desk {
                         .map(|j| (j, Likeness::SimilarSubject))
                 });
                 if let Some((j, likeness)) = original {
-                    let of = open[j].4;
+                    let of = all[j].4;
                     let of = DuplicateOf {
                         of: of.id(),
                         pod: of.pod.clone(),
@@ -819,7 +818,7 @@ impl Desk {
                     flags.push((key.clone(), of));
                 }
             }
-            by_case.entry(case).or_insert(i);
+            by_case.entry(case).or_default().push(i);
             for w in &thread.subject_words {
                 by_word.entry(w.as_str()).or_default().push(i);
             }
@@ -854,10 +853,12 @@ impl Desk {
         events
     }
 
-    /// Compares a swarm just (re)started from its request with the other open swarms:
-    /// it is flagged a likely duplicate of the oldest it is alike (the same case first),
-    /// and a newer one alike and not flagged yet (a request history brought in late) is
-    /// flagged a duplicate of it. Each flag is a `duplicate` event, once.
+    /// Compares a swarm just (re)started from its request with the other swarms open
+    /// when it came in: it is flagged a likely duplicate of the one it is alike, the same
+    /// case first, then the oldest; and a newer request alike it (this one was brought in
+    /// late by history) is flagged a duplicate of it when it ranks first for that one
+    /// too, so that the flags do not depend on the order requests arrive in. Each flag
+    /// is a `duplicate` event, once.
     fn flag_duplicates(&mut self, key: &ThreadKey) -> Vec<Lifecycle> {
         let Some(thread) = self.threads.get_mut(key) else {
             return Vec::new();
@@ -866,22 +867,14 @@ impl Desk {
             return Vec::new();
         }
         let thread = &self.threads[key];
-        let Some(x) = thread
-            .swarm
-            .as_ref()
-            .filter(|s| s.is_open() && s.linked_to.is_none() && s.duplicate_of.is_none())
-        else {
+        let Some(x) = thread.swarm.as_ref().filter(|s| s.duplicate_of.is_none()) else {
             return Vec::new();
         };
         let order = |s: &Swarm| (s.opened_at, s.channel.clone());
         let mut original: Option<((bool, Ts, String), DuplicateOf)> = None;
         let mut newer = Vec::new();
         for (k, t) in &self.threads {
-            let Some(y) = t
-                .swarm
-                .as_ref()
-                .filter(|y| k != key && y.is_open() && y.linked_to.is_none())
-            else {
+            let Some(y) = t.swarm.as_ref().filter(|_| k != key) else {
                 continue;
             };
             let Some(likeness) = duplicates::alike(
@@ -893,6 +886,9 @@ impl Desk {
                 continue;
             };
             if order(y) < order(x) {
+                if !open_when(y, x.opened_at) {
+                    continue;
+                }
                 let (at, channel) = order(y);
                 let rank = (likeness != Likeness::SameCase, at, channel);
                 if original.as_ref().is_none_or(|(r, _)| rank < *r) {
@@ -904,7 +900,23 @@ impl Desk {
                     };
                     original = Some((rank, of));
                 }
-            } else if y.duplicate_of.is_none() {
+            } else if y.linked_to.is_none() && open_when(x, y.opened_at) {
+                let rank = (
+                    likeness != Likeness::SameCase,
+                    x.opened_at,
+                    x.channel.as_str(),
+                );
+                let better = y.duplicate_of.as_ref().is_none_or(|d| {
+                    let theirs = (
+                        d.likeness != Likeness::SameCase,
+                        d.of.thread_ts,
+                        d.of.channel.as_str(),
+                    );
+                    rank < theirs
+                });
+                if !better {
+                    continue;
+                }
                 let of = DuplicateOf {
                     of: x.id(),
                     pod: x.pod.clone(),
@@ -918,13 +930,16 @@ impl Desk {
             .map(|(_, of)| (key.clone(), of))
             .into_iter()
             .collect();
-        // A newer request is flagged against this one only when this one is not itself
-        // a duplicate: the oldest stays the original.
-        if flags.is_empty() {
-            flags.extend(newer);
-        }
+        flags.extend(newer);
         self.flag(flags)
     }
+}
+
+/// Whether `s` was open when a request came in at `at`: the candidates for what it
+/// duplicates. Read from the swarms' own times, not from what the desk holds now, so
+/// that a desk restored after the original was resolved flags what the live desk did.
+fn open_when(s: &Swarm, at: Ts) -> bool {
+    s.opened_at <= at && s.resolved_at.is_none_or(|r| r > at)
 }
 
 /// When a refresh reads the clocks: at once (live), or once at the end of a restore.
