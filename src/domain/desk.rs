@@ -8,7 +8,8 @@ use super::lifecycle::{Lifecycle, LifecycleKind};
 use super::swarm::{DeriveCtx, Fold, ReactionTimes, Scope, Swarm};
 use super::timers::SlaPolicy;
 use super::{SwarmId, Ts};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
 use std::ops::Bound;
 
 /// A pod: a product or region team and its public swarm channel.
@@ -787,25 +788,38 @@ impl Desk {
                     .filter(|_| !case.is_empty())
                     .and_then(|js| js.iter().copied().find(open_then));
                 let original = same_case.map(|j| (j, Likeness::SameCase)).or_else(|| {
-                    let mut shared: HashMap<usize, usize> = HashMap::new();
-                    for w in &thread.subject_words {
-                        for &j in by_word.get(w.as_str()).into_iter().flatten() {
-                            *shared.entry(j).or_default() += 1;
+                    // The oldest first: the requests sharing a word with this one, merged
+                    // in order from each word's list, so that the first alike ends it.
+                    let lists: Vec<&Vec<usize>> = thread
+                        .subject_words
+                        .iter()
+                        .filter_map(|w| by_word.get(w.as_str()))
+                        .collect();
+                    let mut heads: BinaryHeap<Reverse<(usize, usize, usize)>> = lists
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(l, list)| list.first().map(|&j| Reverse((j, l, 0))))
+                        .collect();
+                    let (mut current, mut shared) = (usize::MAX, 0);
+                    while let Some(Reverse((j, l, at))) = heads.pop() {
+                        if j != current {
+                            (current, shared) = (j, 0);
+                        }
+                        shared += 1;
+                        if shared == 3
+                            && open_then(&j)
+                            && duplicates::subjects_alike(
+                                &thread.subject_words,
+                                &all[j].3.subject_words,
+                            )
+                        {
+                            return Some((j, Likeness::SimilarSubject));
+                        }
+                        if let Some(&next) = lists[l].get(at + 1) {
+                            heads.push(Reverse((next, l, at + 1)));
                         }
                     }
-                    shared
-                        .into_iter()
-                        .filter(|&(j, n)| {
-                            n >= 3
-                                && open_then(&j)
-                                && duplicates::subjects_alike(
-                                    &thread.subject_words,
-                                    &all[j].3.subject_words,
-                                )
-                        })
-                        .map(|(j, _)| j)
-                        .min()
-                        .map(|j| (j, Likeness::SimilarSubject))
+                    None
                 });
                 if let Some((j, likeness)) = original {
                     let of = all[j].4;

@@ -186,14 +186,21 @@ pub fn words(text: &str) -> BTreeSet<String> {
 /// either says (Jaccard ≥ 0.6), so that one shared product name does not make two
 /// requests alike.
 pub fn subjects_alike(a: &BTreeSet<String>, b: &BTreeSet<String>) -> bool {
+    // Cheap first: a new request is compared with every open swarm.
+    if a.len() < 3 || b.len() < 3 || a.len().max(b.len()) * 3 > a.len().min(b.len()) * 5 {
+        return false;
+    }
     let shared = a.intersection(b).count();
-    let either = a.union(b).count();
+    let either = a.len() + b.len() - shared;
     shared >= 3 && shared * 5 >= either * 3
 }
 
 /// A case number as compared: no `#`, any case.
 pub fn case_key(case: &str) -> String {
-    case.trim().trim_start_matches('#').to_lowercase()
+    case.trim()
+        .trim_start_matches('#')
+        .trim()
+        .to_ascii_lowercase()
 }
 
 /// How `a` and `b` are alike, if they are: the same case first, then the subject.
@@ -205,8 +212,11 @@ pub fn alike(
     b: &Request,
     b_words: &BTreeSet<String>,
 ) -> Option<Likeness> {
-    let case = case_key(&a.case);
-    if !case.is_empty() && case == case_key(&b.case) {
+    fn bare(c: &str) -> &str {
+        c.trim().trim_start_matches('#').trim()
+    }
+    let (case_a, case_b) = (bare(&a.case), bare(&b.case));
+    if !case_a.is_empty() && case_a.eq_ignore_ascii_case(case_b) {
         return Some(Likeness::SameCase);
     }
     subjects_alike(a_words, b_words).then_some(Likeness::SimilarSubject)
