@@ -72,7 +72,8 @@ fn row<'a>(screen: &'a str, case: &str) -> &'a str {
     screen
         .lines()
         .skip(3)
-        .find(|l| l.contains(case) && l.contains(" sev"))
+        // The case column, not another row's `dup? #case`.
+        .find(|l| l.split_whitespace().take(3).any(|w| w == case) && l.contains(" sev"))
         .unwrap_or_default()
 }
 
