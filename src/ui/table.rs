@@ -158,10 +158,16 @@ fn status_text(s: &Screenful<'_>, row: &Row<'_>, wide: bool) -> (String, Style) 
         (format!("⋯ {status}"), t.warning())
     } else if follow_up_due {
         ("follow-up due".to_string(), t.warning())
-    } else if let Some(d) = sw.duplicate_of.as_ref().filter(|_| sw.is_open()) {
-        (format!("dup? #{}", d.case), t.warning())
     } else if let Some(flag) = flag {
         expert_flag_text(s, &flag, wide)
+    } else if let Some(d) = sw
+        .duplicate_of
+        .as_ref()
+        .filter(|_| sw.is_open() && sw.incident.is_none())
+    {
+        // A promoted swarm's channel says more than a possible duplicate (the detail
+        // still names it).
+        (format!("dup? #{}", d.case), t.warning())
     } else {
         (status, Style::new())
     }
