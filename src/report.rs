@@ -100,6 +100,7 @@ fn metrics_json(m: &Metrics, desk: &Desk) -> Value {
         "support_time_s": m.support_time_s,
         "customer_time_s": m.customer_time_s,
         "promotions": m.promotions,
+        "duplicates": m.duplicates,
         "experts": m.experts.iter().map(|(user, n)| json!({
             "expert": user,
             "name": desk.name_of(user),
@@ -125,7 +126,7 @@ fn to_json(r: &Report, desk: &Desk) -> Value {
     })
 }
 
-const COLUMNS: [&str; 22] = [
+const COLUMNS: [&str; 23] = [
     "pod",
     "opened",
     "resolved",
@@ -148,6 +149,7 @@ const COLUMNS: [&str; 22] = [
     "promotions",
     "same_day_opened",
     "same_day_resolved",
+    "duplicates",
 ];
 
 fn cells(pod: &str, m: &Metrics) -> Vec<String> {
@@ -176,6 +178,7 @@ fn cells(pod: &str, m: &Metrics) -> Vec<String> {
         m.promotions.to_string(),
         m.same_day.opened.to_string(),
         m.same_day.resolved.to_string(),
+        m.duplicates.to_string(),
     ]
 }
 
@@ -217,7 +220,7 @@ fn to_table(r: &Report, desk: &Desk) -> String {
     );
     let _ = writeln!(
         out,
-        "{:<12} {:>6} {:>8} {:>5} {:>9} {:>13} {:>13} {:>13} {:>8} {:>5}",
+        "{:<12} {:>6} {:>8} {:>5} {:>9} {:>13} {:>13} {:>13} {:>8} {:>5} {:>4}",
         "pod",
         "opened",
         "resolved",
@@ -227,7 +230,8 @@ fn to_table(r: &Report, desk: &Desk) -> String {
         "assignment",
         "resolution",
         "breaches",
-        "promo"
+        "promo",
+        "dups"
     );
     let rows = r
         .pods
@@ -238,7 +242,7 @@ fn to_table(r: &Report, desk: &Desk) -> String {
         let pair = |a: Option<i64>, b: Option<i64>| format!("{}/{}", human(a), human(b));
         let _ = writeln!(
             out,
-            "{:<12} {:>6} {:>8} {:>5} {:>9} {:>13} {:>13} {:>13} {:>8} {:>5}",
+            "{:<12} {:>6} {:>8} {:>5} {:>9} {:>13} {:>13} {:>13} {:>8} {:>5} {:>4}",
             crate::columns::fit(pod, 12),
             m.opened,
             m.resolved,
@@ -251,6 +255,7 @@ fn to_table(r: &Report, desk: &Desk) -> String {
             pair(m.resolution_p50_s, m.resolution_p90_s),
             m.breaches,
             m.promotions,
+            m.duplicates,
         );
     }
     // Business time, once a pod keeps hours (without, it is the wall time above).

@@ -264,6 +264,28 @@ pub fn json_line(e: &Lifecycle) -> Value {
             put("next_update_at", json!(next_update_at.map(rfc3339)));
             put("lead", json!(lead));
         }
+        LifecycleKind::Duplicate { of } => {
+            // Both swarms in full, so that a script needs no second lookup.
+            put(
+                "duplicate",
+                json!({
+                    "pod": e.pod,
+                    "channel": e.channel,
+                    "thread_ts": e.thread_ts.to_string(),
+                    "case": e.case,
+                }),
+            );
+            put(
+                "original",
+                json!({
+                    "pod": of.pod,
+                    "channel": of.of.channel,
+                    "thread_ts": of.of.thread_ts.to_string(),
+                    "case": of.case,
+                }),
+            );
+            put("likeness", json!(of.likeness.as_str()));
+        }
     }
     v
 }
@@ -308,6 +330,9 @@ pub fn text_line(e: &Lifecycle) -> String {
         LifecycleKind::FollowUpDue { next_steps } => next_steps.clone(),
         LifecycleKind::StatusUpdate { status, .. } => status.clone(),
         LifecycleKind::UpdateDue { .. } => "stakeholder update due".to_string(),
+        LifecycleKind::Duplicate { of } => {
+            format!("of #{} ({}, {})", of.case, of.pod, of.likeness.label())
+        }
         LifecycleKind::Reopened { .. }
         | LifecycleKind::NeedsResponse { .. }
         | LifecycleKind::Withdrawn => String::new(),

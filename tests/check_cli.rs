@@ -351,6 +351,8 @@ fn the_manifest_asks_for_exactly_the_scopes_swarmdeck_uses() {
             "swarmdeck_asked",
             "swarmdeck_assigned",
             "swarmdeck_declined",
+            "swarmdeck_duplicate",
+            "swarmdeck_duplicate_linked",
             "swarmdeck_follow_up",
             "swarmdeck_promoted",
             "swarmdeck_reopened",

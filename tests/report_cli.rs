@@ -239,8 +239,8 @@ fn report_figures_match_the_hand_computed_history() {
         "{csv}"
     );
     assert!(
-        lines[1].ends_with(",2,1"),
-        "same-day opened, resolved: {csv}"
+        lines[1].ends_with(",2,1,0"),
+        "same-day opened, resolved, duplicates: {csv}"
     );
     assert!(lines[2].starts_with("overall,2,2,0"), "{csv}");
     let (ok, table, _) = swarmdeck(&dir, &["report"]);

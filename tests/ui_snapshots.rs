@@ -1085,3 +1085,59 @@ fn the_update_composer_shows_the_parts_typed_and_suggests_the_next_update() {
     }));
     snapshot_both_sizes!("update_composer", desk, view);
 }
+
+/// A likely duplicate: `dup? #27343` in its row's status cell (the original's row and an
+/// unrelated request's say nothing of it), and a line in its detail naming the original.
+#[test]
+fn a_likely_duplicate_shows_on_its_row_and_in_its_detail() {
+    let (api, billing) = ("C0SWARMAPI", "C0SWARMBIL");
+    let desk = desk_with(vec![
+        request(
+            billing,
+            50,
+            27343,
+            "Sev 3",
+            "Refund stuck in pending for 9 days",
+        ),
+        request(
+            billing,
+            40,
+            27344,
+            "Sev 3",
+            "Refund API returns the error 500",
+        ),
+        request(
+            api,
+            5,
+            27400,
+            "Sev 3",
+            "Refund still stuck in pending after 9 days",
+        ),
+    ]);
+    let mut view = view_after(&desk, &[]);
+    let terminal = draw(&desk, &view, 120, 10, true);
+    let text = screen_text(&terminal);
+    let row = |case: &str| {
+        text.lines()
+            .find(|l| l.split_whitespace().take(3).any(|w| w == case))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(row("27400").contains("dup? #27343"), "{text}");
+    assert!(
+        !row("27343").contains("dup?") && !row("27344").contains("dup?"),
+        "{text}"
+    );
+    insta::assert_snapshot!("duplicate_row_120", terminal.backend());
+    let rows = view.rows(&desk, Ts::from_secs(NOW));
+    let i = rows.iter().position(|r| r.swarm.case() == "27400").unwrap();
+    view.selected = Some(rows[i].key());
+    view.screen = Screen::Detail;
+    let terminal = draw(&desk, &view, 120, 16, true);
+    let text = screen_text(&terminal);
+    assert!(
+        text.contains("likely of #27343 (billing pod, similar subject) · L links them"),
+        "{text}"
+    );
+    insta::assert_snapshot!("duplicate_detail_120", terminal.backend());
+}

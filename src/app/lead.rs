@@ -78,6 +78,9 @@ pub(crate) struct Lead {
     seq: u64,
     /// The swarm last resolved from here, for `R` to undo.
     last_resolved: Option<SwarmId>,
+    /// Duplicates linked from here: a second `L` before the first link's post is back
+    /// from Slack must not post a second pair of notes.
+    linked: std::collections::HashSet<SwarmId>,
 }
 
 impl Lead {
@@ -87,6 +90,7 @@ impl Lead {
             instance: instance.into(),
             seq: 0,
             last_resolved: None,
+            linked: Default::default(),
         }
     }
 
@@ -458,6 +462,36 @@ impl Lead {
                     Vec::new()
                 }
             },
+            Intent::Link => {
+                // Once: a swarm linked already, or not flagged, says so and posts nothing.
+                let original = swarm.duplicate_of.as_ref().map(|d| desk.by_id(&d.of));
+                match (&swarm.linked_to, original) {
+                    (Some(link), _) => notice(&format!(
+                        "{} is linked already: duplicate of #{}.",
+                        swarm.case(),
+                        link.case
+                    )),
+                    (None, None) => notice(&format!(
+                        "{} is not flagged as a likely duplicate.",
+                        swarm.case()
+                    )),
+                    (None, Some(None)) => {
+                        notice("The swarm it duplicates is gone (withdrawn meanwhile).")
+                    }
+                    (None, Some(Some(_))) if self.linked.contains(&id) => {
+                        notice(&format!("{} is being linked already.", swarm.case()))
+                    }
+                    (None, Some(Some(original))) => {
+                        match self.mover(at.now).link_duplicate(swarm, original) {
+                            Ok(action) => {
+                                self.linked.insert(id);
+                                vec![Command::Send(action)]
+                            }
+                            Err(why) => notice(&why),
+                        }
+                    }
+                }
+            }
             _ => Vec::new(),
         }
     }

@@ -1,13 +1,15 @@
 //! The desk: every pod's threads, the swarms derived from them, the experts, and the one
 //! entry point — apply an input at a time `now`, get back the lifecycle events it caused.
 
+use super::duplicates::{self, DuplicateOf, Likeness, words};
 use super::input::{Author, Input, Msg};
 use super::intake::{IntakeRules, Request};
 use super::lifecycle::{Lifecycle, LifecycleKind};
 use super::swarm::{DeriveCtx, Fold, ReactionTimes, Scope, Swarm};
 use super::timers::SlaPolicy;
 use super::{SwarmId, Ts};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
 use std::ops::Bound;
 
 /// A pod: a product or region team and its public swarm channel.
@@ -104,6 +106,11 @@ struct Thread {
     newest_deleted: Option<Ts>,
     /// When (desk time) the root was first seen saying replies the desk had not heard.
     unread_since: Option<Ts>,
+    /// The telling words of the request's subject, for finding duplicates.
+    subject_words: BTreeSet<String>,
+    /// The swarm was (re)started from its request and not yet compared with the other
+    /// open swarms for duplicates.
+    unchecked: bool,
 }
 
 impl Thread {
@@ -537,6 +544,7 @@ impl Desk {
         for key in touched {
             events.extend(self.refresh(&key, now, None, clocks));
         }
+        events.extend(self.flag_restored_duplicates());
         let keys: Vec<ThreadKey> = self.threads.keys().cloned().collect();
         for key in &keys {
             events.extend(self.clock_events(key, now, Scope::All));
@@ -641,6 +649,7 @@ impl Desk {
     ) -> Vec<Lifecycle> {
         let (mut events, scope) = self.rederive(key, now, edited);
         if clocks == Clocks::Now {
+            events.extend(self.flag_duplicates(key));
             events.extend(self.clock_events(key, now, scope));
             events.sort_by_key(|e| e.at);
         }
@@ -682,6 +691,8 @@ impl Desk {
             thread.fold = None;
         }
         let was_pending = before.as_ref().is_some_and(|b| b.pending);
+        // A refold keeps what intake flagged (the original may be resolved since).
+        let flagged = before.as_ref().and_then(|b| b.duplicate_of.clone());
         let mut scope = Scope::Unsettled;
         let mut events = Vec::new();
         let mut started = None;
@@ -691,7 +702,10 @@ impl Desk {
             && let Some(request) = read_request(&self.config.intake, root)
         {
             let ctx = DeriveCtx { pod: &pod.name };
-            let (fold, swarm, opened) = Fold::start(root, request, &ctx);
+            let (fold, mut swarm, opened) = Fold::start(root, request, &ctx);
+            thread.subject_words = words(&swarm.request.subject);
+            swarm.duplicate_of = flagged;
+            thread.unchecked = true;
             thread.fold = Some(fold);
             started = Some(swarm);
             events = opened;
@@ -763,6 +777,201 @@ impl Desk {
         }
         (events, scope)
     }
+}
+
+impl Desk {
+    /// Duplicates once every restored swarm is derived, oldest first, as live intake
+    /// saw them: each swarm not compared yet against the open swarms older than it. By
+    /// index (case, and the subjects' words), so that a restart of a big desk does not
+    /// compare every pair.
+    fn flag_restored_duplicates(&mut self) -> Vec<Lifecycle> {
+        let mut all: Vec<(Ts, &str, &ThreadKey, &Thread, &Swarm)> = self
+            .threads
+            .iter()
+            .filter_map(|(k, t)| {
+                let s = t.swarm.as_ref()?;
+                Some((s.opened_at, s.channel.as_str(), k, t, s))
+            })
+            .collect();
+        all.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        let mut by_case: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_word: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut flags = Vec::new();
+        for (i, &(_, _, key, thread, swarm)) in all.iter().enumerate() {
+            let case = duplicates::case_key(swarm.case());
+            if thread.unchecked && swarm.duplicate_of.is_none() {
+                let open_then = |j: &usize| open_when(all[*j].4, swarm.opened_at);
+                let same_case = by_case
+                    .get(&case)
+                    .filter(|_| !case.is_empty())
+                    .and_then(|js| js.iter().copied().find(open_then));
+                let original = same_case.map(|j| (j, Likeness::SameCase)).or_else(|| {
+                    // The oldest first: the requests sharing a word with this one, merged
+                    // in order from each word's list, so that the first alike ends it.
+                    let lists: Vec<&Vec<usize>> = thread
+                        .subject_words
+                        .iter()
+                        .filter_map(|w| by_word.get(w.as_str()))
+                        .collect();
+                    let mut heads: BinaryHeap<Reverse<(usize, usize, usize)>> = lists
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(l, list)| list.first().map(|&j| Reverse((j, l, 0))))
+                        .collect();
+                    let (mut current, mut shared) = (usize::MAX, 0);
+                    while let Some(Reverse((j, l, at))) = heads.pop() {
+                        if j != current {
+                            (current, shared) = (j, 0);
+                        }
+                        shared += 1;
+                        if shared == 3
+                            && open_then(&j)
+                            && duplicates::subjects_alike(
+                                &thread.subject_words,
+                                &all[j].3.subject_words,
+                            )
+                        {
+                            return Some((j, Likeness::SimilarSubject));
+                        }
+                        if let Some(&next) = lists[l].get(at + 1) {
+                            heads.push(Reverse((next, l, at + 1)));
+                        }
+                    }
+                    None
+                });
+                if let Some((j, likeness)) = original {
+                    let of = all[j].4;
+                    let of = DuplicateOf {
+                        of: of.id(),
+                        pod: of.pod.clone(),
+                        case: of.case().to_string(),
+                        likeness,
+                    };
+                    flags.push((key.clone(), of));
+                }
+            }
+            by_case.entry(case).or_default().push(i);
+            for w in &thread.subject_words {
+                by_word.entry(w.as_str()).or_default().push(i);
+            }
+        }
+        for t in self.threads.values_mut() {
+            t.unchecked = false;
+        }
+        self.flag(flags)
+    }
+
+    /// Marks each swarm a likely duplicate of the one named; their `duplicate` events,
+    /// each once.
+    fn flag(&mut self, flags: Vec<(ThreadKey, DuplicateOf)>) -> Vec<Lifecycle> {
+        let mut events = Vec::new();
+        for (k, of) in flags {
+            let Some(t) = self.threads.get_mut(&k) else {
+                continue;
+            };
+            let Some(dup) = t.swarm.as_mut() else {
+                continue;
+            };
+            dup.duplicate_of = Some(of.clone());
+            let event = dup.event(
+                format!("duplicate:{}:{}", of.of.channel, of.of.thread_ts),
+                dup.opened_at,
+                LifecycleKind::Duplicate { of },
+            );
+            if t.emitted.insert(event.key.clone()) {
+                events.push(event);
+            }
+        }
+        events
+    }
+
+    /// Compares a swarm just (re)started from its request with the other swarms open
+    /// when it came in: it is flagged a likely duplicate of the one it is alike, the same
+    /// case first, then the oldest; and a newer request alike it (this one was brought in
+    /// late by history) is flagged a duplicate of it when it ranks first for that one
+    /// too, so that the flags do not depend on the order requests arrive in. Each flag
+    /// is a `duplicate` event, once.
+    fn flag_duplicates(&mut self, key: &ThreadKey) -> Vec<Lifecycle> {
+        let Some(thread) = self.threads.get_mut(key) else {
+            return Vec::new();
+        };
+        if !std::mem::take(&mut thread.unchecked) {
+            return Vec::new();
+        }
+        let thread = &self.threads[key];
+        let Some(x) = thread.swarm.as_ref().filter(|s| s.duplicate_of.is_none()) else {
+            return Vec::new();
+        };
+        let order = |s: &Swarm| (s.opened_at, s.channel.clone());
+        let mut original: Option<((bool, Ts, String), DuplicateOf)> = None;
+        let mut newer = Vec::new();
+        for (k, t) in &self.threads {
+            let Some(y) = t.swarm.as_ref().filter(|_| k != key) else {
+                continue;
+            };
+            let Some(likeness) = duplicates::alike(
+                &x.request,
+                &thread.subject_words,
+                &y.request,
+                &t.subject_words,
+            ) else {
+                continue;
+            };
+            if order(y) < order(x) {
+                if !open_when(y, x.opened_at) {
+                    continue;
+                }
+                let (at, channel) = order(y);
+                let rank = (likeness != Likeness::SameCase, at, channel);
+                if original.as_ref().is_none_or(|(r, _)| rank < *r) {
+                    let of = DuplicateOf {
+                        of: y.id(),
+                        pod: y.pod.clone(),
+                        case: y.case().to_string(),
+                        likeness,
+                    };
+                    original = Some((rank, of));
+                }
+            } else if y.linked_to.is_none() && open_when(x, y.opened_at) {
+                let rank = (
+                    likeness != Likeness::SameCase,
+                    x.opened_at,
+                    x.channel.as_str(),
+                );
+                let better = y.duplicate_of.as_ref().is_none_or(|d| {
+                    let theirs = (
+                        d.likeness != Likeness::SameCase,
+                        d.of.thread_ts,
+                        d.of.channel.as_str(),
+                    );
+                    rank < theirs
+                });
+                if !better {
+                    continue;
+                }
+                let of = DuplicateOf {
+                    of: x.id(),
+                    pod: x.pod.clone(),
+                    case: x.case().to_string(),
+                    likeness,
+                };
+                newer.push((k.clone(), of));
+            }
+        }
+        let mut flags: Vec<(ThreadKey, DuplicateOf)> = original
+            .map(|(_, of)| (key.clone(), of))
+            .into_iter()
+            .collect();
+        flags.extend(newer);
+        self.flag(flags)
+    }
+}
+
+/// Whether `s` was open when a request came in at `at`: the candidates for what it
+/// duplicates. Read from the swarms' own times, not from what the desk holds now, so
+/// that a desk restored after the original was resolved flags what the live desk did.
+fn open_when(s: &Swarm, at: Ts) -> bool {
+    s.opened_at <= at && s.resolved_at.is_none_or(|r| r > at)
 }
 
 /// When a refresh reads the clocks: at once (live), or once at the end of a restore.

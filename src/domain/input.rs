@@ -159,6 +159,19 @@ pub enum MarkerKind {
         status: String,
         next_update_at: Option<Ts>,
     },
+    /// In a duplicate's thread (`L`): it duplicates the swarm `of` (case `case`), and is
+    /// resolved by this post.
+    Duplicate {
+        of_channel: String,
+        of_ts: Ts,
+        case: String,
+    },
+    /// In the original's thread: the swarm `duplicate` (case `case`) was linked to it.
+    DuplicateLinked {
+        duplicate_channel: String,
+        duplicate_ts: Ts,
+        case: String,
+    },
 }
 
 impl MarkerKind {
@@ -176,6 +189,8 @@ impl MarkerKind {
             MarkerKind::Asked { .. } => "swarmdeck_asked",
             MarkerKind::Declined { .. } => "swarmdeck_declined",
             MarkerKind::StatusUpdate { .. } => "swarmdeck_update",
+            MarkerKind::Duplicate { .. } => "swarmdeck_duplicate",
+            MarkerKind::DuplicateLinked { .. } => "swarmdeck_duplicate_linked",
         }
     }
 }

@@ -2,6 +2,7 @@
 //! the store's consumers keep their place by.
 
 use super::asks::DeclineReason;
+use super::duplicates::DuplicateOf;
 use super::swarm::Clock;
 use super::{SwarmId, Ts, Urgency};
 
@@ -105,6 +106,11 @@ pub enum LifecycleKind {
         next_update_at: Option<Ts>,
         lead: Option<String>,
     },
+    /// At intake: the swarm is likely a duplicate of another open swarm (the event's own
+    /// swarm is the duplicate).
+    Duplicate {
+        of: DuplicateOf,
+    },
 }
 
 impl LifecycleKind {
@@ -130,6 +136,7 @@ impl LifecycleKind {
             LifecycleKind::Claimed { .. } => "claimed",
             LifecycleKind::UpdateDue { .. } => "update_due",
             LifecycleKind::StatusUpdate { .. } => "status_update",
+            LifecycleKind::Duplicate { .. } => "duplicate",
         }
     }
 }

@@ -51,6 +51,9 @@ pub struct Metrics {
     /// Experts by swarms they helped (assigned, or replied other than as requester),
     /// most first.
     pub experts: Vec<(String, usize)>,
+    /// Swarms linked (`L`) as duplicates of another: counted here, and nowhere else, so
+    /// that a problem is one swarm opened and resolved however many times it was asked.
+    pub duplicates: usize,
 }
 
 /// The same-day rate: of the swarms opened on a day that is over (local midnight has
@@ -235,6 +238,9 @@ fn measure<'a>(
         day,
         days_over_before,
     } = rules;
+    let (linked, swarms): (Vec<&Swarm>, Vec<&Swarm>) =
+        swarms.iter().partition(|s| s.linked_to.is_some());
+    let swarms = &swarms[..];
     let local = |ts: Ts| ts.to_datetime().with_timezone(&day).date_naive();
     let mut first = Vec::new();
     let mut assign = Vec::new();
@@ -242,6 +248,7 @@ fn measure<'a>(
     let (mut first_business, mut resolve_business) = (Vec::new(), Vec::new());
     let mut m = Metrics {
         opened: swarms.len(),
+        duplicates: linked.len(),
         ..Metrics::default()
     };
     // Whole seconds, summed as integers: the desk's order is a hash map's, and a float

@@ -5,6 +5,7 @@
 
 pub mod asks;
 pub mod desk;
+pub mod duplicates;
 pub mod hours;
 pub mod input;
 pub mod intake;

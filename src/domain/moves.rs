@@ -130,6 +130,8 @@ pub enum Target {
     Incident,
     /// A channel by id or a person by user id (a direct message).
     Elsewhere(String),
+    /// Another swarm's thread (the original a duplicate is linked to).
+    OtherThread { channel: String, thread_ts: Ts },
 }
 
 /// The metadata a post carries.
@@ -530,6 +532,62 @@ impl Mover<'_> {
             }
         }
         self.action(swarm, format!("resolve {}", swarm.case()), steps)
+    }
+
+    /// Links a likely duplicate to the swarm it duplicates (`L`): a note in the
+    /// duplicate's thread whose marker resolves it "duplicate of #case" pointing at the
+    /// original, and a note in the original's thread pointing back. No resolved reaction:
+    /// whichever copy of swarmdeck heard the reaction before the marker would resolve it
+    /// without saying what it duplicates. Once: a swarm already linked gets no plan.
+    pub fn link_duplicate(&self, duplicate: &Swarm, original: &Swarm) -> Result<Action, String> {
+        if let Some(link) = &duplicate.linked_to {
+            return Err(format!(
+                "{} is linked already: duplicate of #{}.",
+                duplicate.case(),
+                link.case
+            ));
+        }
+        if duplicate.id() == original.id() {
+            return Err(format!("{} cannot duplicate itself.", duplicate.case()));
+        }
+        let case = original.case().to_string();
+        let steps = vec![
+            self.thread_post(
+                format!(
+                    "Duplicate of #{case} ({} pod, <#{}>){}: resolved here; the swarm goes on in the original thread.",
+                    original.pod,
+                    original.channel,
+                    self.by()
+                ),
+                MarkerKind::Duplicate {
+                    of_channel: original.channel.clone(),
+                    of_ts: original.thread_ts,
+                    case: case.clone(),
+                },
+            ),
+            Step::Post {
+                to: Target::OtherThread {
+                    channel: original.channel.clone(),
+                    thread_ts: original.thread_ts,
+                },
+                text: format!(
+                    "Case #{} ({} pod) was linked here as a duplicate of this one{}: {{permalink}}",
+                    duplicate.case(),
+                    duplicate.pod,
+                    self.by()
+                ),
+                meta: Meta::Marker(MarkerKind::DuplicateLinked {
+                    duplicate_channel: duplicate.channel.clone(),
+                    duplicate_ts: duplicate.thread_ts,
+                    case: duplicate.case().to_string(),
+                }),
+            },
+        ];
+        Ok(self.action(
+            duplicate,
+            format!("link {} to #{case}", duplicate.case()),
+            steps,
+        ))
     }
 
     pub fn reopen(&self, swarm: &Swarm) -> Action {

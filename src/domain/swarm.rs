@@ -3,6 +3,7 @@
 //! the same swarm whatever order they arrived in, and two leads on a pod agree.
 
 use super::asks::{Answer, Ask, Assignment, DeclineReason};
+use super::duplicates::{DuplicateOf, Link};
 use super::input::{Author, MarkerKind, Msg};
 use super::intake::Request;
 use super::lifecycle::{Lifecycle, LifecycleKind};
@@ -139,6 +140,13 @@ pub struct Swarm {
     /// and none rings, which a root folded without its answers would. Kept by the desk,
     /// which ends it when the replies arrive or after a grace period.
     pub pending: bool,
+    /// Likely a duplicate of this open swarm (same case, or a similar subject): flagged
+    /// by the desk at intake.
+    pub duplicate_of: Option<DuplicateOf>,
+    /// Linked (`L`) as a duplicate of this swarm, which resolved it.
+    pub linked_to: Option<Link>,
+    /// The swarms linked to this one as its duplicates, oldest first.
+    pub duplicates: Vec<Link>,
     /// When the promotion marker landed: the stakeholder cadence counts from it until
     /// the first update.
     pub promoted_at: Option<Ts>,
@@ -594,6 +602,9 @@ impl Fold {
             pending: false,
             promoted_at: None,
             last_update: None,
+            duplicate_of: None,
+            linked_to: None,
+            duplicates: Vec::new(),
         };
         let requester = s.requester().map(str::to_string);
         let opened = s.event(
@@ -730,6 +741,36 @@ impl Fold {
                         }
                     }
                     MarkerKind::Waiting { on: false } => s.pauses.stop(ts),
+                    MarkerKind::Duplicate {
+                        of_channel,
+                        of_ts,
+                        case,
+                    } => {
+                        // The first link holds, and it resolves the duplicate.
+                        if s.linked_to.is_none() {
+                            s.linked_to = Some(Link {
+                                other: SwarmId::new(of_channel.clone(), *of_ts),
+                                case: case.clone(),
+                                at: ts,
+                            });
+                            let text = format!("duplicate of #{case}");
+                            turns.push((ts, Turn::Resolve(Some(text), lead)));
+                        }
+                    }
+                    MarkerKind::DuplicateLinked {
+                        duplicate_channel,
+                        duplicate_ts,
+                        case,
+                    } => {
+                        let other = SwarmId::new(duplicate_channel.clone(), *duplicate_ts);
+                        if !s.duplicates.iter().any(|l| l.other == other) {
+                            s.duplicates.push(Link {
+                                other,
+                                case: case.clone(),
+                                at: ts,
+                            });
+                        }
+                    }
                     MarkerKind::FollowUp { next_steps, due } => {
                         s.next_steps = Some(next_steps.clone());
                         s.follow_up_at = Some(*due);

@@ -5,6 +5,9 @@
 //! earlier today. Posted into history with past timestamps, so a client learns of them
 //! the way it would on real Slack: from conversations.history when it starts.
 //!
+//! One swarm is a second request for another's problem (the billing refund, asked again
+//! in the api pod): the desk flags it as a likely duplicate.
+//!
 //! Two swarms hold an ask from an earlier session (a DM to an expert with Accept and the
 //! reasons to decline, and the `swarmdeck_asked` marker in the thread); with the live
 //! workload the first is accepted about 15 s and the second declined about 35 s of wall
@@ -205,6 +208,16 @@ fn scenario() -> Vec<Swarm> {
                     ),
                 ),
             ],
+        },
+        // The customer of the billing refund above, tired of waiting, had a second case
+        // opened through the API team: the duplicate the desk flags (`dup?` on the row)
+        // and `L` links to the first.
+        Swarm {
+            pod: 0,
+            minutes_ago: 20,
+            urgency: "Sev 3",
+            subject: "Refund still stuck in pending after 9 days",
+            thread: vec![],
         },
     ]
 }

@@ -1146,7 +1146,8 @@ mod tests {
         assert!(tail.identity.is_some(), "known before any connection");
         assert_eq!(
             kinds(&tail.take_backlog()),
-            ["swarm_opened", "swarm_opened", "resolved"],
+            // The same request twice: the second is flagged a duplicate of the first.
+            ["swarm_opened", "swarm_opened", "duplicate", "resolved"],
             "`tail` gets the stored history's events, to claim"
         );
         assert!(tail.take_backlog().is_empty(), "once");

@@ -626,6 +626,9 @@ impl Worker {
             Target::Thread => (a.channel.clone(), Some(thread_ts(a)?)),
             Target::Incident => (incident(p)?, None),
             Target::Elsewhere(dest) => (self.destination(dest).await?, None),
+            Target::OtherThread { channel, thread_ts } => {
+                (channel.clone(), Some(thread_ts.to_string()))
+            }
         };
         let metadata = self.metadata(a, p, meta, &key)?;
         if (p.uncertain || a.look_first)

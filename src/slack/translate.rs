@@ -368,6 +368,24 @@ pub fn decode_marker(meta: &wire::Metadata) -> Result<Option<Marker>, String> {
             reason: DeclineReason::parse(&text("reason")?)
                 .ok_or("swarmdeck_declined: `reason` is not one swarmdeck knows")?,
         },
+        "swarmdeck_duplicate" => {
+            let (of_channel, of_ts) =
+                swarm_ref(&text("of")?).ok_or("swarmdeck_duplicate: `of` is not <channel>/<ts>")?;
+            MarkerKind::Duplicate {
+                of_channel,
+                of_ts,
+                case: text("of_case").unwrap_or_default(),
+            }
+        }
+        "swarmdeck_duplicate_linked" => {
+            let (duplicate_channel, duplicate_ts) = swarm_ref(&text("duplicate")?)
+                .ok_or("swarmdeck_duplicate_linked: `duplicate` is not <channel>/<ts>")?;
+            MarkerKind::DuplicateLinked {
+                duplicate_channel,
+                duplicate_ts,
+                case: text("duplicate_case").unwrap_or_default(),
+            }
+        }
         "swarmdeck_waiting" => MarkerKind::Waiting {
             on: p
                 .get("waiting")
@@ -395,6 +413,13 @@ pub fn decode_marker(meta: &wire::Metadata) -> Result<Option<Marker>, String> {
         lead: p.get("lead").and_then(Value::as_str).map(str::to_string),
         kind,
     }))
+}
+
+/// A swarm named in a marker as `<channel>/<thread ts>`.
+fn swarm_ref(s: &str) -> Option<(String, Ts)> {
+    let (channel, ts) = s.split_once('/')?;
+    (!channel.is_empty()).then_some(())?;
+    Some((channel.to_string(), Ts::parse(ts)?))
 }
 
 /// The `metadata` argument of chat.postMessage for a marker; `case` rides along so that
@@ -429,6 +454,22 @@ pub fn encode_marker(marker: &Marker, case: &str) -> Value {
             payload["expert"] = json!(expert);
             payload["ask"] = json!(ask);
             payload["reason"] = json!(reason.code());
+        }
+        MarkerKind::Duplicate {
+            of_channel,
+            of_ts,
+            case,
+        } => {
+            payload["of"] = json!(format!("{of_channel}/{of_ts}"));
+            payload["of_case"] = json!(case);
+        }
+        MarkerKind::DuplicateLinked {
+            duplicate_channel,
+            duplicate_ts,
+            case,
+        } => {
+            payload["duplicate"] = json!(format!("{duplicate_channel}/{duplicate_ts}"));
+            payload["duplicate_case"] = json!(case);
         }
         MarkerKind::Waiting { on } => payload["waiting"] = json!(on),
         MarkerKind::FollowUp { next_steps, due } => {
@@ -484,6 +525,16 @@ mod tests {
                 reason: DeclineReason::OutOfOffice,
             },
             MarkerKind::Waiting { on: true },
+            MarkerKind::Duplicate {
+                of_channel: "C1".into(),
+                of_ts: Ts::parse("1712345678.000100").unwrap(),
+                case: "27343".into(),
+            },
+            MarkerKind::DuplicateLinked {
+                duplicate_channel: "C2".into(),
+                duplicate_ts: Ts::parse("1712345679.000200").unwrap(),
+                case: "27400".into(),
+            },
             MarkerKind::FollowUp {
                 next_steps: "call them".into(),
                 due: Ts::from_secs(1_700_000_000),

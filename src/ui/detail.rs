@@ -83,7 +83,7 @@ pub fn render(s: &Screenful<'_>, view: &View, frame: &mut Frame<'_>, area: Rect)
 
 /// The fields' lines: a promoted swarm has one more, its stakeholder updates.
 pub(super) fn field_lines(sw: &Swarm) -> u16 {
-    7 + u16::from(sw.incident.is_some())
+    7 + u16::from(sw.incident.is_some()) + u16::from(duplicate_text(sw).is_some())
 }
 
 /// A promoted swarm's last stakeholder update and its age, and when the next is due.
@@ -210,6 +210,13 @@ pub(super) fn render_fields(s: &Screenful<'_>, sw: &Swarm, frame: &mut Frame<'_>
     ];
     let mut lines = lines;
     lines.extend(update_line(s, sw, width));
+    if let Some((text, likely)) = duplicate_text(sw) {
+        let style = if likely { t.warning() } else { Style::new() };
+        lines.push(Line::from(vec![
+            label("duplicate"),
+            Span::styled(fit(&text, width), style),
+        ]));
+    }
     frame.render_widget(Paragraph::new(lines), area);
 }
 
@@ -224,6 +231,37 @@ fn policy_span(s: &Screenful<'_>, sw: &Swarm) -> Span<'static> {
     }
     let applied = policy.applied(sw.urgency(), sw.request.tier.as_deref());
     Span::styled(format!("  SLA: {}", applied.label()), s.theme.dim())
+}
+
+/// What the detail says of duplicates: linked to an original, flagged as a likely
+/// duplicate (`true`: the lead has something to decide), or the original of others.
+fn duplicate_text(sw: &Swarm) -> Option<(String, bool)> {
+    if let Some(link) = &sw.linked_to {
+        return Some((format!("linked: duplicate of #{}", link.case), false));
+    }
+    if let Some(d) = sw.duplicate_of.as_ref().filter(|_| sw.is_open()) {
+        return Some((
+            format!(
+                "likely of #{} ({} pod, {}) · L links them",
+                d.case,
+                d.pod,
+                d.likeness.label()
+            ),
+            true,
+        ));
+    }
+    if sw.duplicates.is_empty() {
+        return None;
+    }
+    let cases: Vec<String> = sw
+        .duplicates
+        .iter()
+        .map(|l| format!("#{}", l.case))
+        .collect();
+    Some((
+        format!("{} linked here as duplicates", cases.join(", ")),
+        false,
+    ))
 }
 
 /// A time of day in the lead's zone, with the day when it is not today.
@@ -346,6 +384,8 @@ fn move_text(s: &Screenful<'_>, kind: &MarkerKind) -> String {
             format!("@{} declined: {}", name(s, expert), reason.label())
         }
         MarkerKind::StatusUpdate { status, .. } => format!("stakeholder update: {status}"),
+        MarkerKind::Duplicate { case, .. } => format!("linked as a duplicate of #{case}"),
+        MarkerKind::DuplicateLinked { case, .. } => format!("#{case} linked here as a duplicate"),
     }
 }
 

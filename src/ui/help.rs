@@ -69,6 +69,10 @@ const LEGEND: &[(&str, &str)] = &[
         "update due",
         "a promoted swarm's stakeholder update is due ([incident] update_every): U posts one",
     ),
+    (
+        "dup? #27343",
+        "likely a duplicate of that open swarm (same case, similar subject): L links",
+    ),
     ("⋯", "a move on its way to Slack"),
     (
         "3/40",

@@ -41,6 +41,8 @@ pub enum Intent {
     Handoff,
     /// A stakeholder update to a promoted swarm's incident channel.
     Update,
+    /// Link a likely duplicate to the swarm it duplicates.
+    Link,
     Search,
     /// The `:` command line (`:case 27343`, `:pod api`, `:sort newest`).
     Command,
@@ -83,6 +85,7 @@ impl Intent {
             Intent::Skip => "skip".into(),
             Intent::Handoff => "handoff".into(),
             Intent::Update => "update".into(),
+            Intent::Link => "link".into(),
             Intent::Search => "search".into(),
             Intent::Command => "command".into(),
             Intent::Help => "help".into(),
@@ -122,6 +125,7 @@ impl Intent {
             Intent::Skip => "in triage: skip this swarm",
             Intent::Handoff => "shift handoff: post a summary of open swarms",
             Intent::Update => "stakeholder update to the incident channel (promoted swarms)",
+            Intent::Link => "link a likely duplicate to its original (resolves it)",
             Intent::Search => "search resolved swarms (how similar cases were solved)",
             Intent::Command => "command line: :case N, :pod NAME, :sort ORDER, :q",
             Intent::Help => "this help",
@@ -237,6 +241,7 @@ impl Default for Keymap {
             (Intent::Skip, vec![k("n"), k("Space")]),
             (Intent::Handoff, vec![k("H")]),
             (Intent::Update, vec![k("U")]),
+            (Intent::Link, vec![k("L")]),
             (Intent::Search, vec![k("S")]),
             (Intent::Command, vec![k(":")]),
             (Intent::Help, vec![k("?")]),

@@ -167,6 +167,14 @@ fn status_text(s: &Screenful<'_>, row: &Row<'_>, wide: bool) -> (String, Style) 
     } else if let Some(flag) = flag {
         // An expert's decline or silence wants the lead now, whatever the hour.
         expert_flag_text(s, &flag, wide)
+    } else if let Some(d) = sw
+        .duplicate_of
+        .as_ref()
+        .filter(|_| sw.is_open() && sw.incident.is_none())
+    {
+        // A promoted swarm's channel says more than a possible duplicate (the detail
+        // still names it).
+        (format!("dup? #{}", d.case), t.warning())
     } else if let Some(at) = resumes {
         if wide {
             (format!("after hours · resumes {at}"), t.dim())

@@ -411,6 +411,7 @@ impl View {
             | Intent::Skip
             | Intent::Handoff
             | Intent::Update
+            | Intent::Link
             | Intent::Search => return Outcome::Move(intent),
         }
         Outcome::Stay

@@ -50,7 +50,8 @@ pub fn row(screen: &str, case: &str) -> String {
     screen
         .lines()
         .skip(3)
-        .find(|l| l.contains(case) && l.contains(" sev"))
+        // The case column, not another row's `dup? #case`.
+        .find(|l| l.split_whitespace().take(3).any(|w| w == case) && l.contains(" sev"))
         .unwrap_or_default()
         .to_string()
 }
