@@ -346,6 +346,8 @@ pub struct PodSection {
     pub tiers: BTreeMap<String, BTreeMap<SevKey, TierSla>>,
     #[serde(default)]
     pub promote: PromoteSection,
+    /// Check this pod's new requests for likely duplicates of open swarms (default true).
+    pub duplicates: Option<bool>,
     /// This pod's own stakeholder cadence, over the top-level `[incident]`.
     #[serde(default)]
     pub incident: IncidentSection,
@@ -915,6 +917,7 @@ impl Settings {
                     .map(|g| g.trim_start_matches('@').to_string())
                     .collect();
             }
+            pod.flag_duplicates = p.duplicates.unwrap_or(true);
             pods.push(pod);
         }
         (pods, missing)

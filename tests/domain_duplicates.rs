@@ -396,3 +396,20 @@ fn the_flags_do_not_depend_on_the_order_requests_arrive_in() {
     assert_eq!(of(first, 200), Some(t(0)));
     assert_eq!(of(first, 300), Some(t(0)), "the same case first");
 }
+
+#[test]
+fn a_pod_configured_without_duplicate_checks_flags_none_of_its_requests() {
+    let mut quiet = Pod::discovered(BILLING, "swarm-billing");
+    quiet.flag_duplicates = false;
+    let mut desk = Desk::new(
+        DeskConfig::default(),
+        [Pod::discovered(API, "swarm-api"), quiet],
+    );
+    desk.apply(request(API, 0, "27343", "Webhooks time out"), t(0));
+    let events = desk.apply(request(BILLING, 60, "27343", "Webhooks time out"), t(60));
+    assert!(duplicates(&events).is_empty(), "{events:?}");
+    assert!(desk.swarm(BILLING, t(60)).unwrap().duplicate_of.is_none());
+    // The api pod still checks its own, against every pod's open swarms.
+    let events = desk.apply(request(API, 120, "27343", "Webhooks time out"), t(120));
+    assert_eq!(duplicates(&events).len(), 1, "{events:?}");
+}

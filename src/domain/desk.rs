@@ -25,6 +25,9 @@ pub struct Pod {
     /// Stakeholder user groups (handles) a promotion invites, per severity
     /// (`[pods.promote] invite_groups`).
     pub invite_groups: [Vec<String>; 4],
+    /// Whether its new requests are checked for duplicates of open swarms (`[[pods]]
+    /// duplicates`, default on); its swarms can be the originals of others either way.
+    pub flag_duplicates: bool,
 }
 
 pub const DEFAULT_INCIDENT_TEMPLATE: &str = "support-{product}-sev{sev}-{case}";
@@ -46,6 +49,7 @@ impl Pod {
             incident_template: DEFAULT_INCIDENT_TEMPLATE.to_string(),
             sla: SlaPolicy::default(),
             invite_groups: Default::default(),
+            flag_duplicates: true,
         }
     }
 }
@@ -705,7 +709,7 @@ impl Desk {
             let (fold, mut swarm, opened) = Fold::start(root, request, &ctx);
             thread.subject_words = words(&swarm.request.subject);
             swarm.duplicate_of = flagged;
-            thread.unchecked = true;
+            thread.unchecked = pod.flag_duplicates;
             thread.fold = Some(fold);
             started = Some(swarm);
             events = opened;
