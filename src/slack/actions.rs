@@ -944,6 +944,20 @@ mod tests {
         (outbox, reports, online_tx)
     }
 
+    /// The state an action ends in: done or failed.
+    async fn settled(reports: &mut mpsc::UnboundedReceiver<ActionUpdate>) -> ActionState {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                let update = reports.recv().await.expect("the outbox reports");
+                if matches!(update.state, ActionState::Done | ActionState::Failed { .. }) {
+                    return update.state;
+                }
+            }
+        })
+        .await
+        .expect("the action settles")
+    }
+
     #[tokio::test]
     async fn a_created_channel_without_an_id_fails_the_action_rather_than_recording_none() {
         let calls = Arc::new(Mutex::new(Vec::new()));
@@ -978,16 +992,7 @@ mod tests {
             ],
         };
         outbox.send(action).unwrap();
-        let state = tokio::time::timeout(Duration::from_secs(10), async {
-            loop {
-                let update = reports.recv().await.expect("the outbox reports");
-                if matches!(update.state, ActionState::Done | ActionState::Failed { .. }) {
-                    return update.state;
-                }
-            }
-        })
-        .await
-        .expect("the action settles");
+        let state = settled(&mut reports).await;
         let ActionState::Failed { error } = state else {
             panic!("{state:?}");
         };
@@ -1045,16 +1050,7 @@ mod tests {
             ],
         };
         outbox.send(action).unwrap();
-        let state = tokio::time::timeout(Duration::from_secs(10), async {
-            loop {
-                let update = reports.recv().await.expect("the outbox reports");
-                if matches!(update.state, ActionState::Done | ActionState::Failed { .. }) {
-                    return update.state;
-                }
-            }
-        })
-        .await
-        .expect("the action settles");
+        let state = settled(&mut reports).await;
         assert_eq!(state, ActionState::Done);
         assert_eq!(*calls.lock().unwrap(), ["conversations.replies"]);
     }
